@@ -1,0 +1,59 @@
+"""What both CLIs share: subcommand registration, --json printing, error-to-exit-code translation.
+
+Each command module defines `register(subparsers)`, adding its parser and
+`set_defaults(func=handler)`; a handler takes the parsed args and returns an exit code.
+Command modules import heavy libraries inside their handlers, so `--help` and quick
+commands start fast.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from typing import Any, Sequence
+
+from core.errors import LinkpeekError
+
+EXIT_OK = 0
+EXIT_FAILED = 1       # something ran and failed
+EXIT_INCOMPLETE = 2   # something did not answer / did not compile (per command's docs)
+EXIT_USAGE = 64       # bad invocation or config (argparse itself uses 2 for usage errors)
+
+
+def build_parser(prog: str, description: str, command_modules: Sequence[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--log-level", default="warning",
+                        choices=["debug", "info", "warning", "error"], help="stderr log level")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for modname in command_modules:
+        importlib.import_module(modname).register(sub)
+    return parser
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    import logging
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=getattr(logging, args.log_level.upper()),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except LinkpeekError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if type(exc).__name__ == "ConfigError" else EXIT_FAILED
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def add_config_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("-c", "--config", required=True, metavar="CONFIG",
+                        help=f"path to the {what} config written by `init` (e.g. DIR/{what}.yaml)")

@@ -1,0 +1,42 @@
+"""`lpmaster`: the master's command line. Thin: each command calls master.api or the daemon."""
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+from core import cli
+
+DESCRIPTION = """\
+linkpeek-ops master: holds the state tree and secrets, accepts minion keys,
+publishes jobs and collects what minions return.
+
+  lpmaster init --dir /srv/lp            write a config and keys
+  lpmaster -c /srv/lp/master.yaml serve  run the master (foreground)
+  lpmaster -c ... keys list              see which minions asked to join
+  lpmaster -c ... keys accept 'web*'     let them in
+  lpmaster -c ... run '*' test.ping      run a function on minions
+"""
+
+# One module a command group; each defines register(subparsers).
+COMMAND_MODULES = [
+    "master.commands.init",
+    "master.commands.serve",
+    "master.commands.keys",
+    "master.commands.run",
+    "master.commands.jobs",
+    "master.commands.status",
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = cli.build_parser("lpmaster", DESCRIPTION, _available(COMMAND_MODULES))
+    return cli.run(parser, argv)
+
+
+def _available(modules: list[str]) -> list[str]:
+    import importlib.util
+    return [m for m in modules if importlib.util.find_spec(m) is not None]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

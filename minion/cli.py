@@ -1,0 +1,38 @@
+"""`lpminion`: the minion's command line. Thin: each command calls a library function."""
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+from core import cli
+
+DESCRIPTION = """\
+linkpeek-ops minion: converges this host to its states, runs jobs from the master.
+
+  lpminion init --dir /etc/lp --id web1 --master lp.example.org --master-finger FP
+  lpminion -c /etc/lp/minion.yaml start             run the minion (foreground)
+  lpminion apply --local --state-tree ./states      converge from a local tree, no master
+  lpminion apply --local --test                     show what would change, change nothing
+  lpminion show lowstate --state-tree ./states      print the compiled plan
+"""
+
+COMMAND_MODULES = [
+    "minion.commands.init",
+    "minion.commands.start",
+    "minion.commands.apply",
+    "minion.commands.show",
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = cli.build_parser("lpminion", DESCRIPTION, _available(COMMAND_MODULES))
+    return cli.run(parser, argv)
+
+
+def _available(modules: list[str]) -> list[str]:
+    import importlib.util
+    return [m for m in modules if importlib.util.find_spec(m) is not None]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
