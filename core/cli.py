@@ -24,11 +24,13 @@ EXIT_USAGE = 64       # bad invocation or config (argparse itself uses 2 for usa
 def build_parser(prog: str, description: str, command_modules: Sequence[str]) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-c", "--config", metavar="CONFIG", default=None,
+                        help="the config file written by `init` (also accepted after the command)")
     parser.add_argument("--log-level", default="warning",
                         choices=["debug", "info", "warning", "error"], help="stderr log level")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for modname in command_modules:
+    for modname in available_modules(command_modules):
         importlib.import_module(modname).register(sub)
     return parser
 
@@ -55,5 +57,19 @@ def print_json(data: Any) -> None:
 
 
 def add_config_arg(parser: argparse.ArgumentParser, what: str) -> None:
-    parser.add_argument("-c", "--config", required=True, metavar="CONFIG",
+    """Let a subcommand take -c after its name too (`lpmaster keys list -c X`)."""
+    parser.add_argument("-c", "--config", metavar="CONFIG", default=argparse.SUPPRESS,
                         help=f"path to the {what} config written by `init` (e.g. DIR/{what}.yaml)")
+
+
+def require_config(args: argparse.Namespace, what: str) -> str:
+    from core.errors import ConfigError
+    if not getattr(args, "config", None):
+        raise ConfigError(f"this command needs -c CONFIG (the {what}.yaml that `init --dir DIR` wrote)")
+    return str(args.config)
+
+
+def available_modules(modules: Sequence[str]) -> list[str]:
+    """The command modules that exist yet (commands land one issue at a time)."""
+    import importlib.util
+    return [m for m in modules if importlib.util.find_spec(m) is not None]

@@ -29,13 +29,8 @@ COMMAND_MODULES = [
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = cli.build_parser("lpmaster", DESCRIPTION, _available(COMMAND_MODULES))
+    parser = cli.build_parser("lpmaster", DESCRIPTION, COMMAND_MODULES)
     return cli.run(parser, argv)
-
-
-def _available(modules: list[str]) -> list[str]:
-    import importlib.util
-    return [m for m in modules if importlib.util.find_spec(m) is not None]
 
 
 if __name__ == "__main__":
