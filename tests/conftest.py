@@ -1,0 +1,30 @@
+"""Suite-wide fixtures. Each area keeps its own fixtures in tests/<area>/conftest.py."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="session")
+def lpmaster_bin() -> str:
+    """The installed `lpmaster` console script (real process, as users run it)."""
+    return str(VENV_BIN / "lpmaster")
+
+
+@pytest.fixture(scope="session")
+def lpminion_bin() -> str:
+    return str(VENV_BIN / "lpminion")
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.geteuid() != 0:
+        skip = pytest.mark.skip(reason="needs root for namespaces and overlayfs")
+        for item in items:
+            if "host" in item.keywords:
+                item.add_marker(skip)
