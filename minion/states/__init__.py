@@ -14,6 +14,16 @@ MODULES: dict[str, str] = {
     "file": "minion.states.file",
     "cmd": "minion.states.cmd",
     "test": "minion.states.test",
+    "pkg": "minion.states.pkg",
+    "pkgrepo": "minion.states.pkgrepo",
+    "service": "minion.states.service",
+    "user": "minion.states.user",
+    "group": "minion.states.group",
+    "ssh_auth": "minion.states.ssh_auth",
+    "cron": "minion.states.cron",
+    "git": "minion.states.git",
+    "virtualenv": "minion.states.virtualenv",
+    "pip": "minion.states.pip",
 }
 
 # Salt spellings that map onto another module's function.

@@ -1,0 +1,53 @@
+"""Run a host command from an argv list (never a shell) and turn failures into StateFailed."""
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from minion.state.contract import StateFailed
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def tail(self, lines: int = 6) -> str:
+        """The last lines of stderr (or stdout), for a failure comment."""
+        text = (self.stderr.strip() or self.stdout.strip()).splitlines()
+        return "\n".join(text[-lines:])
+
+
+def run(argv: Sequence[str], *, input: str | None = None, env: Mapping[str, str] | None = None,
+        cwd: str | None = None, timeout: float = 600.0) -> CommandResult:
+    """Run `argv` and return its result; a missing program or a timeout raises StateFailed."""
+    full_env = dict(os.environ)
+    full_env.update({"LC_ALL": "C", "LANG": "C"})
+    full_env.update(env or {})
+    try:
+        proc = subprocess.run(list(argv), input=input, env=full_env, cwd=cwd, capture_output=True,
+                              text=True, timeout=timeout, stdin=None if input is not None
+                              else subprocess.DEVNULL)
+    except FileNotFoundError as exc:
+        raise StateFailed(f"{argv[0]} is not installed on this host ({exc.strerror}); "
+                          f"install it first (a pkg.installed state required by this one)") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise StateFailed(f"{argv[0]} did not finish within {timeout:.0f}s") from exc
+    return CommandResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_ok(argv: Sequence[str], *, what: str, hint: str = "", **kwargs: object) -> CommandResult:
+    """Like run(), but a non-zero exit raises StateFailed("<what> failed: <stderr tail>. <hint>")."""
+    result = run(argv, **kwargs)  # type: ignore[arg-type]
+    if not result.ok:
+        message = f"{what} failed (exit {result.returncode}): {result.tail()}"
+        raise StateFailed(f"{message}\n{hint}" if hint else message)
+    return result

@@ -1,0 +1,84 @@
+"""The test bridge and per-host addresses: 10.231.0.1/24 on `lpbr0`, hosts at 10.231.0.N.
+
+Addresses are leased with flock'ed files under /run/lphost so that two test sessions on one
+machine never hand out the same one. Traffic only ever goes to these addresses.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import subprocess
+from dataclasses import dataclass
+
+BRIDGE = "lpbr0"
+PREFIX = "10.231.0"
+GATEWAY = f"{PREFIX}.1"
+LEASE_DIR = "/run/lphost"
+
+
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
+
+
+def ensure_bridge() -> bool:
+    """Create the bridge with the gateway address if missing; True when this call created it."""
+    if _ip("link", "show", "dev", BRIDGE, check=False).returncode == 0:
+        return False
+    made = _ip("link", "add", "name", BRIDGE, "type", "bridge", check=False)
+    if made.returncode != 0 and "File exists" not in made.stderr:
+        raise RuntimeError(f"cannot create bridge {BRIDGE}: {made.stderr.strip()}")
+    _ip("addr", "replace", f"{GATEWAY}/24", "dev", BRIDGE)
+    _ip("link", "set", "dev", BRIDGE, "up")
+    return made.returncode == 0
+
+
+def remove_bridge() -> None:
+    _ip("link", "del", "dev", BRIDGE, check=False)
+
+
+@dataclass
+class Lease:
+    """An address lease: host number `n` (2..254) held while `fd` stays open and locked."""
+    n: int
+    fd: int
+
+    @property
+    def address(self) -> str:
+        return f"{PREFIX}.{self.n}"
+
+    @property
+    def veth(self) -> str:
+        return f"lph{self.n}"
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+def lease_address() -> Lease:
+    """Lock the first free host number."""
+    os.makedirs(LEASE_DIR, exist_ok=True)
+    for n in range(2, 255):
+        fd = os.open(f"{LEASE_DIR}/{n}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return Lease(n, fd)
+    raise RuntimeError("no free test-host address in 10.231.0.2-254")
+
+
+def plug(init_pid: int, lease: Lease) -> None:
+    """Give the host (its init's net namespace) eth0 on the bridge, its address and a route."""
+    _ip("link", "del", "dev", lease.veth, check=False)  # a leftover from a killed session
+    _ip("link", "add", "name", lease.veth, "type", "veth", "peer", "name", "eth0",
+        "netns", str(init_pid))
+    _ip("link", "set", "dev", lease.veth, "master", BRIDGE, "up")
+    batch = (f"link set dev lo up\n"
+             f"addr add {lease.address}/24 dev eth0\n"
+             f"link set dev eth0 up\n"
+             f"route add default via {GATEWAY}\n")
+    subprocess.run(["nsenter", "-t", str(init_pid), "-n", "--", "ip", "-batch", "-"],
+                   input=batch, text=True, capture_output=True, check=True)

@@ -1,0 +1,104 @@
+"""Fixtures for tests on whole hosts: the bridge, hosts, the offline .deb cache, state runs."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from tests.hostlib import Host, ensure_bridge, remove_bridge
+
+REPO = Path(__file__).resolve().parents[2]
+# Outside any host, shared by every session on this machine: fetched once, reused.
+DEB_CACHE = "/var/cache/linkpeek-ops-tests/debs"
+TEST_PACKAGES = ["hello", "tree"]   # small real packages, not installed on the machine
+
+
+@pytest.fixture(scope="session")
+def bridge() -> Iterator[None]:
+    created = ensure_bridge()
+    yield
+    if created:
+        remove_bridge()
+
+
+@pytest.fixture
+def make_host(bridge: None) -> Iterator[Any]:
+    """A factory: make_host("web1") starts a host that is torn down when the test ends."""
+    hosts: list[Host] = []
+
+    def make(name: str) -> Host:
+        host = Host.start(name)
+        hosts.append(host)
+        return host
+
+    yield make
+    for host in hosts:
+        host.stop()
+
+
+@pytest.fixture(scope="module")
+def module_host(bridge: None, request: pytest.FixtureRequest) -> Iterator[Host]:
+    """One host shared by the tests of a module (each test uses its own names)."""
+    name = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")[:20]
+    with Host.start(name.replace("_", "-")) as host:
+        yield host
+
+
+@pytest.fixture(scope="session")
+def deb_cache() -> str:
+    """The .debs of TEST_PACKAGES (and what they need), downloaded once on the machine."""
+    os.makedirs(f"{DEB_CACHE}/partial", exist_ok=True)
+    have = os.listdir(DEB_CACHE)
+    if all(any(f.startswith(f"{p}_") for f in have) for p in TEST_PACKAGES):
+        return DEB_CACHE
+    proc = subprocess.run(["apt-get", "install", "--download-only", "-y", "-q",
+                           "--no-install-recommends", "-o", f"Dir::Cache::archives={DEB_CACHE}/",
+                           "--", *TEST_PACKAGES], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.fail(f"could not fetch test .debs (needs Debian's repository once): {proc.stderr}")
+    return DEB_CACHE
+
+
+def use_deb_cache(host: Host, cache: str) -> None:
+    """Point the host's apt at the offline cache (written inside the host's overlay only)."""
+    host.write_text("/etc/apt/apt.conf.d/90linkpeek-offline",
+                    f'Dir::Cache::archives "{cache}/";\nAcquire::Retries "0";\n')
+
+
+def apply_states(host: Host, states: list[dict[str, Any]], *, test: bool = False,
+                 file_root: str = "/srv/salt", opts: dict[str, Any] | None = None
+                 ) -> list[dict[str, Any]]:
+    """Run states inside `host` through the contract; return one result per state."""
+    request = {"test": test, "file_root": file_root, "states": states, "opts": opts or {}}
+    proc = host.run([sys.executable, "-m", "tests.hosts.driver"], input=json.dumps(request),
+                    cwd=str(REPO), env={"PYTHONPATH": str(REPO)})
+    if proc.returncode != 0:
+        raise AssertionError(f"driver crashed:\n{proc.stderr}")
+    return json.loads(proc.stdout)
+
+
+def state(state_fun: str, name: str, **args: Any) -> dict[str, Any]:
+    mod, fun = state_fun.split(".", 1)
+    return {"state": mod, "fun": fun, "name": name, "args": args}
+
+
+def assert_test_predicts_run(host: Host, states: list[dict[str, Any]], **kw: Any
+                             ) -> list[dict[str, Any]]:
+    """The property of issue 4: test mode predicts exactly what the real run changes, and a
+    second run changes nothing. Returns the real run's results."""
+    predicted = apply_states(host, states, test=True, **kw)
+    for item, res in zip(states, predicted):
+        assert res["result"] in (None, True), (item, res)
+    real = apply_states(host, states, **kw)
+    for item, pre, res in zip(states, predicted, real):
+        assert res["result"] is True, (item, res)
+        assert res["changes"] == pre["changes"], (item, pre, res)
+    again = apply_states(host, states, **kw)
+    for item, res in zip(states, again):
+        assert res == {**res, "result": True, "changes": {}}, (item, res)
+    return real

@@ -1,0 +1,58 @@
+"""The test-host library itself: isolation, reachability, teardown."""
+from __future__ import annotations
+
+import os
+import socket
+import time
+
+import pytest
+
+from tests.hostlib import Host
+
+pytestmark = pytest.mark.host
+
+
+def test_host_writes_land_in_its_overlay_only(make_host):
+    host = make_host("iso1")
+    host.run(["sh", "-c", "echo hi > /etc/lp-isolation-marker && useradd lpisolated"], check=True)
+    assert host.read_text("/etc/lp-isolation-marker") == "hi\n"
+    assert not os.path.exists("/etc/lp-isolation-marker")
+    assert "lpisolated" not in open("/etc/passwd").read()
+    assert host.run(["hostname"]).stdout.strip() == "iso1"
+    # its own pid namespace: only init and the command itself are visible
+    assert host.run(["ps", "-e", "-o", "pid="]).stdout.split()[0] == "1"
+
+
+def test_host_is_reachable_on_the_bridge_and_teardown_kills_everything(bridge):
+    host = Host.start("net1")
+    try:
+        server = host.spawn(["python3", "-m", "http.server", "8080", "--bind", host.address,
+                             "-d", "/etc"], log_name="http")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection((host.address, 8080), timeout=2) as conn:
+                    conn.sendall(b"GET /hostname HTTP/1.0\r\n\r\n")
+                    reply = conn.makefile("rb").read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, host.log("http")
+                time.sleep(0.05)
+        assert reply.endswith(b"net1\n")
+        inside = host.processes()
+        assert any("http.server" in cmd for cmd in inside.values())
+        base = host.base
+    finally:
+        host.stop()
+    assert server.poll() is not None
+    assert not os.path.exists(base)
+    with pytest.raises(OSError):
+        socket.create_connection((host.address, 8080), timeout=1)
+
+
+def test_host_dies_with_a_failing_test_body(bridge):
+    with pytest.raises(RuntimeError):
+        with Host.start("fail1") as host:
+            pid = host.pid
+            raise RuntimeError("test failed")
+    assert not os.path.exists(f"/proc/{pid}/root/etc")
