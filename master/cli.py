@@ -25,6 +25,9 @@ COMMAND_MODULES = [
     "master.commands.run",
     "master.commands.jobs",
     "master.commands.status",
+    "master.commands.secret",
+    "master.commands.pillar",
+    "master.commands.apply",
 ]
 
 
