@@ -1,0 +1,131 @@
+"""What `lpmaster drift` prints and the exit code it returns, from the drift rows.
+
+    rows = summarize(reports, targeted, now, max_age)      # core.drift
+    print(drift_table(rows))
+    sys.exit(drift_exit_code(rows))
+
+Exit codes: 0 every targeted minion reported recently and is clean; 2 any drifted, failing,
+stale or never reported (or no minion matched the target: nothing was verified); 1 is left
+for errors running the command. Every text a minion sent is escaped before it reaches the
+terminal (SECURITY.md rule 10).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterable
+
+from core.drift import CLEAN, MinionDrift, report_to_json
+from core.errors import ConfigError
+
+EXIT_CLEAN = 0
+EXIT_ERROR = 1
+EXIT_ATTENTION = 2
+DEFAULT_MAX_AGE = 3600.0          # two drift intervals (30 min each, plus splay)
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw]?)")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def parse_duration(text: str) -> float:
+    """`90`, `90s`, `30m`, `2h`, `1d`, `1w` or `1h30m` -> seconds; ConfigError otherwise."""
+    spec = text.strip().lower()
+    pos, total = 0, 0.0
+    while pos < len(spec):
+        match = _DURATION.match(spec, pos)
+        if match is None:
+            raise ConfigError(f"bad duration {text!r}: use e.g. 90s, 30m, 2h, 1d")
+        total += float(match.group(1)) * _UNITS[match.group(2) or "s"]
+        pos = match.end()
+    if pos == 0 or total <= 0:
+        raise ConfigError(f"bad duration {text!r}: use e.g. 90s, 30m, 2h, 1d")
+    return total
+
+
+def drift_exit_code(rows: Iterable[MinionDrift]) -> int:
+    rows = list(rows)
+    if not rows:
+        return EXIT_ATTENTION
+    return EXIT_CLEAN if all(row.status == CLEAN for row in rows) else EXIT_ATTENTION
+
+
+def drift_table(rows: Iterable[MinionDrift], *, details: bool = True) -> str:
+    """The table of minions (status, report age, counts), then what drifted, with diffs."""
+    rows = list(rows)
+    if not rows:
+        return "no minion matched the target\n"
+    header = ("MINION", "STATUS", "AGE", "DRIFTED", "FAILED", "NOTES")
+    lines = [header]
+    for row in rows:
+        report = row.report
+        notes = []
+        if report is not None:
+            kinds = sorted({d.kind for d in report.drifted})
+            if kinds:
+                notes.append("/".join(kinds))
+            if report.compile_errors:
+                notes.append("compile errors")
+            if report.stale_backups:
+                notes.append(f"{len(report.stale_backups)} stale backup(s)")
+            if report.expiring_certs:
+                notes.append(f"{len(report.expiring_certs)} certificate(s) expiring")
+        lines.append((escape(row.minion_id), row.status, format_age(row.age),
+                      str(len(report.drifted)) if report else "-",
+                      str(len(report.failed)) if report else "-", ", ".join(notes)))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines]
+    counts = {}
+    for row in rows:
+        counts[row.status] = counts.get(row.status, 0) + 1
+    out.append("")
+    out.append(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    if details:
+        for row in rows:
+            out.extend(_details(row))
+    return "\n".join(out) + "\n"
+
+
+def drift_json(rows: Iterable[MinionDrift]) -> dict[str, Any]:
+    """`--json`: {minion_id: {status, age, report}}."""
+    return {row.minion_id: {"status": row.status, "age": row.age,
+                            "report": report_to_json(row.report) if row.report else None}
+            for row in rows}
+
+
+def format_age(age: float | None) -> str:
+    if age is None:
+        return "-"
+    if age < 120:
+        return f"{age:.0f}s"
+    if age < 7200:
+        return f"{age / 60:.0f}m"
+    if age < 172800:
+        return f"{age / 3600:.0f}h"
+    return f"{age / 86400:.0f}d"
+
+
+def escape(text: str) -> str:
+    """Make text a minion sent safe for a terminal: control characters become \\xNN."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def _details(row: MinionDrift) -> list[str]:
+    report = row.report
+    if report is None or row.status == CLEAN:
+        return []
+    mid = escape(row.minion_id)
+    out = ["", f"{mid}: {row.status}"]
+    for err in report.compile_errors:
+        out.append(f"  compile error: {escape(err)}")
+    for failed in report.failed:
+        out.append(f"  failed      {escape(failed.tag)}")
+        out.extend("      " + escape(line) for line in failed.comment.splitlines())
+    for drifted in report.drifted:
+        out.append(f"  {drifted.kind:<11} {escape(drifted.tag)}")
+        out.extend("      " + escape(line) for line in drifted.diff.splitlines())
+    for backup in report.stale_backups:
+        out.append(f"  stale backup: {escape(backup.job)}")
+    for cert in report.expiring_certs:
+        out.append(f"  certificate {escape(cert.path)} ({escape(cert.subject)}) "
+                   f"expires in {cert.days_left:.1f} days")
+    return out
