@@ -91,6 +91,16 @@ class Masker:
         """The diff itself when it reveals no secret, else one line saying the content changed."""
         return DIFF_HIDDEN if self.reveals(diff) or diff in self._secrets else diff
 
+    def mask_for_users(self, text: str) -> str:
+        """ExecContext.mask: like `mask`, but a unified diff that reveals a secret is replaced whole.
+
+        The runner masks every string of a state's return through this one callable, so a
+        diff is told apart by its shape (`--- ` header or an `@@` hunk line).
+        """
+        if isinstance(text, str) and self.reveals(text) and _looks_like_diff(text):
+            return DIFF_HIDDEN
+        return self.mask(text)
+
     def mask_changes(self, changes: Any) -> Any:
         """A state's `changes` with diffs that reveal a secret replaced, everything else masked."""
         if not self._secrets or not isinstance(changes, dict):
@@ -172,6 +182,10 @@ def install_log_masking(masker: Masker, logger: logging.Logger | None = None) ->
         if not any(isinstance(f, MaskingLogFilter) and f.masker is masker for f in handler.filters):
             handler.addFilter(filt)
     return filt
+
+
+def _looks_like_diff(text: str) -> bool:
+    return text.startswith(("--- ", "---\n", "@@ ")) or "\n@@ " in text
 
 
 def _forms(secret: str) -> set[str]:

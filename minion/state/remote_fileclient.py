@@ -71,6 +71,16 @@ class RemoteFileClient:
             raise StateFailed(f"salt://{rel}: {reply['error']}")
         return sorted(reply.get("files", {}))
 
+    def list_empty_dirs(self, url: str) -> list[str]:
+        """Leaf directories below a salt:// directory, holding nothing (file.recurse include_empty)."""
+        rel = "" if url in ("salt://", "salt:///") else self._rel(url)
+        reply = self._call({"type": "file_list", "path": rel})
+        if "error" in reply:
+            raise StateFailed(f"salt://{rel}: {reply['error']}")
+        below = list(reply.get("files", {})) + [d for d in reply.get("dirs", []) if isinstance(d, str)]
+        return sorted(d for d in reply.get("dirs", [])
+                      if isinstance(d, str) and not any(p.startswith(f"{d}/") for p in below))
+
     # --- mirroring --------------------------------------------------------------------------
 
     def sync_tree(self, suffixes: Iterable[str] = TEMPLATE_SUFFIXES) -> str:

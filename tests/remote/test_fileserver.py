@@ -163,6 +163,8 @@ def test_a_hostile_listing_cannot_write_outside_the_cache(tmp_path):
 def test_list_dir_for_recurse(tree, tmp_path):
     request, _ = _server_requests(FileServer(str(tree)))
     client = RemoteFileClient(request, str(tmp_path / "cache"))
+    (tree / "web" / "files" / "empty" / "deeper").mkdir(parents=True)
+    assert client.list_empty_dirs("salt://web/files") == ["empty/deeper"]
     assert client.list_dir("salt://web/files") == ["app.conf", "big.bin"]
     client.sync_tree()
     assert client.list_dir("salt://web/files") == ["app.conf", "big.bin"]

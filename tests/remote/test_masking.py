@@ -59,6 +59,14 @@ def test_a_diff_that_reveals_a_secret_is_replaced_by_one_line():
     assert m.mask_diff("-a\n+b\n") == "-a\n+b\n"
 
 
+def test_the_exec_context_callable_hides_a_whole_diff_but_masks_comments():
+    m = Masker({"dbpass-123"})
+    diff = "--- \n+++ \n@@ -1,2 +1,2 @@\n host=db\n-password=old\n+password=dbpass-123\n"
+    assert m.mask_for_users(diff) == DIFF_HIDDEN
+    assert m.mask_for_users("--- \n+++ \n@@ -1 +1 @@\n-a\n+b\n").endswith("+b\n")
+    assert m.mask_for_users("set password dbpass-123") == "set password ***"
+
+
 def test_a_state_return_is_masked_everywhere_and_its_diff_hidden():
     m = Masker({"dbpass-123"})
     ret = {"file_|-cfg_|-/etc/app.conf_|-managed": {
