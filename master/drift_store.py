@@ -1,0 +1,75 @@
+"""The latest drift report of each minion, in its own table of the master's SQLite database.
+
+    store = DriftStore("/srv/lp/master.db")
+    accepted, previous_status = store.put(report, received_at=time.time())
+    reports = store.all()                       # {minion_id: DriftReport}
+
+A report whose sequence number is not above the stored one is refused (a replay or a report
+that arrived late), so the store always holds each minion's newest check.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+
+from core.drift import DriftReport, report_from_wire, report_to_wire
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS drift_reports (
+    minion_id   TEXT PRIMARY KEY,
+    seq         INTEGER NOT NULL,
+    reported_at REAL NOT NULL,
+    received_at REAL NOT NULL,
+    status      TEXT NOT NULL,
+    report      TEXT NOT NULL
+);
+"""
+
+
+class DriftStore:
+    """Keep and read the newest drift report per minion."""
+
+    def __init__(self, db_path: str) -> None:
+        self._db = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def put(self, report: DriftReport, received_at: float | None = None) -> tuple[bool, str | None]:
+        """Store `report` if it is newer than the stored one; return (stored, previous status)."""
+        when = time.time() if received_at is None else received_at
+        body = json.dumps(report_to_wire(report), sort_keys=True)
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self._db.execute("SELECT seq, status FROM drift_reports WHERE minion_id = ?",
+                                   (report.minion_id,)).fetchone()
+            previous = None if row is None else str(row[1])
+            if row is not None and report.seq <= int(row[0]):
+                self._db.execute("ROLLBACK")
+                return False, previous
+            self._db.execute(
+                "INSERT INTO drift_reports (minion_id, seq, reported_at, received_at, status, report) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(minion_id) DO UPDATE SET seq=excluded.seq, "
+                "reported_at=excluded.reported_at, received_at=excluded.received_at, "
+                "status=excluded.status, report=excluded.report",
+                (report.minion_id, report.seq, report.reported_at, when, report.status, body))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return True, previous
+
+    def get(self, minion_id: str) -> DriftReport | None:
+        row = self._db.execute("SELECT report FROM drift_reports WHERE minion_id = ?", (minion_id,)).fetchone()
+        return None if row is None else report_from_wire(minion_id, json.loads(row[0]))
+
+    def all(self) -> dict[str, DriftReport]:
+        rows = self._db.execute("SELECT minion_id, report FROM drift_reports").fetchall()
+        return {str(mid): report_from_wire(str(mid), json.loads(body)) for mid, body in rows}
+
+    def forget(self, minion_id: str) -> None:
+        """Drop a minion's report (its key was deleted)."""
+        self._db.execute("DELETE FROM drift_reports WHERE minion_id = ?", (minion_id,))
+
+    def close(self) -> None:
+        self._db.close()

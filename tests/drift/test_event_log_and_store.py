@@ -1,0 +1,54 @@
+"""The event log and the drift store on a real SQLite file shared by two connections."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from core.drift import CLEAN, DRIFTED, FAILING, build_report
+from master.drift_store import DriftStore
+from master.events import (DRIFT_CLEARED, DRIFT_FOUND, KEY_ACCEPTED, MINION_STARTED, EventLog,
+                           drift_transition, format_event)
+
+MOTD = {"file_|-motd_|-/etc/motd_|-managed": {"name": "/etc/motd", "result": None, "changes": {"diff": "+x"}}}
+
+
+def test_events_append_and_a_second_reader_follows_by_id(tmp_path):
+    db = str(tmp_path / "master.db")
+    writer, reader = EventLog(db), EventLog(db)
+    first = writer.record(MINION_STARTED, "web1", {"startup_states": "highstate"}, ts=100.0)
+    writer.record(KEY_ACCEPTED, "web2", {"fingerprint": "ab:cd"}, ts=101.0)
+    assert [(e.kind, e.minion_id) for e in reader.since(0)] == [(MINION_STARTED, "web1"), (KEY_ACCEPTED, "web2")]
+    assert [e.kind for e in reader.since(first.id)] == [KEY_ACCEPTED]
+    assert reader.latest(1)[0].detail == {"fingerprint": "ab:cd"}
+    assert reader.since(first.id + 1) == []
+    with pytest.raises(ValueError):
+        writer.record("made_up", None)
+    line = format_event(writer.record(DRIFT_FOUND, "evil\x1b[2J", {"states": 1}))
+    assert "\x1b" not in line and "drift_found" in line and "states=1" in line
+
+
+@pytest.mark.parametrize("old, new, event", [
+    (None, CLEAN, None), (None, DRIFTED, DRIFT_FOUND), (CLEAN, FAILING, DRIFT_FOUND),
+    (DRIFTED, FAILING, None), (DRIFTED, CLEAN, DRIFT_CLEARED), (FAILING, CLEAN, DRIFT_CLEARED),
+    (CLEAN, CLEAN, None),
+])
+def test_drift_transitions(old, new, event):
+    assert drift_transition(old, new) == event
+
+
+def test_drift_store_keeps_the_newest_report_and_refuses_replays(tmp_path):
+    db = str(tmp_path / "master.db")
+    store = DriftStore(db)
+    EventLog(db)                                    # both tables live in the same file
+    r1 = build_report("web1", MOTD, revision="r", applied_revision="r", seq=1, reported_at=10.0)
+    r2 = build_report("web1", {}, revision="r", applied_revision="r", seq=2, reported_at=20.0)
+    assert store.put(r1) == (True, None)
+    assert store.put(r2) == (True, DRIFTED)
+    assert store.put(r1) == (False, CLEAN)          # replayed: refused
+    assert store.get("web1") == r2
+    assert DriftStore(db).all() == {"web1": r2}
+    tables = {r[0] for r in sqlite3.connect(db).execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"drift_reports", "events"} <= tables
+    store.forget("web1")
+    assert store.get("web1") is None
