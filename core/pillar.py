@@ -1,0 +1,104 @@
+"""Compile a pillar tree for one minion: its top.sls, each SLS rendered, merged in order.
+
+    pillar = compile_pillar("/srv/pillar", "web1", grains)
+
+Each SLS named by the pillar top.sls (and each SLS it includes, before it, once) is
+rendered with Jinja (grains, opts, and the pillar merged so far) and YAML, then merged
+recursively over the previous ones (dicts merge, other values are replaced). A missing
+SLS, a file that does not render, or an SLS that is not a mapping raises RenderError
+naming the file. `transform`, if given, gets the merged pillar and returns the pillar
+to use (secret decryption plugs in there). No top.sls: an empty pillar.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, Callable, Mapping
+
+from core.datamerge import merge_recursive
+from core.errors import RenderError, UnsafePathError
+
+_SLS_NAME = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
+
+
+def compile_pillar(tree_dir: str, minion_id: str, grains: dict,
+                   transform: Callable[[dict], dict] | None = None, *,
+                   opts: Mapping[str, Any] | None = None, trust_grains: bool = True) -> dict:
+    """The pillar of `minion_id`. With `trust_grains=False` (the master), a grain match in
+    the pillar top.sls is refused: grains are minion-supplied (SECURITY.md rule 3)."""
+    from core.render import render_sls_located, sls_context
+    from core.top import render_top
+
+    root = os.path.realpath(tree_dir)
+    if not os.path.isdir(root):
+        raise RenderError(f"the pillar tree {tree_dir} is not a directory")
+    top_text = _read(root, "top.sls", optional=True)
+    if top_text is None:
+        pillar: dict = {}
+        return transform(pillar) if transform else pillar
+    names = render_top(top_text, "top.sls", minion_id, grains, {}, opts, root,
+                       trust_grains=trust_grains)
+    pillar = {}
+    done: set[str] = set()
+
+    def add(name: str, requested_by: str) -> None:
+        nonlocal pillar
+        if name in done:
+            return
+        done.add(name)
+        relpath = _sls_relpath(root, name, requested_by)
+        text = _read(root, relpath, optional=False) or ""
+        context = sls_context(minion_id, grains, pillar, opts, name)
+        data, lines = render_sls_located(text, relpath, context, root)
+        if data is None:
+            return
+        if not isinstance(data, Mapping):
+            raise RenderError(f"a pillar SLS must be a mapping, not a {type(data).__name__}",
+                              location=f"{relpath}:1")
+        includes = data.get("include") or []
+        for inc in includes if isinstance(includes, list) else [includes]:
+            add(_relative(name, relpath, str(inc)), f"{relpath}:{lines.get('include', 1)}")
+        pillar = merge_recursive(pillar, {k: v for k, v in data.items() if k != "include"})
+
+    for sls in names:
+        add(sls, "top.sls")
+    return transform(pillar) if transform else pillar
+
+
+def _sls_relpath(root: str, name: str, requested_by: str) -> str:
+    from core.safepath import safe_regular_file
+
+    if not _SLS_NAME.match(name):
+        raise RenderError(f"{name!r} is not a valid pillar SLS name", location=requested_by)
+    base = name.replace(".", "/")
+    for rel in (f"{base}.sls", f"{base}/init.sls"):
+        try:
+            safe_regular_file(root, rel)
+            return rel
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except UnsafePathError as exc:
+            raise RenderError(f"pillar SLS {name!r}: {exc}", location=requested_by) from None
+    raise RenderError(f"pillar SLS {name!r} not found (no {base}.sls or {base}/init.sls)",
+                      location=requested_by)
+
+
+def _read(root: str, relpath: str, optional: bool) -> str | None:
+    from core.safepath import safe_regular_file
+
+    try:
+        path = safe_regular_file(root, relpath)
+    except FileNotFoundError:
+        if optional:
+            return None
+        raise RenderError(f"{relpath} not found in the pillar tree {root}") from None
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _relative(sls: str, relpath: str, inc: str) -> str:
+    if not inc.startswith("."):
+        return inc
+    dots = len(inc) - len(inc.lstrip("."))
+    parts = sls.split(".") + (["init"] if relpath.endswith("init.sls") else [])
+    return ".".join(parts[: max(0, len(parts) - dots)] + [inc[dots:]])

@@ -1,0 +1,146 @@
+"""The Jinja context of SLS files and templates: grains, pillar, opts, sls paths, and `salt`.
+
+`salt` is a read-only table of harmless lookups (`salt['pillar.get']('a:b', 'dflt')`,
+`grains.get`, `config.get`, `match.*`, `slsutil.merge`, ...). Nothing in it touches the
+host or runs a command: asking for anything else (`salt['cmd.run']`) fails the render
+with a message that says so (SECURITY.md rule 5: pass no dangerous function in).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, Mapping
+
+from core.datamerge import merge_recursive, traverse
+from core.errors import RenderError
+
+_MISSING = object()
+
+
+class TemplateFunctions(Mapping[str, Callable[..., Any]]):
+    """`salt[...]` in templates: an explicit allowlist of pure lookups over this minion's data."""
+
+    def __init__(self, minion_id: str, grains: Mapping[str, Any], pillar: Mapping[str, Any],
+                 opts: Mapping[str, Any]) -> None:
+        self._minion_id = minion_id
+        self._grains = grains
+        self._pillar = pillar
+        self._opts = opts
+        self._table: dict[str, Callable[..., Any]] = {
+            "pillar.get": self.pillar_get,
+            "pillar.item": self.pillar_item,
+            "pillar.items": lambda *a, **k: dict(self._pillar),
+            "pillar.raw": lambda *a, **k: dict(self._pillar),
+            "grains.get": self.grains_get,
+            "grains.item": self.grains_item,
+            "grains.items": lambda *a, **k: dict(self._grains),
+            "grains.has_value": lambda key, delimiter=":": bool(
+                traverse(self._grains, key, None, delimiter)),
+            "config.get": self.config_get,
+            "config.option": self.config_get,
+            "match.glob": lambda tgt, minion_id=None: self._match(tgt, "glob", minion_id),
+            "match.list": lambda tgt, minion_id=None: self._match(tgt, "list", minion_id),
+            "match.pcre": lambda tgt, minion_id=None: self._match(tgt, "pcre", minion_id),
+            "match.grain": lambda tgt, delimiter=":": self._match(tgt, "grain", None),
+            "match.grain_pcre": lambda tgt, delimiter=":": self._match(tgt, "grain_pcre", None),
+            "match.compound": lambda tgt, minion_id=None: self._match(tgt, "compound", minion_id),
+            "slsutil.merge": lambda a, b, strategy="smart", merge_lists=False: merge_recursive(
+                a or {}, b or {}, merge_lists),
+            "defaults.merge": self.defaults_merge,
+            "defaults.deepcopy": lambda value: _deepcopy(value),
+            "test.true": lambda *a, **k: True,
+            "test.false": lambda *a, **k: False,
+        }
+
+    def __getitem__(self, name: str) -> Callable[..., Any]:
+        func = self._table.get(name)
+        if func is not None:
+            return func
+
+        def unavailable(*args: Any, **kwargs: Any) -> Any:
+            raise RenderError(
+                f"salt[{name!r}] is not available in templates here; only pure lookups are: "
+                + ", ".join(sorted(self._table)))
+        return unavailable
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._table
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def pillar_get(self, key: str, default: Any = "", merge: bool = False,
+                   delimiter: str = ":", **_: Any) -> Any:
+        """Salt's pillar.get: `a:b:c` path, `default` ('' unless given) when missing."""
+        value = traverse(self._pillar, key, _MISSING, delimiter)
+        if value is _MISSING:
+            return default
+        if merge and isinstance(value, Mapping) and isinstance(default, Mapping):
+            return merge_recursive(default, value)
+        return value
+
+    def pillar_item(self, *keys: str, default: Any = "", delimiter: str = ":", **_: Any) -> dict:
+        return {k: traverse(self._pillar, k, default, delimiter) for k in keys}
+
+    def grains_get(self, key: str, default: Any = "", delimiter: str = ":", **_: Any) -> Any:
+        """Salt's grains.get: `a:b` path, `default` ('' unless given) when missing."""
+        value = traverse(self._grains, key, _MISSING, delimiter)
+        return default if value is _MISSING else value
+
+    def grains_item(self, *keys: str, default: Any = "", delimiter: str = ":", **_: Any) -> dict:
+        return {k: traverse(self._grains, k, default, delimiter) for k in keys}
+
+    def config_get(self, key: str, default: Any = "", delimiter: str = ":", **_: Any) -> Any:
+        """Salt's config.get: the minion options, then grains, then pillar."""
+        for source in (self._opts, self._grains, self._pillar):
+            value = traverse(source, key, _MISSING, delimiter)
+            if value is not _MISSING:
+                return value
+        return default
+
+    def defaults_merge(self, dest: dict, upd: Mapping[str, Any], recursive_update: bool = True,
+                       merge_lists: bool = False, in_place: bool = True) -> Any:
+        merged = merge_recursive(dest, upd, merge_lists) if recursive_update else {**dest, **upd}
+        if in_place and isinstance(dest, dict):
+            dest.clear()
+            dest.update(merged)
+            return None
+        return merged
+
+    def _match(self, tgt: str, tgt_type: str, minion_id: str | None) -> bool:
+        from core.targeting import matches
+        return matches(minion_id or self._minion_id, self._grains, tgt, tgt_type)
+
+
+def _deepcopy(value: Any) -> Any:
+    import copy
+    return copy.deepcopy(value)
+
+
+def sls_context(minion_id: str, grains: Mapping[str, Any], pillar: Mapping[str, Any],
+                opts: Mapping[str, Any] | None, sls: str) -> dict[str, Any]:
+    """The standard Jinja context of an SLS file (also used, with sls='', for file templates).
+
+    Variables, as Salt names them: grains, pillar, opts, salt, sls, saltenv, slspath,
+    sls_path, slsdotpath, slscolonpath, tplpath, tplfile, tpldir, minion_id.
+    """
+    options: Mapping[str, Any] = opts or {}
+    if "id" not in options:
+        options = {**options, "id": minion_id}
+    parts = sls.split(".") if sls else []
+    slspath = "/".join(parts[:-1]) if parts else ""
+    return {
+        "grains": grains,
+        "pillar": pillar,
+        "opts": options,
+        "salt": TemplateFunctions(minion_id, grains, pillar, options),
+        "saltenv": "base",
+        "sls": sls,
+        "slspath": slspath,
+        "sls_path": slspath.replace("/", "_"),
+        "slsdotpath": slspath.replace("/", "."),
+        "slscolonpath": slspath.replace("/", ":"),
+        "tpldir": slspath,
+        "minion_id": minion_id,
+    }

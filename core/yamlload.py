@@ -1,0 +1,140 @@
+"""Safe YAML loading for SLS, top and pillar files, with Salt's scalar quirks.
+
+What this loader does, and why:
+
+- Safe construction only; any tag outside plain YAML data (`!!python/...`, `!custom`,
+  `!!binary`, `!!set`, `!!omap`, `!!pairs`) is refused.
+- Mappings keep declaration order (Python dicts), and a key given twice in one mapping
+  is an error: in an SLS that is two states with the same ID.
+- Salt's scalar rules: an integer written with leading zeros is read as decimal with the
+  zeros dropped (`mode: 0600` -> 600, which file states then read as octal 0600);
+  timestamps stay strings (`2014-01-20` -> "2014-01-20"); `1.24.0` is a string;
+  yes/no/on/off/true/false (any case PyYAML accepts) are booleans, as in YAML 1.1.
+- Errors are `RenderError("what", location="file:line")`.
+
+    >>> load_yaml("mode: 0600\\nversion: 1.24.0\\nenabled: yes\\n", "x.sls")
+    {'mode': 600, 'version': '1.24.0', 'enabled': True}
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode
+
+from core.errors import RenderError
+
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_INT_TAG = "tag:yaml.org,2002:int"
+_REFUSED_STANDARD_TAGS = ("binary", "set", "omap", "pairs", "python/unicode")
+
+
+class _DuplicateKey(yaml.MarkedYAMLError):
+    """Raised inside construction; turned into a RenderError by load_yaml."""
+
+
+class _RefusedTag(yaml.MarkedYAMLError):
+    pass
+
+
+class SlsLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """A safe loader with duplicate-key refusal and Salt's integer and timestamp rules."""
+
+    def construct_mapping(self, node: Node, deep: bool = False) -> dict[Any, Any]:
+        if not isinstance(node, MappingNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping, found {node.id}", node.start_mark)
+        self.flatten_mapping(node)
+        mapping: dict[Any, Any] = {}
+        first_line: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping", node.start_mark,
+                    f"a list or mapping cannot be a key ({key_node.id})", key_node.start_mark) from None
+            if key in mapping:
+                raise _DuplicateKey(
+                    None, None,
+                    f"duplicate key {key!r} (first defined at line {first_line[key]})",
+                    key_node.start_mark)
+            mapping[key] = self.construct_object(value_node, deep=deep)
+            first_line[key] = key_node.start_mark.line + 1
+        return mapping
+
+    def construct_salt_int(self, node: ScalarNode) -> int:
+        text = str(node.value)
+        if len(text) > 1 and text.startswith("0") and not text.startswith(("0b", "0x")):
+            digits = text.lstrip("0").replace("_", "") or "0"
+            return int(digits, 10)
+        return int(self.construct_yaml_int(node))
+
+    def construct_timestamp_as_str(self, node: ScalarNode) -> str:
+        return str(self.construct_scalar(node))
+
+    def refuse_tag(self, node: Node) -> Any:
+        raise _RefusedTag(None, None, f"the tag {node.tag!r} is not allowed (plain YAML data only)",
+                          node.start_mark)
+
+    def refuse_tag_suffix(self, suffix: str, node: Node) -> Any:
+        return self.refuse_tag(node)
+
+
+SlsLoader.add_constructor(_INT_TAG, SlsLoader.construct_salt_int)
+SlsLoader.add_constructor("tag:yaml.org,2002:timestamp", SlsLoader.construct_timestamp_as_str)
+SlsLoader.add_constructor("tag:yaml.org,2002:map", yaml.constructor.SafeConstructor.construct_yaml_map)
+for _tag in _REFUSED_STANDARD_TAGS:
+    SlsLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", SlsLoader.refuse_tag)
+SlsLoader.add_constructor(None, SlsLoader.refuse_tag)
+
+
+def load_yaml(text: str, source: str) -> Any:
+    """Parse one YAML document from `text`; `source` names the file in error messages."""
+    return load_yaml_located(text, source)[0]
+
+
+def load_yaml_located(text: str, source: str) -> tuple[Any, dict[Any, int]]:
+    """Parse `text`; also return the 1-based line of each top-level key (for error messages)."""
+    loader = SlsLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}
+        lines: dict[Any, int] = {}
+        if isinstance(node, MappingNode):
+            for key_node, _ in node.value:
+                if isinstance(key_node, ScalarNode):
+                    lines.setdefault(key_node.value, key_node.start_mark.line + 1)
+        data = loader.construct_document(node)
+        return data, lines
+    except yaml.MarkedYAMLError as exc:
+        raise _render_error(exc, source, text) from None
+    except yaml.YAMLError as exc:
+        raise RenderError(f"YAML error: {exc}", location=source) from None
+    except (ValueError, OverflowError) as exc:  # e.g. an impossible date-like scalar
+        raise RenderError(f"YAML error: {exc}", location=source) from None
+    finally:
+        loader.dispose()
+
+
+def _render_error(exc: yaml.MarkedYAMLError, source: str, text: str) -> RenderError:
+    mark = exc.problem_mark or exc.context_mark
+    what = exc.problem or "YAML error"
+    if exc.context and not isinstance(exc, (_DuplicateKey, _RefusedTag)):
+        what = f"{what} ({exc.context}"
+        if exc.context_mark is not None and exc.problem_mark is not None \
+                and exc.context_mark.line != exc.problem_mark.line:
+            what += f" at line {exc.context_mark.line + 1}"
+        what += ")"
+    if mark is None:
+        return RenderError(what, location=source)
+    line_no = mark.line + 1
+    lines = text.splitlines()
+    if 0 < line_no <= len(lines) and lines[line_no - 1].strip():
+        what += f"\n    {line_no} | {lines[line_no - 1].rstrip()}"
+    if "\t" in text and "\t" in (lines[line_no - 1] if 0 < line_no <= len(lines) else ""):
+        what += "\n    (YAML does not allow tabs for indentation)"
+    return RenderError(what, location=f"{source}:{line_no}")

@@ -1,0 +1,245 @@
+"""From SLS files to high data: render each SLS, follow `include`, apply `extend`.
+
+High data has Salt's shape, one entry per ID, in declaration order:
+
+    {"nginx": {"pkg": ["installed", {"version": "1.24.0"}], "__sls__": "web", "__env__": "base"}}
+
+Rules (Salt's): included SLS come before the file that includes them, each SLS once;
+`.x` includes are relative to the including SLS; an include that names no file, two
+SLS files declaring the same ID, and an `extend` of an unknown ID are errors, all
+collected (a render error stops at once: the file could not be read at all).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from minion.state.contract import REQUISITES, REQUISITES_ANY, REQUISITES_IN
+from minion.state.tree import SlsNotFound, StateTree
+
+RESERVED_KEYS = ("include", "extend", "exclude")
+LIST_ARGS_EXTENDED = frozenset(REQUISITES + REQUISITES_IN + REQUISITES_ANY)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where an ID was declared: its SLS name, file (relative to the tree) and line."""
+    sls: str
+    file: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+@dataclass
+class HighData:
+    """The result of reading SLS files: high data, where each ID is, and every error found."""
+    high: dict[str, dict[str, Any]] = field(default_factory=dict)
+    where: dict[str, Where] = field(default_factory=dict)
+    sls: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+ContextFactory = Callable[[str], dict]
+
+
+def read_high(tree: StateTree, sls_names: list[str], context_for: ContextFactory) -> HighData:
+    """Render `sls_names` (and what they include) into high data, then apply every extend.
+
+    `context_for(sls)` gives the Jinja context of one SLS. Raises RenderError at the first
+    file that does not render; other problems are collected in `HighData.errors`.
+    """
+    reader = _Reader(tree, context_for)
+    for name in sls_names:
+        reader.add(name, requested_by=None)
+    reader.apply_extends()
+    return reader.result
+
+
+class _Reader:
+    def __init__(self, tree: StateTree, context_for: ContextFactory) -> None:
+        self.tree = tree
+        self.context_for = context_for
+        self.result = HighData()
+        self.visited: set[str] = set()
+        self.extends: list[tuple[Where, Any]] = []
+
+    def add(self, name: str, requested_by: str | None) -> None:
+        from core.render import render_sls_located
+
+        if name in self.visited:
+            return
+        self.visited.add(name)
+        try:
+            text, relpath = self.tree.read(name)
+        except SlsNotFound as exc:
+            prefix = f"{requested_by}: include of " if requested_by else ""
+            self.result.errors.append(f"{prefix}{exc.errors[0]}")
+            return
+        data, lines = render_sls_located(text, relpath, self.context_for(name), self.tree.root)
+        if data is None:
+            self.result.sls.append(name)
+            return
+        if not isinstance(data, Mapping):
+            self.result.errors.append(f"{relpath}:1: an SLS must be a mapping of IDs, "
+                                      f"not a {type(data).__name__}")
+            return
+
+        def where(key: Any) -> Where:
+            return Where(name, relpath, lines.get(key, 1))
+
+        for inc in _as_list(data.get("include")):
+            self._include(name, relpath, inc, where("include"))
+        if "exclude" in data:
+            self.result.errors.append(f"{where('exclude')}: `exclude` is not supported")
+        if "extend" in data:
+            if isinstance(data["extend"], Mapping):
+                self.extends.append((where("extend"), data["extend"]))
+            else:
+                self.result.errors.append(f"{where('extend')}: `extend` must map IDs to states")
+        self.result.sls.append(name)
+        for raw_id, body in data.items():
+            if raw_id in RESERVED_KEYS:
+                continue
+            self._declare(str(raw_id), body, where(raw_id))
+
+    def _include(self, sls: str, relpath: str, inc: Any, where: Where) -> None:
+        if isinstance(inc, Mapping) and len(inc) == 1:
+            inc = next(iter(inc))  # `- web: {defaults: ...}`: the name; options are not supported
+        if not isinstance(inc, str) or not inc:
+            self.result.errors.append(f"{where}: include item {inc!r} is not an SLS name")
+            return
+        target = resolve_relative(sls, relpath, inc)
+        if target is None:
+            self.result.errors.append(f"{where}: include {inc!r} goes above the top of the tree")
+            return
+        if any(c in target for c in "*?["):
+            matched = [n for n in self.tree.glob(target) if n != sls]
+            if not matched:
+                self.result.errors.append(f"{where}: include {inc!r} matches no SLS")
+            for name in matched:
+                self.add(name, requested_by=str(where))
+            return
+        self.add(target, requested_by=str(where))
+
+    def _declare(self, state_id: str, body: Any, where: Where) -> None:
+        states, errors = normalise_body(state_id, body, where, need_function=True)
+        self.result.errors.extend(errors)
+        if state_id in self.result.high:
+            first = self.result.where[state_id]
+            self.result.errors.append(
+                f"conflicting ID {state_id!r}: declared in {first} (SLS {first.sls}) "
+                f"and in {where} (SLS {where.sls}); IDs must be unique across SLS files")
+            return
+        states["__sls__"] = where.sls
+        states["__env__"] = "base"
+        self.result.high[state_id] = states
+        self.result.where[state_id] = where
+
+    def apply_extends(self) -> None:
+        for where, extend in self.extends:
+            for raw_id, body in extend.items():
+                state_id = str(raw_id)
+                target = self.result.high.get(state_id)
+                if target is None:
+                    self.result.errors.append(
+                        f"{where}: cannot extend ID {state_id!r}: no SLS in this run declares it")
+                    continue
+                states, errors = normalise_body(state_id, body, where, need_function=False)
+                self.result.errors.extend(errors)
+                for state, ext_list in states.items():
+                    _extend_state(target, state, ext_list)
+
+
+def _extend_state(target: dict[str, Any], state: str, ext_list: list[Any]) -> None:
+    """Merge one state's extend list into the target: requisites append, other args overwrite."""
+    current = target.get(state)
+    if current is None:
+        target[state] = list(ext_list)
+        return
+    for item in ext_list:
+        if isinstance(item, str):
+            if current and isinstance(current[0], str):
+                current[0] = item
+            else:
+                current.insert(0, item)
+            continue
+        for key, value in item.items():
+            existing = next((d for d in current if isinstance(d, dict) and key in d), None)
+            if existing is None:
+                current.append({key: value})
+            elif key in LIST_ARGS_EXTENDED:
+                existing[key] = _as_list(existing[key]) + _as_list(value)
+            else:
+                existing[key] = value
+
+
+def normalise_body(state_id: str, body: Any, where: Where,
+                   need_function: bool) -> tuple[dict[str, list[Any]], list[str]]:
+    """One ID's body as `{state: [fun, {arg: value}, ...]}`, plus the errors found.
+
+    Accepts Salt's forms: `pkg.installed` (a bare string), `pkg.installed: [args]`,
+    `pkg.installed:` (nothing), and `pkg: [installed, {args}]`.
+    """
+    errors: list[str] = []
+    out: dict[str, list[Any]] = {}
+    label = f"{where}: ID {state_id!r}"
+    if isinstance(body, str):
+        body = {body: []}
+    if not isinstance(body, Mapping):
+        return out, [f"{label} must map state modules to arguments, not a {type(body).__name__}"]
+    for key, value in body.items():
+        key = str(key)
+        if key.startswith("__"):
+            continue
+        state, _, fun = key.partition(".")
+        if value is None:
+            value = []
+        if not isinstance(value, list):
+            errors.append(f"{label}: `{key}` must be a list of arguments (- name: value)")
+            continue
+        funs = [fun] if fun else []
+        args: list[Any] = []
+        for item in value:
+            if isinstance(item, str):
+                funs.append(item)
+            elif isinstance(item, Mapping):
+                args.append({str(k): v for k, v in item.items()})
+            else:
+                errors.append(f"{label}: argument {item!r} of `{key}` is not `- name: value`")
+        if state in out:
+            errors.append(f"{label}: state module {state!r} is given twice")
+            continue
+        if len(funs) > 1:
+            errors.append(f"{label}: state {state!r} names more than one function ({', '.join(funs)})")
+            continue
+        if not funs and need_function:
+            errors.append(f"{label}: state {state!r} names no function (e.g. {state}.managed)")
+            continue
+        out[state] = funs + args
+    if not out and not errors and need_function:
+        errors.append(f"{label} declares no state")
+    return out, errors
+
+
+def resolve_relative(sls: str, relpath: str, inc: str) -> str | None:
+    """`.x` relative to `sls` (its package; for an init.sls, the SLS itself). None if too high."""
+    match = re.match(r"^(\.+)(.*)$", inc)
+    if match is None:
+        return inc
+    dots, rest = match.groups()
+    parts = sls.split(".")
+    if relpath.endswith("/init.sls") or relpath == "init.sls":
+        parts.append("init")
+    if len(dots) > len(parts):
+        return None
+    base = parts[: len(parts) - len(dots)]
+    return ".".join(base + [rest]) if rest else ".".join(base) or None
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
