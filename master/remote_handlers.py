@@ -1,0 +1,71 @@
+"""ROUTER handlers for remote converges: `pillar`, `file`, `file_stat`, `file_list`, `file_batch`.
+
+Each receives the authenticated minion id (SECURITY.md rule 1) and answers only for it:
+the pillar is compiled for that id with the grains the master stored for it (never grains
+or an id from the request), and files come from the state tree through the file server's
+safe join. Work that reads files or renders templates runs off the event loop.
+
+Registered in master/handlers.py ACCEPTED_HANDLERS.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable
+
+from core import wire
+from core.errors import LinkpeekError
+
+log = logging.getLogger("lp.master.converge")
+
+Reply = dict[str, Any]
+
+
+async def handle_pillar(master: Any, minion_id: str, request: dict[str, Any]) -> Reply:
+    """The caller's own pillar, with the secret values in it listed for the minion's masking."""
+    converge = master.converge
+    grains = dict(master.grains.get(minion_id, {}))
+    grains["id"] = minion_id
+    try:
+        pillar, secrets = await asyncio.to_thread(converge.pillar.compile_for, minion_id, grains)
+    except LinkpeekError as exc:
+        log.warning("pillar for %s did not compile: %s", minion_id, converge.masker.mask(str(exc)))
+        raise
+    return wire.message("pillar", pillar=_string_keys(pillar), secrets=sorted(secrets))
+
+
+def _files_handler(name: str) -> Callable[[Any, str, dict[str, Any]], Any]:
+    async def handler(master: Any, minion_id: str, request: dict[str, Any]) -> Reply:
+        serve = getattr(master.converge.files, name)  # one of four fixed names, not input
+        reply = await asyncio.to_thread(serve, request)
+        if "error" in reply:
+            log.info("%s for %s refused: %s", name, minion_id, reply["error"])
+        return wire.message(name, **reply)
+
+    handler.__name__ = f"handle_{name}"
+    handler.__doc__ = f"The file server's `{name}` for an accepted minion."
+    return handler
+
+
+handle_file = _files_handler("file")
+handle_file_stat = _files_handler("file_stat")
+handle_file_list = _files_handler("file_list")
+handle_file_batch = _files_handler("file_batch")
+
+# The entries master/handlers.py adds to ACCEPTED_HANDLERS.
+HANDLERS = {
+    "pillar": handle_pillar,
+    "file": handle_file,
+    "file_stat": handle_file_stat,
+    "file_list": handle_file_list,
+    "file_batch": handle_file_batch,
+}
+
+
+def _string_keys(node: Any) -> Any:
+    """The wire carries string keys only: `80: x` in pillar YAML arrives as `"80": x`."""
+    if isinstance(node, dict):
+        return {k if isinstance(k, str) else str(k): _string_keys(v) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_string_keys(v) for v in node]
+    return node
