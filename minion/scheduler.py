@@ -12,15 +12,13 @@ as anacron does, so a crash mid-job does not make it run again at every restart.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
-import tempfile
 import time
 from dataclasses import asdict
 from typing import Awaitable, Callable, Iterable
 
 from minion.schedule_spec import JobRecord, ScheduledJob, due_at, mark_started
+from minion.statefile import read_json, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +37,8 @@ class ScheduleBook:
 
     def load(self) -> None:
         """Read the file; a missing or unreadable file starts empty (logged, never fatal)."""
-        try:
-            with open(self.path, "rb") as fh:
-                data = json.loads(fh.read(1_000_000))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError) as exc:
-            log.warning("schedule state %s unreadable (%s); starting afresh", self.path, exc)
+        data = read_json(self.path)
+        if data is None:
             return
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
             log.warning("schedule state %s has an unknown format; starting afresh", self.path)
@@ -73,30 +66,9 @@ class ScheduleBook:
                 del self.records[name]
 
     def save(self) -> None:
-        """Write atomically: temp file in the same directory, fsync, rename, fsync the directory."""
-        directory = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        payload = json.dumps({"version": STATE_VERSION,
-                              "jobs": {n: asdict(r) for n, r in sorted(self.records.items())}},
-                             sort_keys=True).encode()
-        fd, tmp = tempfile.mkstemp(prefix=".schedule.", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
-        dfd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        """Write atomically and durably (minion.statefile)."""
+        write_json_atomic(self.path, {"version": STATE_VERSION,
+                                      "jobs": {n: asdict(r) for n, r in sorted(self.records.items())}})
 
 
 class Scheduler:

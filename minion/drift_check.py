@@ -1,0 +1,107 @@
+"""The minion's drift check: highstate in test mode, certificates, backups -> a DriftReport.
+
+    ledger = DriftLedger(os.path.join(cachedir, "drift.json"))
+    ledger.record_apply(revision, state_return)          # after every real (non-test) apply
+    report = run_drift_check(minion_id, compile_plan=..., run_test=..., ledger=ledger)
+
+`compile_plan()` returns the compiled chunks and the pillar they were compiled with (or raises
+RenderError/CompileError, which the report carries as compile errors); `run_test(chunks)`
+runs them in test mode and returns Salt's state return. Both are handed in by the daemon,
+so this module knows nothing of channels or file clients.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from core.drift import DriftReport, StaleBackup, build_report, revision_of
+from core.errors import CompileError, RenderError
+from minion.certs import DEFAULT_WINDOW_DAYS, expiring, find_certificates, managed_paths
+from minion.statefile import read_json, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+LEDGER_VERSION = 1
+
+CompilePlan = Callable[[], "tuple[Sequence[Any], Mapping[str, Any]]"]
+RunTest = Callable[[Sequence[Any]], Mapping[str, Mapping[str, Any]]]
+
+
+@dataclass(frozen=True)
+class LedgerState:
+    seq: int = 0
+    applied_revision: str | None = None
+    applied_at: float | None = None
+
+
+class DriftLedger:
+    """What the minion remembers for drift reports: the last sequence number and the revision
+    of the last successful apply (every state True, not test mode)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        data = read_json(path)
+        if isinstance(data, dict) and data.get("version") == LEDGER_VERSION:
+            self.state = LedgerState(seq=int(data.get("seq") or 0),
+                                     applied_revision=data.get("applied_revision"),
+                                     applied_at=data.get("applied_at"))
+        else:
+            self.state = LedgerState()
+
+    @property
+    def applied_revision(self) -> str | None:
+        return self.state.applied_revision
+
+    def next_seq(self, now: float | None = None) -> int:
+        """A sequence number above every earlier one, even if this file was lost (time-based floor)."""
+        floor = int((time.time() if now is None else now) * 1000)
+        seq = max(self.state.seq + 1, floor)
+        self._save(LedgerState(seq, self.state.applied_revision, self.state.applied_at))
+        return seq
+
+    def record_apply(self, revision: str, state_return: Mapping[str, Mapping[str, Any]],
+                     now: float | None = None) -> bool:
+        """Remember `revision` as applied when every state succeeded; return whether it did."""
+        if not state_return or any(r.get("result") is not True for r in state_return.values()):
+            return False
+        self._save(LedgerState(self.state.seq, revision, time.time() if now is None else now))
+        return True
+
+    def _save(self, state: LedgerState) -> None:
+        write_json_atomic(self.path, {"version": LEDGER_VERSION, "seq": state.seq,
+                                      "applied_revision": state.applied_revision,
+                                      "applied_at": state.applied_at})
+        self.state = state
+
+
+def plan_revision(chunks: Sequence[Any], pillar: Mapping[str, Any]) -> str:
+    """The revision of a compiled plan: what `record_apply` and the drift check compare."""
+    return revision_of(list(chunks), pillar)
+
+
+def run_drift_check(minion_id: str, *, compile_plan: CompilePlan, run_test: RunTest, ledger: DriftLedger,
+                    mask: Callable[[str], str] = lambda s: s, now: float | None = None,
+                    cert_window_days: float = DEFAULT_WINDOW_DAYS,
+                    stale_backups: Callable[[], Iterable[StaleBackup]] | None = None) -> DriftReport:
+    """Check this host and build its report; never raises for a render or compile error."""
+    when = time.time() if now is None else now
+    compile_errors: list[str] = []
+    state_return: Mapping[str, Mapping[str, Any]] = {}
+    revision = "none"
+    certs = []
+    try:
+        chunks, pillar = compile_plan()
+    except CompileError as exc:
+        compile_errors = list(exc.errors)
+    except RenderError as exc:
+        compile_errors = [str(exc)]
+    else:
+        revision = plan_revision(chunks, pillar)
+        state_return = run_test(chunks)
+        certs = expiring(find_certificates(managed_paths(chunks)), now=when, window_days=cert_window_days)
+    backups = list(stale_backups()) if stale_backups is not None else []
+    return build_report(minion_id, state_return, revision=revision, applied_revision=ledger.applied_revision,
+                        seq=ledger.next_seq(when), reported_at=when, compile_errors=compile_errors,
+                        stale_backups=backups, expiring_certs=certs, mask=mask)
