@@ -67,7 +67,10 @@ class PillarService:
         if not os.path.isdir(self.pillar_tree):
             pillar: dict[str, Any] = {}
         else:
-            pillar = compile_pillar(self.pillar_tree, minion_id, dict(grains), transform=decrypt)
+            # Grains come from the minion: they may shape values, never pick whose pillar
+            # (and whose secrets) a minion gets (SECURITY.md rule 3).
+            pillar = compile_pillar(self.pillar_tree, minion_id, dict(grains), transform=decrypt,
+                                    trust_grains=False)
         self.masker.add(found)
         with self._lock:
             self._minion_secrets[minion_id] = frozenset(found)
