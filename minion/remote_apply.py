@@ -5,6 +5,9 @@
     outcome.success    no state failed and the plan compiled
     outcome.retcode    0 ok, 1 the pillar or the tree did not compile (nothing ran), 2 a state failed
 
+`prepare_remote` does the first half (pillar, tree, compile) for callers that run the
+plan themselves, e.g. the drift check in test mode.
+
 Order, as SECURITY.md rule 9 wants it: pillar (own, over the authenticated channel), then
 the tree's template files synced into the cache, then the compile; any error there
 aborts before a single state runs. Every secret value the master listed with the pillar
@@ -51,31 +54,60 @@ def apply_remote(request: Request, minion_id: str, grains: Mapping[str, Any], ca
         return ApplyOutcome([str(exc)], False, RETCODE_NOT_COMPILED)
 
 
-def _apply_locked(request: Request, minion_id: str, grains: dict[str, Any], cachedir: str,
-                  sls: Sequence[str] | None, test: bool, opts: dict[str, Any],
-                  masker: Any) -> ApplyOutcome:
+@dataclass
+class PreparedRun:
+    """A compiled remote run, not yet executed (drift checks run it in test mode)."""
+    plan: Any                 # minion.state.compiler.Plan
+    pillar: dict[str, Any]
+    masker: Any               # core.masking.Masker with this minion's secrets
+    ctx_for: Callable[[bool], Any]  # test flag -> ExecContext
+
+    def run(self, chunks: Sequence[Any] | None = None, test: bool = False) -> dict[str, Any]:
+        """Run the plan (or these chunks); Salt's state return, masked."""
+        from minion.state.runner import run_plan
+
+        results = run_plan(self.plan.chunks if chunks is None else chunks, self.ctx_for(test))
+        return self.masker.mask_state_return(results)
+
+
+def prepare_remote(request: Request, minion_id: str, grains: Mapping[str, Any], cachedir: str,
+                   sls: Sequence[str] | None = None, opts: Mapping[str, Any] | None = None,
+                   masker: Any = None) -> PreparedRun:
+    """Fetch this minion's pillar, sync the tree, compile. Raises LinkpeekError (RenderError,
+    CompileError, or PillarError when the master could not give a pillar); nothing runs."""
+    from core.masking import Masker
     from minion.state.remote_fileclient import RemoteFileClient
 
+    masker = masker if masker is not None else Masker()
     reply = _request(request, {"type": "pillar"})
     if "error" in reply or not isinstance(reply.get("pillar"), dict):
         error = reply.get("error", "the master sent no pillar")
-        return _not_compiled(masker, f"Pillar failed to render: {error}")
+        raise PillarError(f"Pillar failed to render: {error}")
     pillar: dict[str, Any] = reply["pillar"]
     masker.add(s for s in reply.get("secrets", []) if isinstance(s, str))
 
     files = RemoteFileClient(request, cachedir)
-    opts = {"id": minion_id, "cachedir": cachedir, **opts}
+    grains = dict(grains)
+    run_opts = {"id": minion_id, "cachedir": cachedir, **dict(opts or {})}
+    root = files.sync_tree()
+    plan = _compile(root, minion_id, grains, pillar, sls, run_opts)
+    return PreparedRun(plan, pillar, masker,
+                       lambda test: _context(minion_id, grains, pillar, files, root, test,
+                                             run_opts, masker))
+
+
+class PillarError(LinkpeekError):
+    """The master could not give this minion its pillar (render or secret error, no answer)."""
+
+
+def _apply_locked(request: Request, minion_id: str, grains: dict[str, Any], cachedir: str,
+                  sls: Sequence[str] | None, test: bool, opts: dict[str, Any],
+                  masker: Any) -> ApplyOutcome:
     try:
-        root = files.sync_tree()
-        plan = _compile(root, minion_id, grains, pillar, sls, opts)
+        prepared = prepare_remote(request, minion_id, grains, cachedir, sls, opts, masker)
     except LinkpeekError as exc:
         return _not_compiled(masker, str(exc))
-
-    ctx = _context(minion_id, grains, pillar, files, root, test, opts, masker)
-    from minion.state.runner import run_plan
-
-    results = run_plan(plan.chunks, ctx)
-    results = masker.mask_state_return(results)
+    results = prepared.run(test=test)
     failed = any(r.get("result") is False for r in results.values())
     return ApplyOutcome(results, not failed, RETCODE_STATE_FAILED if failed else RETCODE_OK)
 
