@@ -74,6 +74,11 @@ class Pending:
     comment: str = ""
     # Free-form facts that check gathered and apply may reuse (never shown to users).
     facts: dict[str, Any] = field(default_factory=dict)
+    # The comment after a successful apply ("File /etc/motd updated"); `comment` is then the
+    # test-mode one ("File /etc/motd would be updated"). Empty: the runner reuses `comment`.
+    applied_comment: str = ""
+    # True: a watch must not fire this time (Salt's skip_watch, e.g. cmd.run's unless said no).
+    skip_watch: bool = False
 
 
 class FileClient(Protocol):
@@ -84,6 +89,9 @@ class FileClient(Protocol):
 
     def list_dir(self, url: str) -> list[str]:
         """Return every file below a salt:// directory, as paths relative to it (for file.recurse)."""
+
+    # Optional: `list_empty_dirs(url) -> list[str]`, directories below `url` holding no file, as
+    # relative paths (file.recurse `include_empty`).
 
 
 @dataclass
@@ -115,3 +123,6 @@ class Watchable(Protocol):
 
     def watch(self, ctx: ExecContext, spec: Any) -> dict[str, Any]:
         """Called when a watched state reported changes; return the changes made (e.g. restarted)."""
+
+    # Optional too: `check_watch(ctx, spec) -> Pending`, what `watch` would change, for test
+    # mode. Without it, test mode reports result None "Would run the watch action".

@@ -1,0 +1,297 @@
+"""The state runner: executes a compiled plan and returns Salt's state return shape.
+
+    results = run_plan(plan.chunks, ctx)          # ctx.test=True runs `check` only
+    results["file_|-motd_|-/etc/motd_|-managed"]
+    {'name': '/etc/motd', 'result': True, 'changes': {...}, 'comment': '...',
+     'duration': 1.2, 'start_time': '06:10:01.123456', '__run_num__': 0,
+     '__sls__': 'base', '__id__': 'motd'}
+
+Requisites (Salt's semantics):
+  require / watch    the dependent fails ("One or more requisite failed: ...") when a target
+                     failed, transitively; `_any` forms fail only when every target failed.
+  watch              after the state ran without changes, a watched target that changed calls
+                     the module's `watch` (Salt's mod_watch), e.g. a restart.
+  onchanges          runs only when a target changed; otherwise skipped with result True.
+  onfail             runs only when a target failed (any; `onfail_all`: every one).
+  prereq             A prereq B: before B runs, B is checked read-only; A runs only when B
+                     would change, and B does not run when A failed.
+  use                compile time only.
+failhard stops the run at the first failure of a failhard state; later states are absent.
+The runner never reads a module's test flag: test mode is "check only".
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from minion.state.contract import ExecContext, LowChunk, Pending, StateFailed
+
+Result = dict[str, Any]
+Lookup = Callable[[str, str], Any]
+
+_FAIL_KINDS = ("require", "watch", "listen")  # a failed target fails the dependent
+_SKIP_COMMENT_ONCHANGES = "State was not run because none of the onchanges reqs changed"
+_SKIP_COMMENT_ONFAIL = "State was not run because onfail req did not change"
+
+
+def _default_lookup(state: str, fun: str) -> Any:
+    from minion.states import lookup
+    return lookup(state, fun)
+
+
+class _Failhard(Exception):
+    """Internal: a failhard state failed; stop the run."""
+
+
+class Runner:
+    """Runs chunks in order, resolving requisites on demand (a target always runs first)."""
+
+    def __init__(self, chunks: Sequence[LowChunk], ctx: ExecContext, *,
+                 lookup: Lookup | None = None, failhard: bool = False) -> None:
+        self.chunks = list(chunks)
+        self.ctx = ctx
+        self.lookup = lookup or _default_lookup
+        self.failhard = failhard
+        self.by_tag = {c.tag: c for c in self.chunks}
+        self.results: dict[str, Result] = {}
+        self.run_num = 0
+        self._running: set[str] = set()
+        # prereq_of[B] = chunks A that hold `prereq: B` (A runs before B when B would change).
+        self.prereq_of: dict[str, list[LowChunk]] = {}
+        for chunk in self.chunks:
+            for edge in chunk.edges:
+                if edge.kind == "prereq":
+                    self.prereq_of.setdefault(edge.target, []).append(chunk)
+
+    # -- public ----------------------------------------------------------------------------
+    def run(self) -> dict[str, Result]:
+        try:
+            for chunk in self.chunks:
+                self._run(chunk)
+        except _Failhard:
+            pass
+        return self.results
+
+    # -- one chunk -------------------------------------------------------------------------
+    def _run(self, chunk: LowChunk) -> Result:
+        tag = chunk.tag
+        if tag in self.results:
+            return self.results[tag]
+        if tag in self._running:  # the compiler refuses cycles; stay safe anyway
+            return self._record(chunk, False, {}, "Recursive requisite found", 0.0, _now())
+        self._running.add(tag)
+        try:
+            result = self._run_requisites_then_state(chunk)
+        finally:
+            self._running.discard(tag)
+        return result
+
+    def _run_requisites_then_state(self, chunk: LowChunk) -> Result:
+        edges = [e for e in chunk.edges if e.kind not in ("prereq", "use") and e.target in self.by_tag]
+        targets: dict[str, list[Result]] = {}
+        for edge in edges:
+            targets.setdefault(edge.kind, []).append(self._run(self.by_tag[edge.target]))
+        if chunk.tag in self.results:  # a prereq holder, run while its target ran
+            return self.results[chunk.tag]
+        start = _now()
+        t0 = time.perf_counter()
+
+        failed_names = self._failed_requisites(edges)
+        if failed_names:
+            return self._finish(chunk, False, {}, "One or more requisite failed: " + ", ".join(failed_names),
+                                t0, start)
+
+        # States holding `prereq: <this>` run first, and only when this one is about to change.
+        for holder in self.prereq_of.get(chunk.tag, ()):
+            if holder.tag not in self.results:
+                self._run_prereq_holder(holder)
+            if self.results[holder.tag]["result"] is False:
+                return self._finish(chunk, False, {}, "One or more requisite failed: "
+                                    + _req_name(holder), t0, start)
+
+        skip = self._skip_reason(targets)
+        if skip:
+            return self._finish(chunk, True, {}, skip, t0, start)
+
+        prereq_targets = [self.by_tag[e.target] for e in chunk.edges
+                          if e.kind == "prereq" and e.target in self.by_tag]
+        if prereq_targets:
+            # A holder reached in order: its targets' turn runs it (check first, then maybe run).
+            for target in prereq_targets:
+                self._run(target)
+            if chunk.tag in self.results:
+                return self.results[chunk.tag]
+
+        watched_changed = any(r["changes"] for kind in ("watch", "watch_any", "listen")
+                              for r in targets.get(kind, ()) if r["result"] is not False)
+        return self._call(chunk, t0, start, watched_changed)
+
+    def _run_prereq_holder(self, holder: LowChunk) -> None:
+        """Run `holder` (which has prereq edges) now: only if some prereq target would change."""
+        edges = [e for e in holder.edges if e.kind not in ("prereq", "use") and e.target in self.by_tag]
+        for edge in edges:
+            self._run(self.by_tag[edge.target])
+        start = _now()
+        t0 = time.perf_counter()
+        failed = self._failed_requisites(edges)
+        if failed:
+            self._finish(holder, False, {}, "One or more requisite failed: " + ", ".join(failed), t0, start)
+            return
+        would_change = False
+        for edge in holder.edges:
+            if edge.kind != "prereq" or edge.target not in self.by_tag:
+                continue
+            target = self.by_tag[edge.target]
+            try:
+                fun = self.lookup(target.state, target.fun)
+                pending = fun.check(self.ctx, fun.parse(target.name, target.args))
+            except Exception:  # the target's own run will report its failure
+                continue
+            if pending.changes:
+                would_change = True
+        if not would_change:
+            self._finish(holder, True, {}, "No changes detected", t0, start)
+            return
+        self._call(holder, t0, start, False)
+
+    # -- requisite checks ------------------------------------------------------------------
+    def _failed_requisites(self, edges: Iterable[Any]) -> list[str]:
+        failed: list[str] = []
+        any_groups: dict[str, list[bool]] = {}
+        for edge in edges:
+            res = self.results.get(edge.target)
+            if res is None:
+                continue
+            bad = res["result"] is False
+            if edge.kind in _FAIL_KINDS:
+                if bad:
+                    failed.append(_req_name(self.by_tag[edge.target]))
+            elif edge.kind in ("require_any", "watch_any"):
+                any_groups.setdefault(edge.kind, []).append(bad)
+        for kind, flags in any_groups.items():
+            if flags and all(flags):
+                failed.append(f"all of {kind}")
+        return failed
+
+    @staticmethod
+    def _skip_reason(targets: Mapping[str, list[Result]]) -> str:
+        onchanges = targets.get("onchanges", []) + targets.get("onchanges_any", [])
+        if onchanges and not any(r["changes"] and r["result"] is not False for r in onchanges):
+            return _SKIP_COMMENT_ONCHANGES
+        onfail_any = targets.get("onfail", []) + targets.get("onfail_any", [])
+        if onfail_any and not any(r["result"] is False for r in onfail_any):
+            return _SKIP_COMMENT_ONFAIL
+        onfail_all = targets.get("onfail_all", [])
+        if onfail_all and not all(r["result"] is False for r in onfail_all):
+            return _SKIP_COMMENT_ONFAIL
+        return ""
+
+    # -- calling the module ----------------------------------------------------------------
+    def _call(self, chunk: LowChunk, t0: float, start: str, watched_changed: bool) -> Result:
+        ctx = self.ctx
+        try:
+            fun = self.lookup(chunk.state, chunk.fun)
+            spec = fun.parse(chunk.name, _args_for(chunk, self.chunks))
+            pending: Pending = fun.check(ctx, spec)
+            if pending.changes:
+                if ctx.test:
+                    return self._finish(chunk, None, pending.changes,
+                                        pending.comment or "The state would change", t0, start)
+                changes = fun.apply(ctx, spec, pending)
+                comment = pending.applied_comment or pending.comment or "Changed"
+                return self._finish(chunk, True, dict(changes or {}), comment, t0, start)
+            if watched_changed and hasattr(fun, "watch") and not pending.skip_watch:
+                if ctx.test:
+                    check_watch = getattr(fun, "check_watch", None)
+                    wp = check_watch(ctx, spec) if check_watch else Pending(
+                        comment="Would run the watch action")
+                    if wp.changes or not check_watch:
+                        return self._finish(chunk, None, wp.changes, wp.comment, t0, start)
+                    return self._finish(chunk, True, {}, wp.comment or pending.comment, t0, start)
+                changes = fun.watch(ctx, spec)
+                return self._finish(chunk, True, dict(changes or {}),
+                                    "Ran the watch action" if changes else pending.comment, t0, start)
+            return self._finish(chunk, True, {}, pending.comment or "Already in the correct state", t0, start)
+        except StateFailed as exc:
+            return self._finish(chunk, False, exc.changes, exc.comment, t0, start)
+        except _Failhard:
+            raise
+        except Exception as exc:  # any module error is that state's failure, never the run's
+            ctx.log.debug("state %s raised", chunk.tag, exc_info=True)
+            return self._finish(chunk, False, {}, f"{type(exc).__name__}: {exc}", t0, start)
+
+    def _finish(self, chunk: LowChunk, result: bool | None, changes: Mapping[str, Any], comment: str,
+                t0: float, start: str) -> Result:
+        duration = round((time.perf_counter() - t0) * 1000.0, 3)
+        res = self._record(chunk, result, changes, comment, duration, start)
+        if result is False and (chunk.failhard or self.failhard):
+            raise _Failhard()
+        return res
+
+    def _record(self, chunk: LowChunk, result: bool | None, changes: Mapping[str, Any], comment: str,
+                duration: float, start: str) -> Result:
+        mask = self.ctx.mask
+        res: Result = {
+            "name": chunk.name,
+            "result": result,
+            "changes": _mask_data(dict(changes), mask),
+            "comment": mask(str(comment)),
+            "duration": duration,
+            "start_time": start,
+            "__run_num__": self.run_num,
+            "__sls__": chunk.sls,
+            "__id__": chunk.id,
+        }
+        self.run_num += 1
+        self.results[chunk.tag] = res
+        return res
+
+
+def run_plan(chunks: Sequence[LowChunk], ctx: ExecContext, *, lookup: Lookup | None = None,
+             failhard: bool = False) -> dict[str, Result]:
+    """Execute `chunks` (in the compiler's order) and return {tag: Salt state return}.
+
+    `ctx.test` True runs `check` only (result None with the pending changes). `failhard` applies
+    to every state (Salt's global option); a chunk's own `failhard` always applies.
+    """
+    return Runner(chunks, ctx, lookup=lookup, failhard=failhard).run()
+
+
+def _args_for(chunk: LowChunk, chunks: Sequence[LowChunk]) -> Mapping[str, Any]:
+    """The chunk's args; a cleaning file state also gets the file names its requisites manage."""
+    args = chunk.args
+    if chunk.state == "file" and args.get("clean"):
+        by_tag = {c.tag: c for c in chunks}
+        keep = [by_tag[e.target].name for e in chunk.edges
+                if e.kind in ("require", "require_any", "watch") and e.target in by_tag
+                and by_tag[e.target].state == "file"]
+        args = {**args, "__keep__": keep}
+    return args
+
+
+def _req_name(chunk: LowChunk) -> str:
+    return f"{chunk.state}: {chunk.id}" if chunk.id == chunk.name else f"{chunk.state}: {chunk.id} ({chunk.name})"
+
+
+def _now() -> str:
+    return datetime.now().strftime("%H:%M:%S.%f")
+
+
+def _mask_data(obj: Any, mask: Callable[[str], str]) -> Any:
+    if isinstance(obj, str):
+        return mask(obj)
+    if isinstance(obj, dict):
+        return {k: _mask_data(v, mask) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_mask_data(v, mask) for v in obj]
+    return obj
+
+
+def summarize(results: Mapping[str, Result]) -> dict[str, Any]:
+    """Counts for a summary line and the exit code: succeeded, changed, failed, total, duration_ms."""
+    failed = sum(1 for r in results.values() if r["result"] is False)
+    changed = sum(1 for r in results.values() if r["changes"] and r["result"] is not False)
+    total = len(results)
+    return {"succeeded": total - failed, "changed": changed, "failed": failed, "total": total,
+            "duration_ms": round(sum(float(r.get("duration", 0.0)) for r in results.values()), 3)}

@@ -1,0 +1,377 @@
+"""file.directory, file.symlink, file.absent and file.recurse: entries in the file tree.
+
+    /srv/app:
+      file.directory:
+        - user: app
+        - group: app
+        - dir_mode: 755
+        - file_mode: 644
+        - recurse: [user, group, mode]
+        - makedirs: True
+
+    /etc/nginx/sites-enabled/site:
+      file.symlink:
+        - target: /etc/nginx/sites-available/site
+        - force: True
+
+    /tmp/old-release:
+      file.absent
+
+    /srv/app/static:
+      file.recurse:
+        - source: salt://app/static
+        - clean: True
+        - include_empty: True
+"""
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from core.errors import StateArgError
+from minion.state.contract import ExecContext, Pending, StateFailed
+from minion.states.file_managed import parse_owner, parse_template, plan_file, write_planned
+from minion.states.fileops import (Owner, check_path, lstat_or_none, makedirs, owner_arg, owner_changes,
+                                   parent_missing, parse_mode, read_bytes, remove_any, set_owner)
+from minion.states.specargs import as_bool, as_list, as_str, check_known
+
+
+def _keep_set(args: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(os.path.normpath(p) for p in args.get("__keep__", ()) if isinstance(p, str))
+
+
+def _kept(path: str, keep: frozenset[str]) -> bool:
+    """True when `path` is a kept path or a directory holding one."""
+    return path in keep or any(k.startswith(path + "/") for k in keep)
+
+
+def _clean_plan(root: str, wanted: frozenset[str], exclude: str | None) -> list[str]:
+    """Entries under `root` that are neither wanted nor hold something wanted (top-most only)."""
+    removed: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for entry in sorted(dirnames + filenames):
+            full = os.path.join(dirpath, entry)
+            if exclude and fnmatch.fnmatch(os.path.relpath(full, root), exclude):
+                continue
+            if not _kept(full, wanted):
+                removed.append(full)
+        dirnames[:] = [d for d in dirnames if _kept(os.path.join(dirpath, d), wanted)
+                       and not os.path.islink(os.path.join(dirpath, d))]
+    return sorted(removed)
+
+
+# -- file.directory -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DirectorySpec:
+    name: str
+    owner: Owner
+    file_mode: int | None
+    makedirs: bool
+    recurse: frozenset[str]
+    clean: bool
+    keep: frozenset[str]
+    exclude_pat: str | None
+
+
+class Directory:
+    """file.directory"""
+
+    where = "file.directory"
+
+    def parse(self, name: str, args: Mapping[str, Any]) -> DirectorySpec:
+        where = self.where
+        check_known(where, args, ("user", "group", "dir_mode", "mode", "file_mode", "makedirs", "recurse",
+                                  "clean", "exclude_pat", "force", "allow_symlink"))
+        recurse = frozenset(as_list(where, "recurse", args.get("recurse")))
+        bad = recurse - {"user", "group", "mode", "ignore_files", "ignore_dirs", "silent"}
+        if bad:
+            raise StateArgError(f"{where}: recurse takes user, group, mode, ignore_files, ignore_dirs; not {sorted(bad)}")
+        dir_mode = parse_mode(where, args.get("dir_mode") if args.get("dir_mode") is not None else args.get("mode"))
+        return DirectorySpec(
+            name=check_path(where, name),
+            owner=Owner(owner_arg(where, "user", args.get("user")), owner_arg(where, "group", args.get("group")),
+                        dir_mode),
+            file_mode=parse_mode(where, args.get("file_mode")),
+            makedirs=as_bool(where, "makedirs", args.get("makedirs")), recurse=recurse,
+            clean=as_bool(where, "clean", args.get("clean")), keep=_keep_set(args),
+            exclude_pat=as_str(where, "exclude_pat", args.get("exclude_pat")))
+
+    def _recurse_wants(self, spec: DirectorySpec) -> tuple[Owner, Owner]:
+        r = spec.recurse
+        user = spec.owner.user if "user" in r else None
+        group = spec.owner.group if "group" in r else None
+        dmode = spec.owner.mode if "mode" in r else None
+        fmode = spec.file_mode if "mode" in r else None
+        return Owner(user, group, dmode), Owner(user, group, fmode)
+
+    def check(self, ctx: ExecContext, spec: DirectorySpec) -> Pending:
+        path = spec.name
+        st = lstat_or_none(path)
+        if st is not None and stat.S_ISLNK(st.st_mode):
+            st = lstat_or_none(os.path.realpath(path))
+        changes: dict[str, Any] = {}
+        if st is None:
+            missing = parent_missing(path)
+            if missing and not spec.makedirs:
+                raise StateFailed(f"No directory to create {path} in: {missing} is missing (set makedirs: True)")
+            changes[path] = "New Dir"
+            changes.update(owner_changes(None, spec.owner))
+            return Pending(changes=changes, comment=f"Directory {path} would be created",
+                           applied_comment=f"Directory {path} created")
+        if not stat.S_ISDIR(st.st_mode):
+            raise StateFailed(f"Specified location {path} exists and is a file")
+        changes.update(owner_changes(st, spec.owner))
+        if spec.recurse - {"silent", "ignore_files", "ignore_dirs"}:
+            dwant, fwant = self._recurse_wants(spec)
+            sub: dict[str, Any] = {}
+            for dirpath, dirnames, filenames in os.walk(path):
+                dirnames.sort()
+                entries = ([] if "ignore_dirs" in spec.recurse else [(d, dwant) for d in dirnames]) + \
+                          ([] if "ignore_files" in spec.recurse else [(f, fwant) for f in sorted(filenames)])
+                for entry, want in entries:
+                    full = os.path.join(dirpath, entry)
+                    est = os.lstat(full)
+                    if stat.S_ISLNK(est.st_mode):
+                        continue
+                    diff = owner_changes(est, want)
+                    if diff:
+                        sub[full] = diff
+            if sub:
+                changes["recursion"] = sub
+        if spec.clean:
+            removed = _clean_plan(path, spec.keep, spec.exclude_pat)
+            if removed:
+                changes["removed"] = removed
+        if not changes:
+            return Pending(comment=f"The directory {path} is in the correct state")
+        return Pending(changes=changes, comment=f"The directory {path} is set to be changed",
+                       applied_comment=f"Directory {path} updated")
+
+    def apply(self, ctx: ExecContext, spec: DirectorySpec, pending: Pending) -> dict[str, Any]:
+        path = spec.name
+        if pending.changes.get(path) == "New Dir":
+            parent_owner = Owner(spec.owner.user, spec.owner.group, None)
+            makedirs(os.path.dirname(path), parent_owner)
+            os.mkdir(path, 0o755)
+        set_owner(path, spec.owner)
+        dwant, fwant = self._recurse_wants(spec)
+        for full, diff in pending.changes.get("recursion", {}).items():
+            want = dwant if os.path.isdir(full) else fwant
+            set_owner(full, Owner(want.user if "user" in diff else None, want.group if "group" in diff else None,
+                                  want.mode if "mode" in diff else None), follow=False)
+        for full in pending.changes.get("removed", []):
+            remove_any(full)
+        return dict(pending.changes)
+
+
+# -- file.symlink ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SymlinkSpec:
+    name: str
+    target: str
+    force: bool
+    makedirs: bool
+    owner: Owner
+
+
+class Symlink:
+    """file.symlink"""
+
+    where = "file.symlink"
+
+    def parse(self, name: str, args: Mapping[str, Any]) -> SymlinkSpec:
+        where = self.where
+        check_known(where, args, ("target", "force", "makedirs", "user", "group", "mode", "backupname"))
+        target = args.get("target")
+        if not isinstance(target, str) or not target or "\x00" in target:
+            raise StateArgError(f"{where}: target must be a path")
+        return SymlinkSpec(name=check_path(where, name), target=target,
+                           force=as_bool(where, "force", args.get("force")),
+                           makedirs=as_bool(where, "makedirs", args.get("makedirs")),
+                           owner=Owner(owner_arg(where, "user", args.get("user")),
+                                       owner_arg(where, "group", args.get("group")), None))
+
+    def check(self, ctx: ExecContext, spec: SymlinkSpec) -> Pending:
+        path = spec.name
+        st = lstat_or_none(path)
+        if st is None:
+            missing = parent_missing(path)
+            if missing and not spec.makedirs:
+                raise StateFailed(f"Directory {missing} for symlink is not present (set makedirs: True)")
+            changes: dict[str, Any] = {"new": path}
+            changes.update(owner_changes(None, spec.owner))
+            return Pending(changes=changes, comment=f"Symlink {path} to {spec.target} would be created",
+                           applied_comment=f"Created new symlink {path} -> {spec.target}")
+        if stat.S_ISLNK(st.st_mode):
+            changes = {}
+            if os.readlink(path) != spec.target:
+                changes["change"] = path
+            changes.update(owner_changes(st, spec.owner))
+            if not changes:
+                return Pending(comment=f"Symlink {path} is present and owned by the right user")
+            return Pending(changes=changes, comment=f"Symlink {path} would be set to {spec.target}",
+                           applied_comment=f"Set symlink {path} to {spec.target}")
+        if not spec.force:
+            kind = "Directory" if stat.S_ISDIR(st.st_mode) else "File"
+            raise StateFailed(f"{kind} exists where the symlink {path} should be (set force: True)")
+        changes = {"forced": "Symlink was forcibly replaced", "new": path}
+        changes.update(owner_changes(None, spec.owner))
+        return Pending(changes=changes, comment=f"{path} would be replaced by a symlink to {spec.target}",
+                       applied_comment=f"Created new symlink {path} -> {spec.target}")
+
+    def apply(self, ctx: ExecContext, spec: SymlinkSpec, pending: Pending) -> dict[str, Any]:
+        path = spec.name
+        if "new" in pending.changes or "change" in pending.changes:
+            if "forced" in pending.changes:
+                remove_any(path)
+            makedirs(os.path.dirname(path))
+            tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.lp-link")
+            remove_any(tmp)
+            os.symlink(spec.target, tmp)
+            os.replace(tmp, path)
+        set_owner(path, spec.owner, follow=False)
+        return dict(pending.changes)
+
+
+# -- file.absent ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AbsentSpec:
+    name: str
+
+
+class Absent:
+    """file.absent"""
+
+    where = "file.absent"
+
+    def parse(self, name: str, args: Mapping[str, Any]) -> AbsentSpec:
+        check_known(self.where, args, ())
+        path = check_path(self.where, name)
+        if path == "/":
+            raise StateArgError("file.absent refuses to remove /")
+        return AbsentSpec(name=path)
+
+    def check(self, ctx: ExecContext, spec: AbsentSpec) -> Pending:
+        if lstat_or_none(spec.name) is None:
+            return Pending(comment=f"File {spec.name} is not present")
+        return Pending(changes={"removed": spec.name}, comment=f"File {spec.name} is set for removal",
+                       applied_comment=f"Removed {spec.name}")
+
+    def apply(self, ctx: ExecContext, spec: AbsentSpec, pending: Pending) -> dict[str, Any]:
+        remove_any(spec.name)
+        return dict(pending.changes)
+
+
+# -- file.recurse ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RecurseSpec:
+    name: str
+    source: str
+    clean: bool
+    include_empty: bool
+    file_owner: Owner
+    dir_owner: Owner
+    makedirs: bool
+    template: str | None
+    context: Mapping[str, Any]
+    keep: frozenset[str]
+    exclude_pat: str | None
+
+
+class Recurse:
+    """file.recurse"""
+
+    where = "file.recurse"
+
+    def parse(self, name: str, args: Mapping[str, Any]) -> RecurseSpec:
+        where = self.where
+        check_known(where, args, ("source", "clean", "include_empty", "file_mode", "dir_mode", "user", "group",
+                                  "makedirs", "template", "context", "defaults", "exclude_pat", "keep_symlinks",
+                                  "include_pat", "maxdepth"))
+        source = args.get("source")
+        if not isinstance(source, str) or not source.startswith("salt://"):
+            raise StateArgError(f"{where}: source must be a salt:// directory")
+        template, context = parse_template(where, args)
+        user, group = owner_arg(where, "user", args.get("user")), owner_arg(where, "group", args.get("group"))
+        return RecurseSpec(
+            name=check_path(where, name), source=source.rstrip("/"),
+            clean=as_bool(where, "clean", args.get("clean")),
+            include_empty=as_bool(where, "include_empty", args.get("include_empty")),
+            file_owner=Owner(user, group, parse_mode(where, args.get("file_mode"))),
+            dir_owner=Owner(user, group, parse_mode(where, args.get("dir_mode"))),
+            makedirs=as_bool(where, "makedirs", args.get("makedirs")), template=template, context=context,
+            keep=_keep_set(args), exclude_pat=as_str(where, "exclude_pat", args.get("exclude_pat")))
+
+    def check(self, ctx: ExecContext, spec: RecurseSpec) -> Pending:
+        root = spec.name
+        st = lstat_or_none(root)
+        if st is not None and not stat.S_ISDIR(os.stat(root).st_mode):
+            raise StateFailed(f"The path {root} exists and is not a directory")
+        if st is None and parent_missing(root) and not spec.makedirs:
+            raise StateFailed(f"The directory {os.path.dirname(root)} is missing (set makedirs: True)")
+        rels = [r for r in ctx.files.list_dir(spec.source)
+                if not (spec.exclude_pat and fnmatch.fnmatch(r, spec.exclude_pat))]
+        empty: list[str] = []
+        lister = getattr(ctx.files, "list_empty_dirs", None)
+        if spec.include_empty and lister is not None:
+            empty = list(lister(spec.source))
+        changes: dict[str, Any] = {}
+        plans: dict[str, Pending] = {}
+        new_dirs: list[str] = []
+        wanted_dirs = {root} | {os.path.join(root, d) for d in empty}
+        for rel in rels:
+            wanted_dirs.update(_parents(root, rel))
+        for d in sorted(wanted_dirs):
+            dst = lstat_or_none(d)
+            if dst is None:
+                new_dirs.append(d)
+                changes[d] = "New Dir"
+            elif spec.dir_owner != Owner() and stat.S_ISDIR(dst.st_mode):
+                diff = owner_changes(dst, spec.dir_owner)
+                if diff:
+                    changes[d] = diff
+        for rel in rels:
+            dest = os.path.join(root, rel)
+            data = read_bytes(ctx.files.cache_file(f"{spec.source}/{rel}"))
+            if spec.template:
+                if ctx.render is None:
+                    raise StateFailed("no template renderer is configured")
+                data = ctx.render(data.decode("utf-8"), dict(spec.context), f"{spec.source}/{rel}").encode()
+            if lstat_or_none(os.path.dirname(dest)) is None:
+                plan = Pending(changes={"diff": "New file", **owner_changes(None, spec.file_owner)},
+                               facts={"target": dest, "content": data})
+            else:
+                plan = plan_file(dest, data, spec.file_owner, make_dirs=True)
+            if plan.changes:
+                changes[dest] = plan.changes
+                plans[dest] = plan
+        if spec.clean and st is not None:
+            wanted = frozenset({os.path.join(root, r) for r in rels} | wanted_dirs | spec.keep)
+            removed = _clean_plan(root, wanted, spec.exclude_pat)
+            if removed:
+                changes["removed"] = removed
+        if not changes:
+            return Pending(comment=f"The directory {root} is in the correct state")
+        return Pending(changes=changes, facts={"plans": plans, "new_dirs": new_dirs},
+                       comment=f"The directory {root} is set to be changed",
+                       applied_comment=f"Recursively updated {root}")
+
+    def apply(self, ctx: ExecContext, spec: RecurseSpec, pending: Pending) -> dict[str, Any]:
+        for full in pending.changes.get("removed", []):
+            remove_any(full)
+        for d in pending.facts.get("new_dirs", []):
+            makedirs(d, spec.dir_owner)
+        for d, diff in pending.changes.items():
+            if isinstance(diff, dict) and "diff" not in diff and d not in pending.facts.get("plans", {}):
+                set_owner(d, spec.dir_owner)
+        for dest, plan in pending.facts.get("plans", {}).items():
+            write_planned(dest, spec.file_owner, plan, spec.dir_owner)
+        return dict(pending.changes)
+
+
+def _parents(root: str, rel: str) -> list[str]:
+    parts = rel.split("/")[:-1]
+    return [os.path.join(root, *parts[:i]) for i in range(1, len(parts) + 1)]

@@ -1,0 +1,51 @@
+"""Argument checking shared by the state modules' `parse` (unknown or mistyped args are compile errors)."""
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+from core.errors import StateArgError
+
+# Salt arguments that change nothing here (we accept them so existing SLS keep compiling).
+IGNORED = frozenset({"saltenv", "__env__", "output_loglevel", "hide_output", "reload_modules",
+                     "show_changes", "backup", "follow_symlinks", "encoding", "check_cmd", "attrs",
+                     "win_owner", "win_perms", "win_deny_perms", "win_inheritance", "tmp_ext",
+                     "__keep__", "use_vt", "quiet", "bg", "parallel", "retry", "fire_event", "reload_grains",
+                     "reload_pillar", "state_ret", "keep_source", "check_unless", "umask"})
+
+
+def check_known(where: str, args: Mapping[str, Any], known: Iterable[str]) -> None:
+    """Raise StateArgError naming every argument `where` (e.g. 'file.managed') does not take."""
+    allowed = set(known) | IGNORED
+    unknown = sorted(k for k in args if k not in allowed)
+    if unknown:
+        raise StateArgError(f"{where} does not take {', '.join(map(repr, unknown))}; "
+                            f"it takes: {', '.join(sorted(set(known)))}")
+
+
+def as_list(where: str, key: str, value: Any) -> tuple[str, ...]:
+    """A string or a list of strings, as a tuple (Salt accepts both for creates/unless/onlyif/...)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
+        return tuple(str(v) for v in value)
+    raise StateArgError(f"{where}: {key} must be a string or a list of strings, not {value!r}")
+
+
+def as_bool(where: str, key: str, value: Any, default: bool = False) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+        return value.lower() in ("true", "yes", "on", "1")
+    raise StateArgError(f"{where}: {key} must be true or false, not {value!r}")
+
+
+def as_str(where: str, key: str, value: Any, default: str | None = None) -> str | None:
+    if value is None:
+        return default
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise StateArgError(f"{where}: {key} must be a string, not {value!r}")

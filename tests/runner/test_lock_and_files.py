@@ -1,0 +1,92 @@
+"""One state run per host (a second process is refused, saying who holds the lock), and the local
+file client refusing paths that leave the state tree."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.errors import RunLockedError, UnsafePathError
+from minion.state.contract import StateFailed
+from minion.state.fileclient import LocalFileClient
+from minion.state.lock import state_run_lock
+
+HOLDER = """
+import sys
+from minion.state.lock import state_run_lock
+with state_run_lock(sys.argv[1], what="apply --local web"):
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_second_run_is_refused_while_another_process_holds_the_lock(tmp_path: Path):
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).parents[2]))
+    try:
+        assert proc.stdout.readline().strip() == "locked"
+        with pytest.raises(RunLockedError) as err:
+            with state_run_lock(str(tmp_path)):
+                pass
+        assert f"pid {proc.pid}" in str(err.value) and "apply --local web" in str(err.value)
+    finally:
+        proc.stdin.write("\n")
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    with state_run_lock(str(tmp_path)) as path:  # released when the holder ended
+        assert os.stat(path).st_mode & 0o077 == 0
+
+
+def test_lock_is_released_when_the_holder_is_killed(tmp_path: Path):
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).parents[2]))
+    assert proc.stdout.readline().strip() == "locked"
+    proc.kill()
+    proc.wait(timeout=30)
+    with state_run_lock(str(tmp_path)):
+        pass
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    t = tmp_path / "tree"
+    (t / "web").mkdir(parents=True)
+    (t / "web" / "nginx.conf").write_text("ok\n")
+    (tmp_path / "secret").write_text("s3cret\n")
+    os.symlink(str(tmp_path / "secret"), t / "web" / "leak")
+    os.symlink("nginx.conf", t / "web" / "alias")
+    return t
+
+
+@pytest.mark.parametrize("url", ["salt://../secret", "salt://web/../../secret", "salt:///etc/passwd",
+                                 "salt://web/leak", "salt://web/nginx.conf\x00.txt", "salt://web",
+                                 "relative/path", "http://example.org/x"])
+def test_file_client_refuses_paths_leaving_the_tree(tree: Path, url: str):
+    with pytest.raises((UnsafePathError, StateFailed)):
+        LocalFileClient(str(tree)).cache_file(url)
+
+
+def test_file_client_serves_inside_paths_and_local_absolute_paths(tree: Path):
+    files = LocalFileClient(str(tree))
+    assert Path(files.cache_file("salt://web/nginx.conf")).read_text() == "ok\n"
+    assert Path(files.cache_file("salt://web/alias?saltenv=base")).read_text() == "ok\n"
+    assert files.cache_file(str(tree / "web" / "nginx.conf")).endswith("nginx.conf")
+    with pytest.raises(StateFailed):
+        files.cache_file("salt://web/missing.conf")
+    assert sorted(files.list_dir("salt://web")) == ["alias", "nginx.conf"]  # the leaking link is left out
+    with pytest.raises((UnsafePathError, StateFailed)):
+        files.list_dir("salt://../")
+
+
+def test_a_traversal_source_fails_the_state_and_writes_nothing(tmp_path: Path, tree: Path):
+    from tests.runner.conftest import Harness, chunk
+    host = tmp_path / "host"
+    host.mkdir()
+    h = Harness(tree, host)
+    res = h.run([chunk("file.managed", "f", str(host / "f"), source="salt://../secret")])
+    (only,) = res.values()
+    assert only["result"] is False
+    assert not (host / "f").exists()
