@@ -137,3 +137,21 @@ def _files_containing(root: str, needle: str) -> list[str]:
             except OSError:
                 continue
     return hits
+
+
+def masked_pillar(config: Any, minion_id: str) -> tuple[dict[str, Any], bool]:
+    """What `lpmaster pillar show ID` prints: (that minion's pillar with secrets masked,
+    whether the master knows the minion's grains). Grains come from the job store."""
+    from core.masking import Masker
+    from master.jobstore import JobStore
+
+    store = JobStore(config.db_path, readonly=True)
+    try:
+        known = store.minions().get(minion_id)
+    finally:
+        store.close()
+    grains = dict(known["grains"]) if known else {}
+    grains["id"] = minion_id
+    service = PillarService(config.pillar_tree, secrets_key_path(config.root), Masker())
+    pillar, secrets = service.compile_for(minion_id, grains)
+    return Masker(secrets).mask_data(pillar), known is not None
