@@ -1,0 +1,73 @@
+"""state.apply / state.highstate / state.sls: converge this minion from the master's tree.
+
+    lpmaster run 'web*' state.apply web.nginx test=True
+    lpmaster apply 'web*' web.nginx --test          (the same job, with highstate output)
+
+The run itself is minion.remote_apply.apply_remote: pillar from the master (this minion's
+only), the tree synced into the cache, compiled, run, secrets masked before returning.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from core.errors import StateArgError
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off", ""}
+
+
+def apply(ctx: Any, *mods: Any, test: Any = False, **kwargs: Any) -> Any:
+    """Salt's state.apply: the named SLS (comma-separated or several args), else the highstate."""
+    _refuse_unknown(kwargs)
+    return _run(ctx, _sls_names(mods), _flag(test, "test"))
+
+
+def sls(ctx: Any, *mods: Any, test: Any = False, **kwargs: Any) -> Any:
+    """Salt's state.sls: the named SLS (at least one)."""
+    _refuse_unknown(kwargs)
+    names = _sls_names(mods)
+    if not names:
+        raise StateArgError("state.sls needs at least one SLS name")
+    return _run(ctx, names, _flag(test, "test"))
+
+
+def highstate(ctx: Any, test: Any = False, **kwargs: Any) -> Any:
+    """Salt's state.highstate: what top.sls gives this minion."""
+    _refuse_unknown(kwargs)
+    return _run(ctx, None, _flag(test, "test"))
+
+
+def _run(ctx: Any, names: list[str] | None, test: bool) -> Any:
+    from minion.remote_apply import apply_remote
+
+    config = ctx.config
+    return apply_remote(ctx.request, config.id, dict(ctx.grains), config.cache_dir, names, test=test)
+
+
+def _sls_names(mods: tuple[Any, ...]) -> list[str] | None:
+    names: list[str] = []
+    for mod in mods:
+        if isinstance(mod, (list, tuple)):
+            names.extend(str(m).strip() for m in mod)
+        else:
+            names.extend(part.strip() for part in str(mod).split(","))
+    names = [n for n in names if n]
+    return names or None
+
+
+def _flag(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    if isinstance(value, int):
+        return bool(value)
+    raise StateArgError(f"{name}= must be True or False, got {value!r}")
+
+
+def _refuse_unknown(kwargs: dict[str, Any]) -> None:
+    # pillar= overrides are refused on purpose: job arguments travel on the PUB socket,
+    # and secrets must never ride there (DESIGN.md, Wire and trust).
+    unknown = sorted(k for k in kwargs if not k.startswith("__"))
+    if unknown:
+        raise StateArgError(f"unsupported argument(s): {', '.join(unknown)} (only test= is taken)")
