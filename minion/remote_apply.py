@@ -84,7 +84,9 @@ def prepare_remote(request: Request, minion_id: str, grains: Mapping[str, Any], 
         error = reply.get("error", "the master sent no pillar")
         raise PillarError(f"Pillar failed to render: {error}")
     pillar: dict[str, Any] = reply["pillar"]
-    masker.add(s for s in reply.get("secrets", []) if isinstance(s, str))
+    secrets = [s for s in reply.get("secrets", []) if isinstance(s, str)]
+    masker.add(secrets)
+    _log_masker().add(secrets)
 
     files = RemoteFileClient(request, cachedir)
     grains = dict(grains)
@@ -94,6 +96,20 @@ def prepare_remote(request: Request, minion_id: str, grains: Mapping[str, Any], 
     return PreparedRun(plan, pillar, masker,
                        lambda test: _context(minion_id, grains, pillar, files, root, test,
                                              run_opts, masker))
+
+
+_LOG_MASKING: list[Any] = []  # logging is process-wide, so is the masker its filter uses
+
+
+def _log_masker() -> Any:
+    """The minion process's log masker, installed on the root handlers at first use."""
+    from core.masking import Masker, install_log_masking
+
+    if not _LOG_MASKING:
+        masker = Masker()
+        install_log_masking(masker)
+        _LOG_MASKING.append(masker)
+    return _LOG_MASKING[0]
 
 
 class PillarError(LinkpeekError):
