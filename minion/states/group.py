@@ -1,0 +1,105 @@
+"""group states: present (gid, system, members) and absent.
+
+    linkpeek:
+      group.present:
+        - gid: 990
+        - system: True
+        - members: [deploy]
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from core.errors import StateArgError
+from minion.providers import accounts
+from minion.state.contract import ExecContext, Pending, StateFailed
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    name: str
+    gid: int | None = None
+    system: bool = False
+    members: tuple[str, ...] | None = None
+
+
+class Present:
+    """group.present: the group exists, with its gid and exactly `members` when given."""
+
+    def parse(self, name: str, args: Mapping[str, Any]) -> GroupSpec:
+        unknown = set(args) - {"gid", "system", "members"}
+        if unknown:
+            raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
+        gid = args.get("gid")
+        if gid is not None and (isinstance(gid, bool) or not isinstance(gid, int) or gid < 0):
+            raise StateArgError("gid must be a non-negative integer")
+        system = args.get("system", False)
+        if not isinstance(system, bool):
+            raise StateArgError("system must be true or false")
+        members = args.get("members")
+        if members is not None:
+            if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+                raise StateArgError("members must be a list of user names")
+            members = tuple(sorted(set(members)))
+        return GroupSpec(str(name), gid, system, members)
+
+    def check(self, ctx: ExecContext, spec: GroupSpec) -> Pending:
+        accounts.check_account_name("group", spec.name)
+        for member in spec.members or ():
+            accounts.check_account_name("user", member)
+        have = accounts.group(spec.name)
+        changes: dict[str, Any] = {}
+        if have is None:
+            changes["group"] = {"old": "", "new": spec.name}
+            if spec.gid is not None:
+                changes["gid"] = {"old": None, "new": spec.gid}
+            if spec.members:
+                changes["members"] = {"old": [], "new": list(spec.members)}
+            return Pending(changes=changes)
+        if spec.gid is not None and have.gr_gid != spec.gid:
+            changes["gid"] = {"old": have.gr_gid, "new": spec.gid}
+        if spec.members is not None and sorted(have.gr_mem) != list(spec.members):
+            changes["members"] = {"old": sorted(have.gr_mem), "new": list(spec.members)}
+        return Pending(changes=changes,
+                       comment="" if changes else f"group {spec.name} is present as specified")
+
+    def apply(self, ctx: ExecContext, spec: GroupSpec, pending: Pending) -> dict[str, Any]:
+        changes = pending.changes
+        if "group" in changes:
+            argv = ["groupadd", *(["-r"] if spec.system else [])]
+            if spec.gid is not None:
+                argv += ["-g", str(spec.gid)]
+            accounts.shadow([*argv, "--", spec.name], "groupadd")
+        elif "gid" in changes:
+            accounts.shadow(["groupmod", "-g", str(spec.gid), "--", spec.name], "groupmod")
+        if "members" in changes:
+            for member in spec.members or ():
+                if accounts.user(member) is None:
+                    raise StateFailed(f"member {member!r} of group {spec.name} does not exist: "
+                                      f"add a user.present for it and require it")
+            accounts.shadow(["gpasswd", "-M", ",".join(spec.members or ()), "--", spec.name],
+                            "gpasswd")
+        return dict(changes)
+
+
+class Absent:
+    """group.absent: no such group."""
+
+    def parse(self, name: str, args: Mapping[str, Any]) -> GroupSpec:
+        if args:
+            raise StateArgError(f"unknown argument(s) {', '.join(sorted(args))}")
+        return GroupSpec(str(name))
+
+    def check(self, ctx: ExecContext, spec: GroupSpec) -> Pending:
+        accounts.check_account_name("group", spec.name)
+        if accounts.group(spec.name) is None:
+            return Pending(comment=f"group {spec.name} is absent")
+        return Pending(changes={"group": {"old": spec.name, "new": ""}})
+
+    def apply(self, ctx: ExecContext, spec: GroupSpec, pending: Pending) -> dict[str, Any]:
+        accounts.shadow(["groupdel", "--", spec.name], "groupdel")
+        return dict(pending.changes)
+
+
+FUNCTIONS = {"present": Present(), "absent": Absent()}
