@@ -10,10 +10,10 @@ that arrived late), so the store always holds each minion's newest check.
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 
 from core.drift import DriftReport, report_from_wire, report_to_wire
+from master.sqlitetable import open_table
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS drift_reports (
@@ -30,10 +30,9 @@ CREATE TABLE IF NOT EXISTS drift_reports (
 class DriftStore:
     """Keep and read the newest drift report per minion."""
 
-    def __init__(self, db_path: str) -> None:
-        self._db = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+    def __init__(self, db_path: str, readonly: bool = False) -> None:
+        """Open (and create) the table; `readonly` for the CLI reading what the daemon wrote."""
+        self._db = open_table(db_path, _SCHEMA, readonly)
 
     def put(self, report: DriftReport, received_at: float | None = None) -> tuple[bool, str | None]:
         """Store `report` if it is newer than the stored one; return (stored, previous status)."""

@@ -11,12 +11,12 @@ owns the file, this module owns the `events` table). Ids only grow, so a followe
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from core.drift import CLEAN, DRIFTED, FAILING
+from master.sqlitetable import open_table
 
 MINION_STARTED = "minion_started"
 CONVERGED = "converged"
@@ -54,10 +54,9 @@ class Event:
 class EventLog:
     """Append and read events in the master's database."""
 
-    def __init__(self, db_path: str) -> None:
-        self._db = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+    def __init__(self, db_path: str, readonly: bool = False) -> None:
+        """Open (and create) the table; `readonly` for the CLI reading what the daemon wrote."""
+        self._db = open_table(db_path, _SCHEMA, readonly)
 
     def record(self, kind: str, minion_id: str | None, detail: Mapping[str, Any] | None = None,
                ts: float | None = None) -> Event:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from core.drift import DriftReport, StaleBackup, build_report, revision_of
-from core.errors import CompileError, RenderError
+from core.errors import CompileError, LinkpeekError
 from minion.certs import DEFAULT_WINDOW_DAYS, expiring, find_certificates, managed_paths
 from minion.statefile import read_json, write_json_atomic
 
@@ -27,6 +27,7 @@ LEDGER_VERSION = 1
 
 CompilePlan = Callable[[], "tuple[Sequence[Any], Mapping[str, Any]]"]
 RunTest = Callable[[Sequence[Any]], Mapping[str, Mapping[str, Any]]]
+RevisionFor = Callable[[Sequence[Any], Mapping[str, Any]], str]
 
 
 @dataclass(frozen=True)
@@ -76,16 +77,54 @@ class DriftLedger:
         self.state = state
 
 
-def plan_revision(chunks: Sequence[Any], pillar: Mapping[str, Any]) -> str:
-    """The revision of a compiled plan: what `record_apply` and the drift check compare."""
-    return revision_of(list(chunks), pillar)
+def plan_revision(chunks: Sequence[Any], pillar: Mapping[str, Any], files: Any = None) -> str:
+    """The revision of a compiled plan: what `record_apply` and the drift check compare.
+
+    With a file client, the content hash of every `salt://` file the plan names is part of
+    it, so editing a source file on the master makes the change `pending`, not `corrective`.
+    Call it after the run (the files are cached by then).
+    """
+    sources = source_digests(chunks, files) if files is not None else {}
+    return revision_of({"chunks": list(chunks), "sources": sources}, pillar)
+
+
+def source_digests(chunks: Sequence[Any], files: Any) -> dict[str, str]:
+    """sha256 of each `salt://` file named in the chunks' arguments ("unavailable" if not a file)."""
+    import hashlib
+
+    urls: set[str] = set()
+    for chunk in chunks:
+        _collect_urls(getattr(chunk, "args", None) or (chunk.get("args") if isinstance(chunk, dict) else {}),
+                      urls)
+    out: dict[str, str] = {}
+    for url in sorted(urls):
+        try:
+            with open(files.cache_file(url), "rb") as fh:
+                out[url] = hashlib.sha256(fh.read()).hexdigest()
+        except (LinkpeekError, OSError):
+            out[url] = "unavailable"
+    return out
+
+
+def _collect_urls(value: Any, urls: set[str]) -> None:
+    if isinstance(value, str):
+        if value.startswith("salt://"):
+            urls.add(value.split("?", 1)[0])
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            _collect_urls(item, urls)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _collect_urls(item, urls)
 
 
 def run_drift_check(minion_id: str, *, compile_plan: CompilePlan, run_test: RunTest, ledger: DriftLedger,
                     mask: Callable[[str], str] = lambda s: s, now: float | None = None,
                     cert_window_days: float = DEFAULT_WINDOW_DAYS,
-                    stale_backups: Callable[[], Iterable[StaleBackup]] | None = None) -> DriftReport:
-    """Check this host and build its report; never raises for a render or compile error."""
+                    stale_backups: Callable[[], Iterable[StaleBackup]] | None = None,
+                    revision_for: RevisionFor = plan_revision) -> DriftReport:
+    """Check this host and build its report; a render, compile or pillar error becomes a
+    compile error of the report (nothing runs then), never an exception."""
     when = time.time() if now is None else now
     compile_errors: list[str] = []
     state_return: Mapping[str, Mapping[str, Any]] = {}
@@ -95,11 +134,11 @@ def run_drift_check(minion_id: str, *, compile_plan: CompilePlan, run_test: RunT
         chunks, pillar = compile_plan()
     except CompileError as exc:
         compile_errors = list(exc.errors)
-    except RenderError as exc:
+    except LinkpeekError as exc:
         compile_errors = [str(exc)]
     else:
-        revision = plan_revision(chunks, pillar)
         state_return = run_test(chunks)
+        revision = revision_for(chunks, pillar)
         certs = expiring(find_certificates(managed_paths(chunks)), now=when, window_days=cert_window_days)
     backups = list(stale_backups()) if stale_backups is not None else []
     return build_report(minion_id, state_return, revision=revision, applied_revision=ledger.applied_revision,

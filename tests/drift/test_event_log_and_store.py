@@ -52,3 +52,25 @@ def test_drift_store_keeps_the_newest_report_and_refuses_replays(tmp_path):
     assert {"drift_reports", "events"} <= tables
     store.forget("web1")
     assert store.get("web1") is None
+
+
+def test_drift_service_files_reports_under_the_caller_and_logs_transitions(tmp_path):
+    from core.drift import report_to_wire
+    from master.drift_service import DriftService
+
+    svc = DriftService(str(tmp_path / "master.db"), mask=lambda s: s.replace("hunter2", "***"))
+    svc.note_keys({"web1": "K1"})                                    # start-up snapshot: no events
+    drifted = build_report("evil", {**MOTD, "x": {"name": "x", "result": None,
+                                                  "changes": {"diff": "+pw=hunter2"}}},
+                           revision="r", applied_revision="r", seq=5, reported_at=1.0)
+    stored, report = svc.receive_report("web1", report_to_wire(drifted))
+    assert stored and report.minion_id == "web1"
+    assert "hunter2" not in str(svc.store.get("web1"))
+    clean = build_report("web1", {}, revision="r", applied_revision="r", seq=6, reported_at=2.0)
+    assert svc.receive_report("web1", report_to_wire(clean))[0]
+    assert not svc.receive_report("web1", report_to_wire(drifted))[0]   # replay
+    svc.note_keys({"web1": "K1", "db1": "K2"})
+    svc.note_keys({"db1": "K2"})
+    kinds = [(e.kind, e.minion_id) for e in svc.events.since(0)]
+    assert kinds == [(DRIFT_FOUND, "web1"), (DRIFT_CLEARED, "web1"), (KEY_ACCEPTED, "db1"),
+                     ("key_revoked", "web1")]

@@ -1,0 +1,69 @@
+"""`lpmaster drift [TARGET] [--refresh] [--max-age DURATION] [--json] [--junit FILE]`.
+
+A table of the targeted minions: clean, drifted, failing, stale report or never reported,
+and what drifted (with diffs, corrective or pending). Exit codes: 0 every targeted minion
+reported within --max-age and is clean; 2 any drifted, failing, stale or never reported (or
+no minion matched); 1 the command itself failed (master unreachable for --refresh, bad
+option value, unreadable store).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core import cli
+
+TARGET_TYPES = ["glob", "list", "grain", "pcre", "grain_pcre", "compound"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("drift", help="which minions drifted from the blueprint (for people and CI)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_config_arg(p, "master")
+    p.add_argument("target", nargs="?", default="*", metavar="TARGET", help="minions to report on (default: all)")
+    p.add_argument("-t", "--tgt-type", default="glob", choices=TARGET_TYPES)
+    p.add_argument("--refresh", action="store_true", help="ask the minions for a fresh check now and wait")
+    p.add_argument("--timeout", type=float, default=None, help="seconds to wait for a refresh (default: job timeout)")
+    p.add_argument("--max-age", default=None, metavar="DURATION",
+                   help="a report older than this is stale (e.g. 90s, 30m, 2h; default 1h)")
+    p.add_argument("--json", action="store_true", help="print {minion: {status, age, report}}")
+    p.add_argument("--junit", metavar="FILE", help="also write JUnit XML (one test case per minion and state)")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from core.errors import LinkpeekError
+
+    try:
+        return _drift(args)
+    except LinkpeekError as exc:
+        print(f"lpmaster drift: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"lpmaster drift: error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _drift(args: argparse.Namespace) -> int:
+    import time
+
+    from master import api
+    from master.drift_api import drift_rows, refresh
+    from master.drift_view import DEFAULT_MAX_AGE, drift_exit_code, drift_json, drift_table, escape, parse_duration
+
+    cfg = api.load_config(cli.require_config(args, "master"))
+    max_age = parse_duration(args.max_age) if args.max_age else DEFAULT_MAX_AGE
+    if args.refresh:
+        outcome = refresh(cfg, args.target, args.tgt_type, args.timeout)
+        for mid, why in sorted(outcome["missing"].items()):
+            print(f"lpmaster drift: {escape(mid)} did not answer the refresh ({why})", file=sys.stderr)
+    now = time.time()
+    rows = drift_rows(cfg, args.target, args.tgt_type, max_age=max_age, now=now)
+    if args.junit:
+        from core.junit import write_junit
+        write_junit(args.junit, rows, now=now, max_age=max_age)
+    if args.json:
+        cli.print_json(drift_json(rows))
+    else:
+        sys.stdout.write(drift_table(rows))
+    return drift_exit_code(rows)

@@ -1,0 +1,93 @@
+"""The library behind `lpmaster drift` and `lpmaster events` (tests call it directly).
+
+    rows = drift_rows(cfg, "web*", max_age=3600)              # [MinionDrift], from the store
+    refresh(cfg, "web*", timeout=120)                         # ask minions for a fresh check now
+    for event in follow_events(cfg, after_id=0): ...          # the event log, polling
+
+Reads the master's SQLite file directly, read-only (as `jobs` and `status` do); a refresh
+goes through the running master's control socket as a `drift.check` job.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+from core.config import MasterConfig
+from core.drift import MinionDrift, summarize
+
+DRIFT_FUNCTION = "drift.check"
+
+
+def targeted_minions(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob") -> list[str]:
+    """Accepted minions the target names (grain targets use the grains the master stored)."""
+    from core import targeting
+    from master import api
+
+    accepted = api.list_keys(cfg)["accepted"]
+    store = api._store(cfg)
+    try:
+        known = store.minions()
+    finally:
+        store.close()
+    return targeting.select({mid: (known.get(mid) or {}).get("grains") or {} for mid in accepted}, target, tgt_type)
+
+
+def drift_rows(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob", *, max_age: float,
+               now: float | None = None) -> list[MinionDrift]:
+    """Each targeted minion with its status and newest report."""
+    from master.drift_store import DriftStore
+
+    store = DriftStore(cfg.db_path, readonly=True)
+    try:
+        reports = store.all()
+    finally:
+        store.close()
+    targets = targeted_minions(cfg, target, tgt_type)
+    return summarize(reports, targets, time.time() if now is None else now, max_age)
+
+
+def refresh(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob",
+            timeout: float | None = None) -> dict[str, Any]:
+    """Run `drift.check` on the targeted minions through the running master and wait for them.
+
+    Returns {"answered": [ids], "missing": {id: why}}. Each minion sends its report before
+    its job returns, so once this returns the store holds every answered minion's new report.
+    """
+    from master import api
+
+    answered: list[str] = []
+    missing: dict[str, str] = {}
+    for event in api.run_job(cfg, target, DRIFT_FUNCTION, [], {}, tgt_type, timeout):
+        if event["event"] == "return":
+            answered.append(event["minion"])
+        elif event["event"] == "done":
+            missing = dict(event.get("missing") or {})
+    return {"answered": sorted(answered), "missing": missing}
+
+
+def list_events(cfg: MasterConfig, limit: int = 100) -> list[Any]:
+    from master.events import EventLog
+
+    log = EventLog(cfg.db_path, readonly=True)
+    try:
+        return log.latest(limit)
+    finally:
+        log.close()
+
+
+def follow_events(cfg: MasterConfig, after_id: int = 0, poll: float = 0.5) -> Iterator[Any]:
+    """Yield events with an id above `after_id` as they are recorded, forever (Ctrl-C stops)."""
+    from master.events import EventLog
+
+    last = after_id
+    while True:
+        log = EventLog(cfg.db_path, readonly=True)
+        try:
+            batch = log.since(last)
+        finally:
+            log.close()
+        for event in batch:
+            last = event.id
+            yield event
+        if not batch:
+            time.sleep(poll)

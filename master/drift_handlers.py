@@ -1,0 +1,75 @@
+"""ROUTER handlers for drift and the minion lifecycle: `drift`, `minion_started`, `converged`.
+
+Each receives the authenticated minion id (SECURITY.md rule 1); a report or event is
+always filed under that id, whatever the body says. Registered in master/handlers.py
+ACCEPTED_HANDLERS (`**drift_handlers.HANDLERS`). `master` is MasterServices, which holds
+a DriftService as `drift`.
+
+    {"type": "drift", "report": {...core.drift wire form...}}          -> {"type": "ack", "seq": N, "stored": bool}
+    {"type": "minion_started", "startup_states": "highstate" | "none" | [SLS, ...]}
+                                   -> {"type": "started", "jid": JID or None, "fun": ..., "arg": [...]}
+    {"type": "converged", "revision": ..., "states": N, "changed": N}  -> {"type": "ack"}
+
+`minion_started` records a job (`state.highstate`, or `state.apply` with the SLS list)
+targeting only that minion, so the converge-on-boot it then runs returns into the job
+store like any apply.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from core import wire
+from core.errors import WireError
+
+log = logging.getLogger("lp.master.drift")
+
+Reply = dict[str, Any]
+MAX_STARTUP_SLS = 100
+
+
+def handle_drift(master: Any, minion_id: str, request: dict[str, Any]) -> Reply:
+    stored, report = master.drift.receive_report(minion_id, request.get("report"))
+    return wire.message("ack", seq=report.seq, stored=stored)
+
+
+def handle_minion_started(master: Any, minion_id: str, request: dict[str, Any]) -> Reply:
+    fun, arg = startup_job(request.get("startup_states", "highstate"))
+    master.drift.minion_started(minion_id, "none" if fun is None else (list(arg) or "highstate"))
+    if fun is None:
+        return wire.message("started", jid=None)
+    now = time.time()
+    job = wire.Job(jid=wire.new_jid(now), fun=fun, arg=tuple(arg), kwarg={}, tgt=minion_id,
+                   tgt_type="list", created=now, expires=now + float(master.config.job_ttl))
+    master.record_job(job, [minion_id], "startup")
+    log.info("%s started; converge-on-boot job %s (%s)", minion_id, job.jid, fun)
+    return wire.message("started", jid=job.jid, fun=fun, arg=list(arg), expires=job.expires)
+
+
+def handle_converged(master: Any, minion_id: str, request: dict[str, Any]) -> Reply:
+    detail = {k: request[k] for k in ("revision", "states", "changed", "jid")
+              if isinstance(request.get(k), (str, int)) and not isinstance(request.get(k), bool)}
+    master.drift.converged(minion_id, {k: (v[:100] if isinstance(v, str) else v) for k, v in detail.items()})
+    return wire.message("ack")
+
+
+def startup_job(startup_states: Any) -> tuple[str | None, list[str]]:
+    """`highstate` -> state.highstate; `none` -> nothing; a list of SLS -> state.apply with them."""
+    if startup_states in (None, "none", False, ""):
+        return None, []
+    if startup_states == "highstate":
+        return "state.highstate", []
+    if isinstance(startup_states, str):
+        startup_states = [s.strip() for s in startup_states.split(",") if s.strip()]
+    if (isinstance(startup_states, list) and 0 < len(startup_states) <= MAX_STARTUP_SLS
+            and all(isinstance(s, str) and 0 < len(s) <= 200 for s in startup_states)):
+        return "state.apply", list(startup_states)
+    raise WireError("startup_states must be 'highstate', 'none' or a list of SLS names")
+
+
+HANDLERS = {
+    "drift": handle_drift,
+    "minion_started": handle_minion_started,
+    "converged": handle_converged,
+}

@@ -1,0 +1,88 @@
+"""The master's side of drift and lifecycle: receive reports, keep the newest, log events.
+
+One object per daemon (MasterServices holds it as `drift`), over the master's SQLite file:
+
+    drift = DriftService(config.db_path)
+    drift.receive_report("web1", wire_report)     # validated; drift found/cleared events
+    drift.minion_started("web1", "highstate")     # event
+    drift.converged("web1", {...})                # event
+    drift.note_keys({"web1": KEY, ...})           # key accepted / revoked events, by difference
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, Mapping
+
+from core.drift import DriftReport, report_from_wire
+from master.drift_store import DriftStore
+from master.events import (CONVERGED, KEY_ACCEPTED, KEY_REVOKED, MINION_STARTED, EventLog,
+                           drift_transition)
+
+log = logging.getLogger("lp.master.drift")
+
+
+class DriftService:
+    """Drift reports and the event log, as the request handlers and the daemon use them."""
+
+    def __init__(self, db_path: str, mask: Callable[[str], str] | None = None) -> None:
+        self.store = DriftStore(db_path)
+        self.events = EventLog(db_path)
+        self._mask = mask or (lambda s: s)
+        self._keys: dict[str, str] | None = None
+
+    def receive_report(self, minion_id: str, data: Any, now: float | None = None) -> tuple[bool, DriftReport]:
+        """Validate and store a report from `minion_id` (the authenticated id).
+
+        Returns (stored, report); a replayed or late report (sequence not above the stored
+        one) is not stored. Records drift_found / drift_cleared when the status changes.
+        """
+        report = report_from_wire(minion_id, data)
+        report = self._masked(report)
+        stored, previous = self.store.put(report, received_at=now)
+        if stored:
+            event = drift_transition(previous, report.status)
+            if event is not None:
+                self.events.record(event, minion_id, {"status": report.status, "drifted": len(report.drifted),
+                                                      "failed": len(report.failed),
+                                                      "compile_errors": len(report.compile_errors)})
+        else:
+            log.info("drift report %d from %s is not newer than the stored one; dropped", report.seq, minion_id)
+        return stored, report
+
+    def minion_started(self, minion_id: str, startup_states: Any) -> None:
+        self.events.record(MINION_STARTED, minion_id, {"startup_states": startup_states})
+
+    def converged(self, minion_id: str, detail: Mapping[str, Any]) -> None:
+        self.events.record(CONVERGED, minion_id, dict(detail))
+
+    def note_keys(self, accepted: Mapping[str, str]) -> None:
+        """Compare the accepted keys ({id: key}) with the last call; log accepted and revoked."""
+        current = dict(accepted)
+        previous, self._keys = self._keys, current
+        if previous is None:
+            return                       # first look, at start-up: nothing changed yet
+        for mid in sorted(current):
+            if previous.get(mid) != current[mid]:
+                self.events.record(KEY_ACCEPTED, mid, {})
+        for mid in sorted(previous):
+            if current.get(mid) != previous[mid]:
+                self.events.record(KEY_REVOKED, mid, {})
+
+    def forget(self, minion_id: str) -> None:
+        self.store.forget(minion_id)
+
+    def close(self) -> None:
+        self.store.close()
+        self.events.close()
+
+    def _masked(self, report: DriftReport) -> DriftReport:
+        """A second net: mask every secret the master knows in what the minion sent."""
+        from core.drift import report_to_wire
+        import json
+
+        text = json.dumps(report_to_wire(report))
+        masked = self._mask(text)
+        if masked == text:
+            return report
+        return report_from_wire(report.minion_id, json.loads(masked))
