@@ -1,0 +1,56 @@
+"""Execution functions a job can name: an explicit table (no getattr dispatch).
+
+A function is called as `fn(ctx, *args, **kwargs)` in a worker thread, where `ctx` is a
+`JobContext` (minion/functions/context.py): the minion's config, its grains, the job id,
+and `ctx.request(message) -> reply` to ask the master over the authenticated DEALER
+(e.g. `ctx.request({"type": "pillar"})`). It returns a plain value (success, retcode 0)
+or an object with `ret`, `success` and `retcode` attributes (e.g. `FunctionResult`, or
+remote_apply's ApplyOutcome); raising fails the job with the error as its return.
+
+Adding a function (e.g. `state.apply`) is one entry in FUNCTIONS mapping the Salt-style
+name to a `"module:function"` path; modules are imported only when a job needs them,
+which keeps the minion's import set (and its RSS) small.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+# name -> "module:function"
+FUNCTIONS: dict[str, str] = {
+    "test.ping": "minion.functions.test:ping",
+    "test.echo": "minion.functions.test:echo",
+    "test.sleep": "minion.functions.test:sleep",
+    "test.exception": "minion.functions.test:exception",
+    "test.version": "minion.functions.test:version",
+    "cmd.run": "minion.functions.cmd:run",
+    "cmd.run_all": "minion.functions.cmd:run_all",
+    "grains.items": "minion.functions.grains:items",
+    "grains.get": "minion.functions.grains:get",
+    "state.apply": "minion.functions.state:apply",
+    "state.highstate": "minion.functions.state:highstate",
+    "state.sls": "minion.functions.state:sls",
+}
+
+
+@dataclass(frozen=True)
+class FunctionResult:
+    """A function's return when it must say more than "here is the value"."""
+
+    ret: Any
+    success: bool = True
+    retcode: int = 0
+
+
+class UnknownFunction(LookupError):
+    """No function by that name in FUNCTIONS."""
+
+
+def lookup(name: str) -> Callable[..., Any]:
+    """The callable for `name`; UnknownFunction if the table has no such entry."""
+    target = FUNCTIONS.get(name)
+    if target is None:
+        raise UnknownFunction(f"'{name}' is not available on this minion")
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)  # attr comes from the table, not input

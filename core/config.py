@@ -1,0 +1,196 @@
+"""Master and minion configuration: YAML files with defaults, and the root dir of all state.
+
+`lpmaster init --dir DIR` writes DIR/master.yaml; `lpminion init --dir DIR ...` writes
+DIR/minion.yaml. Every path the daemons use (keys, job store, control socket, spool)
+is derived from `root`, so tests and demos never touch /etc.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Mapping
+
+from core.errors import ConfigError
+
+DEFAULT_PUBLISH_PORT = 4605
+DEFAULT_REQUEST_PORT = 4606
+DEFAULT_KEY_PORT = 4607
+
+
+@dataclass(frozen=True)
+class MasterConfig:
+    """What `lpmaster serve` and the CLI read from master.yaml."""
+
+    root: str
+    interface: str = "0.0.0.0"
+    publish_port: int = DEFAULT_PUBLISH_PORT
+    request_port: int = DEFAULT_REQUEST_PORT
+    key_port: int = DEFAULT_KEY_PORT
+    control_group: str | None = None
+    state_tree: str = ""
+    pillar_tree: str = ""
+    job_timeout: float = 10.0          # default `run --timeout`
+    job_ttl: float = 300.0             # a published job expires this long after creation
+    minion_down_after: float = 45.0    # status shows a minion down after this silence
+    max_pending_keys: int = 1000
+    log_level: str = "info"
+
+    @property
+    def pki_dir(self) -> str:
+        return os.path.join(self.root, "pki")
+
+    @property
+    def db_path(self) -> str:
+        return os.path.join(self.root, "master.db")
+
+    @property
+    def run_dir(self) -> str:
+        return os.path.join(self.root, "run")
+
+    @property
+    def control_socket(self) -> str:
+        return os.path.join(self.run_dir, "master.sock")
+
+
+@dataclass(frozen=True)
+class MinionConfig:
+    """What `lpminion start` reads from minion.yaml."""
+
+    root: str
+    id: str
+    master: str = "127.0.0.1"
+    master_port: int = DEFAULT_REQUEST_PORT
+    master_key_port: int = DEFAULT_KEY_PORT
+    master_finger: str | None = None
+    trust_first_use: bool = False
+    grains: Mapping[str, Any] = field(default_factory=dict)
+    heartbeat_interval: float = 10.0
+    request_timeout: float = 5.0
+    register_backoff_max: float = 10.0
+    job_workers: int = 4
+    log_level: str = "info"
+
+    @property
+    def pki_dir(self) -> str:
+        return os.path.join(self.root, "pki")
+
+    @property
+    def spool_dir(self) -> str:
+        return os.path.join(self.root, "spool")
+
+    @property
+    def cache_dir(self) -> str:
+        return os.path.join(self.root, "cache")
+
+    @property
+    def master_pub_path(self) -> str:
+        return os.path.join(self.pki_dir, "master.pub")
+
+
+def _coerce(cls: type, data: Mapping[str, Any], source: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting(s): {', '.join(unknown)}")
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        ftype = str(known[name].type)
+        if value is None:
+            out[name] = None
+            continue
+        try:
+            if ftype == "int":
+                if isinstance(value, bool):
+                    raise ValueError
+                out[name] = int(value)
+            elif ftype == "float":
+                out[name] = float(value)
+            elif ftype == "bool":
+                if not isinstance(value, bool):
+                    raise ValueError
+                out[name] = value
+            elif ftype.startswith("Mapping"):
+                if not isinstance(value, dict):
+                    raise ValueError
+                out[name] = value
+            else:
+                if not isinstance(value, (str, int, float)):
+                    raise ValueError
+                out[name] = str(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source}: setting {name!r} has the wrong type ({ftype} expected)") from None
+    return out
+
+
+def _read_yaml(path: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist (run `init --dir DIR` first)") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else path
+        raise ConfigError(f"{where}: invalid YAML") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a map of settings")
+    return data
+
+
+def load_master(path: str) -> MasterConfig:
+    """Load and validate master.yaml; ConfigError with a one-line reason."""
+    data = _coerce(MasterConfig, _read_yaml(path), path)
+    if not data.get("root"):
+        data["root"] = os.path.dirname(os.path.abspath(path))
+    root = os.path.abspath(data["root"])
+    data["root"] = root
+    data.setdefault("state_tree", os.path.join(root, "states"))
+    data.setdefault("pillar_tree", os.path.join(root, "pillar"))
+    cfg = MasterConfig(**data)
+    for port in (cfg.publish_port, cfg.request_port, cfg.key_port):
+        if not 0 < port < 65536:
+            raise ConfigError(f"{path}: port {port} out of range")
+    return cfg
+
+
+def load_minion(path: str) -> MinionConfig:
+    """Load and validate minion.yaml; ConfigError with a one-line reason."""
+    from core.wire import MINION_ID_RE
+
+    data = _coerce(MinionConfig, _read_yaml(path), path)
+    if not data.get("root"):
+        data["root"] = os.path.dirname(os.path.abspath(path))
+    data["root"] = os.path.abspath(data["root"])
+    if not data.get("id") or not MINION_ID_RE.match(str(data["id"])):
+        raise ConfigError(f"{path}: 'id' is missing or invalid (letters, digits, '.', '_', '-')")
+    cfg = MinionConfig(**data)
+    if not cfg.master_finger and not cfg.trust_first_use:
+        raise ConfigError(f"{path}: set master_finger (lpmaster keys finger --master) "
+                          "or trust_first_use: true")
+    return cfg
+
+
+def dump(cfg: MasterConfig | MinionConfig) -> str:
+    """YAML text for a config (what init writes)."""
+    import yaml
+
+    data = asdict(cfg)
+    data["grains"] = dict(data["grains"]) if "grains" in data else None
+    if data.get("grains") is None:
+        data.pop("grains", None)
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+
+
+def write_config(path: str, cfg: MasterConfig | MinionConfig, overwrite: bool = False) -> None:
+    """Write a config file (0640); refuse to overwrite one unless asked."""
+    if os.path.exists(path) and not overwrite:
+        raise ConfigError(f"{path} already exists (use --force to overwrite)")
+    tmp = f"{path}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(dump(cfg))
+    os.replace(tmp, path)

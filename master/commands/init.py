@@ -1,0 +1,37 @@
+"""`lpmaster init --dir DIR`: write DIR/master.yaml and the master keypair."""
+from __future__ import annotations
+
+import argparse
+import os
+
+from core.cli import EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init", help="write a master config and keys into a directory")
+    p.add_argument("--dir", required=True, help="root directory for all master state")
+    p.add_argument("--interface", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
+    p.add_argument("--publish-port", type=int, default=4605, help="job publishing port (default 4605)")
+    p.add_argument("--request-port", type=int, default=4606, help="request port (default 4606)")
+    p.add_argument("--key-port", type=int, default=4607,
+                   help="port that hands out the master's public key (default 4607)")
+    p.add_argument("--states", default=None, help="the state tree (default DIR/states)")
+    p.add_argument("--pillar", default=None, help="the pillar tree (default DIR/pillar)")
+    p.add_argument("--control-group", default=None,
+                   help="group allowed to use the local control socket (default: root only)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing config and keys")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from master import api
+
+    cfg = api.init_master(args.dir, interface=args.interface, publish_port=args.publish_port,
+                          request_port=args.request_port, key_port=args.key_port,
+                          state_tree=args.states, pillar_tree=args.pillar,
+                          control_group=args.control_group, force=args.force)
+    path = os.path.join(cfg.root, "master.yaml")
+    print(f"wrote {path}")
+    print(f"master fingerprint: {api.master_finger(cfg)}")
+    print(f"next: lpmaster -c {path} serve")
+    return EXIT_OK

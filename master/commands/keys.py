@@ -1,0 +1,104 @@
+"""`lpmaster keys list|accept|reject|delete|finger`: manage minion keys."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core import cli
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("keys", help="list, accept, reject, delete minion keys; show fingerprints")
+    cli.add_config_arg(p, "master")
+    ksub = p.add_subparsers(dest="keys_command", metavar="ACTION")
+    ksub.required = True
+
+    lp = ksub.add_parser("list", help="keys by state (accepted, pending, rejected, denied)")
+    cli.add_config_arg(lp, "master")
+    lp.add_argument("--json", action="store_true", help="print JSON (Salt's shape)")
+    lp.set_defaults(func=handle_list)
+
+    for action, text in (("accept", "accept pending keys (or a rejected key named exactly)"),
+                         ("reject", "reject pending or accepted keys (cuts an accepted minion off)"),
+                         ("delete", "delete keys in any state (cuts an accepted minion off)")):
+        ap = ksub.add_parser(action, help=text)
+        cli.add_config_arg(ap, "master")
+        ap.add_argument("target", metavar="ID-or-GLOB")
+        ap.add_argument("--yes", "-y", action="store_true", help="do not ask")
+        ap.set_defaults(func=handle_change, action=action)
+
+    fp = ksub.add_parser("finger", help="fingerprints of minion keys, or of the master's key")
+    cli.add_config_arg(fp, "master")
+    fp.add_argument("target", nargs="?", default="*", metavar="ID-or-GLOB")
+    fp.add_argument("--master", action="store_true", help="print the master's fingerprint alone")
+    fp.add_argument("--json", action="store_true")
+    fp.set_defaults(func=handle_finger)
+
+
+def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from master import api
+    return api.load_config(cli.require_config(args, "master"))
+
+
+_TITLES = {"accepted": "Accepted Keys:", "pending": "Unaccepted Keys:",
+           "rejected": "Rejected Keys:", "denied": "Denied Keys:"}
+
+
+def handle_list(args: argparse.Namespace) -> int:
+    from master import api
+
+    keys = api.list_keys(_config(args))
+    if args.json:
+        cli.print_json(keys)
+        return cli.EXIT_OK
+    for state in ("accepted", "denied", "pending", "rejected"):
+        print(_TITLES[state])
+        for mid in keys[state]:
+            print(mid)
+    return cli.EXIT_OK
+
+
+def handle_change(args: argparse.Namespace) -> int:
+    from master import api
+
+    cfg = _config(args)
+    entries = api.keys_matching(cfg, args.target, args.action)
+    if not entries:
+        print(f"lpmaster: no key matches {args.target!r} for {args.action}", file=sys.stderr)
+        return cli.EXIT_FAILED
+    print(f"The following keys are going to be {args.action}ed:")
+    for entry in entries:
+        print(f"  {entry.minion_id}  ({entry.state})  {entry.finger}")
+    if not args.yes:
+        sys.stdout.write("Proceed? [y/N] ")
+        sys.stdout.flush()
+        answer = sys.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            print("nothing changed")
+            return cli.EXIT_FAILED
+    done = api.change_keys(cfg, args.action, [e.minion_id for e in entries])
+    for mid in done:
+        print(f"Key for minion {mid} {args.action}ed.")
+    return cli.EXIT_OK
+
+
+def handle_finger(args: argparse.Namespace) -> int:
+    from master import api
+
+    cfg = _config(args)
+    if args.master:
+        print(api.master_finger(cfg))
+        return cli.EXIT_OK
+    fingers = api.fingers(cfg, args.target)
+    if args.json:
+        cli.print_json(fingers)
+        return cli.EXIT_OK
+    if not fingers:
+        print(f"lpmaster: no key matches {args.target!r}", file=sys.stderr)
+        return cli.EXIT_FAILED
+    for state in ("accepted", "denied", "pending", "rejected"):
+        if state in fingers:
+            print(_TITLES[state])
+            for mid, finger in sorted(fingers[state].items()):
+                print(f"{mid}:  {finger}")
+    return cli.EXIT_OK

@@ -1,0 +1,69 @@
+"""`lpmaster run TARGET FUN [ARG ...]`: run a function on minions, streaming their returns.
+
+Exit codes: 0 all targeted minions answered and succeeded, 1 some function failed,
+2 some targeted minion did not answer (or no minion matched).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core import cli
+
+TARGET_TYPES = ["glob", "list", "grain", "pcre", "grain_pcre", "compound"]
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="run a function on the minions a target names")
+    cli.add_config_arg(p, "master")
+    p.add_argument("target", metavar="TARGET")
+    p.add_argument("fun", metavar="FUN", help="e.g. test.ping, cmd.run, grains.items")
+    p.add_argument("args", nargs="*", metavar="ARG", help="positional args; key=value for keyword args")
+    p.add_argument("-t", "--tgt-type", default="glob", choices=TARGET_TYPES, help="how TARGET matches")
+    p.add_argument("--timeout", type=float, default=None, help="seconds to wait for returns")
+    p.add_argument("--json", action="store_true", help="print {minion_id: return} at the end")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from master import api
+    from master.output import escape_controls, terminal_safe
+
+    cfg = api.load_config(cli.require_config(args, "master"))
+    arg, kwarg = api.split_args(args.args)
+    progress = sys.stderr.isatty()
+    returns: dict[str, object] = {}
+    failed = False
+    expected = 0
+    missing: dict[str, str] = {}
+    for event in api.run_job(cfg, args.target, args.fun, arg, kwarg, args.tgt_type, args.timeout):
+        kind = event["event"]
+        if kind == "job":
+            expected = len(event["minions"])
+            if not expected:
+                print("lpmaster: no minions matched the target", file=sys.stderr)
+                return cli.EXIT_INCOMPLETE
+        elif kind == "return":
+            mid = event["minion"]
+            returns[mid] = event["ret"]
+            failed = failed or not event["success"]
+            if progress:
+                sys.stderr.write("\r\x1b[K")
+            if not args.json:
+                mark = "" if event["success"] else "  (failed)"
+                print(f"{escape_controls(mid)}:{mark}\n{terminal_safe(event['ret'])}", flush=True)
+            if progress:
+                sys.stderr.write(f"[{len(returns)}/{expected} returned]")
+                sys.stderr.flush()
+        elif kind == "done":
+            missing = event.get("missing", {})
+    if progress:
+        sys.stderr.write("\r\x1b[K")
+    if args.json:
+        cli.print_json(returns)
+    if missing:
+        print(f"lpmaster: {len(missing)} of {expected} minion(s) did not answer:", file=sys.stderr)
+        for mid, why in missing.items():
+            print(f"  {mid} ({why})", file=sys.stderr)
+        return cli.EXIT_INCOMPLETE
+    return cli.EXIT_FAILED if failed else cli.EXIT_OK

@@ -1,0 +1,176 @@
+"""The master's local control socket: how the CLI asks the running master to do things.
+
+A Unix stream socket at ROOT/run/master.sock: directory 0750 (0700 without a group),
+socket 0660, group from `control_group` in master.yaml (default: root's group, so
+only root or that group can connect). One JSON request per connection, one line;
+the master answers with JSON lines (events) and closes.
+
+    {"op": "run", "tgt": "*", "tgt_type": "glob", "fun": "test.ping", "arg": [], "kwarg": {},
+     "timeout": 10}
+      -> {"event": "job", "jid": ..., "minions": [...]}
+      -> {"event": "return", "minion": "m1", "success": true, "retcode": 0, "ret": true}
+      -> {"event": "done", "jid": ..., "missing": {"m3": "not connected"}}
+    {"op": "keys_changed"}  -> {"event": "done", "cut": [...]}   (after `keys reject/delete`)
+    {"op": "ping"}          -> {"event": "done"}
+"""
+from __future__ import annotations
+
+import asyncio
+import grp
+import json
+import logging
+import os
+import pwd
+import socket
+import struct
+import time
+from typing import TYPE_CHECKING, Any
+
+from core import wire
+from core.errors import ConfigError, LinkpeekError
+
+if TYPE_CHECKING:
+    from master.daemon import MasterDaemon
+
+log = logging.getLogger("lp.master.control")
+
+MAX_REQUEST_BYTES = 1024 * 1024
+MAX_TIMEOUT_S = 86400.0
+
+
+def _prepare_socket_path(path: str, group: str | None) -> int:
+    """Make the run dir (0750/0700), clear a stale socket; return the gid to give it."""
+    gid = os.getgid()
+    if group:
+        try:
+            gid = grp.getgrnam(group).gr_gid
+        except KeyError:
+            raise ConfigError(f"control_group {group!r} does not exist") from None
+    run_dir = os.path.dirname(path)
+    os.makedirs(run_dir, mode=0o700, exist_ok=True)
+    os.chmod(run_dir, 0o750 if group else 0o700)
+    if group:
+        os.chown(run_dir, -1, gid)
+    if os.path.exists(path):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(path)
+        except OSError:
+            os.unlink(path)  # stale, from a master that died
+        else:
+            raise ConfigError(f"another master is already serving {path}")
+        finally:
+            probe.close()
+    return gid
+
+
+def _peer_user(writer: asyncio.StreamWriter) -> str:
+    sock = writer.get_extra_info("socket")
+    try:
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _, uid, _ = struct.unpack("3i", creds)
+        return pwd.getpwuid(uid).pw_name
+    except (OSError, KeyError, AttributeError):
+        return ""
+
+
+class ControlServer:
+    """Serves CLI requests against a running MasterDaemon."""
+
+    def __init__(self, daemon: "MasterDaemon") -> None:
+        self.daemon = daemon
+        self.path = daemon.config.control_socket
+        self._server: asyncio.AbstractServer | None = None
+
+    async def start(self) -> None:
+        gid = _prepare_socket_path(self.path, self.daemon.config.control_group)
+        self._server = await asyncio.start_unix_server(self._serve_client, path=self.path,
+                                                       limit=MAX_REQUEST_BYTES)
+        os.chmod(self.path, 0o660)
+        if gid != os.getgid():
+            os.chown(self.path, -1, gid)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+
+    async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await reader.readline()
+            request = json.loads(line)
+            if not isinstance(request, dict):
+                raise ValueError("request must be an object")
+            op = request.get("op")
+            if op == "run":
+                await self._run(request, writer, _peer_user(writer))
+            elif op == "keys_changed":
+                cut = self.daemon.keys_changed()
+                await _send(writer, {"event": "done", "cut": sorted(set(cut))})
+            elif op == "ping":
+                await _send(writer, {"event": "done"})
+            else:
+                await _send(writer, {"event": "error", "error": f"unknown op {str(op)[:40]!r}"})
+        except (ValueError, UnicodeDecodeError) as exc:
+            await _send(writer, {"event": "error", "error": f"bad request: {exc}"})
+        except LinkpeekError as exc:
+            await _send(writer, {"event": "error", "error": str(exc)})
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except Exception:
+            log.exception("control request failed")
+            await _send(writer, {"event": "error", "error": "internal error"})
+        finally:
+            writer.close()
+
+    async def _run(self, request: dict[str, Any], writer: asyncio.StreamWriter, user: str) -> None:
+        services = self.daemon.services
+        fun, tgt = request.get("fun"), request.get("tgt")
+        tgt_type = request.get("tgt_type") or "glob"
+        arg, kwarg = request.get("arg") or [], request.get("kwarg") or {}
+        if not isinstance(fun, str) or not wire.FUNCTION_RE.match(fun):
+            raise LinkpeekError(f"invalid function name {str(fun)[:80]!r}")
+        if not isinstance(tgt, str) or not isinstance(arg, list) or not isinstance(kwarg, dict):
+            raise LinkpeekError("invalid target or arguments")
+        timeout = float(request.get("timeout") or self.daemon.config.job_timeout)
+        timeout = max(0.1, min(timeout, MAX_TIMEOUT_S))
+        minions = services.select_targets(tgt, tgt_type)
+        now = time.time()
+        job = wire.Job(jid=wire.new_jid(now), fun=fun, arg=tuple(arg), kwarg=kwarg, tgt=tgt,
+                       tgt_type=tgt_type, created=now,
+                       expires=now + max(self.daemon.config.job_ttl, timeout))
+        wire.encode(job.to_map())  # refuse an oversized job before recording it
+        services.record_job(job, minions, user)
+        queue = services.watch_job(job.jid)
+        try:
+            await _send(writer, {"event": "job", "jid": job.jid, "minions": minions})
+            if minions:
+                await self.daemon.publish(job, minions)
+            waiting = set(minions)
+            deadline = asyncio.get_running_loop().time() + timeout
+            while waiting:
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    break
+                try:
+                    mid, ret = await asyncio.wait_for(queue.get(), left)
+                except asyncio.TimeoutError:
+                    break
+                if mid not in waiting:
+                    continue
+                waiting.discard(mid)
+                await _send(writer, {"event": "return", "minion": mid, "success": ret.success,
+                                     "retcode": ret.retcode, "ret": ret.ret})
+            missing = {mid: ("no answer" if mid in services.subscribed else "not connected")
+                       for mid in sorted(waiting)}
+            await _send(writer, {"event": "done", "jid": job.jid, "missing": missing})
+        finally:
+            services.unwatch_job(job.jid)
+
+
+async def _send(writer: asyncio.StreamWriter, event: dict[str, Any]) -> None:
+    writer.write(json.dumps(event, default=repr).encode() + b"\n")
+    await writer.drain()

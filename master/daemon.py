@@ -1,0 +1,284 @@
+"""`lpmaster serve`: the master daemon.
+
+Tasks (one asyncio.TaskGroup, so none fails silently):
+  requests     ROUTER loop: decode, map the authenticated key to a caller, dispatch
+               through master/handlers.py's tables, reply
+  subscribers  XPUB loop: who is subscribed (by key); kick a subscription that is not
+               the subscriber's own topic or whose key is no longer accepted
+  keywatch     re-reads the key store when it changes and cuts off revoked minions
+  presence     flushes last-seen times to the job store
+  control      the local Unix socket the CLI talks to (master/control.py)
+  keyannounce  serves the master's public key for the minion's first contact
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import signal
+import time
+from typing import Any
+
+from core import wire
+from core.channel import Request, ServerChannel
+from core.config import MasterConfig
+from core.errors import ConfigError, LinkpeekError, WireError
+from core.keys import KeyPair, load_keypair
+from master.handlers import ACCEPTED_HANDLERS, UNACCEPTED_HANDLERS
+from master.jobstore import JobStore
+from master.keystore import ACCEPTED, KeyStore
+from master.services import MasterServices
+
+log = logging.getLogger("lp.master")
+
+
+class RateLimitedLog:
+    """Log at most `burst` messages per `window` seconds; count the rest."""
+
+    def __init__(self, logger: logging.Logger, burst: int = 20, window: float = 10.0) -> None:
+        self.logger, self.burst, self.window = logger, burst, window
+        self._start, self._count, self._dropped = 0.0, 0, 0
+
+    def warning(self, fmt: str, *args: Any) -> None:
+        now = time.monotonic()
+        if now - self._start > self.window:
+            if self._dropped:
+                self.logger.warning("%d more bad messages not logged", self._dropped)
+            self._start, self._count, self._dropped = now, 0, 0
+        self._count += 1
+        if self._count <= self.burst:
+            self.logger.warning(fmt, *args)
+        else:
+            self._dropped += 1
+
+
+class MasterDaemon:
+    """The running master: channel + services + tasks."""
+
+    def __init__(self, config: MasterConfig, keypair: KeyPair) -> None:
+        self.config = config
+        self.keypair = keypair
+        self.keystore = KeyStore(config.pki_dir)
+        self.keystore.ensure_dirs()
+        self.jobstore = JobStore(config.db_path)
+        self.services = MasterServices(config, self.keystore, self.jobstore)
+        from core.masking import install_log_masking
+        install_log_masking(self.services.converge.masker)  # decrypted secrets never reach logs
+        self.channel = ServerChannel(keypair.public, keypair.secret,
+                                     admit_request=self._admit_request,
+                                     admit_subscriber=self._admit_subscriber)
+        self.bad = RateLimitedLog(log)
+        self._accepted_keys: set[str] = set(self.keystore.accepted().values())
+        self._stopping = asyncio.Event()
+
+    # -- ZAP -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _admit_request(key: str) -> bool:
+        return True  # any well-formed key may reach the ROUTER; it can only register
+
+    def _admit_subscriber(self, key: str) -> bool:
+        return self.keystore.accepted_id(key) is not None
+
+    # -- main ----------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        from master.control import ControlServer
+        from master.keyannounce import serve_master_key
+
+        cfg = self.config
+        await self.channel.start(cfg.interface, cfg.request_port, cfg.publish_port)
+        control = ControlServer(self)
+        await control.start()
+        announce = await serve_master_key(cfg.interface, cfg.key_port, self.keypair.public)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stopping.set)
+        log.info("master up: requests %s:%d, publish %s:%d, keys %s:%d", cfg.interface,
+                 cfg.request_port, cfg.interface, cfg.publish_port, cfg.interface, cfg.key_port)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tasks = [tg.create_task(self._requests()), tg.create_task(self._subscribers()),
+                         tg.create_task(self._keywatch()), tg.create_task(self._presence())]
+                await self._stopping.wait()
+                for task in tasks:
+                    task.cancel()
+        finally:
+            announce.close()
+            await control.close()
+            self.services.flush_presence()
+            await self.channel.close()
+            self.jobstore.close()
+            log.info("master stopped")
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    # -- requests ------------------------------------------------------------------------
+
+    async def _requests(self) -> None:
+        while True:
+            req = await self.channel.recv_request()
+            if req is None:
+                self.bad.warning("ROUTER message with an unexpected frame layout dropped")
+                continue
+            try:
+                await self._dispatch(req)
+            except Exception:  # a bug in one handler must not stop the master
+                log.exception("request handling failed")
+
+    async def _dispatch(self, req: Request) -> None:
+        key = req.conn.key
+        if not key:
+            self.bad.warning("message without an authenticated key dropped")
+            return
+        try:
+            msg = wire.decode(req.payload)
+        except WireError as exc:
+            self.bad.warning("bad message from key %s: %s", key[:8], exc)
+            await self._reply(req, wire.error_reply(f"bad message: {exc}"))
+            return
+        rid = msg.get("rid")
+        entry = self.keystore.lookup(key)
+        if entry is not None and entry.state == ACCEPTED:
+            caller = entry.minion_id
+            self.services.touch(caller)
+            handler: Any = ACCEPTED_HANDLERS.get(msg["type"])
+            if handler is None:
+                self.bad.warning("unknown request type %r from %s", str(msg["type"])[:40], caller)
+                await self._reply(req, wire.error_reply(f"unknown request type {str(msg['type'])[:40]!r}", rid))
+                return
+        else:
+            caller = key
+            handler = UNACCEPTED_HANDLERS.get(msg["type"])
+            if handler is None:
+                state = entry.state if entry is not None else "unknown"
+                self.bad.warning("key %s (%s) asked for %r before acceptance; refused",
+                                 key[:8], state, str(msg["type"])[:40])
+                reply = wire.error_reply("not allowed: this key is not accepted", rid)
+                reply["state"] = state
+                await self._reply(req, reply)
+                return
+        try:
+            result = handler(self.services, caller, msg)
+            if inspect.isawaitable(result):
+                asyncio.ensure_future(self._finish(req, result, rid))
+                return
+            reply = result
+        except LinkpeekError as exc:
+            reply = wire.error_reply(str(exc), rid)
+        except Exception:
+            log.exception("handler for %r failed", msg["type"])
+            reply = wire.error_reply("internal error", rid)
+        if rid is not None:
+            reply["rid"] = rid
+        await self._reply(req, reply)
+
+    async def _finish(self, req: Request, pending: Any, rid: Any) -> None:
+        try:
+            reply = await pending
+        except LinkpeekError as exc:
+            reply = wire.error_reply(str(exc), rid)
+        except Exception:
+            log.exception("async handler failed")
+            reply = wire.error_reply("internal error", rid)
+        if rid is not None:
+            reply["rid"] = rid
+        await self._reply(req, reply)
+
+    async def _reply(self, req: Request, reply: dict[str, Any]) -> None:
+        try:
+            data = wire.encode(reply)
+        except WireError:
+            data = wire.encode(wire.error_reply("reply too large", reply.get("rid")))
+        await self.channel.send_reply(req.routing_id, data)
+
+    # -- publishing ----------------------------------------------------------------------
+
+    async def publish(self, job: wire.Job, minions: list[str]) -> None:
+        """Send the job to each targeted minion's own topic (nobody else receives it)."""
+        data = wire.encode(job.to_map())
+        for mid in minions:
+            await self.channel.publish(wire.job_topic(mid), data)
+
+    async def _subscribers(self) -> None:
+        while True:
+            sub = await self.channel.recv_subscription()
+            if sub is None:
+                continue
+            mid = self.keystore.accepted_id(sub.conn.key) if sub.conn.key else None
+            if mid is None:
+                self.bad.warning("subscription from a key that is not accepted; kicked")
+                self.channel.kick(sub.conn)
+                continue
+            conns = self.services.subscribed.setdefault(mid, set())
+            if not sub.subscribe:
+                conns.discard(sub.conn)
+                if not conns:
+                    self.services.subscribed.pop(mid, None)
+                continue
+            if sub.topic != wire.job_topic(mid):
+                self.bad.warning("%s subscribed to a topic that is not its own; kicked", mid)
+                self.channel.kick(sub.conn)
+                continue
+            conns.add(sub.conn)
+
+    # -- revocation ----------------------------------------------------------------------
+
+    async def _keywatch(self) -> None:
+        while True:
+            await asyncio.sleep(0.5)
+            self.keys_changed()
+
+    def keys_changed(self) -> list[str]:
+        """Re-read the key store; cut off every key that is no longer accepted. Returns ids cut."""
+        self.keystore.refresh()
+        accepted = self.keystore.accepted()
+        now_keys = set(accepted.values())
+        revoked = self._accepted_keys - now_keys
+        self._accepted_keys = now_keys
+        cut: list[str] = []
+        for key in revoked:
+            for conn in self.channel.forget_key(key):
+                self.channel.kick(conn)
+            for mid, conns in list(self.services.subscribed.items()):
+                hit = {c for c in conns if c.key == key}
+                for conn in hit:
+                    self.channel.kick(conn)
+                    cut.append(mid)
+                conns -= hit
+                if not conns:
+                    self.services.subscribed.pop(mid, None)
+        if revoked:
+            log.warning("revoked %d key(s); live connections cut", len(revoked))
+        return cut
+
+    async def _presence(self) -> None:
+        while True:
+            await asyncio.sleep(2.0)
+            self.services.flush_presence()
+
+
+def check_root(config: MasterConfig) -> None:
+    """The root dir and key dir must not be open to others (daemons refuse to start)."""
+    if not os.path.isdir(config.root):
+        raise ConfigError(f"root directory {config.root} does not exist")
+
+
+def run(config: MasterConfig) -> int:
+    """Load keys (refusing unsafe permissions) and serve until SIGTERM."""
+    from core.errors import KeyStoreError
+
+    check_root(config)
+    try:
+        keypair = load_keypair(config.pki_dir, "master")
+    except KeyStoreError as exc:
+        raise ConfigError(str(exc)) from exc
+
+    async def main() -> None:
+        await MasterDaemon(config, keypair).serve()
+
+    asyncio.run(main())
+    return 0
+

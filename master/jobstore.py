@@ -1,0 +1,151 @@
+"""The master's job store: jobs, returns, minion presence and grains, in SQLite (WAL).
+
+A small interface (`JobStore`) so that another backend (PostgreSQL) can stand in later.
+Returns are stored idempotently by (jid, minion): a re-delivered return is not doubled.
+The daemon writes; the CLI may open the same file read-only for `jobs` and `status`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from typing import Any, Iterable, Mapping
+
+from core.wire import Job, Return
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    jid TEXT PRIMARY KEY,
+    fun TEXT NOT NULL,
+    arg TEXT NOT NULL,
+    kwarg TEXT NOT NULL,
+    tgt TEXT NOT NULL,
+    tgt_type TEXT NOT NULL,
+    created REAL NOT NULL,
+    expires REAL NOT NULL,
+    minions TEXT NOT NULL,
+    user TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS returns (
+    jid TEXT NOT NULL,
+    minion TEXT NOT NULL,
+    success INTEGER NOT NULL,
+    retcode INTEGER NOT NULL,
+    ret TEXT NOT NULL,
+    received REAL NOT NULL,
+    PRIMARY KEY (jid, minion)
+);
+CREATE TABLE IF NOT EXISTS minions (
+    id TEXT PRIMARY KEY,
+    last_seen REAL NOT NULL DEFAULT 0,
+    grains TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS jobs_created ON jobs (created);
+"""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=repr, sort_keys=True)
+
+
+class JobStore:
+    """SQLite-backed store. One connection per process; the daemon owns writes."""
+
+    def __init__(self, path: str, readonly: bool = False) -> None:
+        self.path = path
+        if readonly:
+            if not os.path.exists(path):
+                self.db = sqlite3.connect(":memory:")
+                self.db.executescript(SCHEMA)
+            else:
+                self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+        else:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            os.close(fd)
+            self.db = sqlite3.connect(path, timeout=10, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    def add_job(self, job: Job, minions: Iterable[str], user: str = "") -> None:
+        self.db.execute(
+            "INSERT INTO jobs (jid, fun, arg, kwarg, tgt, tgt_type, created, expires, minions, user)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (job.jid, job.fun, _dumps(list(job.arg)), _dumps(dict(job.kwarg)), job.tgt, job.tgt_type,
+             job.created, job.expires, _dumps(sorted(minions)), user))
+
+    def job_minions(self, jid: str) -> list[str] | None:
+        """The minions a job targeted, or None if there is no such job."""
+        row = self.db.execute("SELECT minions FROM jobs WHERE jid=?", (jid,)).fetchone()
+        return None if row is None else list(json.loads(row[0]))
+
+    def add_return(self, jid: str, minion_id: str, ret: Return, received: float | None = None) -> bool:
+        """Store a return once per (jid, minion); False if it was already there."""
+        cur = self.db.execute(
+            "INSERT OR IGNORE INTO returns (jid, minion, success, retcode, ret, received)"
+            " VALUES (?,?,?,?,?,?)",
+            (jid, minion_id, int(ret.success), ret.retcode, _dumps(ret.ret),
+             time.time() if received is None else received))
+        return cur.rowcount == 1
+
+    def returns(self, jid: str) -> dict[str, dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT minion, success, retcode, ret, received FROM returns WHERE jid=? ORDER BY minion",
+            (jid,)).fetchall()
+        return {m: {"success": bool(s), "retcode": rc, "ret": json.loads(r), "received": t}
+                for m, s, rc, r, t in rows}
+
+    def list_jobs(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT j.jid, j.fun, j.arg, j.tgt, j.tgt_type, j.created, j.minions, j.user,"
+            " (SELECT COUNT(*) FROM returns r WHERE r.jid = j.jid)"
+            " FROM jobs j ORDER BY j.created DESC LIMIT ?", (limit,)).fetchall()
+        return [{"jid": jid, "fun": fun, "arg": json.loads(arg), "tgt": tgt, "tgt_type": tt,
+                 "created": created, "minions": json.loads(minions), "user": user, "returned": n}
+                for jid, fun, arg, tgt, tt, created, minions, user, n in rows]
+
+    def get_job(self, jid: str) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT jid, fun, arg, kwarg, tgt, tgt_type, created, expires, minions, user"
+            " FROM jobs WHERE jid=?", (jid,)).fetchone()
+        if row is None:
+            return None
+        keys = ("jid", "fun", "arg", "kwarg", "tgt", "tgt_type", "created", "expires", "minions", "user")
+        job = dict(zip(keys, row))
+        for k in ("arg", "kwarg", "minions"):
+            job[k] = json.loads(job[k])
+        job["returns"] = self.returns(jid)
+        return job
+
+    # -- minions -------------------------------------------------------------------------
+
+    def touch_minions(self, seen: Mapping[str, float]) -> None:
+        """Record last-seen times (batched by the daemon)."""
+        if not seen:
+            return
+        self.db.execute("BEGIN")
+        self.db.executemany(
+            "INSERT INTO minions (id, last_seen) VALUES (?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET last_seen=max(last_seen, excluded.last_seen)",
+            list(seen.items()))
+        self.db.execute("COMMIT")
+
+    def set_grains(self, minion_id: str, grains: Mapping[str, Any]) -> None:
+        self.db.execute(
+            "INSERT INTO minions (id, grains) VALUES (?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET grains=excluded.grains",
+            (minion_id, _dumps(dict(grains))))
+
+    def minions(self) -> dict[str, dict[str, Any]]:
+        """id -> {"last_seen": ts, "grains": {...}} for every minion ever seen."""
+        rows = self.db.execute("SELECT id, last_seen, grains FROM minions ORDER BY id").fetchall()
+        return {mid: {"last_seen": seen, "grains": json.loads(grains)} for mid, seen, grains in rows}
+
+    def forget_minion(self, minion_id: str) -> None:
+        self.db.execute("DELETE FROM minions WHERE id=?", (minion_id,))

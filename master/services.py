@@ -1,0 +1,94 @@
+"""What request handlers and the control socket share: config, stores, presence, job waiters.
+
+One object built by the daemon and handed to every handler (no globals). Pure Python
+over the stores; no sockets here.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from typing import Any, Mapping
+
+from core import targeting
+from core.config import MasterConfig
+from core.wire import Job, Return
+from master.jobstore import JobStore
+from master.keystore import KeyStore
+
+log = logging.getLogger("lp.master")
+
+
+class MasterServices:
+    """The master's state as handlers see it."""
+
+    def __init__(self, config: MasterConfig, keystore: KeyStore, jobstore: JobStore) -> None:
+        self.config = config
+        self.keystore = keystore
+        self.jobstore = jobstore
+        self.last_seen: dict[str, float] = {}
+        self._unflushed_seen: dict[str, float] = {}
+        self.grains: dict[str, dict[str, Any]] = {
+            mid: info["grains"] for mid, info in jobstore.minions().items()}
+        self.register_times: dict[str, float] = {}
+        self.subscribed: dict[str, set[Any]] = {}     # minion id -> live XPUB connections
+        self._job_targets: OrderedDict[str, frozenset[str]] = OrderedDict()
+        self._waiters: dict[str, asyncio.Queue[tuple[str, Return]]] = {}
+        from master.converge import ConvergeServices
+        self.converge = ConvergeServices(config)  # file server, pillar, secret masking
+
+    # -- presence and grains -------------------------------------------------------------
+
+    def touch(self, minion_id: str) -> None:
+        now = time.time()
+        self.last_seen[minion_id] = now
+        self._unflushed_seen[minion_id] = now
+
+    def flush_presence(self) -> None:
+        seen, self._unflushed_seen = self._unflushed_seen, {}
+        self.jobstore.touch_minions(seen)
+
+    def set_grains(self, minion_id: str, grains: Mapping[str, Any]) -> None:
+        self.grains[minion_id] = dict(grains)
+        self.jobstore.set_grains(minion_id, grains)
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    def select_targets(self, tgt: str, tgt_type: str) -> list[str]:
+        """Accepted minions the target names (grain targets use the stored grains)."""
+        accepted = self.keystore.accepted()
+        return targeting.select({mid: self.grains.get(mid, {}) for mid in accepted}, tgt, tgt_type)
+
+    def record_job(self, job: Job, minions: list[str], user: str = "") -> None:
+        self.jobstore.add_job(job, minions, user)
+        self._job_targets[job.jid] = frozenset(minions)
+        while len(self._job_targets) > 10_000:
+            self._job_targets.popitem(last=False)
+
+    def job_targets(self, jid: str) -> frozenset[str] | None:
+        targets = self._job_targets.get(jid)
+        if targets is None:
+            stored = self.jobstore.job_minions(jid)
+            targets = None if stored is None else frozenset(stored)
+        return targets
+
+    def store_return(self, minion_id: str, ret: Return) -> None:
+        """Store idempotently; wake the CLI waiting on this job (first delivery only)."""
+        if self.converge.masker:  # secrets never reach the store or the CLI, even if a minion slipped
+            import dataclasses
+            ret = dataclasses.replace(ret, ret=self.converge.mask_return(minion_id, ret.ret))
+        if self.jobstore.add_return(ret.jid, minion_id, ret):
+            queue = self._waiters.get(ret.jid)
+            if queue is not None:
+                queue.put_nowait((minion_id, ret))
+        else:
+            log.info("duplicate return from %s for %s ignored", minion_id, ret.jid)
+
+    def watch_job(self, jid: str) -> asyncio.Queue[tuple[str, Return]]:
+        queue: asyncio.Queue[tuple[str, Return]] = asyncio.Queue()
+        self._waiters[jid] = queue
+        return queue
+
+    def unwatch_job(self, jid: str) -> None:
+        self._waiters.pop(jid, None)

@@ -1,0 +1,44 @@
+"""`lpminion init --dir DIR --id ID --master HOST[:PORT] (--master-finger FP | --trust-first-use)`."""
+from __future__ import annotations
+
+import argparse
+import os
+
+from core.cli import EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("init", help="write a minion config and keys into a directory")
+    p.add_argument("--dir", required=True, help="root directory for all minion state")
+    p.add_argument("--id", required=True, help="this minion's id (letters, digits, '.', '_', '-')")
+    p.add_argument("--master", required=True, metavar="HOST[:PORT]",
+                   help="the master's address and request port (default port 4606)")
+    trust = p.add_mutually_exclusive_group()
+    trust.add_argument("--master-finger", metavar="FP",
+                       help="the master key fingerprint (`lpmaster keys finger --master`)")
+    trust.add_argument("--trust-first-use", action="store_true",
+                       help="record whatever key the master presents first (explicit choice)")
+    p.add_argument("--key-port", type=int, default=4607, help="the master's key port (default 4607)")
+    p.add_argument("--grain", action="append", default=[], metavar="KEY=VALUE", help="a custom grain")
+    p.add_argument("--heartbeat", type=float, default=None, help="heartbeat interval in seconds")
+    p.add_argument("--force", action="store_true", help="overwrite an existing config and keys")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from core.errors import ConfigError
+    from minion.enroll import init_minion
+
+    grains = {}
+    for item in args.grain:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--grain wants KEY=VALUE, got {item!r}")
+        grains[key] = value
+    cfg = init_minion(args.dir, args.id, args.master, master_finger=args.master_finger,
+                      trust_first_use=args.trust_first_use, key_port=args.key_port, grains=grains,
+                      force=args.force, heartbeat_interval=args.heartbeat)
+    path = os.path.join(cfg.root, "minion.yaml")
+    print(f"wrote {path}")
+    print(f"next: lpminion -c {path} start")
+    return EXIT_OK

@@ -1,0 +1,24 @@
+"""`lpminion start`: run the minion in the foreground (logs to stderr, stops on SIGTERM)."""
+from __future__ import annotations
+
+import argparse
+
+from core import cli
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("start", help="run the minion daemon in the foreground")
+    cli.add_config_arg(p, "minion")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    import logging
+
+    from core.config import load_minion
+    from minion import daemon
+
+    cfg = load_minion(cli.require_config(args, "minion"))
+    if args.log_level == "warning":
+        logging.getLogger().setLevel(cfg.log_level.upper())
+    return daemon.run(cfg)

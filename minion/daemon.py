@@ -1,0 +1,322 @@
+"""`lpminion start`: the minion daemon.
+
+    pin the master key -> register (backoff until accepted) -> subscribe to its own topic
+    -> heartbeats + jobs + spool delivery, until the master says the key is no longer
+    accepted; then start over with fresh sockets (libzmq never retries a refused one).
+
+Jobs run in worker threads (functions block), so heartbeats go on during a long job.
+A return that cannot be delivered is spooled to disk and delivered after the next
+successful heartbeat.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from core import wire
+from core.channel import ClientChannel
+from core.config import MinionConfig
+from core.errors import ConfigError, KeyStoreError, TransportError, WireError
+from core.keys import KeyPair, load_keypair
+from minion.jobguard import SeenJobs
+from minion.link import MasterLink
+from minion.spool import Spool
+
+log = logging.getLogger("lp.minion")
+
+
+class SessionEnded(Exception):
+    """The master no longer accepts our key: start over from registration."""
+
+
+class MinionDaemon:
+    """One minion: its channel, link, spool and job runner."""
+
+    def __init__(self, config: MinionConfig, keypair: KeyPair, ctx: Any = None) -> None:
+        self.config = config
+        self.keypair = keypair
+        self._zmq_ctx = ctx
+        self.topic = wire.job_topic(config.id)
+        self.spool = Spool(f"{config.spool_dir}/returns")
+        self.seen = SeenJobs(f"{config.cache_dir}/seen_jids")
+        self.pool = ThreadPoolExecutor(max_workers=max(1, config.job_workers),
+                                       thread_name_prefix="job")
+        self._grains: dict[str, Any] | None = None
+        self._stopping = asyncio.Event()
+        self._running_jobs: set[asyncio.Task[None]] = set()
+        self.channel: ClientChannel | None = None
+        self.link: MasterLink | None = None
+        self.publish_port: int | None = None
+
+    @property
+    def grains(self) -> dict[str, Any]:
+        if self._grains is None:
+            from minion import grains
+            self._grains = grains.collect(self.config.id, self.config.grains)
+        return self._grains
+
+    # -- main ----------------------------------------------------------------------------
+
+    async def run(self, install_signals: bool = True) -> None:
+        """Run until stop() (or SIGTERM)."""
+        if install_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self._stopping.set)
+        master_key = await self._master_key()
+        if master_key is None:
+            return
+        cfg = self.config
+        self.channel = ClientChannel(master_key, self.keypair.public, self.keypair.secret, ctx=self._zmq_ctx)
+        self.link = MasterLink(self.channel, f"tcp://{cfg.master}:{cfg.master_port}")
+        try:
+            main = asyncio.ensure_future(self._sessions())
+            stop = asyncio.ensure_future(self._stopping.wait())
+            await asyncio.wait({main, stop}, return_when=asyncio.FIRST_COMPLETED)
+            main.cancel()
+            stop.cancel()
+            try:
+                await main
+            except asyncio.CancelledError:
+                pass
+        finally:
+            for task in list(self._running_jobs):
+                task.cancel()
+            self.link.close()
+            self.channel.close()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.seen.close()
+            log.info("minion %s stopped", cfg.id)
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _master_key(self) -> str | None:
+        """The pinned master key; fetch (and check) it first if not recorded yet."""
+        from minion.enroll import accept_master_key, fetch_master_key, pinned_master_key
+
+        cfg = self.config
+        pinned = pinned_master_key(cfg)
+        delay = 0.5
+        while not self._stopping.is_set():
+            try:
+                key = await fetch_master_key(cfg.master, cfg.master_key_port, timeout=3)
+            except TransportError as exc:
+                if pinned is not None:
+                    return pinned  # the master is away; the pin is all we need
+                log.info("%s; retrying in %.1fs", exc, delay)
+                await self._sleep(delay)
+                delay = min(delay * 2, cfg.register_backoff_max)
+                continue
+            return accept_master_key(cfg, key)  # raises KeyStoreError on a changed key
+        return None
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _sessions(self) -> None:
+        assert self.link is not None and self.channel is not None
+        while True:
+            self.link.open()
+            await self._register()
+            log.info("minion %s accepted; subscribing", self.config.id)
+            try:
+                async with asyncio.TaskGroup() as tg:
+                    tg.create_task(self._heartbeats())
+                    tg.create_task(self._jobs())
+            except* SessionEnded:
+                log.warning("the master no longer accepts this minion's key; registering again")
+            self.channel.close_jobs()
+
+    async def _register(self) -> None:
+        """Register until the key is accepted (backoff between attempts)."""
+        assert self.link is not None
+        cfg = self.config
+        delay = 0.5
+        last_state = None
+        while True:
+            try:
+                reply = await self.link.request(wire.message("register", id=cfg.id), cfg.request_timeout)
+            except TransportError as exc:
+                log.info("register: %s", exc)
+                reply = {}
+            state = reply.get("state")
+            if reply.get("type") == "registered" and state == "accepted":
+                self.publish_port = int(reply["publish_port"])
+                return
+            if state != last_state and state:
+                log.warning("key state is %s; waiting to be accepted", state)
+                last_state = state
+            elif reply.get("type") == "error":
+                log.warning("register refused: %s", str(reply.get("error"))[:200])
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, cfg.register_backoff_max)
+
+    def _subscribe(self) -> None:
+        assert self.channel is not None
+        self.channel.connect_jobs(f"tcp://{self.config.master}:{self.publish_port}", self.topic)
+
+    async def _heartbeats(self) -> None:
+        """Beat; send grains after (re)connecting; deliver the spool; notice revocation."""
+        assert self.link is not None
+        cfg = self.config
+        self._subscribe()
+        send_grains = True
+        unsubscribed_beats = 0
+        while True:
+            msg = wire.message("heartbeat")
+            if send_grains:
+                msg["grains"] = self.grains
+            try:
+                reply = await self.link.request(msg, cfg.request_timeout)
+            except TransportError as exc:
+                log.info("heartbeat: %s", exc)
+                send_grains = True
+                await asyncio.sleep(min(cfg.heartbeat_interval, 2.0))
+                continue
+            if reply.get("type") == "error":
+                if "state" in reply:
+                    raise SessionEnded()
+                log.warning("heartbeat refused: %s", str(reply.get("error"))[:200])
+            else:
+                send_grains = False
+                if reply.get("subscribed") is False:
+                    unsubscribed_beats += 1
+                    if unsubscribed_beats >= 2:  # e.g. a reconnect that ZAP refused: re-open
+                        log.info("the master does not see our subscription; re-subscribing")
+                        self._subscribe()
+                        unsubscribed_beats = 0
+                else:
+                    unsubscribed_beats = 0
+                await self._deliver_spool()
+            await asyncio.sleep(cfg.heartbeat_interval)
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    async def _jobs(self) -> None:
+        assert self.channel is not None
+        while True:
+            if self.channel.sub is None:
+                await asyncio.sleep(0.1)
+                continue
+            try:
+                got = await self.channel.recv_job()
+            except Exception as exc:  # the socket was re-opened under us
+                log.debug("job socket: %s", exc)
+                await asyncio.sleep(0.05)
+                continue
+            if got is None or got[0] != self.topic:
+                log.warning("publication with an unexpected layout or topic dropped")
+                continue
+            try:
+                self._accept_job(got[1])
+            except Exception:  # one bad publication must not end the session
+                log.exception("job handling failed")
+
+    def _accept_job(self, payload: bytes) -> None:
+        """Validate a publication (shape, freshness, first time) and start the job."""
+        try:
+            job = wire.Job.from_map(wire.decode(payload))
+        except WireError as exc:
+            log.warning("bad job dropped: %s", exc)
+            return
+        why = job.freshness_error()
+        if why is not None:
+            log.warning("refusing job: %s", why)
+            return
+        if not self.seen.first_time(job.jid, job.expires):
+            log.warning("job %s already ran here; replay ignored", job.jid)
+            return
+        task = asyncio.ensure_future(self._run_job(job))
+        self._running_jobs.add(task)
+        task.add_done_callback(self._running_jobs.discard)
+
+    async def _run_job(self, job: wire.Job) -> None:
+        log.info("running job %s: %s", job.jid, job.fun)
+        loop = asyncio.get_running_loop()
+        ret = await loop.run_in_executor(self.pool, self._execute, job, loop)
+        await self._deliver(ret)
+
+    def _execute(self, job: wire.Job, loop: asyncio.AbstractEventLoop) -> wire.Return:
+        """Run one function in a worker thread; every failure becomes a failed return."""
+        from minion import functions
+        from minion.functions.context import JobContext
+
+        try:
+            fn = functions.lookup(job.fun)
+        except functions.UnknownFunction as exc:
+            return wire.Return(job.jid, job.fun, success=False, ret=f"Error: {exc}", retcode=254)
+        ctx = JobContext(config=self.config, grains=self.grains, jid=job.jid,
+                         request_async=self._request_for_functions, loop=loop)
+        try:
+            result = fn(ctx, *job.arg, **dict(job.kwarg))
+        except TypeError as exc:
+            return wire.Return(job.jid, job.fun, success=False, ret=f"Error: bad arguments: {exc}", retcode=254)
+        except Exception as exc:  # a failing function fails its job, never the minion
+            log.info("job %s (%s) raised %s", job.jid, job.fun, type(exc).__name__)
+            return wire.Return(job.jid, job.fun, success=False,
+                               ret=f"Error: {type(exc).__name__}: {exc}", retcode=1)
+        if all(hasattr(result, a) for a in ("ret", "success", "retcode")):
+            return wire.Return(job.jid, job.fun, success=bool(result.success), ret=result.ret,
+                               retcode=int(result.retcode))
+        return wire.Return(job.jid, job.fun, success=True, ret=result, retcode=0)
+
+    async def _request_for_functions(self, message: dict[str, Any]) -> dict[str, Any]:
+        assert self.link is not None
+        return await self.link.request(message, self.config.request_timeout)
+
+    async def _deliver(self, ret: wire.Return) -> None:
+        """Send a return; spool it durably if the master does not ack it."""
+        assert self.link is not None
+        msg = ret.to_map()
+        try:
+            msg = wire.decode(wire.encode(msg))
+        except WireError as exc:
+            msg = wire.Return(ret.jid, ret.fun, False, f"Error: return not sendable: {exc}", 1).to_map()
+        try:
+            reply = await self.link.request(msg, self.config.request_timeout)
+        except TransportError:
+            path = self.spool.put(msg, tag=ret.jid)
+            log.warning("master away: return for %s spooled (%s)", ret.jid, path)
+            return
+        if reply.get("type") == "error":
+            log.warning("master refused return for %s: %s", ret.jid, str(reply.get("error"))[:200])
+
+    async def _deliver_spool(self) -> None:
+        assert self.link is not None
+        for path, msg in self.spool.items():
+            try:
+                reply = await self.link.request(msg, self.config.request_timeout)
+            except TransportError:
+                return
+            if reply.get("type") == "error" and "state" in reply:
+                return  # our key is not accepted (now): keep the spool for later
+            if reply.get("type") == "error":
+                log.warning("master refused spooled %s: %s", msg.get("jid"), str(reply.get("error"))[:200])
+            else:
+                log.info("delivered spooled return for %s", msg.get("jid"))
+            self.spool.remove(path)
+
+
+def run(config: MinionConfig) -> int:
+    """Load keys (refusing unsafe permissions) and run until SIGTERM."""
+    try:
+        keypair = load_keypair(config.pki_dir, "minion")
+    except KeyStoreError as exc:
+        raise ConfigError(str(exc)) from exc
+
+    async def main() -> None:
+        await MinionDaemon(config, keypair).run()
+
+    try:
+        asyncio.run(main())
+    except KeyStoreError as exc:  # a changed master key, found at start
+        raise ConfigError(str(exc)) from exc
+    return 0

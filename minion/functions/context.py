@@ -1,0 +1,41 @@
+"""What an execution function receives: the minion's config and grains, and a way to ask the master."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Mapping
+
+from core.config import MinionConfig
+from core.errors import TransportError
+
+AsyncRequest = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """Handed to every function call; functions run in a worker thread.
+
+    `request(message)` (sync, for the worker thread) and `request_async(message)` send a
+    request to the master over the authenticated DEALER and return the reply map; an
+    error reply comes back as `{"type": "error", "error": ...}`; no answer in time
+    raises TransportError.
+    """
+
+    config: MinionConfig
+    grains: Mapping[str, Any]
+    jid: str
+    request_async: AsyncRequest
+    loop: asyncio.AbstractEventLoop
+
+    @property
+    def minion_id(self) -> str:
+        return self.config.id
+
+    def request(self, message: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+        """Ask the master from a worker thread (never call this on the event loop)."""
+        future = asyncio.run_coroutine_threadsafe(self.request_async(dict(message)), self.loop)
+        try:
+            return future.result(timeout=(timeout or self.config.request_timeout) + 5)
+        except TimeoutError as exc:
+            future.cancel()
+            raise TransportError("the master did not answer in time") from exc

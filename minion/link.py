@@ -1,0 +1,77 @@
+"""The minion's request link to the master: request/reply over the DEALER, matched by `rid`.
+
+Many requests may be in flight (heartbeats, returns, a state run's pillar and files). A
+request that gets no reply in time raises TransportError and resets the DEALER (a fresh
+socket drops anything queued for a master that went away, and starts a new handshake).
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from typing import Any
+
+from core import wire
+from core.channel import ClientChannel
+from core.errors import TransportError, WireError
+
+log = logging.getLogger("lp.minion.link")
+
+
+class MasterLink:
+    """Correlates replies to requests on one ClientChannel's DEALER."""
+
+    def __init__(self, channel: ClientChannel, endpoint: str) -> None:
+        self.channel = channel
+        self.endpoint = endpoint
+        self._ids = itertools.count(1)
+        self._waiting: dict[int, asyncio.Future[dict[str, Any]]] = {}
+        self._reader: asyncio.Task[None] | None = None
+
+    def open(self) -> None:
+        """(Re)connect the DEALER and start reading replies."""
+        if self._reader is not None:
+            self._reader.cancel()
+        for fut in self._waiting.values():
+            if not fut.done():
+                fut.set_exception(TransportError("link reset"))
+                fut.exception()  # retrieved here; a waiter still sees it
+        self._waiting.clear()
+        self.channel.connect_requests(self.endpoint)
+        self._reader = asyncio.ensure_future(self._read())
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.cancel()
+            self._reader = None
+
+    async def _read(self) -> None:
+        while True:
+            data = await self.channel.recv_reply()
+            try:
+                reply = wire.decode(data)
+            except WireError as exc:
+                log.warning("bad reply from the master dropped: %s", exc)
+                continue
+            fut = self._waiting.pop(reply.get("rid"), None)  # type: ignore[arg-type]
+            if fut is not None and not fut.done():
+                fut.set_result(reply)
+
+    async def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send `message`, return the master's reply map (an error reply is returned, not raised)."""
+        rid = next(self._ids)
+        msg = dict(message)
+        msg.setdefault("v", wire.PROTOCOL_VERSION)
+        msg["rid"] = rid
+        data = wire.encode(msg)
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[rid] = fut
+        try:
+            await asyncio.wait_for(self.channel.send_request(data), timeout)
+            return await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except asyncio.TimeoutError:
+            log.info("no reply to %s in %.1fs; resetting the link", msg.get("type"), timeout)
+            self.open()
+            raise TransportError(f"the master did not answer {msg.get('type')!r} in time") from None
+        finally:
+            self._waiting.pop(rid, None)
