@@ -1,0 +1,91 @@
+"""`lpmaster apply TARGET [SLS ...]`: converge minions from the master's tree and pillar.
+
+Each targeted minion fetches what it needs of the state tree, gets its own pillar, runs,
+and returns Salt's state return; each minion's highstate output is printed as it
+arrives, then the fleet summary. Exit 0 all good, 1 a state failed, 2 a minion did not
+answer; with --detailed-exitcodes, Puppet's 0/2/4/6 (see master/fleet.py).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from core import cli
+
+TARGET_TYPES = ["glob", "list", "grain", "pcre", "grain_pcre", "compound"]
+DEFAULT_TIMEOUT_S = 60.0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("apply", help="converge minions to the state tree (highstate or SLS)",
+                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    cli.add_config_arg(p, "master")
+    p.add_argument("target", metavar="TARGET")
+    p.add_argument("sls", nargs="*", metavar="SLS", help="SLS names; none: the highstate (top.sls)")
+    p.add_argument("--test", action="store_true", help="show what would change, change nothing")
+    p.add_argument("-t", "--tgt-type", default="glob", choices=TARGET_TYPES, help="how TARGET matches")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
+                   help=f"seconds to wait for the minions (default {DEFAULT_TIMEOUT_S:g})")
+    p.add_argument("--json", action="store_true", help="print {minion_id: {state_key: return}}")
+    p.add_argument("--verbose", action="store_true", help="show every state, not only changes and failures")
+    p.add_argument("--detailed-exitcodes", action="store_true",
+                   help="exit 0 nothing changed, 2 changes, 4 failures, 6 both (Puppet's convention)")
+    p.set_defaults(func=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    from core.stateoutput import format_highstate
+    from master import api
+    from master.fleet import FleetSummary
+    from master.output import escape_controls
+
+    cfg = api.load_config(cli.require_config(args, "master"))
+    fun = "state.apply" if args.sls else "state.highstate"
+    kwarg = {"test": True} if args.test else {}
+    color = sys.stdout.isatty()
+    progress = sys.stderr.isatty() and not args.json
+    fleet = FleetSummary(targeted=[])
+    returns: dict[str, object] = {}
+    jid = ""
+    for event in api.run_job(cfg, args.target, fun, list(args.sls), kwarg, args.tgt_type, args.timeout):
+        kind = event["event"]
+        if kind == "job":
+            jid = event["jid"]
+            fleet.targeted = list(event["minions"])
+            if not fleet.targeted:
+                print("lpmaster: no minions matched the target", file=sys.stderr)
+                return 4 if args.detailed_exitcodes else cli.EXIT_INCOMPLETE
+        elif kind == "return":
+            mid, ret = event["minion"], event["ret"]
+            returns[mid] = ret
+            fleet.add(mid, bool(event["success"]), ret)
+            if progress:
+                sys.stderr.write("\r\x1b[K")
+            if not args.json:
+                print(_minion_text(mid, ret, args.verbose, color, format_highstate, escape_controls),
+                      flush=True)
+            if progress:
+                sys.stderr.write(f"[{len(returns)}/{len(fleet.targeted)} returned]")
+                sys.stderr.flush()
+        elif kind == "done":
+            fleet.missing = dict(event.get("missing", {}))
+        elif kind == "error":
+            print(f"lpmaster: error: {event.get('error')}", file=sys.stderr)
+            return cli.EXIT_FAILED
+    if progress:
+        sys.stderr.write("\r\x1b[K")
+    if args.json:
+        cli.print_json(returns)
+    else:
+        print(fleet.text(test=args.test))
+        if jid:
+            print(f"Job id: {jid} (lpmaster jobs show {jid})")
+    for mid, why in sorted(fleet.missing.items()):
+        print(f"lpmaster: {escape_controls(mid)} did not answer ({why})", file=sys.stderr)
+    return fleet.exit_code(detailed=args.detailed_exitcodes)
+
+
+def _minion_text(mid: str, ret: object, verbose: bool, color: bool, format_highstate, escape) -> str:
+    if isinstance(ret, dict) or (isinstance(ret, list) and all(isinstance(x, str) for x in ret)):
+        return format_highstate(mid, ret, verbose=verbose, color=color)
+    return escape(f"{mid}:\n    {ret}")  # the function itself failed (e.g. bad arguments)
