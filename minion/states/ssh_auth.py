@@ -1,0 +1,166 @@
+"""ssh_auth states: present / absent, one public key in a user's authorized_keys.
+
+    deploy-key:
+      ssh_auth.present:
+        - name: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI... deploy@ci
+        - user: linkpeek
+        - options: ['from="10.0.0.0/8"', no-pty]
+
+The key is matched by its base64 blob, so a changed comment or options replace the line.
+The file is replaced atomically, 0600 and owned by the user; symlinks are refused.
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from core.errors import StateArgError
+from minion.providers.atomic import write_atomic
+from minion.state.contract import ExecContext, Pending, StateFailed
+
+KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+             "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
+             "sk-ecdsa-sha2-nistp256@openssh.com", "ssh-dss")
+BLOB = re.compile(r"^[A-Za-z0-9+/]+={0,3}$")
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    user: str
+    enc: str
+    blob: str
+    comment: str
+    options: tuple[str, ...]
+    config: str
+
+    @property
+    def line(self) -> str:
+        opts = ",".join(self.options)
+        return " ".join(p for p in (opts, self.enc, self.blob, self.comment) if p)
+
+
+def _one_line(key: str, value: Any) -> str:
+    text = str(value)
+    if any(c in text for c in "\n\r\0"):
+        raise StateArgError(f"{key} must be one line")
+    return text
+
+
+def parse_key(name: str, args: Mapping[str, Any], allowed: set[str]) -> KeySpec:
+    unknown = set(args) - allowed
+    if unknown:
+        raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
+    if not args.get("user"):
+        raise StateArgError("user is required (whose authorized_keys)")
+    words = _one_line("name", name).split()
+    enc = str(args.get("enc", "ssh-ed25519"))
+    comment = _one_line("comment", args.get("comment", ""))
+    if words and words[0] in KEY_TYPES:
+        enc, words = words[0], words[1:]
+    if not words or not BLOB.match(words[0]):
+        raise StateArgError("name must be a public key: [type] base64-blob [comment]")
+    blob = words[0]
+    comment = comment or " ".join(words[1:])
+    if enc not in KEY_TYPES:
+        raise StateArgError(f"enc must be one of {', '.join(KEY_TYPES)}")
+    options = args.get("options") or []
+    if not isinstance(options, list):
+        raise StateArgError("options must be a list")
+    config = _one_line("config", args.get("config", ".ssh/authorized_keys"))
+    return KeySpec(str(args["user"]), enc, blob, comment,
+                   tuple(_one_line("options", o) for o in options), config)
+
+
+def _target(spec: KeySpec) -> tuple[str, pwd.struct_passwd | None]:
+    try:
+        entry = pwd.getpwnam(spec.user)
+    except KeyError:
+        return "", None
+    path = spec.config if spec.config.startswith("/") else os.path.join(entry.pw_dir, spec.config)
+    return path, entry
+
+
+def _lines(path: str) -> list[str]:
+    if os.path.islink(path) or os.path.islink(os.path.dirname(path)):
+        raise StateFailed(f"{path} or its directory is a symlink: refusing to write through it; "
+                          f"replace it with a plain file")
+    try:
+        with open(path) as fh:
+            return fh.read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def _find(lines: list[str], blob: str) -> int | None:
+    for i, line in enumerate(lines):
+        if blob in line.split():
+            return i
+    return None
+
+
+def _write(path: str, entry: pwd.struct_passwd, lines: list[str]) -> None:
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, mode=0o700)
+        os.chown(directory, entry.pw_uid, entry.pw_gid)
+    write_atomic(path, "".join(f"{ln}\n" for ln in lines), mode=0o600, uid=entry.pw_uid,
+                 gid=entry.pw_gid)
+
+
+class Present:
+    """ssh_auth.present: the key is in the user's authorized_keys, with its options/comment."""
+
+    def parse(self, name: str, args: Mapping[str, Any]) -> KeySpec:
+        return parse_key(name, args, {"user", "enc", "comment", "options", "config"})
+
+    def check(self, ctx: ExecContext, spec: KeySpec) -> Pending:
+        path, entry = _target(spec)
+        if entry is None:   # may be created by an earlier state of this run
+            return Pending(changes={"key": {"old": "", "new": spec.line}})
+        lines = _lines(path)
+        index = _find(lines, spec.blob)
+        if index is not None and lines[index] == spec.line:
+            return Pending(comment=f"key already in {path}")
+        old = "" if index is None else lines[index]
+        return Pending(changes={"key": {"old": old, "new": spec.line}})
+
+    def apply(self, ctx: ExecContext, spec: KeySpec, pending: Pending) -> dict[str, Any]:
+        path, entry = _target(spec)
+        if entry is None:
+            raise StateFailed(f"user {spec.user} does not exist: add a user.present for it and "
+                              f"require it")
+        lines = _lines(path)
+        index = _find(lines, spec.blob)
+        if index is None:
+            lines.append(spec.line)
+        else:
+            lines[index] = spec.line
+        _write(path, entry, lines)
+        return dict(pending.changes)
+
+
+class Absent:
+    """ssh_auth.absent: the key is not in the user's authorized_keys."""
+
+    def parse(self, name: str, args: Mapping[str, Any]) -> KeySpec:
+        return parse_key(name, args, {"user", "enc", "comment", "options", "config"})
+
+    def check(self, ctx: ExecContext, spec: KeySpec) -> Pending:
+        path, entry = _target(spec)
+        index = None if entry is None else _find(_lines(path), spec.blob)
+        if index is None:
+            return Pending(comment="key is absent")
+        return Pending(changes={"key": {"old": _lines(path)[index], "new": ""}})
+
+    def apply(self, ctx: ExecContext, spec: KeySpec, pending: Pending) -> dict[str, Any]:
+        path, entry = _target(spec)
+        assert entry is not None
+        lines = [ln for ln in _lines(path) if spec.blob not in ln.split()]
+        _write(path, entry, lines)
+        return dict(pending.changes)
+
+
+FUNCTIONS = {"present": Present(), "absent": Absent()}
