@@ -1,0 +1,116 @@
+"""git.latest: a checkout of a repository at the remote's current rev (branch, tag or sha).
+
+    /opt/linkpeek/app:
+      git.latest:
+        - name: https://git.example.com/linkpeek/app.git
+        - target: /opt/linkpeek/app
+        - rev: main
+        - force_reset: False
+
+Changes: `revision: {old: sha or None, new: sha}`; `remote` when the origin URL changes;
+`local_changes` when force_reset discards edits. Local edits or local commits that the
+checkout would lose fail the state unless `force_reset: True`.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from core.errors import StateArgError
+from minion.providers import git as gitp
+from minion.state.contract import ExecContext, Pending, StateFailed
+
+REV = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./+-]*$")
+
+
+@dataclass(frozen=True)
+class GitSpec:
+    url: str
+    target: str
+    rev: str = "HEAD"
+    force_reset: bool = False
+
+
+class Latest:
+    """git.latest."""
+
+    def parse(self, name: str, args: Mapping[str, Any]) -> GitSpec:
+        unknown = set(args) - {"target", "rev", "branch", "force_reset"}
+        if unknown:
+            raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
+        url = str(name)
+        if url.startswith("-") or any(c in url for c in "\n\r\0 "):
+            raise StateArgError(f"{url!r} is not a repository URL")
+        target = args.get("target")
+        if not isinstance(target, str) or not target.startswith("/") or "\0" in target:
+            raise StateArgError("target must be an absolute path")
+        rev = str(args.get("rev", args.get("branch", "HEAD")))
+        if not REV.match(rev) or ".." in rev:
+            raise StateArgError(f"rev {rev!r} is not a valid branch, tag or commit")
+        force_reset = args.get("force_reset", False)
+        if not isinstance(force_reset, bool):
+            raise StateArgError("force_reset must be true or false")
+        return GitSpec(url, os.path.normpath(target), rev, force_reset)
+
+    def check(self, ctx: ExecContext, spec: GitSpec) -> Pending:
+        remote = gitp.resolve_remote(spec.url, spec.rev)
+        facts = {"sha": remote.sha, "branch": remote.branch}
+        if not os.path.exists(spec.target) or (os.path.isdir(spec.target)
+                                               and not os.listdir(spec.target)):
+            return Pending(changes={"revision": {"old": None, "new": remote.sha}}, facts=facts)
+        if not os.path.isdir(os.path.join(spec.target, ".git")):
+            raise StateFailed(f"{spec.target} exists and is not a git checkout: move it away or "
+                              f"choose another target")
+        changes: dict[str, Any] = {}
+        url = gitp.origin_url(spec.target)
+        if url != spec.url:
+            changes["remote"] = {"old": url, "new": spec.url}
+        current = gitp.head(spec.target)
+        if current != remote.sha:
+            changes["revision"] = {"old": current, "new": remote.sha}
+        if gitp.is_dirty(spec.target):
+            if not spec.force_reset:
+                raise StateFailed(f"{spec.target} has local changes: commit them elsewhere, or "
+                                  f"set force_reset: True to discard them")
+            changes["local_changes"] = {"old": "modified", "new": "discarded"}
+        if not changes:
+            return Pending(comment=f"{spec.target} is at {remote.sha[:12]} ({spec.rev})")
+        return Pending(changes=changes, facts=facts)
+
+    def apply(self, ctx: ExecContext, spec: GitSpec, pending: Pending) -> dict[str, Any]:
+        sha, branch = pending.facts["sha"], pending.facts["branch"]
+        fresh = pending.changes.get("revision", {}).get("old") is None and \
+            not os.path.isdir(os.path.join(spec.target, ".git"))
+        if fresh:
+            os.makedirs(os.path.dirname(spec.target) or "/", exist_ok=True)
+            gitp.git_ok(["clone", "--quiet", "--no-checkout", "--", spec.url, spec.target],
+                        f"git clone {spec.url}")
+        elif "remote" in pending.changes:
+            gitp.git_ok(["remote", "set-url", "origin", spec.url], "git remote set-url",
+                        cwd=spec.target)
+        if not fresh:
+            gitp.git_ok(["fetch", "--quiet", "--tags", "--force", "origin"], "git fetch",
+                        cwd=spec.target)
+            current = gitp.head(spec.target)
+            if current and not spec.force_reset and not gitp.is_ancestor(spec.target, current, sha):
+                raise StateFailed(f"{spec.target} has commits that {spec.rev} does not have "
+                                  f"(HEAD {current[:12]}): set force_reset: True to reset to "
+                                  f"{sha[:12]}")
+        force = ["--force"] if spec.force_reset or fresh else []
+        if branch:
+            gitp.git_ok(["checkout", "--quiet", *force, "-B", branch, sha], "git checkout",
+                        cwd=spec.target)
+        else:
+            gitp.git_ok(["checkout", "--quiet", *force, "--detach", sha], "git checkout",
+                        cwd=spec.target)
+        if spec.force_reset:
+            gitp.git_ok(["reset", "--quiet", "--hard", sha], "git reset", cwd=spec.target)
+        now = gitp.head(spec.target)
+        if now != sha:
+            raise StateFailed(f"{spec.target} is at {now} after checkout, expected {sha}")
+        return dict(pending.changes)
+
+
+FUNCTIONS = {"latest": Latest()}
