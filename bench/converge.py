@@ -10,6 +10,7 @@ start-up included), and the peak RSS of each process.
 Reference (issue 3): Salt 3008 `salt-call --local` 4.1 s / 3.6 s / 3.9 s at 108 MB.
 Goal: first < 0.8 s, no-op and test < 0.4 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,14 +85,27 @@ def make_tree(base: Path, prefix: Path) -> tuple[Path, Path]:
     (pillar / "top.sls").write_text("base:\n  '*':\n    - bench\n")
     (pillar / "bench.sls").write_text(
         f"bench:\n  prefix: {prefix}\n  port: 8000\n  workers: 4\n  name: linkpeek\n"
-        "  upstreams: [10.0.0.1, 10.0.0.2, 10.0.0.3]\n")
+        "  upstreams: [10.0.0.1, 10.0.0.2, 10.0.0.3]\n"
+    )
     return states, pillar
 
 
 def run_once(states: Path, pillar: Path, cache: Path, *extra: str) -> tuple[float, float, int]:
     """(seconds, peak RSS in MB, exit code) of one whole `lpminion apply --local` process."""
-    argv = [LPMINION, "apply", "--local", "--state-tree", str(states), "--pillar-tree", str(pillar),
-            "--id", "bench1", "--cachedir", str(cache), *extra]
+    argv = [
+        LPMINION,
+        "apply",
+        "--local",
+        "--state-tree",
+        str(states),
+        "--pillar-tree",
+        str(pillar),
+        "--id",
+        "bench1",
+        "--cachedir",
+        str(cache),
+        *extra,
+    ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, rusage = os.wait4(proc.pid, 0)
@@ -104,7 +118,9 @@ def run_once(states: Path, pillar: Path, cache: Path, *extra: str) -> tuple[floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     times: dict[str, list[float]] = {"first": [], "noop": [], "test": []}
@@ -122,11 +138,15 @@ def main() -> None:
             assert len(list((prefix / "links").iterdir())) == 60
         finally:
             shutil.rmtree(base, ignore_errors=True)
-    print(f"lpminion apply --local on 200 files + 20 dirs + 50 symlinks + 10 cmd.run, {args.rounds} rounds")
+    print(
+        f"apply --local: 200 files, 20 dirs, 50 symlinks, 10 cmd.run; {args.rounds} rounds"
+    )
     print(f"{'run':<8}{'median s':>10}{'min s':>8}{'max s':>8}{'peak RSS MB':>13}")
     for kind in times:
         ts = times[kind]
-        print(f"{kind:<8}{statistics.median(ts):>10.3f}{min(ts):>8.3f}{max(ts):>8.3f}{max(rss[kind]):>13.1f}")
+        print(
+            f"{kind:<8}{statistics.median(ts):>10.3f}{min(ts):>8.3f}{max(ts):>8.3f}{max(rss[kind]):>13.1f}"
+        )
     print("goal: first < 0.8 s, noop and test < 0.4 s (Salt 3008: 4.1 / 3.6 / 3.9 s, 108 MB)")
 
 

@@ -31,11 +31,18 @@ Changed and failed states are shown by default, every state with `verbose`. Colo
 asked (the caller passes `color=stream.isatty()`). Text that came from a host (comments, output,
 diffs) is stripped of terminal control characters before it is printed (SECURITY.md rule 10).
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-_GREEN, _CYAN, _YELLOW, _RED, _RESET = "\033[0;32m", "\033[0;36m", "\033[0;33m", "\033[0;31m", "\033[0m"
+_GREEN, _CYAN, _YELLOW, _RED, _RESET = (
+    "\033[0;32m",
+    "\033[0;36m",
+    "\033[0;33m",
+    "\033[0;31m",
+    "\033[0m",
+)
 _PAD = 4  # indent of a value under its key in "Changes:"
 
 
@@ -93,9 +100,7 @@ def format_state(tag: str, ret: Mapping[str, Any], color: bool = False) -> str:
     name = str(ret.get("name", name))
     head, tail = (_color_of(ret), _RESET) if color else ("", "")
     comment_lines = safe_text(ret.get("comment", "")).splitlines() or [""]
-    out = [f"{head}----------",
-           f"          ID: {safe_text(sid)}",
-           f"    Function: {state}.{fun}"]
+    out = [f"{head}----------", f"          ID: {safe_text(sid)}", f"    Function: {state}.{fun}"]
     if name != sid:
         out.append(f"        Name: {safe_text(name)}")
     out.append(f"      Result: {ret.get('result')}")
@@ -117,12 +122,22 @@ def summary_counts(results: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     changed = sum(1 for r in results.values() if r.get("changes") and r.get("result") is not False)
     total = len(results)
     duration = sum(float(r.get("duration", 0.0)) for r in results.values())
-    return {"succeeded": total - failed, "changed": changed, "failed": failed, "total": total,
-            "duration_ms": round(duration, 3)}
+    return {
+        "succeeded": total - failed,
+        "changed": changed,
+        "failed": failed,
+        "total": total,
+        "duration_ms": round(duration, 3),
+    }
 
 
-def format_highstate(minion_id: str, results: Mapping[str, Mapping[str, Any]] | list[str], *,
-                     verbose: bool = False, color: bool = False) -> str:
+def format_highstate(
+    minion_id: str,
+    results: Mapping[str, Mapping[str, Any]] | list[str],
+    *,
+    verbose: bool = False,
+    color: bool = False,
+) -> str:
     """The whole highstate text for one minion. A list means it did not compile (Salt's shape)."""
     mid = safe_text(minion_id)
     if isinstance(results, list):
@@ -130,8 +145,11 @@ def format_highstate(minion_id: str, results: Mapping[str, Mapping[str, Any]] | 
         body = "\n".join(f"    {red}{safe_text(line)}{reset}" for line in results)
         return f"{mid}:\n    Data failed to compile:\n----------\n{body}"
     ordered = sorted(results.items(), key=lambda kv: kv[1].get("__run_num__", 0))
-    blocks = [format_state(tag, ret, color) for tag, ret in ordered
-              if verbose or ret.get("changes") or ret.get("result") is not True]
+    blocks = [
+        format_state(tag, ret, color)
+        for tag, ret in ordered
+        if verbose or ret.get("changes") or ret.get("result") is not True
+    ]
     counts = summary_counts(results)
     succeeded = f"Succeeded: {counts['succeeded']}"
     if counts["changed"]:
@@ -144,6 +162,14 @@ def format_highstate(minion_id: str, results: Mapping[str, Mapping[str, Any]] | 
     time_text = f"{total_time / 1000:.3f} s" if total_time >= 1000 else f"{total_time:.3f} ms"
     lines = [f"{mid}:"]
     lines.extend(blocks)
-    lines += ["", f"Summary for {mid}", "------------", succeeded, failed, "------------",
-              f"Total states run:     {counts['total']}", f"Total run time: {time_text:>10}"]
+    lines += [
+        "",
+        f"Summary for {mid}",
+        "------------",
+        succeeded,
+        failed,
+        "------------",
+        f"Total states run:     {counts['total']}",
+        f"Total run time: {time_text:>10}",
+    ]
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Masterless state runs: compile a local state tree and converge this host (`lpminion apply --local`).
+"""Masterless runs: compile a local state tree and converge this host (`apply --local`).
 
     results, code = apply_local("states", "pillar", {"roles": ["web"]}, "web1", sls=[], test=False,
                                 cachedir="/var/cache/lpminion")
@@ -9,6 +9,7 @@ Order (SECURITY.md rule 9): grains, pillar, compile; any render or compile error
 the lock is taken and before a single state touches the host. The run itself holds the host's
 state-run lock (minion.state.lock).
 """
+
 from __future__ import annotations
 
 import logging
@@ -38,12 +39,21 @@ def host_grains(minion_id: str, custom: Mapping[str, Any] | None = None) -> dict
         from minion.grains import collect
     except ImportError:
         from minion.state.localinputs import minimal_grains
+
         return {**minimal_grains(), **dict(custom or {}), "id": minion_id}
     return collect(minion_id, custom)
 
 
-def make_context(state_tree: str, minion_id: str, grains: Mapping[str, Any], pillar: Mapping[str, Any],
-                 opts: Mapping[str, Any], test: bool, files: Any = None, mask: Any = None) -> Any:
+def make_context(
+    state_tree: str,
+    minion_id: str,
+    grains: Mapping[str, Any],
+    pillar: Mapping[str, Any],
+    opts: Mapping[str, Any],
+    test: bool,
+    files: Any = None,
+    mask: Any = None,
+) -> Any:
     """The ExecContext of a run: local file client, one template context built once, the masker."""
     from core.render import render_template, sls_context
     from minion.state.contract import ExecContext
@@ -55,21 +65,37 @@ def make_context(state_tree: str, minion_id: str, grains: Mapping[str, Any], pil
     def render(text: str, context: dict[str, Any], source: str) -> str:
         return render_template(text, source, {**base, **(context or {})}, tree_root=root)
 
-    ctx = ExecContext(grains=grains, pillar=pillar, files=files or LocalFileClient(root), log=log, test=test,
-                      render=render, opts=opts)
+    ctx = ExecContext(
+        grains=grains,
+        pillar=pillar,
+        files=files or LocalFileClient(root),
+        log=log,
+        test=test,
+        render=render,
+        opts=opts,
+    )
     if mask is not None:
         ctx.mask = mask
     return ctx
 
 
-def apply_local(state_tree: str, pillar_tree: str | None, grains: Mapping[str, Any] | str | None,
-                minion_id: str | None, sls: Sequence[str] | None, test: bool, cachedir: str | None, *,
-                failhard: bool = False, opts: Mapping[str, Any] | None = None
-                ) -> tuple[dict[str, Any] | list[str], int]:
+def apply_local(
+    state_tree: str,
+    pillar_tree: str | None,
+    grains: Mapping[str, Any] | str | None,
+    minion_id: str | None,
+    sls: Sequence[str] | None,
+    test: bool,
+    cachedir: str | None,
+    *,
+    failhard: bool = False,
+    opts: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, Any] | list[str], int]:
     """Compile `state_tree` (highstate from top.sls, or the named `sls`) and run it on this host.
 
     `grains`: a mapping, a path to a YAML grains file (as `lpminion show --grains` reads it), or
-    None for this host's grains (minion.grains). Returns (Salt's state return, exit code); when the tree or pillar
+    None for this host's grains (minion.grains). Returns (Salt's state return, exit code);
+    when the tree or pillar
     does not compile: (list of error strings, 2) and nothing ran. Raises RunLockedError when
     another state run holds the lock.
     """
@@ -91,12 +117,18 @@ def apply_local(state_tree: str, pillar_tree: str | None, grains: Mapping[str, A
     else:
         mid = minion_id or default_minion_id()
         all_grains = host_grains(mid)
-    options = {"id": mid, "cachedir": cachedir or default_cachedir(), "test": test, "failhard": failhard,
-               **dict(opts or {})}
+    options = {
+        "id": mid,
+        "cachedir": cachedir or default_cachedir(),
+        "test": test,
+        "failhard": failhard,
+        **dict(opts or {}),
+    }
     try:
         pillar: dict[str, Any] = {}
         if pillar_tree:
             from core.pillar import compile_pillar
+
             pillar = compile_pillar(pillar_tree, mid, all_grains, opts=options)
         tree = StateTree(state_tree)
         if sls:

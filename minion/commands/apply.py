@@ -7,6 +7,7 @@
 Exit codes: 0 every state succeeded, 1 some state failed (or another run holds the lock),
 2 the tree or pillar did not compile (nothing was changed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,22 +19,47 @@ from core.cli import EXIT_USAGE, add_config_arg
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "apply", help="converge this host from a local state tree (--local)",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        "apply",
+        help="converge this host from a local state tree (--local)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_config_arg(parser, "minion")
-    parser.add_argument("sls", nargs="*", metavar="SLS", help="SLS names (default: the highstate from top.sls)")
-    parser.add_argument("--local", action="store_true", help="use a local state tree (required for now)")
-    parser.add_argument("--state-tree", default=None, metavar="DIR", help="the state tree (default: ./states)")
-    parser.add_argument("--pillar-tree", default=None, metavar="DIR", help="a local pillar tree (default: none)")
-    parser.add_argument("--grains", default=None, metavar="FILE",
-                        help="grains as a YAML/JSON mapping (default: this host's grains)")
-    parser.add_argument("--id", default=None, metavar="ID", help="the minion id (default: config, else hostname)")
-    parser.add_argument("--cachedir", default=None, metavar="DIR",
-                        help="where the run lock lives (default: the config's cache dir, else /var/cache/lpminion)")
-    parser.add_argument("--test", action="store_true", help="report what would change, change nothing")
+    parser.add_argument(
+        "sls", nargs="*", metavar="SLS", help="SLS names (default: the highstate from top.sls)"
+    )
+    parser.add_argument(
+        "--local", action="store_true", help="use a local state tree (required for now)"
+    )
+    parser.add_argument(
+        "--state-tree", default=None, metavar="DIR", help="the state tree (default: ./states)"
+    )
+    parser.add_argument(
+        "--pillar-tree", default=None, metavar="DIR", help="a local pillar tree (default: none)"
+    )
+    parser.add_argument(
+        "--grains",
+        default=None,
+        metavar="FILE",
+        help="grains as a YAML/JSON mapping (default: this host's grains)",
+    )
+    parser.add_argument(
+        "--id", default=None, metavar="ID", help="the minion id (default: config, else hostname)"
+    )
+    parser.add_argument(
+        "--cachedir",
+        default=None,
+        metavar="DIR",
+        help="where the run lock lives (default: the config's cache dir, else /var/cache/lpminion)",
+    )
+    parser.add_argument(
+        "--test", action="store_true", help="report what would change, change nothing"
+    )
     parser.add_argument("--failhard", action="store_true", help="stop at the first failed state")
     parser.add_argument("--json", action="store_true", help="print Salt's state return as JSON")
-    parser.add_argument("--verbose", action="store_true", help="show every state, not only changed and failed")
+    parser.add_argument(
+        "--verbose", action="store_true", help="show every state, not only changed and failed"
+    )
     parser.set_defaults(func=run)
 
 
@@ -42,24 +68,41 @@ def run(args: argparse.Namespace) -> int:
     from minion.state.localinputs import DEFAULT_STATE_TREE
 
     if not args.local:
-        print("lpminion apply: only --local is supported here; use `lpmaster apply` for remote runs",
-              file=sys.stderr)
+        print(
+            "lpminion apply: only --local is supported here; use `lpmaster apply` for remote runs",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     minion_id, cachedir, grains = args.id, args.cachedir, args.grains
     if getattr(args, "config", None):
         from core.config import load_minion
+
         cfg = load_minion(args.config)
         minion_id = minion_id or cfg.id
         cachedir = cachedir or cfg.cache_dir
         if grains is None and cfg.grains:
             from minion.local import host_grains
+
             grains = host_grains(minion_id, cfg.grains)
-    results, code = apply_local(args.state_tree or DEFAULT_STATE_TREE, args.pillar_tree, grains, minion_id,
-                                args.sls, args.test, cachedir, failhard=args.failhard)
+    results, code = apply_local(
+        args.state_tree or DEFAULT_STATE_TREE,
+        args.pillar_tree,
+        grains,
+        minion_id,
+        args.sls,
+        args.test,
+        cachedir,
+        failhard=args.failhard,
+    )
     if args.json:
         from core.cli import print_json
+
         print_json(results)
     else:
         from core.stateoutput import format_highstate
-        sys.stdout.write(format_highstate("local", results, verbose=args.verbose, color=sys.stdout.isatty()) + "\n")
+
+        sys.stdout.write(
+            format_highstate("local", results, verbose=args.verbose, color=sys.stdout.isatty())
+            + "\n"
+        )
     return code

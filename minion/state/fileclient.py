@@ -3,12 +3,13 @@
     files = LocalFileClient("/srv/states")
     files.cache_file("salt://web/nginx.conf")   -> "/srv/states/web/nginx.conf"
     files.cache_file("salt://../etc/shadow")    -> UnsafePathError
-    files.cache_file("/etc/hostname")           -> "/etc/hostname" (plain local paths, as Salt allows)
+    files.cache_file("/etc/hostname")           -> "/etc/hostname" (local paths, as in Salt)
 
 salt:// paths go through core.safepath (realpath + commonpath): no `..`, no absolute part, no NUL,
 no symlink leaving the tree, regular files only. The minion daemon uses a remote client with the
 same interface (contract.FileClient).
 """
+
 from __future__ import annotations
 
 import os
@@ -25,7 +26,7 @@ def split_url(url: str) -> str:
     """The tree-relative path of a salt:// URL (query like `?saltenv=base` dropped)."""
     if not isinstance(url, str) or not url.startswith(SCHEME):
         raise UnsafePathError(f"not a salt:// URL: {url!r}")
-    return url[len(SCHEME):].split("?", 1)[0]
+    return url[len(SCHEME) :].split("?", 1)[0]
 
 
 class LocalFileClient:
@@ -42,9 +43,11 @@ class LocalFileClient:
             except FileNotFoundError:
                 raise StateFailed(f"Source file {url} not found in the state tree") from None
         if isinstance(url, str) and url.startswith("file://"):
-            url = url[len("file://"):]
+            url = url[len("file://") :]
         if not isinstance(url, str) or "\x00" in url or not os.path.isabs(url):
-            raise UnsafePathError(f"source must be salt://... or an absolute local path, not {url!r}")
+            raise UnsafePathError(
+                f"source must be salt://... or an absolute local path, not {url!r}"
+            )
         try:
             if stat.S_ISREG(os.stat(url).st_mode):
                 return url

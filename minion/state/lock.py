@@ -6,6 +6,7 @@
 A second run while the lock is held raises RunLockedError naming the holder (pid, start time,
 what it runs). The kernel drops the lock when the holder dies, so a crash never leaves it stuck.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -34,7 +35,9 @@ def state_run_lock(cachedir: str, what: str = "state run") -> Iterator[str]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _read_holder(fd)
-            raise RunLockedError(f"another state run is in progress ({holder}); lock file {path}") from None
+            raise RunLockedError(
+                f"another state run is in progress ({holder}); lock file {path}"
+            ) from None
         os.ftruncate(fd, 0)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
         os.pwrite(fd, f"pid {os.getpid()}, started {stamp} UTC, {what}\n".encode(), 0)

@@ -19,6 +19,7 @@ Requisites (Salt's semantics):
 failhard stops the run at the first failure of a failhard state; later states are absent.
 The runner never reads a module's test flag: test mode is "check only".
 """
+
 from __future__ import annotations
 
 import time
@@ -37,6 +38,7 @@ _SKIP_COMMENT_ONFAIL = "State was not run because onfail req did not change"
 
 def _default_lookup(state: str, fun: str) -> Any:
     from minion.states import lookup
+
     return lookup(state, fun)
 
 
@@ -47,8 +49,14 @@ class _Failhard(Exception):
 class Runner:
     """Runs chunks in order, resolving requisites on demand (a target always runs first)."""
 
-    def __init__(self, chunks: Sequence[LowChunk], ctx: ExecContext, *,
-                 lookup: Lookup | None = None, failhard: bool = False) -> None:
+    def __init__(
+        self,
+        chunks: Sequence[LowChunk],
+        ctx: ExecContext,
+        *,
+        lookup: Lookup | None = None,
+        failhard: bool = False,
+    ) -> None:
         self.chunks = list(chunks)
         self.ctx = ctx
         self.lookup = lookup or _default_lookup
@@ -88,7 +96,9 @@ class Runner:
         return result
 
     def _run_requisites_then_state(self, chunk: LowChunk) -> Result:
-        edges = [e for e in chunk.edges if e.kind not in ("prereq", "use") and e.target in self.by_tag]
+        edges = [
+            e for e in chunk.edges if e.kind not in ("prereq", "use") and e.target in self.by_tag
+        ]
         targets: dict[str, list[Result]] = {}
         for edge in edges:
             targets.setdefault(edge.kind, []).append(self._run(self.by_tag[edge.target]))
@@ -99,23 +109,38 @@ class Runner:
 
         failed_names = self._failed_requisites(edges)
         if failed_names:
-            return self._finish(chunk, False, {}, "One or more requisite failed: " + ", ".join(failed_names),
-                                t0, start)
+            return self._finish(
+                chunk,
+                False,
+                {},
+                "One or more requisite failed: " + ", ".join(failed_names),
+                t0,
+                start,
+            )
 
         # States holding `prereq: <this>` run first, and only when this one is about to change.
         for holder in self.prereq_of.get(chunk.tag, ()):
             if holder.tag not in self.results:
                 self._run_prereq_holder(holder)
             if self.results[holder.tag]["result"] is False:
-                return self._finish(chunk, False, {}, "One or more requisite failed: "
-                                    + _req_name(holder), t0, start)
+                return self._finish(
+                    chunk,
+                    False,
+                    {},
+                    "One or more requisite failed: " + _req_name(holder),
+                    t0,
+                    start,
+                )
 
         skip = self._skip_reason(targets)
         if skip:
             return self._finish(chunk, True, {}, skip, t0, start)
 
-        prereq_targets = [self.by_tag[e.target] for e in chunk.edges
-                          if e.kind == "prereq" and e.target in self.by_tag]
+        prereq_targets = [
+            self.by_tag[e.target]
+            for e in chunk.edges
+            if e.kind == "prereq" and e.target in self.by_tag
+        ]
         if prereq_targets:
             # A holder reached in order: its targets' turn runs it (check first, then maybe run).
             for target in prereq_targets:
@@ -123,20 +148,28 @@ class Runner:
             if chunk.tag in self.results:
                 return self.results[chunk.tag]
 
-        watched_changed = any(r["changes"] for kind in ("watch", "watch_any", "listen")
-                              for r in targets.get(kind, ()) if r["result"] is not False)
+        watched_changed = any(
+            r["changes"]
+            for kind in ("watch", "watch_any", "listen")
+            for r in targets.get(kind, ())
+            if r["result"] is not False
+        )
         return self._call(chunk, t0, start, watched_changed)
 
     def _run_prereq_holder(self, holder: LowChunk) -> None:
         """Run `holder` (which has prereq edges) now: only if some prereq target would change."""
-        edges = [e for e in holder.edges if e.kind not in ("prereq", "use") and e.target in self.by_tag]
+        edges = [
+            e for e in holder.edges if e.kind not in ("prereq", "use") and e.target in self.by_tag
+        ]
         for edge in edges:
             self._run(self.by_tag[edge.target])
         start = _now()
         t0 = time.perf_counter()
         failed = self._failed_requisites(edges)
         if failed:
-            self._finish(holder, False, {}, "One or more requisite failed: " + ", ".join(failed), t0, start)
+            self._finish(
+                holder, False, {}, "One or more requisite failed: " + ", ".join(failed), t0, start
+            )
             return
         would_change = False
         for edge in holder.edges:
@@ -196,23 +229,40 @@ class Runner:
             pending: Pending = fun.check(ctx, spec)
             if pending.changes:
                 if ctx.test:
-                    return self._finish(chunk, None, pending.changes,
-                                        pending.comment or "The state would change", t0, start)
+                    return self._finish(
+                        chunk,
+                        None,
+                        pending.changes,
+                        pending.comment or "The state would change",
+                        t0,
+                        start,
+                    )
                 changes = fun.apply(ctx, spec, pending)
                 comment = pending.applied_comment or pending.comment or "Changed"
                 return self._finish(chunk, True, dict(changes or {}), comment, t0, start)
             if watched_changed and hasattr(fun, "watch") and not pending.skip_watch:
                 if ctx.test:
                     check_watch = getattr(fun, "check_watch", None)
-                    wp = check_watch(ctx, spec) if check_watch else Pending(
-                        comment="Would run the watch action")
+                    wp = (
+                        check_watch(ctx, spec)
+                        if check_watch
+                        else Pending(comment="Would run the watch action")
+                    )
                     if wp.changes or not check_watch:
                         return self._finish(chunk, None, wp.changes, wp.comment, t0, start)
                     return self._finish(chunk, True, {}, wp.comment or pending.comment, t0, start)
                 changes = fun.watch(ctx, spec)
-                return self._finish(chunk, True, dict(changes or {}),
-                                    "Ran the watch action" if changes else pending.comment, t0, start)
-            return self._finish(chunk, True, {}, pending.comment or "Already in the correct state", t0, start)
+                return self._finish(
+                    chunk,
+                    True,
+                    dict(changes or {}),
+                    "Ran the watch action" if changes else pending.comment,
+                    t0,
+                    start,
+                )
+            return self._finish(
+                chunk, True, {}, pending.comment or "Already in the correct state", t0, start
+            )
         except StateFailed as exc:
             return self._finish(chunk, False, exc.changes, exc.comment, t0, start)
         except _Failhard:
@@ -221,16 +271,30 @@ class Runner:
             ctx.log.debug("state %s raised", chunk.tag, exc_info=True)
             return self._finish(chunk, False, {}, f"{type(exc).__name__}: {exc}", t0, start)
 
-    def _finish(self, chunk: LowChunk, result: bool | None, changes: Mapping[str, Any], comment: str,
-                t0: float, start: str) -> Result:
+    def _finish(
+        self,
+        chunk: LowChunk,
+        result: bool | None,
+        changes: Mapping[str, Any],
+        comment: str,
+        t0: float,
+        start: str,
+    ) -> Result:
         duration = round((time.perf_counter() - t0) * 1000.0, 3)
         res = self._record(chunk, result, changes, comment, duration, start)
         if result is False and (chunk.failhard or self.failhard):
             raise _Failhard()
         return res
 
-    def _record(self, chunk: LowChunk, result: bool | None, changes: Mapping[str, Any], comment: str,
-                duration: float, start: str) -> Result:
+    def _record(
+        self,
+        chunk: LowChunk,
+        result: bool | None,
+        changes: Mapping[str, Any],
+        comment: str,
+        duration: float,
+        start: str,
+    ) -> Result:
         mask = self.ctx.mask
         res: Result = {
             "name": chunk.name,
@@ -248,8 +312,13 @@ class Runner:
         return res
 
 
-def run_plan(chunks: Sequence[LowChunk], ctx: ExecContext, *, lookup: Lookup | None = None,
-             failhard: bool = False) -> dict[str, Result]:
+def run_plan(
+    chunks: Sequence[LowChunk],
+    ctx: ExecContext,
+    *,
+    lookup: Lookup | None = None,
+    failhard: bool = False,
+) -> dict[str, Result]:
     """Execute `chunks` (in the compiler's order) and return {tag: Salt state return}.
 
     `ctx.test` True runs `check` only (result None with the pending changes). `failhard` applies
@@ -263,15 +332,23 @@ def _args_for(chunk: LowChunk, chunks: Sequence[LowChunk]) -> Mapping[str, Any]:
     args = chunk.args
     if chunk.state == "file" and args.get("clean"):
         by_tag = {c.tag: c for c in chunks}
-        keep = [by_tag[e.target].name for e in chunk.edges
-                if e.kind in ("require", "require_any", "watch") and e.target in by_tag
-                and by_tag[e.target].state == "file"]
+        keep = [
+            by_tag[e.target].name
+            for e in chunk.edges
+            if e.kind in ("require", "require_any", "watch")
+            and e.target in by_tag
+            and by_tag[e.target].state == "file"
+        ]
         args = {**args, "__keep__": keep}
     return args
 
 
 def _req_name(chunk: LowChunk) -> str:
-    return f"{chunk.state}: {chunk.id}" if chunk.id == chunk.name else f"{chunk.state}: {chunk.id} ({chunk.name})"
+    return (
+        f"{chunk.state}: {chunk.id}"
+        if chunk.id == chunk.name
+        else f"{chunk.state}: {chunk.id} ({chunk.name})"
+    )
 
 
 def _now() -> str:
@@ -289,9 +366,14 @@ def _mask_data(obj: Any, mask: Callable[[str], str]) -> Any:
 
 
 def summarize(results: Mapping[str, Result]) -> dict[str, Any]:
-    """Counts for a summary line and the exit code: succeeded, changed, failed, total, duration_ms."""
+    """Counts for a summary: succeeded, changed, failed, total, duration_ms."""
     failed = sum(1 for r in results.values() if r["result"] is False)
     changed = sum(1 for r in results.values() if r["changes"] and r["result"] is not False)
     total = len(results)
-    return {"succeeded": total - failed, "changed": changed, "failed": failed, "total": total,
-            "duration_ms": round(sum(float(r.get("duration", 0.0)) for r in results.values()), 3)}
+    return {
+        "succeeded": total - failed,
+        "changed": changed,
+        "failed": failed,
+        "total": total,
+        "duration_ms": round(sum(float(r.get("duration", 0.0)) for r in results.values()), 3),
+    }

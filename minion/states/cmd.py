@@ -14,6 +14,7 @@
 `cmd.run` runs its command through a shell because the user asked for one (SECURITY.md rule 6);
 `unless`/`onlyif` too. A watch on `cmd.run` runs it again only when its own guards allow it.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,20 @@ from core.errors import StateArgError
 from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.specargs import as_bool, as_list, as_str, check_known
 
-_KNOWN = ("creates", "unless", "onlyif", "cwd", "env", "runas", "shell", "stateful", "timeout",
-          "success_retcodes", "group", "stdin")
+_KNOWN = (
+    "creates",
+    "unless",
+    "onlyif",
+    "cwd",
+    "env",
+    "runas",
+    "shell",
+    "stateful",
+    "timeout",
+    "success_retcodes",
+    "group",
+    "stdin",
+)
 
 
 @dataclass(frozen=True)
@@ -73,11 +86,17 @@ def parse_cmd(where: str, name: str, args: Mapping[str, Any]) -> CmdSpec:
     if not isinstance(name, str) or not name.strip():
         raise StateArgError(f"{where}: the command (name) is empty")
     timeout = args.get("timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0):
-        raise StateArgError(f"{where}: timeout must be a positive number of seconds, not {timeout!r}")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+    ):
+        raise StateArgError(
+            f"{where}: timeout must be a positive number of seconds, not {timeout!r}"
+        )
     codes = args.get("success_retcodes", [0])
     codes = [codes] if isinstance(codes, int) else codes
-    if not isinstance(codes, list) or not all(isinstance(c, int) and not isinstance(c, bool) for c in codes):
+    if not isinstance(codes, list) or not all(
+        isinstance(c, int) and not isinstance(c, bool) for c in codes
+    ):
         raise StateArgError(f"{where}: success_retcodes must be a list of integers")
     return CmdSpec(
         name=name,
@@ -110,17 +129,21 @@ def run_shell(spec: CmdSpec, command: str) -> Completed:
     kwargs: dict[str, Any] = {}
     if spec.runas:
         import pwd
+
         try:
             pw = pwd.getpwnam(spec.runas)
         except KeyError:
             raise StateFailed(f"User {spec.runas!r} is not available") from None
         env.update(HOME=pw.pw_dir, USER=pw.pw_name, LOGNAME=pw.pw_name)
         if os.geteuid() == 0:
-            kwargs.update(user=pw.pw_uid, group=pw.pw_gid, extra_groups=os.getgrouplist(pw.pw_name, pw.pw_gid))
+            kwargs.update(
+                user=pw.pw_uid, group=pw.pw_gid, extra_groups=os.getgrouplist(pw.pw_name, pw.pw_gid)
+            )
         elif os.geteuid() != pw.pw_uid:
             raise StateFailed(f"runas {spec.runas!r} needs root")
     if spec.group:
         import grp
+
         try:
             kwargs["group"] = grp.getgrnam(spec.group).gr_gid
         except KeyError:
@@ -133,21 +156,31 @@ def run_shell(spec: CmdSpec, command: str) -> Completed:
     if not os.path.isdir(cwd):
         raise StateFailed(f"Desired working directory {cwd!r} is not available")
     try:
-        proc = subprocess.Popen([spec.shell, "-c", command], cwd=cwd, env=env,
-                                stdin=subprocess.PIPE if spec.stdin is not None else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
-                                **kwargs)
+        proc = subprocess.Popen(
+            [spec.shell, "-c", command],
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.PIPE if spec.stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            **kwargs,
+        )
     except OSError as exc:
         raise StateFailed(f"Unable to run {command!r}: {exc.strerror or exc}") from exc
     try:
-        out, err = proc.communicate(spec.stdin.encode() if spec.stdin is not None else None,
-                                    timeout=spec.timeout)
+        out, err = proc.communicate(
+            spec.stdin.encode() if spec.stdin is not None else None, timeout=spec.timeout
+        )
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         raise StateFailed(f"Command {command!r} timed out after {spec.timeout:g} s") from None
-    return Completed(pid=proc.pid, retcode=proc.returncode,
-                     stdout=out.decode("utf-8", "replace").rstrip("\n"),
-                     stderr=err.decode("utf-8", "replace").rstrip("\n"))
+    return Completed(
+        pid=proc.pid,
+        retcode=proc.returncode,
+        stdout=out.decode("utf-8", "replace").rstrip("\n"),
+        stderr=err.decode("utf-8", "replace").rstrip("\n"),
+    )
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -159,7 +192,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 def guards(spec: CmdSpec) -> Pending | None:
-    """Pending with no changes when creates/onlyif/unless say the command must not run; else None."""
+    """A no-change Pending when creates/onlyif/unless say the command must not run; else None."""
     if spec.creates and all(os.path.exists(p) for p in spec.creates):
         return Pending(comment=f"All files in creates exist: {', '.join(spec.creates)}")
     for check in spec.onlyif:
@@ -209,13 +242,20 @@ class Run:
         skip = guards(spec)
         if skip is not None:
             return skip
-        return Pending(changes={"command": spec.name}, comment=f"Command {spec.name!r} would have been executed",
-                       facts={"guards_ok": True})
+        return Pending(
+            changes={"command": spec.name},
+            comment=f"Command {spec.name!r} would have been executed",
+            facts={"guards_ok": True},
+        )
 
     def apply(self, ctx: ExecContext, spec: CmdSpec, pending: Pending) -> dict[str, Any]:
         done = run_shell(spec, spec.name)
-        changes: dict[str, Any] = {"pid": done.pid, "retcode": done.retcode,
-                                   "stdout": done.stdout, "stderr": done.stderr}
+        changes: dict[str, Any] = {
+            "pid": done.pid,
+            "retcode": done.retcode,
+            "stdout": done.stdout,
+            "stderr": done.stderr,
+        }
         pending.applied_comment = f"Command {spec.name!r} run"
         if done.retcode not in spec.success_retcodes:
             raise StateFailed(f"Command {spec.name!r} run; it exited {done.retcode}", changes)
@@ -235,8 +275,14 @@ class Run:
 
     def check_watch(self, ctx: ExecContext, spec: CmdSpec) -> Pending:
         skip = guards(spec)
-        return skip if skip is not None else Pending(changes={"command": spec.name},
-                                                     comment=f"Command {spec.name!r} would have been executed")
+        return (
+            skip
+            if skip is not None
+            else Pending(
+                changes={"command": spec.name},
+                comment=f"Command {spec.name!r} would have been executed",
+            )
+        )
 
 
 class Wait(Run):

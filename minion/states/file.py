@@ -3,6 +3,7 @@
 Each function lives in a small module of its own group (file_managed, file_tree, file_edit);
 this table is what the registry in minion/states/__init__.py reads.
 """
+
 from __future__ import annotations
 
 from minion.states.file_edit import Append, Replace

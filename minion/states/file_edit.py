@@ -1,17 +1,18 @@
 """file.replace and file.append: edit part of a file's text, keeping the rest.
 
-    /etc/ssh/sshd_config:
-      file.replace:
-        - pattern: '^#?PermitRootLogin .*$'
-        - repl: 'PermitRootLogin no'
-        - append_if_not_found: True      # keeps /etc/ssh/sshd_config.bak, like Salt
+/etc/ssh/sshd_config:
+  file.replace:
+    - pattern: '^#?PermitRootLogin .*$'
+    - repl: 'PermitRootLogin no'
+    - append_if_not_found: True      # keeps /etc/ssh/sshd_config.bak, like Salt
 
-    /etc/hosts:
-      file.append:
-        - text:
-          - 10.0.0.5 db1
-          - 10.0.0.6 db2
+/etc/hosts:
+  file.append:
+    - text:
+      - 10.0.0.5 db1
+      - 10.0.0.6 db2
 """
+
 from __future__ import annotations
 
 import os
@@ -23,13 +24,31 @@ from typing import Any, Mapping
 
 from core.errors import StateArgError
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.fileops import (Owner, atomic_write, check_path, default_file_mode, lstat_or_none,
-                                   makedirs, parent_missing, read_bytes, text_diff)
+from minion.states.fileops import (
+    Owner,
+    atomic_write,
+    check_path,
+    default_file_mode,
+    lstat_or_none,
+    makedirs,
+    parent_missing,
+    read_bytes,
+    text_diff,
+)
 from minion.states.specargs import as_bool, as_list, check_known
 
-_FLAG_NAMES = {"IGNORECASE": re.IGNORECASE, "I": re.IGNORECASE, "MULTILINE": re.MULTILINE,
-               "M": re.MULTILINE, "DOTALL": re.DOTALL, "S": re.DOTALL, "VERBOSE": re.VERBOSE,
-               "X": re.VERBOSE, "ASCII": re.ASCII, "A": re.ASCII}
+_FLAG_NAMES = {
+    "IGNORECASE": re.IGNORECASE,
+    "I": re.IGNORECASE,
+    "MULTILINE": re.MULTILINE,
+    "M": re.MULTILINE,
+    "DOTALL": re.DOTALL,
+    "S": re.DOTALL,
+    "VERBOSE": re.VERBOSE,
+    "X": re.VERBOSE,
+    "ASCII": re.ASCII,
+    "A": re.ASCII,
+}
 
 
 def _read_text(path: str) -> str:
@@ -45,8 +64,13 @@ def _write_keeping_owner(path: str, text: str) -> None:
         atomic_write(path, text.encode("utf-8"), default_file_mode())
     else:
         root = os.geteuid() == 0
-        atomic_write(path, text.encode("utf-8"), stat.S_IMODE(st.st_mode),
-                     st.st_uid if root else -1, st.st_gid if root else -1)
+        atomic_write(
+            path,
+            text.encode("utf-8"),
+            stat.S_IMODE(st.st_mode),
+            st.st_uid if root else -1,
+            st.st_gid if root else -1,
+        )
 
 
 @dataclass(frozen=True)
@@ -69,9 +93,25 @@ class Replace:
 
     def parse(self, name: str, args: Mapping[str, Any]) -> ReplaceSpec:
         where = self.where
-        check_known(where, args, ("pattern", "repl", "count", "flags", "append_if_not_found",
-                                  "prepend_if_not_found", "not_found_content", "backup", "ignore_if_missing",
-                                  "bufsize", "dry_run", "search_only", "append_newline"))
+        check_known(
+            where,
+            args,
+            (
+                "pattern",
+                "repl",
+                "count",
+                "flags",
+                "append_if_not_found",
+                "prepend_if_not_found",
+                "not_found_content",
+                "backup",
+                "ignore_if_missing",
+                "bufsize",
+                "dry_run",
+                "search_only",
+                "append_newline",
+            ),
+        )
         pattern, repl = args.get("pattern"), args.get("repl")
         if not isinstance(pattern, str) or pattern == "":
             raise StateArgError(f"{where}: pattern must be a non-empty regular expression")
@@ -95,12 +135,22 @@ class Replace:
             raise StateArgError(f"{where}: count must be a number >= 0")
         backup = args.get("backup", ".bak")
         return ReplaceSpec(
-            name=check_path(where, name), pattern=compiled, repl=str(repl), count=count,
-            append_if_not_found=as_bool(where, "append_if_not_found", args.get("append_if_not_found")),
-            prepend_if_not_found=as_bool(where, "prepend_if_not_found", args.get("prepend_if_not_found")),
-            not_found_content=None if args.get("not_found_content") is None else str(args["not_found_content"]),
+            name=check_path(where, name),
+            pattern=compiled,
+            repl=str(repl),
+            count=count,
+            append_if_not_found=as_bool(
+                where, "append_if_not_found", args.get("append_if_not_found")
+            ),
+            prepend_if_not_found=as_bool(
+                where, "prepend_if_not_found", args.get("prepend_if_not_found")
+            ),
+            not_found_content=None
+            if args.get("not_found_content") is None
+            else str(args["not_found_content"]),
             backup=None if backup in (False, None, "") else str(backup),
-            ignore_if_missing=as_bool(where, "ignore_if_missing", args.get("ignore_if_missing")))
+            ignore_if_missing=as_bool(where, "ignore_if_missing", args.get("ignore_if_missing")),
+        )
 
     def check(self, ctx: ExecContext, spec: ReplaceSpec) -> Pending:
         if lstat_or_none(spec.name) is None:
@@ -118,9 +168,12 @@ class Replace:
                     new = content + "\n" + old
         if new == old:
             return Pending(comment="No changes needed to be made")
-        return Pending(changes={"diff": text_diff(old.encode(), new.encode())}, facts={"text": new},
-                       comment=f"Changes would have been made to {spec.name}",
-                       applied_comment=f"Changes were made to {spec.name}")
+        return Pending(
+            changes={"diff": text_diff(old.encode(), new.encode())},
+            facts={"text": new},
+            comment=f"Changes would have been made to {spec.name}",
+            applied_comment=f"Changes were made to {spec.name}",
+        )
 
     def apply(self, ctx: ExecContext, spec: ReplaceSpec, pending: Pending) -> dict[str, Any]:
         if spec.backup:
@@ -141,7 +194,7 @@ def _squash(text: str) -> str:
 
 
 class Append:
-    """file.append: add each text block not already in the file (whitespace-insensitive), at the end."""
+    """file.append: add each text block not yet in the file (ignoring whitespace), at the end."""
 
     where = "file.append"
 
@@ -151,8 +204,11 @@ class Append:
         text = as_list(where, "text", args.get("text"))
         if not text:
             raise StateArgError(f"{where}: text is required")
-        return AppendSpec(name=check_path(where, name), text=text,
-                          makedirs=as_bool(where, "makedirs", args.get("makedirs")))
+        return AppendSpec(
+            name=check_path(where, name),
+            text=text,
+            makedirs=as_bool(where, "makedirs", args.get("makedirs")),
+        )
 
     def check(self, ctx: ExecContext, spec: AppendSpec) -> Pending:
         st = lstat_or_none(spec.name)
@@ -176,10 +232,12 @@ class Append:
             added += 1
         if not added:
             return Pending(comment="File is already in the correct state")
-        return Pending(changes={"diff": text_diff(old.encode(), new.encode())},
-                       facts={"text": new, "new": st is None},
-                       comment=f"File {spec.name} is set to be updated",
-                       applied_comment=f"Appended {added} lines")
+        return Pending(
+            changes={"diff": text_diff(old.encode(), new.encode())},
+            facts={"text": new, "new": st is None},
+            comment=f"File {spec.name} is set to be updated",
+            applied_comment=f"Appended {added} lines",
+        )
 
     def apply(self, ctx: ExecContext, spec: AppendSpec, pending: Pending) -> dict[str, Any]:
         if pending.facts.get("new"):

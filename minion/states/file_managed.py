@@ -16,6 +16,7 @@ and mode, replaced atomically.
       file.managed:
         - contents: Welcome to {{ grains['id'] }}     # gets a trailing newline, like Salt
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,14 +27,43 @@ from typing import Any, Mapping
 
 from core.errors import StateArgError
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.fileops import (Owner, atomic_write, check_path, default_file_mode, gid_of,
-                                   lstat_or_none, makedirs, owner_arg, owner_changes, parent_missing,
-                                   parse_mode, read_bytes, set_owner, text_diff, uid_of)
+from minion.states.fileops import (
+    Owner,
+    atomic_write,
+    check_path,
+    default_file_mode,
+    gid_of,
+    lstat_or_none,
+    makedirs,
+    owner_arg,
+    owner_changes,
+    parent_missing,
+    parse_mode,
+    read_bytes,
+    set_owner,
+    text_diff,
+    uid_of,
+)
 from minion.states.specargs import as_bool, as_list, check_known
 
-_KNOWN = ("source", "source_hash", "skip_verify", "template", "context", "defaults", "contents",
-          "contents_pillar", "contents_newline", "user", "group", "mode", "makedirs", "dir_mode",
-          "replace", "create")
+_KNOWN = (
+    "source",
+    "source_hash",
+    "skip_verify",
+    "template",
+    "context",
+    "defaults",
+    "contents",
+    "contents_pillar",
+    "contents_newline",
+    "user",
+    "group",
+    "mode",
+    "makedirs",
+    "dir_mode",
+    "replace",
+    "create",
+)
 
 
 @dataclass(frozen=True)
@@ -70,9 +100,11 @@ def parse_template(where: str, args: Mapping[str, Any]) -> tuple[str | None, dic
 
 
 def parse_owner(where: str, args: Mapping[str, Any], mode_key: str = "mode") -> Owner:
-    return Owner(user=owner_arg(where, "user", args.get("user")),
-                 group=owner_arg(where, "group", args.get("group")),
-                 mode=parse_mode(where, args.get(mode_key)))
+    return Owner(
+        user=owner_arg(where, "user", args.get("user")),
+        group=owner_arg(where, "group", args.get("group")),
+        mode=parse_mode(where, args.get(mode_key)),
+    )
 
 
 class Managed:
@@ -96,20 +128,32 @@ class Managed:
         template, context = parse_template(where, args)
         hash_value = args.get("source_hash")
         return ManagedSpec(
-            name=path, sources=sources, source_hash=None if hash_value is None else str(hash_value),
+            name=path,
+            sources=sources,
+            source_hash=None if hash_value is None else str(hash_value),
             skip_verify=as_bool(where, "skip_verify", args.get("skip_verify")),
-            template=template, context=context, contents=contents,
-            contents_pillar=None if args.get("contents_pillar") is None else str(args["contents_pillar"]),
+            template=template,
+            context=context,
+            contents=contents,
+            contents_pillar=None
+            if args.get("contents_pillar") is None
+            else str(args["contents_pillar"]),
             contents_newline=as_bool(where, "contents_newline", args.get("contents_newline"), True),
-            owner=parse_owner(where, args), dir_mode=parse_mode(where, args.get("dir_mode")),
+            owner=parse_owner(where, args),
+            dir_mode=parse_mode(where, args.get("dir_mode")),
             makedirs=as_bool(where, "makedirs", args.get("makedirs")),
             replace=as_bool(where, "replace", args.get("replace"), True),
-            create=as_bool(where, "create", args.get("create"), True))
+            create=as_bool(where, "create", args.get("create"), True),
+        )
 
     # -- the desired content -----------------------------------------------------------------
     def wanted_content(self, ctx: ExecContext, spec: ManagedSpec) -> bytes | None:
         if spec.contents is not None or spec.contents_pillar is not None:
-            text = spec.contents if spec.contents is not None else _pillar_get(ctx, spec.contents_pillar or "")
+            text = (
+                spec.contents
+                if spec.contents is not None
+                else _pillar_get(ctx, spec.contents_pillar or "")
+            )
             if spec.template and ctx.render is not None:
                 text = ctx.render(text, dict(spec.context), f"{spec.name} (contents)")
             if spec.contents_newline and not text.endswith("\n"):
@@ -136,11 +180,19 @@ class Managed:
 
     def check(self, ctx: ExecContext, spec: ManagedSpec) -> Pending:
         content = self.wanted_content(ctx, spec)
-        return plan_file(spec.name, content, spec.owner, replace=spec.replace, make_dirs=spec.makedirs,
-                         create=spec.create)
+        return plan_file(
+            spec.name,
+            content,
+            spec.owner,
+            replace=spec.replace,
+            make_dirs=spec.makedirs,
+            create=spec.create,
+        )
 
     def apply(self, ctx: ExecContext, spec: ManagedSpec, pending: Pending) -> dict[str, Any]:
-        dir_owner = Owner(spec.owner.user, spec.owner.group, spec.dir_mode) if spec.dir_mode else None
+        dir_owner = (
+            Owner(spec.owner.user, spec.owner.group, spec.dir_mode) if spec.dir_mode else None
+        )
         write_planned(spec.name, spec.owner, pending, dir_owner)
         return dict(pending.changes)
 
@@ -153,12 +205,13 @@ def _pillar_get(ctx: ExecContext, path: str) -> str:
         node = node[part]
     if isinstance(node, (dict, list)):
         import yaml
+
         return yaml.safe_dump(node, default_flow_style=False)
     return str(node)
 
 
 def verify_hash(source: str, data: bytes, source_hash: str) -> None:
-    """Check `data` against `sha256=HEX`, `sha256:HEX` or a bare hex digest (algorithm by length)."""
+    """Check `data` against `sha256=HEX`, `sha256:HEX` or a bare hex digest (algo by length)."""
     text = source_hash.strip()
     algo = ""
     for sep in ("=", ":"):
@@ -174,8 +227,15 @@ def verify_hash(source: str, data: bytes, source_hash: str) -> None:
         raise StateFailed(f"Source {source} does not match source_hash: {algo} is {actual}")
 
 
-def plan_file(path: str, content: bytes | None, want: Owner, *, replace: bool = True,
-              make_dirs: bool = False, create: bool = True) -> Pending:
+def plan_file(
+    path: str,
+    content: bytes | None,
+    want: Owner,
+    *,
+    replace: bool = True,
+    make_dirs: bool = False,
+    create: bool = True,
+) -> Pending:
     """What writing `content` (None: leave content alone) with `want` to `path` would change."""
     st = lstat_or_none(path)
     target = path
@@ -193,8 +253,12 @@ def plan_file(path: str, content: bytes | None, want: Owner, *, replace: bool = 
         changes["diff"] = "New file"
         facts["content"] = content if content is not None else b""
         changes.update(owner_changes(None, want))
-        return Pending(changes=changes, facts=facts, comment=f"File {path} would be created",
-                       applied_comment=f"File {path} created")
+        return Pending(
+            changes=changes,
+            facts=facts,
+            comment=f"File {path} would be created",
+            applied_comment=f"File {path} created",
+        )
     if stat.S_ISDIR(st.st_mode):
         raise StateFailed(f"Specified target {path} is a directory")
     if content is not None and replace:
@@ -205,12 +269,16 @@ def plan_file(path: str, content: bytes | None, want: Owner, *, replace: bool = 
     changes.update(owner_changes(st, want))
     if not changes:
         return Pending(comment=f"File {path} is in the correct state")
-    return Pending(changes=changes, facts=facts, comment=f"File {path} is set to be changed",
-                   applied_comment=f"File {path} updated")
+    return Pending(
+        changes=changes,
+        facts=facts,
+        comment=f"File {path} is set to be changed",
+        applied_comment=f"File {path} updated",
+    )
 
 
 def write_planned(path: str, want: Owner, pending: Pending, dir_owner: Owner | None = None) -> None:
-    """Make what plan_file found: write content atomically (keeping owner/mode), then chown/chmod."""
+    """Make what plan_file found: write content atomically (keeping owner/mode), chown/chmod."""
     target = pending.facts.get("target", path)
     content = pending.facts.get("content")
     if content is not None:

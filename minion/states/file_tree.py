@@ -1,28 +1,29 @@
 """file.directory, file.symlink, file.absent and file.recurse: entries in the file tree.
 
-    /srv/app:
-      file.directory:
-        - user: app
-        - group: app
-        - dir_mode: 755
-        - file_mode: 644
-        - recurse: [user, group, mode]
-        - makedirs: True
+/srv/app:
+  file.directory:
+    - user: app
+    - group: app
+    - dir_mode: 755
+    - file_mode: 644
+    - recurse: [user, group, mode]
+    - makedirs: True
 
-    /etc/nginx/sites-enabled/site:
-      file.symlink:
-        - target: /etc/nginx/sites-available/site
-        - force: True
+/etc/nginx/sites-enabled/site:
+  file.symlink:
+    - target: /etc/nginx/sites-available/site
+    - force: True
 
-    /tmp/old-release:
-      file.absent
+/tmp/old-release:
+  file.absent
 
-    /srv/app/static:
-      file.recurse:
-        - source: salt://app/static
-        - clean: True
-        - include_empty: True
+/srv/app/static:
+  file.recurse:
+    - source: salt://app/static
+    - clean: True
+    - include_empty: True
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -33,9 +34,20 @@ from typing import Any, Mapping
 
 from core.errors import StateArgError
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.file_managed import parse_owner, parse_template, plan_file, write_planned
-from minion.states.fileops import (Owner, check_path, lstat_or_none, makedirs, owner_arg, owner_changes,
-                                   parent_missing, parse_mode, read_bytes, remove_any, set_owner)
+from minion.states.file_managed import parse_template, plan_file, write_planned
+from minion.states.fileops import (
+    Owner,
+    check_path,
+    lstat_or_none,
+    makedirs,
+    owner_arg,
+    owner_changes,
+    parent_missing,
+    parse_mode,
+    read_bytes,
+    remove_any,
+    set_owner,
+)
 from minion.states.specargs import as_bool, as_list, as_str, check_known
 
 
@@ -58,8 +70,12 @@ def _clean_plan(root: str, wanted: frozenset[str], exclude: str | None) -> list[
                 continue
             if not _kept(full, wanted):
                 removed.append(full)
-        dirnames[:] = [d for d in dirnames if _kept(os.path.join(dirpath, d), wanted)
-                       and not os.path.islink(os.path.join(dirpath, d))]
+        dirnames[:] = [
+            d
+            for d in dirnames
+            if _kept(os.path.join(dirpath, d), wanted)
+            and not os.path.islink(os.path.join(dirpath, d))
+        ]
     return sorted(removed)
 
 
@@ -83,21 +99,47 @@ class Directory:
 
     def parse(self, name: str, args: Mapping[str, Any]) -> DirectorySpec:
         where = self.where
-        check_known(where, args, ("user", "group", "dir_mode", "mode", "file_mode", "makedirs", "recurse",
-                                  "clean", "exclude_pat", "force", "allow_symlink"))
+        check_known(
+            where,
+            args,
+            (
+                "user",
+                "group",
+                "dir_mode",
+                "mode",
+                "file_mode",
+                "makedirs",
+                "recurse",
+                "clean",
+                "exclude_pat",
+                "force",
+                "allow_symlink",
+            ),
+        )
         recurse = frozenset(as_list(where, "recurse", args.get("recurse")))
         bad = recurse - {"user", "group", "mode", "ignore_files", "ignore_dirs", "silent"}
         if bad:
-            raise StateArgError(f"{where}: recurse takes user, group, mode, ignore_files, ignore_dirs; not {sorted(bad)}")
-        dir_mode = parse_mode(where, args.get("dir_mode") if args.get("dir_mode") is not None else args.get("mode"))
+            raise StateArgError(
+                f"{where}: recurse takes user, group, mode, ignore_files, ignore_dirs, "
+                f"not {sorted(bad)}"
+            )
+        dir_mode = parse_mode(
+            where, args.get("dir_mode") if args.get("dir_mode") is not None else args.get("mode")
+        )
         return DirectorySpec(
             name=check_path(where, name),
-            owner=Owner(owner_arg(where, "user", args.get("user")), owner_arg(where, "group", args.get("group")),
-                        dir_mode),
+            owner=Owner(
+                owner_arg(where, "user", args.get("user")),
+                owner_arg(where, "group", args.get("group")),
+                dir_mode,
+            ),
             file_mode=parse_mode(where, args.get("file_mode")),
-            makedirs=as_bool(where, "makedirs", args.get("makedirs")), recurse=recurse,
-            clean=as_bool(where, "clean", args.get("clean")), keep=_keep_set(args),
-            exclude_pat=as_str(where, "exclude_pat", args.get("exclude_pat")))
+            makedirs=as_bool(where, "makedirs", args.get("makedirs")),
+            recurse=recurse,
+            clean=as_bool(where, "clean", args.get("clean")),
+            keep=_keep_set(args),
+            exclude_pat=as_str(where, "exclude_pat", args.get("exclude_pat")),
+        )
 
     def _recurse_wants(self, spec: DirectorySpec) -> tuple[Owner, Owner]:
         r = spec.recurse
@@ -116,11 +158,16 @@ class Directory:
         if st is None:
             missing = parent_missing(path)
             if missing and not spec.makedirs:
-                raise StateFailed(f"No directory to create {path} in: {missing} is missing (set makedirs: True)")
+                raise StateFailed(
+                    f"No directory to create {path} in: {missing} is missing (set makedirs: True)"
+                )
             changes[path] = "New Dir"
             changes.update(owner_changes(None, spec.owner))
-            return Pending(changes=changes, comment=f"Directory {path} would be created",
-                           applied_comment=f"Directory {path} created")
+            return Pending(
+                changes=changes,
+                comment=f"Directory {path} would be created",
+                applied_comment=f"Directory {path} created",
+            )
         if not stat.S_ISDIR(st.st_mode):
             raise StateFailed(f"Specified location {path} exists and is a file")
         changes.update(owner_changes(st, spec.owner))
@@ -129,8 +176,13 @@ class Directory:
             sub: dict[str, Any] = {}
             for dirpath, dirnames, filenames in os.walk(path):
                 dirnames.sort()
-                entries = ([] if "ignore_dirs" in spec.recurse else [(d, dwant) for d in dirnames]) + \
-                          ([] if "ignore_files" in spec.recurse else [(f, fwant) for f in sorted(filenames)])
+                entries = (
+                    [] if "ignore_dirs" in spec.recurse else [(d, dwant) for d in dirnames]
+                ) + (
+                    []
+                    if "ignore_files" in spec.recurse
+                    else [(f, fwant) for f in sorted(filenames)]
+                )
                 for entry, want in entries:
                     full = os.path.join(dirpath, entry)
                     est = os.lstat(full)
@@ -147,8 +199,11 @@ class Directory:
                 changes["removed"] = removed
         if not changes:
             return Pending(comment=f"The directory {path} is in the correct state")
-        return Pending(changes=changes, comment=f"The directory {path} is set to be changed",
-                       applied_comment=f"Directory {path} updated")
+        return Pending(
+            changes=changes,
+            comment=f"The directory {path} is set to be changed",
+            applied_comment=f"Directory {path} updated",
+        )
 
     def apply(self, ctx: ExecContext, spec: DirectorySpec, pending: Pending) -> dict[str, Any]:
         path = spec.name
@@ -160,8 +215,15 @@ class Directory:
         dwant, fwant = self._recurse_wants(spec)
         for full, diff in pending.changes.get("recursion", {}).items():
             want = dwant if os.path.isdir(full) else fwant
-            set_owner(full, Owner(want.user if "user" in diff else None, want.group if "group" in diff else None,
-                                  want.mode if "mode" in diff else None), follow=False)
+            set_owner(
+                full,
+                Owner(
+                    want.user if "user" in diff else None,
+                    want.group if "group" in diff else None,
+                    want.mode if "mode" in diff else None,
+                ),
+                follow=False,
+            )
         for full in pending.changes.get("removed", []):
             remove_any(full)
         return dict(pending.changes)
@@ -184,15 +246,23 @@ class Symlink:
 
     def parse(self, name: str, args: Mapping[str, Any]) -> SymlinkSpec:
         where = self.where
-        check_known(where, args, ("target", "force", "makedirs", "user", "group", "mode", "backupname"))
+        check_known(
+            where, args, ("target", "force", "makedirs", "user", "group", "mode", "backupname")
+        )
         target = args.get("target")
         if not isinstance(target, str) or not target or "\x00" in target:
             raise StateArgError(f"{where}: target must be a path")
-        return SymlinkSpec(name=check_path(where, name), target=target,
-                           force=as_bool(where, "force", args.get("force")),
-                           makedirs=as_bool(where, "makedirs", args.get("makedirs")),
-                           owner=Owner(owner_arg(where, "user", args.get("user")),
-                                       owner_arg(where, "group", args.get("group")), None))
+        return SymlinkSpec(
+            name=check_path(where, name),
+            target=target,
+            force=as_bool(where, "force", args.get("force")),
+            makedirs=as_bool(where, "makedirs", args.get("makedirs")),
+            owner=Owner(
+                owner_arg(where, "user", args.get("user")),
+                owner_arg(where, "group", args.get("group")),
+                None,
+            ),
+        )
 
     def check(self, ctx: ExecContext, spec: SymlinkSpec) -> Pending:
         path = spec.name
@@ -200,11 +270,16 @@ class Symlink:
         if st is None:
             missing = parent_missing(path)
             if missing and not spec.makedirs:
-                raise StateFailed(f"Directory {missing} for symlink is not present (set makedirs: True)")
+                raise StateFailed(
+                    f"Directory {missing} for symlink is not present (set makedirs: True)"
+                )
             changes: dict[str, Any] = {"new": path}
             changes.update(owner_changes(None, spec.owner))
-            return Pending(changes=changes, comment=f"Symlink {path} to {spec.target} would be created",
-                           applied_comment=f"Created new symlink {path} -> {spec.target}")
+            return Pending(
+                changes=changes,
+                comment=f"Symlink {path} to {spec.target} would be created",
+                applied_comment=f"Created new symlink {path} -> {spec.target}",
+            )
         if stat.S_ISLNK(st.st_mode):
             changes = {}
             if os.readlink(path) != spec.target:
@@ -212,15 +287,21 @@ class Symlink:
             changes.update(owner_changes(st, spec.owner))
             if not changes:
                 return Pending(comment=f"Symlink {path} is present and owned by the right user")
-            return Pending(changes=changes, comment=f"Symlink {path} would be set to {spec.target}",
-                           applied_comment=f"Set symlink {path} to {spec.target}")
+            return Pending(
+                changes=changes,
+                comment=f"Symlink {path} would be set to {spec.target}",
+                applied_comment=f"Set symlink {path} to {spec.target}",
+            )
         if not spec.force:
             kind = "Directory" if stat.S_ISDIR(st.st_mode) else "File"
             raise StateFailed(f"{kind} exists where the symlink {path} should be (set force: True)")
         changes = {"forced": "Symlink was forcibly replaced", "new": path}
         changes.update(owner_changes(None, spec.owner))
-        return Pending(changes=changes, comment=f"{path} would be replaced by a symlink to {spec.target}",
-                       applied_comment=f"Created new symlink {path} -> {spec.target}")
+        return Pending(
+            changes=changes,
+            comment=f"{path} would be replaced by a symlink to {spec.target}",
+            applied_comment=f"Created new symlink {path} -> {spec.target}",
+        )
 
     def apply(self, ctx: ExecContext, spec: SymlinkSpec, pending: Pending) -> dict[str, Any]:
         path = spec.name
@@ -257,8 +338,11 @@ class Absent:
     def check(self, ctx: ExecContext, spec: AbsentSpec) -> Pending:
         if lstat_or_none(spec.name) is None:
             return Pending(comment=f"File {spec.name} is not present")
-        return Pending(changes={"removed": spec.name}, comment=f"File {spec.name} is set for removal",
-                       applied_comment=f"Removed {spec.name}")
+        return Pending(
+            changes={"removed": spec.name},
+            comment=f"File {spec.name} is set for removal",
+            applied_comment=f"Removed {spec.name}",
+        )
 
     def apply(self, ctx: ExecContext, spec: AbsentSpec, pending: Pending) -> dict[str, Any]:
         remove_any(spec.name)
@@ -288,22 +372,48 @@ class Recurse:
 
     def parse(self, name: str, args: Mapping[str, Any]) -> RecurseSpec:
         where = self.where
-        check_known(where, args, ("source", "clean", "include_empty", "file_mode", "dir_mode", "user", "group",
-                                  "makedirs", "template", "context", "defaults", "exclude_pat", "keep_symlinks",
-                                  "include_pat", "maxdepth"))
+        check_known(
+            where,
+            args,
+            (
+                "source",
+                "clean",
+                "include_empty",
+                "file_mode",
+                "dir_mode",
+                "user",
+                "group",
+                "makedirs",
+                "template",
+                "context",
+                "defaults",
+                "exclude_pat",
+                "keep_symlinks",
+                "include_pat",
+                "maxdepth",
+            ),
+        )
         source = args.get("source")
         if not isinstance(source, str) or not source.startswith("salt://"):
             raise StateArgError(f"{where}: source must be a salt:// directory")
         template, context = parse_template(where, args)
-        user, group = owner_arg(where, "user", args.get("user")), owner_arg(where, "group", args.get("group"))
+        user, group = (
+            owner_arg(where, "user", args.get("user")),
+            owner_arg(where, "group", args.get("group")),
+        )
         return RecurseSpec(
-            name=check_path(where, name), source=source.rstrip("/"),
+            name=check_path(where, name),
+            source=source.rstrip("/"),
             clean=as_bool(where, "clean", args.get("clean")),
             include_empty=as_bool(where, "include_empty", args.get("include_empty")),
             file_owner=Owner(user, group, parse_mode(where, args.get("file_mode"))),
             dir_owner=Owner(user, group, parse_mode(where, args.get("dir_mode"))),
-            makedirs=as_bool(where, "makedirs", args.get("makedirs")), template=template, context=context,
-            keep=_keep_set(args), exclude_pat=as_str(where, "exclude_pat", args.get("exclude_pat")))
+            makedirs=as_bool(where, "makedirs", args.get("makedirs")),
+            template=template,
+            context=context,
+            keep=_keep_set(args),
+            exclude_pat=as_str(where, "exclude_pat", args.get("exclude_pat")),
+        )
 
     def check(self, ctx: ExecContext, spec: RecurseSpec) -> Pending:
         root = spec.name
@@ -311,9 +421,14 @@ class Recurse:
         if st is not None and not stat.S_ISDIR(os.stat(root).st_mode):
             raise StateFailed(f"The path {root} exists and is not a directory")
         if st is None and parent_missing(root) and not spec.makedirs:
-            raise StateFailed(f"The directory {os.path.dirname(root)} is missing (set makedirs: True)")
-        rels = [r for r in ctx.files.list_dir(spec.source)
-                if not (spec.exclude_pat and fnmatch.fnmatch(r, spec.exclude_pat))]
+            raise StateFailed(
+                f"The directory {os.path.dirname(root)} is missing (set makedirs: True)"
+            )
+        rels = [
+            r
+            for r in ctx.files.list_dir(spec.source)
+            if not (spec.exclude_pat and fnmatch.fnmatch(r, spec.exclude_pat))
+        ]
         empty: list[str] = []
         lister = getattr(ctx.files, "list_empty_dirs", None)
         if spec.include_empty and lister is not None:
@@ -339,10 +454,14 @@ class Recurse:
             if spec.template:
                 if ctx.render is None:
                     raise StateFailed("no template renderer is configured")
-                data = ctx.render(data.decode("utf-8"), dict(spec.context), f"{spec.source}/{rel}").encode()
+                data = ctx.render(
+                    data.decode("utf-8"), dict(spec.context), f"{spec.source}/{rel}"
+                ).encode()
             if lstat_or_none(os.path.dirname(dest)) is None:
-                plan = Pending(changes={"diff": "New file", **owner_changes(None, spec.file_owner)},
-                               facts={"target": dest, "content": data})
+                plan = Pending(
+                    changes={"diff": "New file", **owner_changes(None, spec.file_owner)},
+                    facts={"target": dest, "content": data},
+                )
             else:
                 plan = plan_file(dest, data, spec.file_owner, make_dirs=True)
             if plan.changes:
@@ -355,9 +474,12 @@ class Recurse:
                 changes["removed"] = removed
         if not changes:
             return Pending(comment=f"The directory {root} is in the correct state")
-        return Pending(changes=changes, facts={"plans": plans, "new_dirs": new_dirs},
-                       comment=f"The directory {root} is set to be changed",
-                       applied_comment=f"Recursively updated {root}")
+        return Pending(
+            changes=changes,
+            facts={"plans": plans, "new_dirs": new_dirs},
+            comment=f"The directory {root} is set to be changed",
+            applied_comment=f"Recursively updated {root}",
+        )
 
     def apply(self, ctx: ExecContext, spec: RecurseSpec, pending: Pending) -> dict[str, Any]:
         for full in pending.changes.get("removed", []):
@@ -365,7 +487,11 @@ class Recurse:
         for d in pending.facts.get("new_dirs", []):
             makedirs(d, spec.dir_owner)
         for d, diff in pending.changes.items():
-            if isinstance(diff, dict) and "diff" not in diff and d not in pending.facts.get("plans", {}):
+            if (
+                isinstance(diff, dict)
+                and "diff" not in diff
+                and d not in pending.facts.get("plans", {})
+            ):
                 set_owner(d, spec.dir_owner)
         for dest, plan in pending.facts.get("plans", {}).items():
             write_planned(dest, spec.file_owner, plan, spec.dir_owner)

@@ -1,6 +1,7 @@
 """Host file operations shared by the file state functions: look (stat, read, diff) and change
 (atomic write, chown/chmod, makedirs). No subprocess: everything is a system call.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -56,6 +57,7 @@ def owner_arg(where: str, key: str, value: Any) -> str | None:
 @functools.lru_cache(maxsize=256)
 def uid_of(user: str) -> int:
     import pwd
+
     try:
         return pwd.getpwnam(user).pw_uid
     except KeyError:
@@ -67,6 +69,7 @@ def uid_of(user: str) -> int:
 @functools.lru_cache(maxsize=256)
 def gid_of(group: str) -> int:
     import grp
+
     try:
         return grp.getgrnam(group).gr_gid
     except KeyError:
@@ -86,13 +89,16 @@ def default_file_mode() -> int:
 @dataclass(frozen=True)
 class Owner:
     """Wanted ownership and mode; None leaves that attribute alone."""
+
     user: str | None = None
     group: str | None = None
     mode: int | None = None
 
 
-def owner_changes(st: os.stat_result | None, want: Owner, new_mode: int | None = None) -> dict[str, Any]:
-    """The {user, group, mode} changes needed on an existing entry (`st`), or on a new one (st None)."""
+def owner_changes(
+    st: os.stat_result | None, want: Owner, new_mode: int | None = None
+) -> dict[str, Any]:
+    """The {user, group, mode} changes needed on an existing entry `st` (None: a new one)."""
     changes: dict[str, Any] = {}
     if want.user is not None and (st is None or st.st_uid != uid_of(want.user)):
         changes["user"] = want.user
@@ -176,7 +182,9 @@ def makedirs(path: str, want: Owner | None = None) -> None:
 def atomic_write(path: str, data: bytes, mode: int, uid: int = -1, gid: int = -1) -> None:
     """Write `data` to a temp file beside `path`, set mode/owner, then rename over `path`."""
     directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".lp-tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{os.path.basename(path)}.", suffix=".lp-tmp", dir=directory
+    )
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -199,6 +207,7 @@ def remove_any(path: str) -> None:
         return
     if stat.S_ISDIR(st.st_mode):
         import shutil
+
         shutil.rmtree(path)
     else:
         os.unlink(path)

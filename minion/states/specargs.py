@@ -1,4 +1,5 @@
-"""Argument checking shared by the state modules' `parse` (unknown or mistyped args are compile errors)."""
+"""Argument checks shared by the state modules' `parse`: bad args are compile errors."""
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
@@ -6,11 +7,39 @@ from typing import Any, Iterable, Mapping
 from core.errors import StateArgError
 
 # Salt arguments that change nothing here (we accept them so existing SLS keep compiling).
-IGNORED = frozenset({"saltenv", "__env__", "output_loglevel", "hide_output", "reload_modules",
-                     "show_changes", "backup", "follow_symlinks", "encoding", "check_cmd", "attrs",
-                     "win_owner", "win_perms", "win_deny_perms", "win_inheritance", "tmp_ext",
-                     "__keep__", "use_vt", "quiet", "bg", "parallel", "retry", "fire_event", "reload_grains",
-                     "reload_pillar", "state_ret", "keep_source", "check_unless", "umask"})
+IGNORED = frozenset(
+    {
+        "saltenv",
+        "__env__",
+        "output_loglevel",
+        "hide_output",
+        "reload_modules",
+        "show_changes",
+        "backup",
+        "follow_symlinks",
+        "encoding",
+        "check_cmd",
+        "attrs",
+        "win_owner",
+        "win_perms",
+        "win_deny_perms",
+        "win_inheritance",
+        "tmp_ext",
+        "__keep__",
+        "use_vt",
+        "quiet",
+        "bg",
+        "parallel",
+        "retry",
+        "fire_event",
+        "reload_grains",
+        "reload_pillar",
+        "state_ret",
+        "keep_source",
+        "check_unless",
+        "umask",
+    }
+)
 
 
 def check_known(where: str, args: Mapping[str, Any], known: Iterable[str]) -> None:
@@ -18,12 +47,14 @@ def check_known(where: str, args: Mapping[str, Any], known: Iterable[str]) -> No
     allowed = set(known) | IGNORED
     unknown = sorted(k for k in args if k not in allowed)
     if unknown:
-        raise StateArgError(f"{where} does not take {', '.join(map(repr, unknown))}; "
-                            f"it takes: {', '.join(sorted(set(known)))}")
+        raise StateArgError(
+            f"{where} does not take {', '.join(map(repr, unknown))}; "
+            f"it takes: {', '.join(sorted(set(known)))}"
+        )
 
 
 def as_list(where: str, key: str, value: Any) -> tuple[str, ...]:
-    """A string or a list of strings, as a tuple (Salt accepts both for creates/unless/onlyif/...)."""
+    """A string or a list of strings, as a tuple (Salt takes both for creates/unless/...)."""
     if value is None:
         return ()
     if isinstance(value, str):
@@ -38,7 +69,16 @@ def as_bool(where: str, key: str, value: Any, default: bool = False) -> bool:
         return default
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+    if isinstance(value, str) and value.lower() in (
+        "true",
+        "yes",
+        "on",
+        "1",
+        "false",
+        "no",
+        "off",
+        "0",
+    ):
         return value.lower() in ("true", "yes", "on", "1")
     raise StateArgError(f"{where}: {key} must be true or false, not {value!r}")
 

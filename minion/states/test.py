@@ -1,13 +1,14 @@
 """The `test` state module: states that do nothing, for trying requisites and output.
 
-    always-fails:
-      test.fail_without_changes
+always-fails:
+  test.fail_without_changes
 
-    pretend:
-      test.succeed_with_changes:
-        - watch_in:
-          - service: nginx
+pretend:
+  test.succeed_with_changes:
+    - watch_in:
+      - service: nginx
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ class TestSpec:
 
 class _TestFunction:
     """Common parse: `name` plus an optional `comment`."""
+
     fun = ""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> TestSpec:
@@ -40,6 +42,7 @@ class _TestFunction:
 
 class Nop(_TestFunction):
     """Does nothing; result True, no changes."""
+
     fun = "nop"
 
     def check(self, ctx: ExecContext, spec: TestSpec) -> Pending:
@@ -48,11 +51,13 @@ class Nop(_TestFunction):
 
 class SucceedWithoutChanges(Nop):
     """Succeeds with no changes."""
+
     fun = "succeed_without_changes"
 
 
 class SucceedWithChanges(_TestFunction):
     """Always reports a change (test mode: result None with that change)."""
+
     fun = "succeed_with_changes"
 
     def check(self, ctx: ExecContext, spec: TestSpec) -> Pending:
@@ -61,6 +66,7 @@ class SucceedWithChanges(_TestFunction):
 
 class FailWithoutChanges(_TestFunction):
     """Always fails, with no changes (test mode too: a dry run says it will fail)."""
+
     fun = "fail_without_changes"
 
     def check(self, ctx: ExecContext, spec: TestSpec) -> Pending:
@@ -69,10 +75,14 @@ class FailWithoutChanges(_TestFunction):
 
 class FailWithChanges(_TestFunction):
     """Fails after pretending a change; test mode predicts the change (result None)."""
+
     fun = "fail_with_changes"
 
     def check(self, ctx: ExecContext, spec: TestSpec) -> Pending:
-        return Pending(changes=dict(PRETEND), comment="If we weren't testing, this would be a failure with changes")
+        return Pending(
+            changes=dict(PRETEND),
+            comment="If we weren't testing, this would be a failure with changes",
+        )
 
     def apply(self, ctx: ExecContext, spec: TestSpec, pending: Pending) -> dict[str, Any]:
         raise StateFailed(spec.comment or "Failure!", changes=pending.changes)

@@ -1,4 +1,5 @@
 """Fixtures for the runner tests: a state tree dir, an ExecContext over it, hand-built chunks."""
+
 from __future__ import annotations
 
 import logging
@@ -13,12 +14,28 @@ from minion.state.fileclient import LocalFileClient
 from minion.state.runner import run_plan
 
 
-def chunk(state_fun: str, id: str, name: str | None = None, *, edges: tuple[tuple[str, str], ...] = (),
-          failhard: bool = False, sls: str = "test", **args: Any) -> LowChunk:
+def chunk(
+    state_fun: str,
+    id: str,
+    name: str | None = None,
+    *,
+    edges: tuple[tuple[str, str], ...] = (),
+    failhard: bool = False,
+    sls: str = "test",
+    **args: Any,
+) -> LowChunk:
     """A LowChunk built by hand: chunk("file.managed", "motd", "/etc/motd", contents="hi")."""
     state, fun = state_fun.split(".", 1)
-    return LowChunk(state=state, fun=fun, id=id, name=name or id, sls=sls, args=args,
-                    edges=tuple(Edge(kind, target) for kind, target in edges), failhard=failhard)
+    return LowChunk(
+        state=state,
+        fun=fun,
+        id=id,
+        name=name or id,
+        sls=sls,
+        args=args,
+        edges=tuple(Edge(kind, target) for kind, target in edges),
+        failhard=failhard,
+    )
 
 
 class Harness:
@@ -30,6 +47,7 @@ class Harness:
 
     def ctx(self, test: bool = False, pillar: dict | None = None) -> ExecContext:
         from core.render import render_template
+
         grains = {"id": "t1", "os": "Debian"}
         pil = pillar or {}
 
@@ -37,8 +55,14 @@ class Harness:
             base = {"grains": grains, "pillar": pil, "opts": {}, "sls": ""}
             return render_template(text, source, {**base, **context}, str(self.tree))
 
-        return ExecContext(grains=grains, pillar=pil, files=LocalFileClient(str(self.tree)),
-                           log=logging.getLogger("test"), test=test, render=render)
+        return ExecContext(
+            grains=grains,
+            pillar=pil,
+            files=LocalFileClient(str(self.tree)),
+            log=logging.getLogger("test"),
+            test=test,
+            render=render,
+        )
 
     def run(self, chunks: list[LowChunk], test: bool = False, **kw: Any) -> dict[str, dict]:
         return run_plan(chunks, self.ctx(test=test, pillar=kw.pop("pillar", None)), **kw)

@@ -1,4 +1,5 @@
 """`lpminion apply --local` as users run it: whole processes on real trees under tmp dirs."""
+
 from __future__ import annotations
 
 import json
@@ -21,10 +22,26 @@ def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
     return tree
 
 
-def _apply(lpminion_bin: str, tmp_path: Path, tree: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([lpminion_bin, "apply", "--local", "--state-tree", str(tree), "--id", "web1",
-                           "--cachedir", str(tmp_path / "cache"), *extra],
-                          capture_output=True, text=True, timeout=120)
+def _apply(
+    lpminion_bin: str, tmp_path: Path, tree: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            lpminion_bin,
+            "apply",
+            "--local",
+            "--state-tree",
+            str(tree),
+            "--id",
+            "web1",
+            "--cachedir",
+            str(tmp_path / "cache"),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _site(out: Path) -> str:
@@ -50,8 +67,14 @@ restart:
 
 def test_converge_then_noop_then_test_mode(lpminion_bin: str, tmp_path: Path):
     out = tmp_path / "host"
-    tree = _tree(tmp_path, {"top.sls": TOP, "site.sls": _site(out),
-                            "files/app.conf": "id={{ grains['id'] }} port={{ port }}\n"})
+    tree = _tree(
+        tmp_path,
+        {
+            "top.sls": TOP,
+            "site.sls": _site(out),
+            "files/app.conf": "id={{ grains['id'] }} port={{ port }}\n",
+        },
+    )
     first = _apply(lpminion_bin, tmp_path, tree)
     assert first.returncode == 0, first.stdout + first.stderr
     assert (out / "conf.d/app.conf").read_text() == "id=web1 port=8080\n"
@@ -69,13 +92,20 @@ def test_converge_then_noop_then_test_mode(lpminion_bin: str, tmp_path: Path):
     (out / "conf.d/app.conf").write_text("drifted\n")
     dry = _apply(lpminion_bin, tmp_path, tree, "--test")
     assert dry.returncode == 0
-    assert "Result: None" in dry.stdout and "-drifted" in dry.stdout and "+id=web1 port=8080" in dry.stdout
+    assert (
+        "Result: None" in dry.stdout
+        and "-drifted" in dry.stdout
+        and "+id=web1 port=8080" in dry.stdout
+    )
     assert (out / "conf.d/app.conf").read_text() == "drifted\n"
     assert (out / "restarts").read_text() == "restarted\n"
 
 
 def test_a_failed_state_exits_1_and_verbose_shows_all(lpminion_bin: str, tmp_path: Path):
-    tree = _tree(tmp_path, {"one.sls": "ok:\n  test.succeed_without_changes\nbad:\n  test.fail_without_changes\n"})
+    tree = _tree(
+        tmp_path,
+        {"one.sls": "ok:\n  test.succeed_without_changes\nbad:\n  test.fail_without_changes\n"},
+    )
     quiet = _apply(lpminion_bin, tmp_path, tree, "one")
     assert quiet.returncode == 1
     assert "ID: bad" in quiet.stdout and "ID: ok" not in quiet.stdout
@@ -83,18 +113,46 @@ def test_a_failed_state_exits_1_and_verbose_shows_all(lpminion_bin: str, tmp_pat
     assert "ID: ok" in loud.stdout and "ID: bad" in loud.stdout
 
 
-@pytest.mark.parametrize("files,where", [
-    ({"top.sls": TOP, "site.sls": "f:\n  file.managed:\n    - name: {out}/f\n    - contents: x\n"
-      "{{% if %}}\n"}, "site.sls:5"),
-    ({"top.sls": TOP, "site.sls": "f:\n  file.managed:\n    - name: {out}/f\n    - contents: x\n"
-      "g:\n  - bad: [\n"}, "site.sls:"),
-    ({"top.sls": TOP, "site.sls": "f:\n  file.managed:\n    - name: {out}/f\n    - contents: x\n"
-      "    - require:\n      - file: nowhere\n"}, "site.sls"),
-    ({"top.sls": TOP, "site.sls": "f:\n  file.managed:\n    - name: {out}/f\n    - contents: x\n"
-      "    - mode: 999\n"}, "site.sls"),
-])
-def test_render_yaml_and_compile_errors_exit_2_and_change_nothing(lpminion_bin: str, tmp_path: Path,
-                                                                  files: dict[str, str], where: str):
+@pytest.mark.parametrize(
+    "files,where",
+    [
+        (
+            {
+                "top.sls": TOP,
+                "site.sls": "f:\n  file.managed:\n    - name: {out}/f\n    - contents: x\n"
+                "{{% if %}}\n",
+            },
+            "site.sls:5",
+        ),
+        (
+            {
+                "top.sls": TOP,
+                "site.sls": "f:\n  file.managed:\n    - name: {out}/f\n    - contents: x\n"
+                "g:\n  - bad: [\n",
+            },
+            "site.sls:",
+        ),
+        (
+            {
+                "top.sls": TOP,
+                "site.sls": "f:\n  file.managed:\n    - name: {out}/f\n    - contents: x\n"
+                "    - require:\n      - file: nowhere\n",
+            },
+            "site.sls",
+        ),
+        (
+            {
+                "top.sls": TOP,
+                "site.sls": "f:\n  file.managed:\n    - name: {out}/f\n    - contents: x\n"
+                "    - mode: 999\n",
+            },
+            "site.sls",
+        ),
+    ],
+)
+def test_render_yaml_and_compile_errors_exit_2_and_change_nothing(
+    lpminion_bin: str, tmp_path: Path, files: dict[str, str], where: str
+):
     out = tmp_path / "host"
     out.mkdir()
     tree = _tree(tmp_path, {k: v.format(out=out) for k, v in files.items()})
@@ -107,15 +165,26 @@ def test_render_yaml_and_compile_errors_exit_2_and_change_nothing(lpminion_bin: 
 def test_a_second_concurrent_run_is_refused(lpminion_bin: str, tmp_path: Path):
     tree = _tree(tmp_path, {"one.sls": "ok:\n  test.succeed_with_changes\n"})
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys\nfrom minion.state.lock import state_run_lock\n"
-         "with state_run_lock(sys.argv[1], 'apply --local site'):\n print('locked', flush=True)\n sys.stdin.readline()",
-         str(tmp_path / "cache")], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        cwd=str(Path(__file__).parents[2]))
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom minion.state.lock import state_run_lock\n"
+            "with state_run_lock(sys.argv[1], 'apply --local site'):\n"
+            " print('locked', flush=True)\n sys.stdin.readline()",
+            str(tmp_path / "cache"),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).parents[2]),
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         res = _apply(lpminion_bin, tmp_path, tree, "one")
         assert res.returncode == 1
-        assert "another state run is in progress" in res.stderr and f"pid {holder.pid}" in res.stderr
+        assert (
+            "another state run is in progress" in res.stderr and f"pid {holder.pid}" in res.stderr
+        )
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
@@ -123,7 +192,10 @@ def test_a_second_concurrent_run_is_refused(lpminion_bin: str, tmp_path: Path):
 
 
 def test_failhard_from_the_command_line(lpminion_bin: str, tmp_path: Path):
-    tree = _tree(tmp_path, {"one.sls": "bad:\n  test.fail_without_changes\nlater:\n  test.succeed_with_changes\n"})
+    tree = _tree(
+        tmp_path,
+        {"one.sls": "bad:\n  test.fail_without_changes\nlater:\n  test.succeed_with_changes\n"},
+    )
     res = _apply(lpminion_bin, tmp_path, tree, "--failhard", "--json", "one")
     assert res.returncode == 1
     assert list(json.loads(res.stdout)) == ["test_|-bad_|-bad_|-fail_without_changes"]

@@ -1,5 +1,6 @@
 """One state run per host (a second process is refused, saying who holds the lock), and the local
 file client refusing paths that leave the state tree."""
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,13 @@ with state_run_lock(sys.argv[1], what="apply --local web"):
 
 
 def test_a_second_run_is_refused_while_another_process_holds_the_lock(tmp_path: Path):
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).parents[2]))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).parents[2]),
+    )
     try:
         assert proc.stdout.readline().strip() == "locked"
         with pytest.raises(RunLockedError) as err:
@@ -41,8 +47,13 @@ def test_a_second_run_is_refused_while_another_process_holds_the_lock(tmp_path: 
 
 
 def test_lock_is_released_when_the_holder_is_killed(tmp_path: Path):
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, cwd=str(Path(__file__).parents[2]))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).parents[2]),
+    )
     assert proc.stdout.readline().strip() == "locked"
     proc.kill()
     proc.wait(timeout=30)
@@ -61,9 +72,19 @@ def tree(tmp_path: Path) -> Path:
     return t
 
 
-@pytest.mark.parametrize("url", ["salt://../secret", "salt://web/../../secret", "salt:///etc/passwd",
-                                 "salt://web/leak", "salt://web/nginx.conf\x00.txt", "salt://web",
-                                 "relative/path", "http://example.org/x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "salt://../secret",
+        "salt://web/../../secret",
+        "salt:///etc/passwd",
+        "salt://web/leak",
+        "salt://web/nginx.conf\x00.txt",
+        "salt://web",
+        "relative/path",
+        "http://example.org/x",
+    ],
+)
 def test_file_client_refuses_paths_leaving_the_tree(tree: Path, url: str):
     with pytest.raises((UnsafePathError, StateFailed)):
         LocalFileClient(str(tree)).cache_file(url)
@@ -76,13 +97,17 @@ def test_file_client_serves_inside_paths_and_local_absolute_paths(tree: Path):
     assert files.cache_file(str(tree / "web" / "nginx.conf")).endswith("nginx.conf")
     with pytest.raises(StateFailed):
         files.cache_file("salt://web/missing.conf")
-    assert sorted(files.list_dir("salt://web")) == ["alias", "nginx.conf"]  # the leaking link is left out
+    assert sorted(files.list_dir("salt://web")) == [
+        "alias",
+        "nginx.conf",
+    ]  # the leaking link is left out
     with pytest.raises((UnsafePathError, StateFailed)):
         files.list_dir("salt://../")
 
 
 def test_a_traversal_source_fails_the_state_and_writes_nothing(tmp_path: Path, tree: Path):
     from tests.runner.conftest import Harness, chunk
+
     host = tmp_path / "host"
     host.mkdir()
     h = Harness(tree, host)

@@ -1,4 +1,5 @@
 """The highstate text users read, and the test state module's dry-run predictions."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,23 +9,47 @@ from tests.runner.conftest import Harness, chunk
 
 RESULTS = {
     "file_|-motd_|-/etc/motd_|-managed": {
-        "name": "/etc/motd", "result": True, "changes": {"diff": "--- \n+++ \n@@ -1 +1 @@\n-a\n+b\n"},
-        "comment": "File /etc/motd updated", "duration": 1.5, "start_time": "06:00:00.000001",
-        "__run_num__": 0, "__sls__": "base", "__id__": "motd"},
+        "name": "/etc/motd",
+        "result": True,
+        "changes": {"diff": "--- \n+++ \n@@ -1 +1 @@\n-a\n+b\n"},
+        "comment": "File /etc/motd updated",
+        "duration": 1.5,
+        "start_time": "06:00:00.000001",
+        "__run_num__": 0,
+        "__sls__": "base",
+        "__id__": "motd",
+    },
     "test_|-quiet_|-quiet_|-nop": {
-        "name": "quiet", "result": True, "changes": {}, "comment": "Success!", "duration": 0.5,
-        "start_time": "06:00:00.000002", "__run_num__": 1, "__sls__": "base", "__id__": "quiet"},
+        "name": "quiet",
+        "result": True,
+        "changes": {},
+        "comment": "Success!",
+        "duration": 0.5,
+        "start_time": "06:00:00.000002",
+        "__run_num__": 1,
+        "__sls__": "base",
+        "__id__": "quiet",
+    },
     "cmd_|-evil_|-echo_|-run": {
-        "name": "echo", "result": False, "changes": {"stdout": "\x1b]0;pwned\x07text"},
-        "comment": "Command 'echo' run", "duration": 1000.0, "start_time": "06:00:00.000003",
-        "__run_num__": 2, "__sls__": "base", "__id__": "evil"},
+        "name": "echo",
+        "result": False,
+        "changes": {"stdout": "\x1b]0;pwned\x07text"},
+        "comment": "Command 'echo' run",
+        "duration": 1000.0,
+        "start_time": "06:00:00.000003",
+        "__run_num__": 2,
+        "__sls__": "base",
+        "__id__": "evil",
+    },
 }
 
 
 def test_highstate_text_shows_changed_and_failed_with_diff_and_summary():
     text = format_highstate("web1", RESULTS)
-    assert text.startswith("web1:\n----------\n          ID: motd\n    Function: file.managed\n"
-                           "        Name: /etc/motd\n      Result: True\n")
+    assert text.startswith(
+        "web1:\n----------\n          ID: motd\n    Function: file.managed\n"
+        "        Name: /etc/motd\n      Result: True\n"
+    )
     assert "                  -a\n                  +b" in text
     assert "ID: quiet" not in text
     assert "Succeeded: 2 (changed=1)\nFailed:    1\n" in text
@@ -42,14 +67,19 @@ def test_compile_errors_print_as_salt_does():
     assert "Data failed to compile:" in text and "site.sls:3:" in text
 
 
-@pytest.mark.parametrize("fun,test_result,real_result,has_changes", [
-    ("nop", True, True, False),
-    ("succeed_without_changes", True, True, False),
-    ("succeed_with_changes", None, True, True),
-    ("fail_without_changes", False, False, False),
-    ("fail_with_changes", None, False, True),
-])
-def test_test_module_dry_run_predicts_the_real_one(harness: Harness, fun, test_result, real_result, has_changes):
+@pytest.mark.parametrize(
+    "fun,test_result,real_result,has_changes",
+    [
+        ("nop", True, True, False),
+        ("succeed_without_changes", True, True, False),
+        ("succeed_with_changes", None, True, True),
+        ("fail_without_changes", False, False, False),
+        ("fail_with_changes", None, False, True),
+    ],
+)
+def test_test_module_dry_run_predicts_the_real_one(
+    harness: Harness, fun, test_result, real_result, has_changes
+):
     c = chunk(f"test.{fun}", "t")
     (dry,) = harness.run([c], test=True).values()
     (real,) = harness.run([c]).values()

@@ -1,4 +1,5 @@
 """Requisite semantics of the runner, on hand-built plans (the compiler's output shape)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +13,12 @@ def _by_id(results: dict[str, dict]) -> dict[str, dict]:
 
 def test_require_on_a_failed_state_fails_the_dependents_transitively(harness: Harness):
     bad = chunk("test.fail_without_changes", "bad")
-    mid = chunk("file.managed", "mid", harness.path("mid"), contents="x", edges=(("require", bad.tag),))
-    top = chunk("file.managed", "top", harness.path("top"), contents="x", edges=(("require", mid.tag),))
+    mid = chunk(
+        "file.managed", "mid", harness.path("mid"), contents="x", edges=(("require", bad.tag),)
+    )
+    top = chunk(
+        "file.managed", "top", harness.path("top"), contents="x", edges=(("require", mid.tag),)
+    )
     other = chunk("test.succeed_without_changes", "other")
     res = _by_id(harness.run([bad, mid, top, other]))
     assert res["bad"]["result"] is False and res["bad"]["comment"] == "Failure!"
@@ -21,14 +26,22 @@ def test_require_on_a_failed_state_fails_the_dependents_transitively(harness: Ha
     assert res["top"]["result"] is False and "file: mid" in res["top"]["comment"]
     assert res["other"]["result"] is True
     assert not Path(harness.path("mid")).exists() and not Path(harness.path("top")).exists()
-    assert [r["__id__"] for r in sorted(res.values(), key=lambda r: r["__run_num__"])] == \
-        ["bad", "mid", "top", "other"]
+    assert [r["__id__"] for r in sorted(res.values(), key=lambda r: r["__run_num__"])] == [
+        "bad",
+        "mid",
+        "top",
+        "other",
+    ]
 
 
 def test_require_any_fails_only_when_every_target_failed(harness: Harness):
     bad = chunk("test.fail_without_changes", "bad")
     good = chunk("test.succeed_without_changes", "good")
-    one = chunk("test.succeed_with_changes", "one", edges=(("require_any", bad.tag), ("require_any", good.tag)))
+    one = chunk(
+        "test.succeed_with_changes",
+        "one",
+        edges=(("require_any", bad.tag), ("require_any", good.tag)),
+    )
     none = chunk("test.succeed_with_changes", "none", edges=(("require_any", bad.tag),))
     res = _by_id(harness.run([bad, good, one, none]))
     assert res["one"]["result"] is True and res["none"]["result"] is False
@@ -37,10 +50,17 @@ def test_require_any_fails_only_when_every_target_failed(harness: Harness):
 def test_watch_triggers_a_restart_like_action_once(harness: Harness):
     counter = harness.path("restarts")
     conf = chunk("file.managed", "conf", harness.path("app.conf"), contents="v1")
-    # cmd.run with `creates` already satisfied: watch must not force it; a plain cmd.wait runs on change.
-    restart = chunk("cmd.wait", "restart", f"echo restart >> {counter}", edges=(("watch", conf.tag),))
-    guarded = chunk("cmd.run", "guarded", f"echo guarded >> {counter}", creates=harness.path("app.conf"),
-                    edges=(("watch", conf.tag),))
+    # cmd.run whose `creates` is satisfied: watch must not force it; cmd.wait runs on change.
+    restart = chunk(
+        "cmd.wait", "restart", f"echo restart >> {counter}", edges=(("watch", conf.tag),)
+    )
+    guarded = chunk(
+        "cmd.run",
+        "guarded",
+        f"echo guarded >> {counter}",
+        creates=harness.path("app.conf"),
+        edges=(("watch", conf.tag),),
+    )
     res = _by_id(harness.run([conf, restart, guarded]))
     assert res["restart"]["changes"]["retcode"] == 0
     assert res["guarded"]["changes"] == {}
@@ -84,9 +104,15 @@ def test_onchanges_on_a_failed_state_is_skipped_with_result_true(harness: Harnes
 def test_onfail_runs_only_when_a_target_failed(harness: Harness):
     bad = chunk("test.fail_without_changes", "bad")
     good = chunk("test.succeed_without_changes", "good")
-    rescue = chunk("test.succeed_with_changes", "rescue", edges=(("onfail", bad.tag), ("onfail", good.tag)))
+    rescue = chunk(
+        "test.succeed_with_changes", "rescue", edges=(("onfail", bad.tag), ("onfail", good.tag))
+    )
     idle = chunk("test.succeed_with_changes", "idle", edges=(("onfail", good.tag),))
-    both = chunk("test.succeed_with_changes", "both", edges=(("onfail_all", bad.tag), ("onfail_all", good.tag)))
+    both = chunk(
+        "test.succeed_with_changes",
+        "both",
+        edges=(("onfail_all", bad.tag), ("onfail_all", good.tag)),
+    )
     res = _by_id(harness.run([bad, good, rescue, idle, both]))
     assert res["rescue"]["changes"] and res["rescue"]["result"] is True
     assert res["idle"]["changes"] == {} and res["idle"]["result"] is True
@@ -97,8 +123,12 @@ def test_prereq_runs_first_only_when_its_target_would_change(harness: Harness):
     log = harness.path("log")
     conf = chunk("file.managed", "conf", harness.path("site.conf"), contents="v1")
     # Salt's classic: take the site offline only when the config is about to change.
-    offline = chunk("cmd.run", "offline", f"test -e {harness.path('site.conf')} && echo had-conf >> {log}"
-                    f" || echo first >> {log}", edges=(("prereq", conf.tag),))
+    offline = chunk(
+        "cmd.run",
+        "offline",
+        f"test -e {harness.path('site.conf')} && echo had-conf >> {log} || echo first >> {log}",
+        edges=(("prereq", conf.tag),),
+    )
     res = _by_id(harness.run([offline, conf]))
     assert res["offline"]["__run_num__"] < res["conf"]["__run_num__"]
     assert Path(log).read_text() == "first\n"  # ran before the file existed
@@ -145,7 +175,14 @@ def test_failhard_stops_the_run_and_later_states_are_absent(harness: Harness):
 
 def test_test_mode_dependents_of_pending_states_are_checked_not_failed(harness: Harness):
     d = chunk("file.directory", "d", harness.path("newdir"))
-    f = chunk("file.managed", "f", harness.path("newdir/f"), contents="x", makedirs=True, edges=(("require", d.tag),))
+    f = chunk(
+        "file.managed",
+        "f",
+        harness.path("newdir/f"),
+        contents="x",
+        makedirs=True,
+        edges=(("require", d.tag),),
+    )
     res = _by_id(harness.run([d, f], test=True))
     assert res["d"]["result"] is None and res["f"]["result"] is None
     assert res["f"]["changes"] == {"diff": "New file"}
@@ -153,8 +190,21 @@ def test_test_mode_dependents_of_pending_states_are_checked_not_failed(harness: 
 
 def test_return_shape_is_salts(harness: Harness):
     c = chunk("test.succeed_with_changes", "x", sls="web.nginx")
-    (tag, ret), = harness.run([c]).items()
+    ((tag, ret),) = harness.run([c]).items()
     assert tag == "test_|-x_|-x_|-succeed_with_changes"
-    assert set(ret) == {"name", "result", "changes", "comment", "duration", "start_time", "__run_num__",
-                        "__sls__", "__id__"}
-    assert ret["__sls__"] == "web.nginx" and isinstance(ret["duration"], float) and ret["__run_num__"] == 0
+    assert set(ret) == {
+        "name",
+        "result",
+        "changes",
+        "comment",
+        "duration",
+        "start_time",
+        "__run_num__",
+        "__sls__",
+        "__id__",
+    }
+    assert (
+        ret["__sls__"] == "web.nginx"
+        and isinstance(ret["duration"], float)
+        and ret["__run_num__"] == 0
+    )
