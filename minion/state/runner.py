@@ -23,6 +23,7 @@ The runner never reads a module's test flag: test mode is "check only".
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -31,7 +32,8 @@ from minion.state.contract import ExecContext, LowChunk, Pending, StateFailed
 Result = dict[str, Any]
 Lookup = Callable[[str, str], Any]
 
-_FAIL_KINDS = ("require", "watch", "listen")  # a failed target fails the dependent
+_FAIL_KINDS = ("require", "watch")  # a failed target fails the dependent
+_NOT_ORDERING = ("prereq", "use", "listen")  # edges whose target need not run first
 _SKIP_COMMENT_ONCHANGES = "State was not run because none of the onchanges reqs changed"
 _SKIP_COMMENT_ONFAIL = "State was not run because onfail req did not change"
 
@@ -77,9 +79,56 @@ class Runner:
         try:
             for chunk in self.chunks:
                 self._run(chunk)
+            for chunk in self.chunks:
+                self._listener(chunk)
         except _Failhard:
             pass
         return self.results
+
+    def _listener(self, chunk: LowChunk) -> None:
+        """Salt's `listen`: at the end of the run, a listened state that changed calls `watch`
+        once, reported as its own `..._|-listener_<id>_|-<name>_|-mod_watch` entry."""
+        targets = [e.target for e in chunk.edges if e.kind == "listen"]
+        own = self.results.get(chunk.tag)
+        if not targets or own is None or own["result"] is False:
+            return
+        if not any(
+            self.results.get(t, {}).get("changes") and self.results[t]["result"] is not False
+            for t in targets
+        ):
+            return
+        start = _now()
+        t0 = time.perf_counter()
+        listener = replace(chunk, id=f"listener_{chunk.id}", fun="mod_watch", edges=())
+        try:
+            fun = self.lookup(chunk.state, chunk.fun)
+            spec = fun.parse(chunk.name, _args_for(chunk, self.chunks))
+            if not hasattr(fun, "watch"):
+                self._finish(listener, True, {}, "No watch action for this state", t0, start)
+            elif self.ctx.test:
+                check_watch = getattr(fun, "check_watch", None)
+                wp = (
+                    check_watch(self.ctx, spec)
+                    if check_watch
+                    else Pending(changes={}, comment="Would run the watch action")
+                )
+                self._finish(
+                    listener,
+                    None if (wp.changes or not check_watch) else True,
+                    wp.changes,
+                    wp.comment,
+                    t0,
+                    start,
+                )
+            else:
+                changes = fun.watch(self.ctx, spec)
+                self._finish(listener, True, dict(changes or {}), "Ran the watch action", t0, start)
+        except StateFailed as exc:
+            self._finish(listener, False, exc.changes, exc.comment, t0, start)
+        except _Failhard:
+            raise
+        except Exception as exc:
+            self._finish(listener, False, {}, f"{type(exc).__name__}: {exc}", t0, start)
 
     # -- one chunk -------------------------------------------------------------------------
     def _run(self, chunk: LowChunk) -> Result:
@@ -96,9 +145,7 @@ class Runner:
         return result
 
     def _run_requisites_then_state(self, chunk: LowChunk) -> Result:
-        edges = [
-            e for e in chunk.edges if e.kind not in ("prereq", "use") and e.target in self.by_tag
-        ]
+        edges = [e for e in chunk.edges if e.kind not in _NOT_ORDERING and e.target in self.by_tag]
         targets: dict[str, list[Result]] = {}
         for edge in edges:
             targets.setdefault(edge.kind, []).append(self._run(self.by_tag[edge.target]))
@@ -150,7 +197,7 @@ class Runner:
 
         watched_changed = any(
             r["changes"]
-            for kind in ("watch", "watch_any", "listen")
+            for kind in ("watch", "watch_any")
             for r in targets.get(kind, ())
             if r["result"] is not False
         )
@@ -158,9 +205,7 @@ class Runner:
 
     def _run_prereq_holder(self, holder: LowChunk) -> None:
         """Run `holder` (which has prereq edges) now: only if some prereq target would change."""
-        edges = [
-            e for e in holder.edges if e.kind not in ("prereq", "use") and e.target in self.by_tag
-        ]
+        edges = [e for e in holder.edges if e.kind not in _NOT_ORDERING and e.target in self.by_tag]
         for edge in edges:
             self._run(self.by_tag[edge.target])
         start = _now()

@@ -208,3 +208,24 @@ def test_return_shape_is_salts(harness: Harness):
         and isinstance(ret["duration"], float)
         and ret["__run_num__"] == 0
     )
+
+
+def test_listen_calls_the_watch_action_once_at_the_end_of_the_run(harness: Harness):
+    log = harness.path("log")
+    reload = chunk(
+        "cmd.wait",
+        "reload",
+        f"echo reload >> {log}",
+        edges=(
+            ("listen", "file_|-a_|-" + harness.path("a") + "_|-managed"),
+            ("listen", "file_|-b_|-" + harness.path("b") + "_|-managed"),
+        ),
+    )
+    a = chunk("file.managed", "a", harness.path("a"), contents="1")
+    b = chunk("file.managed", "b", harness.path("b"), contents="2")
+    res = harness.run([reload, a, b])
+    listener = res[f"cmd_|-listener_reload_|-echo reload >> {log}_|-mod_watch"]
+    assert listener["__run_num__"] == 3 and listener["changes"]["retcode"] == 0
+    assert Path(log).read_text() == "reload\n"
+    res = harness.run([reload, a, b])
+    assert len(res) == 3 and Path(log).read_text() == "reload\n"
