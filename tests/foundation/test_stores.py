@@ -1,0 +1,61 @@
+"""Job store, spool and seen-job set: real SQLite and real files."""
+from __future__ import annotations
+
+import time
+
+from core import wire
+from master.jobstore import JobStore
+from minion.jobguard import SeenJobs
+from minion.spool import Spool
+
+
+def test_returns_are_stored_once_per_job_and_minion(tmp_path):
+    store = JobStore(str(tmp_path / "master.db"))
+    now = time.time()
+    job = wire.Job(jid=wire.new_jid(), fun="test.ping", created=now, expires=now + 60)
+    store.add_job(job, ["m1", "m2"])
+    ret = wire.Return(job.jid, "test.ping", True, True)
+    assert store.add_return(job.jid, "m1", ret) is True
+    assert store.add_return(job.jid, "m1", ret) is False  # a re-delivered return
+    shown = JobStore(str(tmp_path / "master.db"), readonly=True).get_job(job.jid)
+    assert shown["minions"] == ["m1", "m2"]
+    assert list(shown["returns"]) == ["m1"]
+    assert store.list_jobs()[0]["returned"] == 1
+
+
+def test_spool_survives_a_restart_and_keeps_order(tmp_path):
+    spool = Spool(str(tmp_path / "spool"))
+    for i in range(3):
+        spool.put(wire.message("return", n=i))
+    again = Spool(str(tmp_path / "spool"))
+    items = list(again.items())
+    assert [m["n"] for _, m in items] == [0, 1, 2]
+    again.remove(items[0][0])
+    assert len(again) == 2
+
+
+def test_a_corrupt_spool_file_is_set_aside(tmp_path):
+    spool = Spool(str(tmp_path / "spool"))
+    (tmp_path / "spool" / "0001-bad.mp").write_bytes(b"\xc1\xc1")
+    spool.put(wire.message("return", n=1))
+    assert [m["n"] for _, m in spool.items()] == [1]
+    assert (tmp_path / "spool" / "0001-bad.mp.bad").exists()
+
+
+def test_a_job_id_runs_at_most_once_across_restarts(tmp_path):
+    path = str(tmp_path / "cache" / "seen")
+    seen = SeenJobs(path)
+    assert seen.first_time("j1", time.time() + 60)
+    assert not seen.first_time("j1", time.time() + 60)
+    seen.close()
+    again = SeenJobs(path)
+    assert not again.first_time("j1", time.time() + 60)
+    assert again.first_time("j2", time.time() + 60)
+
+
+def test_the_seen_set_stays_bounded(tmp_path):
+    seen = SeenJobs(str(tmp_path / "seen"), max_entries=10)
+    for i in range(50):
+        seen.first_time(f"j{i}", time.time() + 60)
+    seen.close()
+    assert len((tmp_path / "seen").read_text().splitlines()) <= 30
