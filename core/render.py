@@ -61,7 +61,7 @@ def render_template(text: str, source: str, context: Mapping[str, Any],
     variables.setdefault("tplfile", source)
     variables.setdefault("tplpath", source)
     try:
-        code = _compile(env, text, source)
+        code = _compile(env, text, source, _code_cache_dir(context))
         template = env.template_class.from_code(env, code, env.make_globals(variables))
         return template.render()
     except jinja2.TemplateSyntaxError as exc:
@@ -144,8 +144,65 @@ def _compile_cached(env: Any, text: str, source: str) -> Any:
     return env.compile(text, name=source, filename=source)
 
 
-def _compile(env: Any, text: str, source: str) -> Any:
-    return _compile_cached(env, text, source)
+def _compile(env: Any, text: str, source: str, cache_dir: str | None) -> Any:
+    """Jinja's compiled code for `text`: from memory, else from the on-disk cache, else compiled.
+
+    The disk cache (opts['cachedir']/jinja-code, 0700, files 0600) spares later processes
+    the compile; it is used only when the directory is ours and not writable by others.
+    """
+    if cache_dir is None:
+        return _compile_cached(env, text, source)
+    return _disk_cached(env, text, source, cache_dir)
+
+
+@functools.lru_cache(maxsize=512)
+def _disk_cached(env: Any, text: str, source: str, cache_dir: str) -> Any:
+    import hashlib
+    import marshal
+
+    import jinja2
+
+    key = hashlib.sha256("\0".join((sys.version, jinja2.__version__, _CODE_CACHE_VERSION,
+                                     str(env.undefined.__name__), source, text)).encode()).hexdigest()
+    path = os.path.join(cache_dir, key)
+    try:
+        with open(path, "rb") as handle:
+            return marshal.loads(handle.read())
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    code = env.compile(text, name=source, filename=source)
+    try:
+        tmp = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(marshal.dumps(code))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+    return code
+
+
+_CODE_CACHE_VERSION = "1"
+
+
+def _code_cache_dir(context: Mapping[str, Any]) -> str | None:
+    """opts['cachedir']/jinja-code when it is safe to use (ours, 0700), else None."""
+    import stat
+
+    cachedir = (context.get("opts") or {}).get("cachedir")
+    if not cachedir or not isinstance(cachedir, str) or not os.path.isdir(cachedir):
+        return None
+    path = os.path.join(cachedir, "jinja-code")
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        return None
+    return path
 
 
 class _TreeLoader:

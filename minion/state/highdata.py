@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from collections.abc import Mapping
+from typing import Any, Callable
 
 from minion.state.contract import REQUISITES, REQUISITES_ANY, REQUISITES_IN
 from minion.state.tree import SlsNotFound, StateTree

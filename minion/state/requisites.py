@@ -7,15 +7,17 @@ A requisite item names its target as Salt allows:
     - id: nginx           any state module, by ID only
 A target that is an ID with `names` covers every name. `X_in` on A naming B is `X` on B
 naming A. `use` copies the used state's arguments (never its name or requisites) at
-compile time and adds no edge. Ordering: a topological sort (targets of require, watch,
-onchanges, onfail before their holder; a prereq holder before its target), ties broken
-by `order` (first / N, then unordered, then last) and then declaration order.
+compile time and adds no edge; `listen` adds an edge but no ordering. Ordering is a
+topological sort as Salt runs a plan: states are taken by `order` (first / N, then
+unordered, then last) and declaration order, and each one's prerequisites (targets of
+require, watch, onchanges, onfail; the holder of a prereq) are placed just before it.
 """
 from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from minion.state.contract import REQUISITES, REQUISITES_ANY, REQUISITES_IN, Edge, LowChunk
 from minion.state.highdata import Where
