@@ -15,6 +15,8 @@ Requisites (Salt's semantics):
   onfail             runs only when a target failed (any; `onfail_all`: every one).
   prereq             A prereq B: before B runs, B is checked read-only; A runs only when B
                      would change, and B does not run when A failed.
+  listen             like watch, but the watch action runs once at the end of the run, as its
+                     own `<state>_|-listener_<id>_|-<name>_|-mod_watch` entry.
   use                compile time only.
 failhard stops the run at the first failure of a failhard state; later states are absent.
 The runner never reads a module's test flag: test mode is "check only".
@@ -408,17 +410,3 @@ def _mask_data(obj: Any, mask: Callable[[str], str]) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_mask_data(v, mask) for v in obj]
     return obj
-
-
-def summarize(results: Mapping[str, Result]) -> dict[str, Any]:
-    """Counts for a summary: succeeded, changed, failed, total, duration_ms."""
-    failed = sum(1 for r in results.values() if r["result"] is False)
-    changed = sum(1 for r in results.values() if r["changes"] and r["result"] is not False)
-    total = len(results)
-    return {
-        "succeeded": total - failed,
-        "changed": changed,
-        "failed": failed,
-        "total": total,
-        "duration_ms": round(sum(float(r.get("duration", 0.0)) for r in results.values()), 3),
-    }
