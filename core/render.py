@@ -129,7 +129,7 @@ def _environment(tree_root: str | None, allow_undefined: bool) -> Any:
     env = TreeEnvironment(
         loader=_TreeLoader(tree_root) if tree_root else None,
         undefined=jinja2.Undefined if allow_undefined else jinja2.StrictUndefined,
-        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
+        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", "core.templateext.SerializerExtension"],
         keep_trailing_newline=True,
         autoescape=False,
         auto_reload=True,

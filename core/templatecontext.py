@@ -34,6 +34,10 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
             "grains.items": lambda *a, **k: dict(self._grains),
             "grains.has_value": lambda key, delimiter=":": bool(
                 traverse(self._grains, key, None, delimiter)),
+            "grains.filter_by": lambda lookup_dict, grain="os_family", merge=None, default="default",
+                base=None: filter_by(lookup_dict, self._grains, grain, merge, default, base),
+            "pillar.filter_by": lambda lookup_dict, pillar="", merge=None, default="default",
+                base=None: filter_by(lookup_dict, self._pillar, pillar, merge, default, base),
             "config.get": self.config_get,
             "config.option": self.config_get,
             "match.glob": lambda tgt, minion_id=None: self._match(tgt, "glob", minion_id),
@@ -111,6 +115,39 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
     def _match(self, tgt: str, tgt_type: str, minion_id: str | None) -> bool:
         from core.targeting import matches
         return matches(minion_id or self._minion_id, self._grains, tgt, tgt_type)
+
+
+def filter_by(lookup: Mapping[str, Any], data: Mapping[str, Any], path: str, merge: Any,
+              default: str, base: str | None) -> Any:
+    """Salt's filter_by: the entry of `lookup` whose key (a glob) matches the value at `path`
+    in `data` (any item, if it is a list), else lookup[default]; then laid over lookup[base]
+    and under `merge` (both recursively)."""
+    import copy
+    import fnmatch
+
+    value = traverse(data, path, [])
+    chosen: Any = None
+    for item in value if isinstance(value, list) else [value]:
+        for key in lookup:
+            if fnmatch.fnmatchcase(str(item), str(key)):
+                chosen = lookup[key]
+                break
+        if chosen is not None:
+            break
+    if chosen is None:
+        chosen = lookup.get(default)
+    if base and base in lookup:
+        if chosen is None:
+            chosen = lookup[base]
+        elif isinstance(lookup[base], Mapping):
+            if not isinstance(chosen, Mapping):
+                raise RenderError("filter_by: the base entry and the match must both be mappings")
+            chosen = merge_recursive(copy.deepcopy(dict(lookup[base])), chosen)
+    if merge:
+        if not isinstance(merge, Mapping):
+            raise RenderError("filter_by: `merge` must be a mapping")
+        chosen = dict(merge) if chosen is None else merge_recursive(chosen, copy.deepcopy(dict(merge)))
+    return chosen
 
 
 def _deepcopy(value: Any) -> Any:

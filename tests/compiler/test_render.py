@@ -185,3 +185,42 @@ def test_error_inside_an_imported_file_names_that_file(jinja_tree: Path) -> None
     with pytest.raises(RenderError) as info:
         render_template("a\n{% from 'web/broken.jinja' import x %}", "web/nginx.sls", ctx(), str(jinja_tree))
     assert info.value.location == "web/broken.jinja:3"
+
+
+@pytest.mark.parametrize("template, expected", [
+    ("{{ salt['grains.filter_by']({'Debian': {'pkg': 'nginx'}, 'RedHat': {'pkg': 'nginx1'}})|json }}",
+     '{"pkg": "nginx"}'),
+    ("{{ salt['grains.filter_by']({'Deb*': {'pkg': 'nginx', 'port': 80}}, grain='os', "
+     "merge={'port': 81})|json }}", '{"pkg": "nginx", "port": 81}'),
+    ("{{ salt['grains.filter_by']({'Arch': 1, 'default': 2}) }}", "2"),
+    ("{{ salt['grains.filter_by']({'10.0.0.5': 'mine', 'common': 'c'}, grain='ip4') }}", "mine"),
+    ("{{ salt['grains.filter_by']({'x': {'a': 1}, 'common': {'b': 2}}, grain='os', base='common')|json }}",
+     '{"b": 2}'),
+])
+def test_grains_filter_by_like_salt(template: str, expected: str) -> None:
+    grains = {**GRAINS, "os_family": "Debian"}
+    context = sls_context("web1", grains, PILLAR, {}, "web")
+    assert render_template(template, "t.sls", context) == expected
+
+
+def test_serializer_tags_import_and_load(tmp_path: Path) -> None:
+    (tmp_path / "nginx").mkdir()
+    (tmp_path / "nginx" / "defaults.yaml").write_text("port: {{ pillar.web.port }}\nmode: 0644\n")
+    (tmp_path / "nginx" / "ports.json").write_text('{"extra": [81, 82]}')
+    template = (
+        "{% import_yaml 'nginx/defaults.yaml' as defaults %}"
+        "{% import_json './ports.json' as ports %}"
+        "{% import_text './ports.json' as raw %}"
+        "{% load_yaml as more %}\nnext: {{ defaults.port + 1 }}\n{% endload %}"
+        "{{ defaults.port }} {{ defaults.mode }} {{ ports.extra }} {{ more.next }} {{ raw[:9] }}")
+    assert render_template(template, "nginx/init.sls", ctx(), str(tmp_path)) == \
+        '8080 644 [81, 82] 8081 {"extra":'
+
+
+def test_serializer_tags_stay_in_the_tree_and_refuse_bad_yaml(tmp_path: Path) -> None:
+    (tmp_path / "states").mkdir()
+    (tmp_path / "secret.yaml").write_text("k: v\n")
+    with pytest.raises(RenderError, match="not found in the tree"):
+        render_template("{% import_yaml '../secret.yaml' as s %}", "a.sls", ctx(), str(tmp_path / "states"))
+    with pytest.raises(RenderError, match="not allowed"):
+        render_template("{% load_yaml as x %}\na: !!python/name:os.system\n{% endload %}", "a.sls", ctx())
