@@ -196,6 +196,14 @@ class Runner:
                 self._run(target)
             if chunk.tag in self.results:
                 return self.results[chunk.tag]
+            # No target reached the point of checking (its own requisites failed): do not run.
+            failed = [
+                _req_name(t) for t in prereq_targets if self.results[t.tag]["result"] is False
+            ]
+            if failed:
+                comment = "One or more requisite failed: " + ", ".join(failed)
+                return self._finish(chunk, False, {}, comment, t0, start)
+            return self._finish(chunk, True, {}, "No changes detected", t0, start)
 
         watched_changed = any(
             r["changes"]

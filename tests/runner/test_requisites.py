@@ -229,3 +229,15 @@ def test_listen_calls_the_watch_action_once_at_the_end_of_the_run(harness: Harne
     assert Path(log).read_text() == "reload\n"
     res = harness.run([reload, a, b])
     assert len(res) == 3 and Path(log).read_text() == "reload\n"
+
+
+def test_prereq_holder_does_not_run_when_its_target_cannot_run(harness: Harness):
+    log = harness.path("log")
+    bad = chunk("test.fail_without_changes", "bad")
+    conf = chunk(
+        "file.managed", "conf", harness.path("c"), contents="x", edges=(("require", bad.tag),)
+    )
+    offline = chunk("cmd.run", "offline", f"echo x >> {log}", edges=(("prereq", conf.tag),))
+    res = _by_id(harness.run([bad, offline, conf]))
+    assert res["conf"]["result"] is False and res["offline"]["result"] is False
+    assert not Path(log).exists()
