@@ -7,7 +7,8 @@ A requisite item names its target as Salt allows:
     - id: nginx           any state module, by ID only
 A target that is an ID with `names` covers every name. `X_in` on A naming B is `X` on B
 naming A. `use` copies the used state's arguments (never its name or requisites) at
-compile time and adds no edge; `listen` adds an edge but no ordering. Ordering is a
+compile time and adds no edge; `listen` adds an edge but no ordering; `require_any` (and watch_, onchanges_,
+onfail_any) are edges of that kind, their targets ordered first. Ordering is a
 topological sort as Salt runs a plan: states are taken by `order` (first / N, then
 unordered, then last) and declaration order, and each one's prerequisites (targets of
 require, watch, onchanges, onfail; the holder of a prereq) are placed just before it.
@@ -22,7 +23,7 @@ from typing import Any
 from minion.state.contract import REQUISITES, REQUISITES_ANY, REQUISITES_IN, Edge, LowChunk
 from minion.state.highdata import Where
 
-ORDERING_BEFORE_HOLDER = ("require", "watch", "onchanges", "onfail")  # target runs first
+ORDERING_BEFORE_HOLDER = ("require", "watch", "onchanges", "onfail") + REQUISITES_ANY  # target first
 ORDERING_AFTER_HOLDER = ("prereq",)                                 # holder runs first
 CONTROL_ARGS = frozenset(("name", "names", "order", "failhard", "fun", "state", "__id__",
                           "__sls__", "__env__") + REQUISITES + REQUISITES_IN + REQUISITES_ANY)
@@ -168,9 +169,6 @@ def resolve_requisites(drafts: list[Draft], errors: list[str]) -> None:
     index = _Index(drafts)
     for holder in drafts:
         for key, raw in holder.requisites:
-            if key in REQUISITES_ANY:
-                errors.append(f"{holder.where}: {holder.label}: `{key}` is not supported yet")
-                continue
             reverse = key.endswith("_in")
             kind = key[:-3] if reverse else key
             for item_kind, target in _requisite_items(raw, holder, key, errors):

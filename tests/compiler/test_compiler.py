@@ -488,3 +488,19 @@ def test_sls_names_cannot_leave_the_tree(make_tree: MakeTree, tmp_path: Any) -> 
     for names in (["../evil"], ["a"], ["/etc/passwd"]):
         with pytest.raises(CompileError):
             compile_sls(tree, names, {}, {}, validate=fake_validate)
+
+
+@pytest.mark.parametrize("kind", ["require_any", "watch_any", "onchanges_any", "onfail_any"])
+def test_any_forms_are_edges_of_their_own_kind(make_tree: MakeTree, kind: str) -> None:
+    plan = build(make_tree, {"a.sls": f"""
+        app:
+          test.nop:
+            - {kind}:
+              - test: one
+              - test: two
+        one: test.nop
+        two: test.nop
+    """}, ["a"])
+    assert order(plan) == ["one", "two", "app"]
+    assert chunk(plan, "app").edges == (Edge(kind, tag("test", "one", "one", "nop")),
+                                        Edge(kind, tag("test", "two", "two", "nop")))

@@ -17,8 +17,10 @@ from minion.state.tree import StateTree
 from tests.compiler.conftest import fake_validate
 
 KEYS = ["require", "watch", "onchanges", "onfail", "prereq", "listen", "use",
-        "require_in", "watch_in", "onchanges_in", "onfail_in", "prereq_in", "listen_in"]
-TARGET_FIRST = {"require", "watch", "onchanges", "onfail"}   # the target runs before the holder
+        "require_in", "watch_in", "onchanges_in", "onfail_in", "prereq_in", "listen_in",
+        "require_any", "watch_any", "onchanges_any", "onfail_any"]
+TARGET_FIRST = {"require", "watch", "onchanges", "onfail",
+                "require_any", "watch_any", "onchanges_any", "onfail_any"}   # the target runs before the holder
 
 
 def constraint(holder: int, key: str, target: int) -> tuple[int, int] | None:
