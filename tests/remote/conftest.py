@@ -9,7 +9,9 @@ import json
 import os
 import signal
 import socket
+import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,7 +64,7 @@ class Fleet:
     outdirs: dict[str, Path]
     logs: list[Path] = field(default_factory=list)
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
-    public_key: bytes = b""
+    request_port: int = 0
 
     def lp(self, *args: str, stdin: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
         return subprocess.run([self.lpmaster, "-c", self.cfg, *args], input=stdin,
@@ -93,14 +95,16 @@ def _wait(predicate, timeout: float, what: str, step: float = 0.1):
 
 @pytest.fixture(scope="package")
 def fleet(tmp_path_factory, lpmaster_bin, lpminion_bin):
-    root = tmp_path_factory.mktemp("converge")
+    # Our own temp dir: pytest's basetemp rotation (other sessions run on this machine too)
+    # must not remove it under running daemons.
+    root = Path(tempfile.mkdtemp(prefix="lp-converge-"))
     pub_port, req_port, key_port = _free_ports(3)
     subprocess.run([lpmaster_bin, "init", "--dir", str(root / "master"), "--interface", "127.0.0.1",
                     "--publish-port", str(pub_port), "--request-port", str(req_port),
                     "--key-port", str(key_port)], check=True, capture_output=True, timeout=60)
     mroot = root / "master"
     f = Fleet(root=mroot, cfg=str(mroot / "master.yaml"), lpmaster=lpmaster_bin,
-              lpminion=lpminion_bin, outdirs={})
+              lpminion=lpminion_bin, outdirs={}, request_port=req_port)
     assert f.lp("secret", "keygen").returncode == 0
     for rel, text in STATES.items():
         path = mroot / "states" / rel
@@ -120,6 +124,8 @@ def fleet(tmp_path_factory, lpmaster_bin, lpminion_bin):
     f.procs["master"] = subprocess.Popen([lpmaster_bin, "-c", f.cfg, "--log-level", "info", "serve"],
                                          stdout=subprocess.DEVNULL, stderr=open(master_log, "w"),
                                          env=env)
+    # The parent of every outdir exists, as /etc does on a host (minions share this machine).
+    (root / "out").mkdir()
     try:
         for mid, role in MINIONS.items():
             mdir = root / mid
@@ -128,8 +134,11 @@ def fleet(tmp_path_factory, lpmaster_bin, lpminion_bin):
             subprocess.run([lpminion_bin, "init", "--dir", str(mdir), "--id", mid,
                             "--master", f"127.0.0.1:{req_port}", "--key-port", str(key_port),
                             "--master-finger", finger, "--grain", f"outdir={outdir}",
-                            "--grain", f"role={role}", "--heartbeat", "2"],
+                            "--grain", f"role={role}", "--heartbeat", "2",
+                            "--startup-states", "none"],
                            check=True, capture_output=True, timeout=60)
+            with open(mdir / "minion.yaml", "a", encoding="utf-8") as fh:
+                fh.write("drift:\n  enabled: false\n")  # only the tests' own jobs run states
             log = root / f"{mid}.log"
             f.logs.append(log)
             f.procs[mid] = subprocess.Popen([lpminion_bin, "-c", str(mdir / "minion.yaml"),
@@ -159,3 +168,5 @@ def fleet(tmp_path_factory, lpmaster_bin, lpminion_bin):
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if os.environ.get("LP_KEEP_TMP") != "1":
+            shutil.rmtree(root, ignore_errors=True)
