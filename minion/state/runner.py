@@ -399,11 +399,8 @@ def _args_for(chunk: LowChunk, chunks: Sequence[LowChunk]) -> Mapping[str, Any]:
 
 
 def _req_name(chunk: LowChunk) -> str:
-    return (
-        f"{chunk.state}: {chunk.id}"
-        if chunk.id == chunk.name
-        else f"{chunk.state}: {chunk.id} ({chunk.name})"
-    )
+    """How Salt names a failed requisite in a comment: `<sls>.<id>`."""
+    return f"{chunk.sls}.{chunk.id}"
 
 
 def _now() -> str:

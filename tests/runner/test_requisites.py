@@ -22,8 +22,14 @@ def test_require_on_a_failed_state_fails_the_dependents_transitively(harness: Ha
     other = chunk("test.succeed_without_changes", "other")
     res = _by_id(harness.run([bad, mid, top, other]))
     assert res["bad"]["result"] is False and res["bad"]["comment"] == "Failure!"
-    assert res["mid"]["result"] is False and "requisite failed: test: bad" in res["mid"]["comment"]
-    assert res["top"]["result"] is False and "file: mid" in res["top"]["comment"]
+    assert (
+        res["mid"]["result"] is False
+        and res["mid"]["comment"] == "One or more requisite failed: test.bad"
+    )
+    assert (
+        res["top"]["result"] is False
+        and res["top"]["comment"] == "One or more requisite failed: test.mid"
+    )
     assert res["other"]["result"] is True
     assert not Path(harness.path("mid")).exists() and not Path(harness.path("top")).exists()
     assert [r["__id__"] for r in sorted(res.values(), key=lambda r: r["__run_num__"])] == [
