@@ -117,8 +117,10 @@ def format_state(tag: str, ret: Mapping[str, Any], color: bool = False) -> str:
 
 
 def summary_counts(results: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """succeeded, changed, failed, total and the summed duration (ms) of a state return."""
+    """succeeded, changed, failed, total, pending (test mode: result None) and the summed
+    duration (ms) of a state return."""
     failed = sum(1 for r in results.values() if r.get("result") is False)
+    pending = sum(1 for r in results.values() if r.get("result") is None)
     changed = sum(1 for r in results.values() if r.get("changes") and r.get("result") is not False)
     total = len(results)
     duration = sum(float(r.get("duration", 0.0)) for r in results.values())
@@ -126,6 +128,7 @@ def summary_counts(results: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
         "succeeded": total - failed,
         "changed": changed,
         "failed": failed,
+        "pending": pending,
         "total": total,
         "duration_ms": round(duration, 3),
     }
@@ -152,7 +155,9 @@ def format_highstate(
     ]
     counts = summary_counts(results)
     succeeded = f"Succeeded: {counts['succeeded']}"
-    if counts["changed"]:
+    if counts["pending"]:  # test mode, as Salt prints it
+        succeeded += f" (unchanged={counts['pending']}, changed={counts['changed']})"
+    elif counts["changed"]:
         succeeded += f" (changed={counts['changed']})"
     failed = f"Failed:    {counts['failed']}"
     if color:

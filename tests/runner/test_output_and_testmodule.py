@@ -85,3 +85,11 @@ def test_test_module_dry_run_predicts_the_real_one(
     (real,) = harness.run([c]).values()
     assert dry["result"] is test_result and real["result"] is real_result
     assert bool(dry["changes"]) is has_changes and dry["changes"] == real["changes"]
+
+
+def test_test_mode_summary_counts_pending_states_as_salt_does():
+    pending = {"test_|-p_|-p_|-succeed_with_changes": {
+        "name": "p", "result": None, "changes": {"x": 1}, "comment": "would", "duration": 0.1,
+        "start_time": "06:00:00.1", "__run_num__": 0, "__sls__": "s", "__id__": "p"}}
+    text = format_highstate("web1", pending)
+    assert "Result: None" in text and "Succeeded: 1 (unchanged=1, changed=1)" in text
