@@ -100,6 +100,20 @@ def _peer_of(fd: int) -> Any:
         dup.close()  # closes only our duplicate descriptor
 
 
+def _frame_origin(frame: Any) -> tuple[str | None, int]:
+    """(authenticated key, connection descriptor) of a received frame; (None, -1) when the
+    frame has no metadata (e.g. the unsubscribe libzmq makes up when a peer goes away)."""
+    try:
+        key = frame.get("User-Id") or None
+    except zmq.ZMQError:
+        key = None
+    try:
+        fd = int(frame.get(zmq.SRCFD))
+    except (zmq.ZMQError, TypeError, ValueError):
+        fd = -1
+    return key, fd
+
+
 def _shutdown_fd(fd: int, expected_peer: Any) -> bool:
     """Shut down the connection on `fd` if it still goes to `expected_peer`."""
     try:
@@ -166,11 +180,7 @@ class ServerChannel:
         cached = self._conn_cache.get(routing_id)
         if cached is not None:
             return cached
-        key = frame.get("User-Id") or None
-        try:
-            fd = int(frame.get(zmq.SRCFD))
-        except (zmq.ZMQError, TypeError, ValueError):
-            fd = -1
+        key, fd = _frame_origin(frame)
         conn = Connection(key=key, fd=fd, peer=_peer_of(fd))
         self._conn_cache[routing_id] = conn
         if len(self._conn_cache) > 50_000:
@@ -201,11 +211,7 @@ class ServerChannel:
         data = frame.bytes
         if not data or data[0] not in (0, 1):
             return None
-        key = frame.get("User-Id") or None
-        try:
-            fd = int(frame.get(zmq.SRCFD))
-        except (zmq.ZMQError, TypeError, ValueError):
-            fd = -1
+        key, fd = _frame_origin(frame)
         return Subscription(subscribe=data[0] == 1, topic=data[1:],
                             conn=Connection(key=key, fd=fd, peer=_peer_of(fd)))
 

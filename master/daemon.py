@@ -207,34 +207,45 @@ class MasterDaemon:
             sub = await self.channel.recv_subscription()
             if sub is None:
                 continue
-            mid = self.keystore.accepted_id(sub.conn.key) if sub.conn.key else None
-            if mid is None:
-                self.bad.warning("subscription from a key that is not accepted; kicked")
-                self.channel.kick(sub.conn)
-                continue
-            conns = self.services.subscribed.setdefault(mid, set())
-            if not sub.subscribe:
-                conns.discard(sub.conn)
-                if not conns:
-                    self.services.subscribed.pop(mid, None)
-                continue
-            if sub.topic != wire.job_topic(mid):
-                self.bad.warning("%s subscribed to a topic that is not its own; kicked", mid)
-                self.channel.kick(sub.conn)
-                continue
-            conns.add(sub.conn)
+            try:
+                self._track_subscription(sub)
+            except Exception:  # never let one event stop the publisher bookkeeping
+                log.exception("subscription handling failed")
+
+    def _track_subscription(self, sub: Any) -> None:
+        """Record who is subscribed; kick a subscriber that is not allowed its topic."""
+        if not sub.subscribe:
+            # XPUB reports an unsubscribe when the last subscriber of a topic is gone (libzmq
+            # makes it up for a dropped peer, without metadata): the topic names the minion
+            if sub.topic.startswith(b"j/") and sub.topic.endswith(b"\x00"):
+                self.services.subscribed.pop(sub.topic[2:-1].decode(errors="replace"), None)
+            return
+        mid = self.keystore.accepted_id(sub.conn.key) if sub.conn.key else None
+        if mid is None:
+            self.bad.warning("subscription from a key that is not accepted; kicked")
+            self.channel.kick(sub.conn)
+            return
+        if sub.topic != wire.job_topic(mid):
+            self.bad.warning("%s subscribed to a topic that is not its own; kicked", mid)
+            self.channel.kick(sub.conn)
+            return
+        self.services.subscribed.setdefault(mid, set()).add(sub.conn)
 
     # -- revocation ----------------------------------------------------------------------
 
     async def _keywatch(self) -> None:
         while True:
             await asyncio.sleep(0.5)
-            self.keys_changed()
+            try:
+                self.keys_changed()
+            except Exception:
+                log.exception("key store check failed")
 
     def keys_changed(self) -> list[str]:
         """Re-read the key store; cut off every key that is no longer accepted. Returns ids cut."""
         self.keystore.refresh()
         accepted = self.keystore.accepted()
+        self.services.drift.note_keys(accepted)  # key accepted/revoked events (master/events.py)
         now_keys = set(accepted.values())
         revoked = self._accepted_keys - now_keys
         self._accepted_keys = now_keys
@@ -257,7 +268,10 @@ class MasterDaemon:
     async def _presence(self) -> None:
         while True:
             await asyncio.sleep(2.0)
-            self.services.flush_presence()
+            try:
+                self.services.flush_presence()
+            except Exception:
+                log.exception("presence flush failed")
 
 
 def check_root(config: MasterConfig) -> None:
