@@ -48,7 +48,7 @@ def compile_pillar(tree_dir: str, minion_id: str, grains: dict,
         done.add(name)
         relpath = _sls_relpath(root, name, requested_by)
         text = _read(root, relpath, optional=False) or ""
-        context = sls_context(minion_id, grains, pillar, opts, name)
+        context = sls_context(minion_id, grains, pillar, opts, name, relpath)
         data, lines = render_sls_located(text, relpath, context, root)
         if data is None:
             return

@@ -156,18 +156,25 @@ def _deepcopy(value: Any) -> Any:
 
 
 def sls_context(minion_id: str, grains: Mapping[str, Any], pillar: Mapping[str, Any],
-                opts: Mapping[str, Any] | None, sls: str) -> dict[str, Any]:
+                opts: Mapping[str, Any] | None, sls: str, tplfile: str | None = None) -> dict[str, Any]:
     """The standard Jinja context of an SLS file (also used, with sls='', for file templates).
 
     Variables, as Salt names them: grains, pillar, opts, salt, sls, saltenv, slspath,
-    sls_path, slsdotpath, slscolonpath, tplpath, tplfile, tpldir, minion_id.
+    sls_path, slsdotpath, slscolonpath, tplfile, tpldir, tpldot, minion_id. `tplfile` is
+    the file's path relative to the tree (`web/init.sls`); without it, the SLS is taken to
+    be `a/b.sls` for `a.b`. slspath is the file's directory ("" at the root), tpldir the
+    same but "." at the root.
     """
     options: Mapping[str, Any] = opts or {}
     if "id" not in options:
         options = {**options, "id": minion_id}
-    parts = sls.split(".") if sls else []
-    slspath = "/".join(parts[:-1]) if parts else ""
-    return {
+    if tplfile is None:
+        parts = sls.split(".") if sls else []
+        slspath = "/".join(parts[:-1])
+        tplfile = f"{sls.replace('.', '/')}.sls" if sls else ""
+    else:
+        slspath = tplfile.rpartition("/")[0]
+    context = {
         "grains": grains,
         "pillar": pillar,
         "opts": options,
@@ -178,6 +185,10 @@ def sls_context(minion_id: str, grains: Mapping[str, Any], pillar: Mapping[str, 
         "sls_path": slspath.replace("/", "_"),
         "slsdotpath": slspath.replace("/", "."),
         "slscolonpath": slspath.replace("/", ":"),
-        "tpldir": slspath,
+        "tpldir": slspath or ".",
+        "tpldot": slspath.replace("/", "."),
         "minion_id": minion_id,
     }
+    if tplfile:
+        context["tplfile"] = tplfile
+    return context

@@ -60,8 +60,8 @@ def _compile(tree: StateTree, names: list[str], minion_id: str, grains: dict, pi
              opts: Mapping[str, Any], validate: Validator | None) -> Plan:
     from core.render import sls_context
 
-    def context_for(sls: str) -> dict:
-        return sls_context(minion_id, grains, pillar, opts, sls)
+    def context_for(sls: str, relpath: str) -> dict:
+        return sls_context(minion_id, grains, pillar, opts, sls, relpath)
 
     high = read_high(tree, names, context_for)
     errors = list(high.errors)

@@ -43,13 +43,13 @@ class HighData:
     errors: list[str] = field(default_factory=list)
 
 
-ContextFactory = Callable[[str], dict]
+ContextFactory = Callable[[str, str], dict]   # (sls name, file relative to the tree) -> context
 
 
 def read_high(tree: StateTree, sls_names: list[str], context_for: ContextFactory) -> HighData:
     """Render `sls_names` (and what they include) into high data, then apply every extend.
 
-    `context_for(sls)` gives the Jinja context of one SLS. Raises RenderError at the first
+    `context_for(sls, relpath)` gives the Jinja context of one SLS. Raises RenderError at the first
     file that does not render; other problems are collected in `HighData.errors`.
     """
     reader = _Reader(tree, context_for)
@@ -79,7 +79,8 @@ class _Reader:
             prefix = f"{requested_by}: include of " if requested_by else ""
             self.result.errors.append(f"{prefix}{exc.errors[0]}")
             return
-        data, lines = render_sls_located(text, relpath, self.context_for(name), self.tree.root)
+        data, lines = render_sls_located(text, relpath, self.context_for(name, relpath),
+                                                 self.tree.root)
         if data is None:
             self.result.sls.append(name)
             return

@@ -504,3 +504,71 @@ def test_any_forms_are_edges_of_their_own_kind(make_tree: MakeTree, kind: str) -
     assert order(plan) == ["one", "two", "app"]
     assert chunk(plan, "app").edges == (Edge(kind, tag("test", "one", "one", "nop")),
                                         Edge(kind, tag("test", "two", "two", "nop")))
+
+
+def test_sls_path_variables_follow_the_file(make_tree: MakeTree) -> None:
+    plan = build(make_tree, {
+        "top.sls": "base:\n  '*': [nginx, nginx.conf, motd]\n",
+        "nginx/init.sls": "n:\n  test.nop:\n    - v: '{{ sls }}|{{ slspath }}|{{ tpldir }}|{{ slsdotpath }}|{{ tplfile }}'\n",
+        "nginx/conf.sls": "c:\n  test.nop:\n    - v: '{{ sls }}|{{ slspath }}|{{ tpldir }}|{{ slsdotpath }}|{{ tplfile }}'\n",
+        "motd.sls": "m:\n  test.nop:\n    - v: '{{ sls }}|{{ slspath }}|{{ tpldir }}|{{ slsdotpath }}|{{ tplfile }}'\n",
+    })
+    assert [c.args["v"] for c in plan.chunks] == [
+        "nginx|nginx|nginx|nginx|nginx/init.sls",
+        "nginx.conf|nginx|nginx|nginx|nginx/conf.sls",
+        "motd||.||motd.sls",
+    ]
+
+
+def test_a_formula_written_for_salt_compiles(make_tree: MakeTree) -> None:
+    """The shape of a typical Salt formula: map.jinja with filter_by and import_yaml, tpldir,
+    whitespace control, include of a sibling, watch_in, and a pillar lookup merge."""
+    plan = build(make_tree, {
+        "top.sls": "base:\n  'web*':\n    - nginx\n",
+        "nginx/defaults.yaml": "nginx:\n  pkg: nginx\n  service: nginx\n  port: 80\n  conf_mode: 0644\n",
+        "nginx/map.jinja": """
+            {%- import_yaml tpldir ~ '/defaults.yaml' as defaults %}
+            {%- set os_map = salt['grains.filter_by']({
+                'Debian': {'user': 'www-data'},
+                'RedHat': {'user': 'nginx'},
+            }, grain='os_family', merge=salt['pillar.get']('nginx:lookup', {})) %}
+            {%- set nginx = salt['slsutil.merge'](defaults.nginx, os_map) %}
+        """,
+        "nginx/init.sls": """
+            {%- from tpldir ~ "/map.jinja" import nginx with context %}
+            include:
+              - {{ slsdotpath }}.config
+
+            nginx-pkg:
+              pkg.installed:
+                - name: {{ nginx.pkg }}
+
+            nginx-service:
+              service.running:
+                - name: {{ nginx.service }}
+                - enable: True
+                - require:
+                  - pkg: nginx-pkg
+        """,
+        "nginx/config.sls": """
+            {%- from tpldir ~ "/map.jinja" import nginx with context %}
+            nginx-config:
+              file.managed:
+                - name: /etc/nginx/nginx.conf
+                - source: salt://{{ tpldir }}/files/nginx.conf
+                - template: jinja
+                - user: {{ nginx.user }}
+                - mode: {{ nginx.conf_mode }}
+                - context:
+                    port: {{ nginx.port }}
+                - watch_in:
+                  - service: nginx-service
+        """,
+    }, grains={"os_family": "Debian"}, pillar={"nginx": {"lookup": {"user": "nginx-custom"}}})
+    assert order(plan) == ["nginx-config//etc/nginx/nginx.conf", "nginx-pkg/nginx", "nginx-service/nginx"]
+    conf = chunk(plan, "nginx-config")
+    assert dict(conf.args) == {"source": "salt://nginx/files/nginx.conf", "template": "jinja",
+                               "user": "nginx-custom", "mode": 644, "context": {"port": 80}}
+    assert set(chunk(plan, "nginx-service").edges) == {
+        Edge("require", tag("pkg", "nginx-pkg", "nginx", "installed")),
+        Edge("watch", tag("file", "nginx-config", "/etc/nginx/nginx.conf", "managed"))}
