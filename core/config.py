@@ -69,6 +69,10 @@ class MinionConfig:
     register_backoff_max: float = 10.0
     job_workers: int = 4
     log_level: str = "info"
+    # issue 6 (minion/lifecycle.py): converge on boot, scheduled jobs, the drift check
+    startup_states: str = "highstate"             # highstate | none | comma-separated SLS names
+    schedule: Mapping[str, Any] = field(default_factory=dict)   # Salt's `schedule:` jobs
+    drift: Mapping[str, Any] = field(default_factory=dict)      # interval, splay, cert_window_days, enabled
 
     @property
     def pki_dir(self) -> str:

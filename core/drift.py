@@ -140,7 +140,7 @@ def build_report(minion_id: str, state_return: Mapping[str, Mapping[str, Any]], 
         if ret.get("result") is False:
             failed.append(FailedState(tag=tag, name=name, sls=sls, comment=comment))
         elif ret.get("result") is None or changes:
-            masked = _mask_deep(changes, mask)
+            masked = mask_deep(changes, mask)
             drifted.append(DriftedState(tag=tag, name=name, sls=sls, kind=kind, diff=changes_text(masked),
                                         comment=comment, changes=masked))
     return DriftReport(minion_id=minion_id, reported_at=reported_at, seq=seq, revision=revision,
@@ -242,13 +242,14 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _mask_deep(value: Any, mask: Mask) -> Any:
+def mask_deep(value: Any, mask: Mask) -> Any:
+    """Every string inside `value` (maps, lists) passed through `mask`."""
     if isinstance(value, str):
         return mask(value)
     if isinstance(value, Mapping):
-        return {str(k): _mask_deep(v, mask) for k, v in value.items()}
+        return {str(k): mask_deep(v, mask) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_mask_deep(v, mask) for v in value]
+        return [mask_deep(v, mask) for v in value]
     return value
 
 

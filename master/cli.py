@@ -28,6 +28,8 @@ COMMAND_MODULES = [
     "master.commands.secret",
     "master.commands.pillar",
     "master.commands.apply",
+    "master.commands.drift",
+    "master.commands.events",
 ]
 
 

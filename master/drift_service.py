@@ -78,11 +78,8 @@ class DriftService:
 
     def _masked(self, report: DriftReport) -> DriftReport:
         """A second net: mask every secret the master knows in what the minion sent."""
-        from core.drift import report_to_wire
-        import json
+        from core.drift import mask_deep, report_to_wire
 
-        text = json.dumps(report_to_wire(report))
-        masked = self._mask(text)
-        if masked == text:
-            return report
-        return report_from_wire(report.minion_id, json.loads(masked))
+        wire_form = report_to_wire(report)
+        masked = mask_deep(wire_form, self._mask)
+        return report if masked == wire_form else report_from_wire(report.minion_id, masked)

@@ -37,6 +37,8 @@ class MasterServices:
         self._waiters: dict[str, asyncio.Queue[tuple[str, Return]]] = {}
         from master.converge import ConvergeServices
         self.converge = ConvergeServices(config)  # file server, pillar, secret masking
+        from master.drift_service import DriftService
+        self.drift = DriftService(config.db_path, mask=self.converge.masker.mask)  # reports, events
 
     # -- presence and grains -------------------------------------------------------------
 

@@ -51,6 +51,7 @@ class MinionDaemon:
         self.channel: ClientChannel | None = None
         self.link: MasterLink | None = None
         self.publish_port: int | None = None
+        self.lifecycle: Any = None  # minion.lifecycle.Lifecycle, made once the key is accepted
 
     @property
     def grains(self) -> dict[str, Any]:
@@ -131,6 +132,7 @@ class MinionDaemon:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(self._heartbeats())
                     tg.create_task(self._jobs())
+                    tg.create_task(self._lifecycle())
             except* SessionEnded:
                 log.warning("the master no longer accepts this minion's key; registering again")
             self.channel.close_jobs()
@@ -197,6 +199,25 @@ class MinionDaemon:
                     unsubscribed_beats = 0
                 await self._deliver_spool()
             await asyncio.sleep(cfg.heartbeat_interval)
+
+    # -- converge on boot and the scheduler (minion/lifecycle.py) -------------------------
+
+    async def _lifecycle(self) -> None:
+        """Once per process: start the scheduler, announce the start, run the boot converge."""
+        from minion.lifecycle import Lifecycle
+
+        if self.lifecycle is None:
+            self.lifecycle = Lifecycle(self.config, self.grains, self._request_for_functions,
+                                       self._run_own_job)
+            self._running_jobs.add(asyncio.ensure_future(self.lifecycle.scheduler.run()))
+        await self.lifecycle.on_connected()
+
+    async def _run_own_job(self, job: wire.Job) -> None:
+        """Start a job the master recorded for us outside a publication (converge on boot)."""
+        if self.seen.first_time(job.jid, job.expires):
+            task = asyncio.ensure_future(self._run_job(job))
+            self._running_jobs.add(task)
+            task.add_done_callback(self._running_jobs.discard)
 
     # -- jobs ----------------------------------------------------------------------------
 

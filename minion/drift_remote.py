@@ -73,14 +73,34 @@ def send_report(request: Request, report: DriftReport) -> dict[str, Any]:
     return reply if isinstance(reply, dict) else {"error": "malformed reply"}
 
 
-def record_remote_apply(cachedir: str, prepared: Any, results: Mapping[str, Mapping[str, Any]]) -> bool:
+def record_remote_apply(cachedir: str, prepared: Any, results: Mapping[str, Mapping[str, Any]]) -> str | None:
     """After a real (not test) apply: remember its revision when every state succeeded.
 
-    `prepared` is remote_apply's PreparedRun that ran. Returns whether it was recorded.
+    `prepared` is remote_apply's PreparedRun that ran. Returns the revision recorded, or None.
     """
     try:
         revision = plan_revision(prepared.plan.chunks, prepared.pillar, prepared.ctx_for(False).files)
-        return DriftLedger(ledger_path(cachedir)).record_apply(revision, results)
+        return revision if DriftLedger(ledger_path(cachedir)).record_apply(revision, results) else None
     except (OSError, LinkpeekError) as exc:
         log.warning("could not record the applied revision: %s", exc)
-        return False
+        return None
+
+
+def after_apply(request: Request, cachedir: str, prepared: Any, results: Mapping[str, Mapping[str, Any]],
+                highstate: bool = True) -> None:
+    """The hook remote_apply calls after a real (not test) apply.
+
+    A highstate that fully succeeded becomes the applied revision (what `corrective` compares
+    with); any apply that fully succeeded is announced to the master as `converged`.
+    """
+    if not results or any(r.get("result") is not True for r in results.values()):
+        return
+    revision = record_remote_apply(cachedir, prepared, results) if highstate else None
+    changed = sum(1 for r in results.values() if r.get("changes"))
+    message: dict[str, Any] = {"type": "converged", "states": len(results), "changed": changed}
+    if revision is not None:
+        message["revision"] = revision
+    try:
+        request(message)
+    except Exception as exc:  # the apply succeeded; a lost event must never fail it
+        log.info("converged event not delivered: %s", exc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from typing import Any
 
 from core.config import DEFAULT_KEY_PORT, DEFAULT_REQUEST_PORT, MinionConfig, write_config
 from core.errors import ConfigError, KeyStoreError, TransportError
@@ -44,7 +45,8 @@ def parse_master(text: str) -> tuple[str, int | None]:
 def init_minion(directory: str, minion_id: str, master: str, *, master_finger: str | None = None,
                 trust_first_use: bool = False, key_port: int = DEFAULT_KEY_PORT,
                 grains: dict[str, str] | None = None, force: bool = False,
-                heartbeat_interval: float | None = None) -> MinionConfig:
+                heartbeat_interval: float | None = None,
+                startup_states: str | None = None) -> MinionConfig:
     """Write DIR/minion.yaml and the minion keypair; return the config."""
     from core.errors import WireError
 
@@ -67,7 +69,9 @@ def init_minion(directory: str, minion_id: str, master: str, *, master_finger: s
     path = os.path.join(root, "minion.yaml")
     if os.path.exists(path) and not force:
         raise ConfigError(f"{path} already exists (use --force to overwrite)")
-    extra = {} if heartbeat_interval is None else {"heartbeat_interval": heartbeat_interval}
+    extra: dict[str, Any] = {} if heartbeat_interval is None else {"heartbeat_interval": heartbeat_interval}
+    if startup_states is not None:
+        extra["startup_states"] = startup_states
     cfg = MinionConfig(root=root, id=minion_id, master=host, master_port=port or DEFAULT_REQUEST_PORT,
                        master_key_port=key_port, master_finger=master_finger,
                        trust_first_use=bool(trust_first_use and not master_finger),

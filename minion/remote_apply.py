@@ -124,6 +124,9 @@ def _apply_locked(request: Request, minion_id: str, grains: dict[str, Any], cach
     except LinkpeekError as exc:
         return _not_compiled(masker, str(exc))
     results = prepared.run(test=test)
+    if not test:  # drift: remember what was applied, tell the master it converged (issue 6)
+        from minion.drift_remote import after_apply
+        after_apply(request, cachedir, prepared, results, highstate=not sls)
     failed = any(r.get("result") is False for r in results.values())
     return ApplyOutcome(results, not failed, RETCODE_STATE_FAILED if failed else RETCODE_OK)
 

@@ -21,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--key-port", type=int, default=4607, help="the master's key port (default 4607)")
     p.add_argument("--grain", action="append", default=[], metavar="KEY=VALUE", help="a custom grain")
     p.add_argument("--heartbeat", type=float, default=None, help="heartbeat interval in seconds")
+    p.add_argument("--startup-states", default=None, metavar="WHAT",
+                   help="converge on boot: highstate (default), none, or comma-separated SLS names")
     p.add_argument("--force", action="store_true", help="overwrite an existing config and keys")
     p.set_defaults(func=handle)
 
@@ -37,7 +39,8 @@ def handle(args: argparse.Namespace) -> int:
         grains[key] = value
     cfg = init_minion(args.dir, args.id, args.master, master_finger=args.master_finger,
                       trust_first_use=args.trust_first_use, key_port=args.key_port, grains=grains,
-                      force=args.force, heartbeat_interval=args.heartbeat)
+                      force=args.force, heartbeat_interval=args.heartbeat,
+                      startup_states=args.startup_states)
     path = os.path.join(cfg.root, "minion.yaml")
     print(f"wrote {path}")
     print(f"next: lpminion -c {path} start")

@@ -31,6 +31,7 @@ FUNCTIONS: dict[str, str] = {
     "state.apply": "minion.functions.state:apply",
     "state.highstate": "minion.functions.state:highstate",
     "state.sls": "minion.functions.state:sls",
+    "drift.check": "minion.functions.drift:check",
 }
 
 

@@ -1,0 +1,32 @@
+"""drift.check: check this host against the blueprint now and send the report to the master.
+
+What the scheduled drift job and `lpmaster drift --refresh` run: the highstate in test mode
+(nothing changes), the managed certificates' expiry, then a `drift` request with the
+report. Returns a short summary; the report itself travels on its own request.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from minion.functions import FunctionResult
+
+
+def check(ctx: Any, window_days: Any = None) -> FunctionResult:
+    """Run the drift check and deliver the report; fails when it could not run or be delivered."""
+    from minion.drift_remote import check_remote, send_report
+
+    drift_conf = getattr(ctx.config, "drift", None) or {}
+    window = float(window_days if window_days is not None else drift_conf.get("cert_window_days", 21))
+    report = check_remote(ctx.request, ctx.minion_id, ctx.grains, ctx.config.cache_dir,
+                          cert_window_days=window)
+    if report is None:
+        return FunctionResult({"status": "skipped", "comment": "a state run holds the lock; try again"},
+                              success=False, retcode=1)
+    reply = send_report(ctx.request, report)
+    summary = {"status": report.status, "seq": report.seq, "drifted": len(report.drifted),
+               "failed": len(report.failed), "compile_errors": len(report.compile_errors),
+               "expiring_certs": len(report.expiring_certs), "delivered": "error" not in reply}
+    if "error" in reply:
+        summary["error"] = str(reply["error"])
+        return FunctionResult(summary, success=False, retcode=1)
+    return FunctionResult(summary)

@@ -1,0 +1,126 @@
+"""What the minion daemon runs besides jobs: converge on boot and the scheduler.
+
+    life = Lifecycle(config, grains, request_async, run_job)
+    await life.on_connected()          # once per process, after the key is accepted
+    tg.create_task(life.scheduler.run())
+
+Converge on boot: the minion tells the master it started (`minion_started`, with its
+`startup_states`: `highstate` by default, `none`, or comma-separated SLS names); the
+master records a job for it and answers with its id, and the minion runs that job like
+any job it receives (`run_job(wire.Job)`), so the result lands in the job store.
+
+The scheduler runs the minion config's `schedule:`, the pillar's `schedule:` (read at
+start and again after each drift check) and the built-in drift check (`drift:` in the
+config: interval, splay, cert_window_days, or `enabled: false`).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Any, Awaitable, Callable, Mapping
+
+from core.errors import ConfigError, LinkpeekError
+from minion.schedule_spec import DRIFT_FUNCTION, ScheduledJob, drift_job, merge_jobs, parse_schedule
+from minion.scheduler import Scheduler
+
+log = logging.getLogger("lp.minion.lifecycle")
+
+AsyncRequest = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+RunJob = Callable[[Any], Awaitable[Any]]
+
+
+class Lifecycle:
+    """Converge-on-boot and scheduled jobs for one running minion."""
+
+    def __init__(self, config: Any, grains: Mapping[str, Any], request_async: AsyncRequest,
+                 run_job: RunJob) -> None:
+        self.config = config
+        self.grains = grains
+        self._request = request_async
+        self._run_job = run_job
+        self._started = False
+        self.config_jobs: list[ScheduledJob] = []
+        self.drift: ScheduledJob | None = drift_job(None)
+        try:
+            self.config_jobs = parse_schedule(getattr(config, "schedule", None) or {}, "minion config")
+        except ConfigError as exc:
+            log.error("minion config schedule ignored: %s", exc)
+        try:
+            drift_conf = getattr(config, "drift", None)
+            self.drift = drift_job(drift_conf if drift_conf is not None else {})
+        except ConfigError as exc:
+            log.error("minion config drift settings ignored (defaults used): %s", exc)
+        self.pillar_jobs: list[ScheduledJob] = []
+        self.scheduler = Scheduler(self.jobs(), os.path.join(config.cache_dir, "schedule.json"),
+                                   self.run_scheduled, salt=config.id)
+
+    def jobs(self) -> list[ScheduledJob]:
+        builtin = [self.drift] if self.drift is not None else []
+        return merge_jobs(builtin, self.config_jobs, self.pillar_jobs)
+
+    async def on_connected(self) -> None:
+        """Once per process: announce the start and run the converge-on-boot job the master gives."""
+        if self._started:
+            return
+        self._started = True
+        try:
+            await self._announce_start()
+        except Exception:  # never end the minion's session over this
+            log.exception("start-up announcement failed")
+
+    async def _announce_start(self) -> None:
+        startup = getattr(self.config, "startup_states", "highstate") or "none"
+        try:
+            reply = await self._request({"type": "minion_started", "startup_states": startup})
+        except LinkpeekError as exc:
+            log.warning("could not announce the start to the master: %s", exc)
+            self._started = False
+            return
+        await self.refresh_pillar_schedule()
+        if reply.get("error"):
+            log.warning("master refused the start announcement: %s", reply["error"])
+            return
+        jid = reply.get("jid")
+        if not jid:
+            return
+        from core import wire
+
+        now = time.time()
+        job = wire.Job(jid=jid, fun=str(reply.get("fun")), arg=tuple(reply.get("arg") or ()), kwarg={},
+                       tgt=self.config.id, tgt_type="list", created=now,
+                       expires=float(reply.get("expires") or now + 300))
+        log.info("converge on boot: %s (job %s)", job.fun, jid)
+        await self._run_job(job)
+
+    async def refresh_pillar_schedule(self) -> None:
+        """Read `schedule:` from this minion's pillar and apply it (errors are logged, never fatal)."""
+        try:
+            reply = await self._request({"type": "pillar"})
+        except LinkpeekError as exc:
+            log.info("pillar schedule not refreshed: %s", exc)
+            return
+        pillar = reply.get("pillar") if isinstance(reply, dict) else None
+        if not isinstance(pillar, dict):
+            return
+        try:
+            self.pillar_jobs = parse_schedule(pillar.get("schedule"), "pillar")
+        except ConfigError as exc:
+            log.warning("pillar schedule ignored: %s", exc)
+            return
+        self.scheduler.set_jobs(self.jobs())
+
+    async def run_scheduled(self, job: ScheduledJob) -> None:
+        """Run one scheduled job's function in a worker thread, as a job would run."""
+        from minion.functions import lookup
+        from minion.functions.context import JobContext
+
+        fn = lookup(job.function)
+        ctx = JobContext(config=self.config, grains=self.grains, jid=f"schedule:{job.name}",
+                         request_async=self._request, loop=asyncio.get_running_loop())
+        result = await asyncio.to_thread(fn, ctx, *job.args, **dict(job.kwargs))
+        ok = getattr(result, "success", True)
+        log.info("scheduled job %s (%s) finished: %s", job.name, job.function, "ok" if ok else "failed")
+        if job.function == DRIFT_FUNCTION:
+            await self.refresh_pillar_schedule()
