@@ -199,3 +199,47 @@ def test_failhard_from_the_command_line(lpminion_bin: str, tmp_path: Path):
     res = _apply(lpminion_bin, tmp_path, tree, "--failhard", "--json", "one")
     assert res.returncode == 1
     assert list(json.loads(res.stdout)) == ["test_|-bad_|-bad_|-fail_without_changes"]
+
+
+def test_minion_config_gives_id_custom_grains_and_the_lock_dir(lpminion_bin: str, tmp_path: Path):
+    cfgdir = tmp_path / "minion"
+    subprocess.run(
+        [
+            lpminion_bin,
+            "init",
+            "--dir",
+            str(cfgdir),
+            "--id",
+            "cfg1",
+            "--master",
+            "127.0.0.1",
+            "--trust-first-use",
+            "--grain",
+            "role=web",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    tree = _tree(
+        tmp_path, {"g.sls": "r:\n  test.nop:\n    - comment: '{{ grains.role }} {{ grains.id }}'\n"}
+    )
+    res = subprocess.run(
+        [
+            lpminion_bin,
+            "-c",
+            str(cfgdir / "minion.yaml"),
+            "apply",
+            "--local",
+            "--state-tree",
+            str(tree),
+            "--json",
+            "g",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["test_|-r_|-r_|-nop"]["comment"] == "web cfg1"
+    assert (cfgdir / "cache" / "run" / "state.lock").exists()

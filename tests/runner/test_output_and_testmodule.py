@@ -88,8 +88,18 @@ def test_test_module_dry_run_predicts_the_real_one(
 
 
 def test_test_mode_summary_counts_pending_states_as_salt_does():
-    pending = {"test_|-p_|-p_|-succeed_with_changes": {
-        "name": "p", "result": None, "changes": {"x": 1}, "comment": "would", "duration": 0.1,
-        "start_time": "06:00:00.1", "__run_num__": 0, "__sls__": "s", "__id__": "p"}}
+    pending = {
+        "test_|-p_|-p_|-succeed_with_changes": {
+            "name": "p",
+            "result": None,
+            "changes": {"x": 1},
+            "comment": "would",
+            "duration": 0.1,
+            "start_time": "06:00:00.1",
+            "__run_num__": 0,
+            "__sls__": "s",
+            "__id__": "p",
+        }
+    }
     text = format_highstate("web1", pending)
     assert "Result: None" in text and "Succeeded: 1 (unchanged=1, changed=1)" in text
