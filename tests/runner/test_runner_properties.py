@@ -25,7 +25,7 @@ def dags(draw):
             else set()
         )
         kinds = [draw(st.sampled_from(["require", "watch", "onchanges"])) for _ in deps]
-        edges.append(list(zip(kinds, sorted(deps))))
+        edges.append(list(zip(kinds, sorted(deps), strict=True)))
     order = draw(st.permutations(list(range(n))))
     return n, fails, edges, order
 
