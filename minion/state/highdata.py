@@ -5,7 +5,8 @@ High data has Salt's shape, one entry per ID, in declaration order:
     {"nginx": {"pkg": ["installed", {"version": "1.24.0"}], "__sls__": "web", "__env__": "base"}}
 
 Rules (Salt's): included SLS come before the file that includes them, each SLS once;
-`.x` includes are relative to the including SLS; an include that names no file, two
+`.x` includes are relative to the including SLS; `exclude` drops IDs or whole SLS
+after extend; an include that names no file, two
 SLS files declaring the same ID, and an `extend` of an unknown ID are errors, all
 collected (a render error stops at once: the file could not be read at all).
 """
@@ -56,6 +57,7 @@ def read_high(tree: StateTree, sls_names: list[str], context_for: ContextFactory
     for name in sls_names:
         reader.add(name, requested_by=None)
     reader.apply_extends()
+    reader.apply_excludes()
     return reader.result
 
 
@@ -66,6 +68,7 @@ class _Reader:
         self.result = HighData()
         self.visited: set[str] = set()
         self.extends: list[tuple[Where, Any]] = []
+        self.excludes: list[tuple[Where, Any]] = []
 
     def add(self, name: str, requested_by: str | None) -> None:
         from core.render import render_sls_located
@@ -94,8 +97,8 @@ class _Reader:
 
         for inc in _as_list(data.get("include")):
             self._include(name, relpath, inc, where("include"))
-        if "exclude" in data:
-            self.result.errors.append(f"{where('exclude')}: `exclude` is not supported")
+        for item in _as_list(data.get("exclude")):
+            self.excludes.append((where("exclude"), item))
         if "extend" in data:
             if isinstance(data["extend"], Mapping):
                 self.extends.append((where("extend"), data["extend"]))
@@ -153,6 +156,20 @@ class _Reader:
                 self.result.errors.extend(errors)
                 for state, ext_list in states.items():
                     _extend_state(target, state, ext_list)
+
+
+    def apply_excludes(self) -> None:
+        """`exclude: [- sls: name, - id: name]` drops those IDs from the run (after extend)."""
+        for where, item in self.excludes:
+            kind, value = ("sls", item) if isinstance(item, str) else (
+                next(iter(item.items())) if isinstance(item, Mapping) and len(item) == 1 else ("", None))
+            if kind not in ("sls", "id") or not isinstance(value, str):
+                self.result.errors.append(f"{where}: exclude item {item!r} is not `- sls: name` or `- id: name`")
+                continue
+            for state_id in [i for i, w in self.result.where.items()
+                             if (w.sls if kind == "sls" else i) == value]:
+                del self.result.high[state_id]
+                del self.result.where[state_id]
 
 
 def _extend_state(target: dict[str, Any], state: str, ext_list: list[Any]) -> None:

@@ -572,3 +572,11 @@ def test_a_formula_written_for_salt_compiles(make_tree: MakeTree) -> None:
     assert set(chunk(plan, "nginx-service").edges) == {
         Edge("require", tag("pkg", "nginx-pkg", "nginx", "installed")),
         Edge("watch", tag("file", "nginx-config", "/etc/nginx/nginx.conf", "managed"))}
+
+
+def test_exclude_drops_ids_and_whole_sls(make_tree: MakeTree) -> None:
+    plan = build(make_tree, {
+        "a.sls": "include: [b, c]\nexclude:\n  - id: b2\n  - sls: c\na1: test.nop\n",
+        "b.sls": "b1: test.nop\nb2: test.nop\n",
+        "c.sls": "c1: test.nop\n"}, ["a"])
+    assert order(plan) == ["b1", "a1"]
