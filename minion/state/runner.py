@@ -352,7 +352,7 @@ class Runner:
     ) -> Result:
         mask = self.ctx.mask
         res: Result = {
-            "name": chunk.name,
+            "name": mask(chunk.name),
             "result": result,
             "changes": _mask_data(dict(changes), mask),
             "comment": mask(str(comment)),

@@ -247,3 +247,18 @@ def test_prereq_holder_does_not_run_when_its_target_cannot_run(harness: Harness)
     res = _by_id(harness.run([bad, offline, conf]))
     assert res["conf"]["result"] is False and res["offline"]["result"] is False
     assert not Path(log).exists()
+
+
+def test_the_runner_masks_secrets_in_names_comments_and_changes(harness: Harness):
+    secret = "canary-5f2b9c"
+    ctx = harness.ctx(pillar={"db": {"password": secret}})
+    ctx.mask = lambda text: text.replace(secret, "***")
+    from minion.state.runner import run_plan
+
+    chunks = [
+        chunk("file.managed", "conf", harness.path("db.conf"), contents=f"password={secret}"),
+        chunk("cmd.run", "use", f"echo {secret}; echo {secret} >&2; exit 1"),
+    ]
+    results = run_plan(chunks, ctx)
+    assert secret not in repr(results)
+    assert Path(harness.path("db.conf")).read_text() == f"password={secret}\n"  # the host has it
