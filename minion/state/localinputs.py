@@ -5,8 +5,6 @@ Shared by `lpminion show` and `lpminion apply --local`.
 from __future__ import annotations
 
 import os
-import platform
-import socket
 from typing import Any
 
 from core.errors import ConfigError
@@ -15,7 +13,7 @@ DEFAULT_STATE_TREE = "states"
 
 
 def default_minion_id() -> str:
-    return socket.gethostname()
+    return os.uname().nodename
 
 
 def load_grains(path: str | None, minion_id: str) -> dict[str, Any]:
@@ -40,8 +38,9 @@ def load_grains(path: str | None, minion_id: str) -> dict[str, Any]:
 
 def minimal_grains() -> dict[str, Any]:
     """A few grains read without running anything: kernel, os, os_family, osrelease, host."""
-    grains: dict[str, Any] = {"kernel": platform.system(), "host": socket.gethostname(),
-                              "cpuarch": platform.machine()}
+    uname = os.uname()
+    grains: dict[str, Any] = {"kernel": uname.sysname, "host": uname.nodename.split(".")[0],
+                              "nodename": uname.nodename, "cpuarch": uname.machine}
     release = _os_release()
     if release:
         name = release.get("ID", "")
