@@ -1,6 +1,7 @@
 """Fixtures for tests on whole hosts: the bridge, hosts, the offline .deb cache, state runs."""
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import yaml
 
 from tests.hostlib import Host, ensure_bridge, remove_bridge
 
@@ -16,6 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 # Outside any host, shared by every session on this machine: fetched once, reused.
 DEB_CACHE = "/var/cache/linkpeek-ops-tests/debs"
 TEST_PACKAGES = ["hello", "tree"]   # small real packages, not installed on the machine
+LPMINION = str(Path(sys.executable).parent / "lpminion")
+_SLS_COUNTER = itertools.count()
 
 
 @pytest.fixture(scope="session")
@@ -70,16 +74,35 @@ def use_deb_cache(host: Host, cache: str) -> None:
                     f'Dir::Cache::archives "{cache}/";\nAcquire::Retries "0";\n')
 
 
+def sls_text(states: list[dict[str, Any]]) -> str:
+    """SLS (as YAML) for `states`; each gets the ID `s<N>` unless it has an "id"."""
+    high: dict[str, Any] = {}
+    for n, item in enumerate(states):
+        body: list[Any] = [{"name": item["name"]}]
+        body += [{key: value} for key, value in item.get("args", {}).items()]
+        high[item.get("id", f"s{n}")] = {f"{item['state']}.{item['fun']}": body}
+    return yaml.safe_dump(high, sort_keys=False)
+
+
+def lpminion_apply(host: Host, sls: str, *, test: bool = False,
+                   tree: str = "/srv/salt") -> list[dict[str, Any]]:
+    """`lpminion apply --local --json` inside `host`, as a user runs it: results in run order."""
+    argv = [LPMINION, "apply", "--local", "--state-tree", tree, "--json",
+            *(["--test"] if test else []), "--", sls]
+    proc = host.run(argv)
+    if proc.returncode not in (0, 1):
+        raise AssertionError(f"lpminion apply exited {proc.returncode}:\n{proc.stdout}\n"
+                             f"{proc.stderr}")
+    results = json.loads(proc.stdout)
+    return sorted(results.values(), key=lambda r: r["__run_num__"])
+
+
 def apply_states(host: Host, states: list[dict[str, Any]], *, test: bool = False,
-                 file_root: str = "/srv/salt", opts: dict[str, Any] | None = None
-                 ) -> list[dict[str, Any]]:
-    """Run states inside `host` through the contract; return one result per state."""
-    request = {"test": test, "file_root": file_root, "states": states, "opts": opts or {}}
-    proc = host.run([sys.executable, "-m", "tests.hosts.driver"], input=json.dumps(request),
-                    cwd=str(REPO), env={"PYTHONPATH": str(REPO)})
-    if proc.returncode != 0:
-        raise AssertionError(f"driver crashed:\n{proc.stderr}")
-    return json.loads(proc.stdout)
+                 tree: str = "/srv/salt") -> list[dict[str, Any]]:
+    """Write `states` as an SLS into the host's state tree and apply it with lpminion."""
+    name = f"t{next(_SLS_COUNTER)}"
+    host.write_text(f"{tree}/{name}.sls", sls_text(states))
+    return lpminion_apply(host, name, test=test, tree=tree)
 
 
 def state(state_fun: str, name: str, **args: Any) -> dict[str, Any]:

@@ -65,15 +65,23 @@ def test_running_starts_a_program_defined_by_the_state(sv_host):
 
 
 def test_watch_restarts_the_program_and_its_pid_changes(sv_host):
-    apply_states(sv_host, [web("lpwatch", 8082)])
+    def run(contents: str):
+        return apply_states(sv_host, [
+            {**state("file.managed", "/etc/lpwatch.conf", contents=contents), "id": "appconf"},
+            web("lpwatch", 8082, watch=[{"file": "appconf"}]),
+        ])
+    first = run("v1")
+    assert first[1]["changes"]["running"] == {"old": False, "new": True}
     before = program_pid(sv_host, 8082)
     assert before
-    res = apply_states(sv_host, [{**web("lpwatch", 8082), "watch": True}])[0]
+    res = run("v2")[1]                       # the watched file changed: restart
     assert res["result"] is True, res
     after = program_pid(sv_host, 8082)
     assert after and after != before
     assert res["changes"]["restarted"]["old"] != res["changes"]["restarted"]["new"]
     wait_for(lambda: answers(sv_host.address, 8082), "the restarted program to answer")
+    res = run("v2")[1]                       # nothing changed: no restart
+    assert res["changes"] == {} and program_pid(sv_host, 8082) == after
 
 
 def test_config_change_is_applied_and_dead_stops(sv_host):
