@@ -66,12 +66,14 @@ def render_template(text: str, source: str, context: Mapping[str, Any],
         return template.render()
     except jinja2.TemplateSyntaxError as exc:
         where = exc.filename or exc.name or source
-        raise RenderError(f"Jinja syntax error: {exc.message}", location=f"{where}:{exc.lineno}") from None
+        raise RenderError(f"Jinja syntax error: {exc.message}",
+                          location=f"{where}:{exc.lineno}") from None
     except jinja2.TemplateNotFound as exc:
         raise RenderError(f"template {exc.name!r} not found in the tree{_tree_hint(tree_root)}",
                           location=_locate(sys.exc_info()[2], source)) from None
     except jinja2.UndefinedError as exc:
-        raise RenderError(f"Jinja variable {exc.message}", location=_locate(sys.exc_info()[2], source)) from None
+        raise RenderError(f"Jinja variable {exc.message}",
+                          location=_locate(sys.exc_info()[2], source)) from None
     except jinja2.exceptions.SecurityError as exc:
         raise RenderError(f"refused by the template sandbox: {exc}",
                           location=_locate(sys.exc_info()[2], source)) from None
@@ -81,7 +83,8 @@ def render_template(text: str, source: str, context: Mapping[str, Any],
         raise RenderError(str(exc), location=_locate(sys.exc_info()[2], source)) from None
     except (LinkpeekError, jinja2.TemplateError, ArithmeticError, LookupError, TypeError,
             ValueError, AttributeError, RecursionError) as exc:
-        raise RenderError(f"{type(exc).__name__}: {exc}", location=_locate(sys.exc_info()[2], source)) from None
+        raise RenderError(f"{type(exc).__name__}: {exc}",
+                          location=_locate(sys.exc_info()[2], source)) from None
 
 
 def _renderer_pipe(text: str, source: str) -> tuple[str, ...]:
@@ -129,7 +132,8 @@ def _environment(tree_root: str | None, allow_undefined: bool) -> Any:
     env = TreeEnvironment(
         loader=_TreeLoader(tree_root) if tree_root else None,
         undefined=jinja2.Undefined if allow_undefined else jinja2.StrictUndefined,
-        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", "core.templateext.SerializerExtension"],
+        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols",
+                    "core.templateext.SerializerExtension"],
         keep_trailing_newline=True,
         autoescape=False,
         auto_reload=True,
@@ -162,8 +166,9 @@ def _disk_cached(env: Any, text: str, source: str, cache_dir: str) -> Any:
 
     import jinja2
 
-    key = hashlib.sha256("\0".join((sys.version, jinja2.__version__, _CODE_CACHE_VERSION,
-                                     str(env.undefined.__name__), source, text)).encode()).hexdigest()
+    parts = (sys.version, jinja2.__version__, _CODE_CACHE_VERSION, str(env.undefined.__name__),
+             source, text)
+    key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
     path = os.path.join(cache_dir, key)
     try:
         with open(path, "rb") as handle:

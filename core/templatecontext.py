@@ -34,10 +34,12 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
             "grains.items": lambda *a, **k: dict(self._grains),
             "grains.has_value": lambda key, delimiter=":": bool(
                 traverse(self._grains, key, None, delimiter)),
-            "grains.filter_by": lambda lookup_dict, grain="os_family", merge=None, default="default",
-                base=None: filter_by(lookup_dict, self._grains, grain, merge, default, base),
-            "pillar.filter_by": lambda lookup_dict, pillar="", merge=None, default="default",
-                base=None: filter_by(lookup_dict, self._pillar, pillar, merge, default, base),
+            "grains.filter_by": lambda lookup_dict, grain="os_family", merge=None,
+                default="default", base=None: filter_by(
+                    lookup_dict, self._grains, grain, merge, default, base),
+            "pillar.filter_by": lambda lookup_dict, pillar="", merge=None,
+                default="default", base=None: filter_by(
+                    lookup_dict, self._pillar, pillar, merge, default, base),
             "config.get": self.config_get,
             "config.option": self.config_get,
             "match.glob": lambda tgt, minion_id=None: self._match(tgt, "glob", minion_id),
@@ -146,7 +148,8 @@ def filter_by(lookup: Mapping[str, Any], data: Mapping[str, Any], path: str, mer
     if merge:
         if not isinstance(merge, Mapping):
             raise RenderError("filter_by: `merge` must be a mapping")
-        chosen = dict(merge) if chosen is None else merge_recursive(chosen, copy.deepcopy(dict(merge)))
+        extra = copy.deepcopy(dict(merge))
+        chosen = extra if chosen is None else merge_recursive(chosen, extra)
     return chosen
 
 
@@ -156,7 +159,8 @@ def _deepcopy(value: Any) -> Any:
 
 
 def sls_context(minion_id: str, grains: Mapping[str, Any], pillar: Mapping[str, Any],
-                opts: Mapping[str, Any] | None, sls: str, tplfile: str | None = None) -> dict[str, Any]:
+                opts: Mapping[str, Any] | None, sls: str,
+                tplfile: str | None = None) -> dict[str, Any]:
     """The standard Jinja context of an SLS file (also used, with sls='', for file templates).
 
     Variables, as Salt names them: grains, pillar, opts, salt, sls, saltenv, slspath,

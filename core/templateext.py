@@ -36,14 +36,15 @@ class SerializerExtension(Extension):
             source = parser.parse_expression()
             parser.stream.expect("name:as")
             target = parser.parse_assign_target(name_only=True)
-            call = self.call_method("_import", [source, nodes.Const(kind), nodes.ContextReference()],
-                                    lineno=lineno)
+            call = self.call_method(
+                "_import", [source, nodes.Const(kind), nodes.ContextReference()], lineno=lineno)
             return nodes.Assign(target, call, lineno=lineno)
         parser.stream.expect("name:as")
         target = parser.parse_assign_target(name_only=True)
         body = parser.parse_statements(("name:endload",), drop_needle=True)
-        parse_call = self.call_method("_parse", [nodes.Name(target.name, "load"), nodes.Const(kind),
-                                                 nodes.Const(f"load_{kind} block in {parser.name}")], lineno=lineno)
+        where = nodes.Const(f"load_{kind} block in {parser.name}")
+        parse_call = self.call_method(
+            "_parse", [nodes.Name(target.name, "load"), nodes.Const(kind), where], lineno=lineno)
         return [nodes.AssignBlock(target, None, body, lineno=lineno),
                 nodes.Assign(nodes.Name(target.name, "store"), parse_call, lineno=lineno)]
 

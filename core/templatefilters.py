@@ -17,7 +17,8 @@ from core.datamerge import traverse as _traverse
 
 
 def _dump_yaml(value: Any, **kwargs: Any) -> str:
-    text = yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=1_000_000, **kwargs).strip()
+    text = yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=1_000_000,
+                          **kwargs).strip()
     if text.endswith("\n..."):
         text = text[:-4].rstrip()
     elif text == "...":
@@ -49,7 +50,7 @@ def yaml_squote(text: Any) -> str:
 
 
 def yaml_encode(value: Any) -> str:
-    """A YAML scalar for `value`: strings double-quoted, numbers/booleans/null as YAML spells them."""
+    """A YAML scalar for `value`: strings double-quoted, numbers, booleans, null as YAML has them."""
     if isinstance(value, str):
         return yaml_dquote(value)
     if value is None or isinstance(value, (bool, int, float)):

@@ -55,7 +55,8 @@ class SlsLoader(_BaseLoader):  # type: ignore[misc, valid-type]
             except TypeError:
                 raise yaml.constructor.ConstructorError(
                     "while reading a mapping", node.start_mark,
-                    f"a list or mapping cannot be a key ({key_node.id})", key_node.start_mark) from None
+                    f"a list or mapping cannot be a key ({key_node.id})",
+                    key_node.start_mark) from None
             if key in mapping:
                 raise _DuplicateKey(
                     None, None,
@@ -85,7 +86,8 @@ class SlsLoader(_BaseLoader):  # type: ignore[misc, valid-type]
 
 SlsLoader.add_constructor(_INT_TAG, SlsLoader.construct_salt_int)
 SlsLoader.add_constructor("tag:yaml.org,2002:timestamp", SlsLoader.construct_timestamp_as_str)
-SlsLoader.add_constructor("tag:yaml.org,2002:map", yaml.constructor.SafeConstructor.construct_yaml_map)
+SlsLoader.add_constructor("tag:yaml.org,2002:map",
+                          yaml.constructor.SafeConstructor.construct_yaml_map)
 for _tag in _REFUSED_STANDARD_TAGS:
     SlsLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", SlsLoader.refuse_tag)
 SlsLoader.add_constructor(None, SlsLoader.refuse_tag)

@@ -83,7 +83,7 @@ class _Reader:
             self.result.errors.append(f"{prefix}{exc.errors[0]}")
             return
         data, lines = render_sls_located(text, relpath, self.context_for(name, relpath),
-                                                 self.tree.root)
+                                         self.tree.root)
         if data is None:
             self.result.sls.append(name)
             return
@@ -93,7 +93,7 @@ class _Reader:
             return
 
         def where(key: Any) -> Where:
-            return Where(name, relpath, lines.get(key, 1))
+            return Where(name, relpath, lines.get(key) or lines.get(str(key)) or 1)
 
         for inc in _as_list(data.get("include")):
             self._include(name, relpath, inc, where("include"))
@@ -157,14 +157,15 @@ class _Reader:
                 for state, ext_list in states.items():
                     _extend_state(target, state, ext_list)
 
-
     def apply_excludes(self) -> None:
         """`exclude: [- sls: name, - id: name]` drops those IDs from the run (after extend)."""
         for where, item in self.excludes:
-            kind, value = ("sls", item) if isinstance(item, str) else (
-                next(iter(item.items())) if isinstance(item, Mapping) and len(item) == 1 else ("", None))
+            kind, value = ("sls", item) if isinstance(item, str) else ("", None)
+            if isinstance(item, Mapping) and len(item) == 1:
+                kind, value = next(iter(item.items()))
             if kind not in ("sls", "id") or not isinstance(value, str):
-                self.result.errors.append(f"{where}: exclude item {item!r} is not `- sls: name` or `- id: name`")
+                self.result.errors.append(
+                    f"{where}: exclude item {item!r} is not `- sls: name` or `- id: name`")
                 continue
             for state_id in [i for i, w in self.result.where.items()
                              if (w.sls if kind == "sls" else i) == value]:
@@ -232,7 +233,8 @@ def normalise_body(state_id: str, body: Any, where: Where,
             errors.append(f"{label}: state module {state!r} is given twice")
             continue
         if len(funs) > 1:
-            errors.append(f"{label}: state {state!r} names more than one function ({', '.join(funs)})")
+            errors.append(f"{label}: state {state!r} names more than one function "
+                          f"({', '.join(funs)})")
             continue
         if not funs and need_function:
             errors.append(f"{label}: state {state!r} names no function (e.g. {state}.managed)")

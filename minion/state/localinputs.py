@@ -46,7 +46,8 @@ def minimal_grains() -> dict[str, Any]:
         name = release.get("ID", "")
         grains["os"] = {"debian": "Debian", "ubuntu": "Ubuntu"}.get(name, name.capitalize())
         like = release.get("ID_LIKE", name).split()[0] if release.get("ID_LIKE") or name else ""
-        grains["os_family"] = "Debian" if "debian" in (name, like) or like == "ubuntu" else like.capitalize()
+        debian_like = "debian" in (name, like) or like == "ubuntu"
+        grains["os_family"] = "Debian" if debian_like else like.capitalize()
         grains["osrelease"] = release.get("VERSION_ID", "")
         grains["oscodename"] = release.get("VERSION_CODENAME", "")
     return grains

@@ -7,8 +7,8 @@ A requisite item names its target as Salt allows:
     - id: nginx           any state module, by ID only
 A target that is an ID with `names` covers every name. `X_in` on A naming B is `X` on B
 naming A. `use` copies the used state's arguments (never its name or requisites) at
-compile time and adds no edge; `listen` adds an edge but no ordering; `require_any` (and watch_, onchanges_,
-onfail_any) are edges of that kind, their targets ordered first. Ordering is a
+compile time and adds no edge; `listen` adds an edge but no ordering; `require_any`
+(and watch_, onchanges_, onfail_any) are edges of that kind, their targets ordered first. Ordering is a
 topological sort as Salt runs a plan: states are taken by `order` (first / N, then
 unordered, then last) and declaration order, and each one's prerequisites (targets of
 require, watch, onchanges, onfail; the holder of a prereq) are placed just before it.
@@ -23,8 +23,9 @@ from typing import Any
 from minion.state.contract import REQUISITES, REQUISITES_ANY, REQUISITES_IN, Edge, LowChunk
 from minion.state.highdata import Where
 
-ORDERING_BEFORE_HOLDER = ("require", "watch", "onchanges", "onfail") + REQUISITES_ANY  # target first
-ORDERING_AFTER_HOLDER = ("prereq",)                                 # holder runs first
+# Edge kinds whose target runs before the holder, and those whose holder runs first.
+ORDERING_BEFORE_HOLDER = ("require", "watch", "onchanges", "onfail") + REQUISITES_ANY
+ORDERING_AFTER_HOLDER = ("prereq",)
 CONTROL_ARGS = frozenset(("name", "names", "order", "failhard", "fun", "state", "__id__",
                           "__sls__", "__env__") + REQUISITES + REQUISITES_IN + REQUISITES_ANY)
 _ORDER_FIRST, _ORDER_NUMBERED, _ORDER_DEFAULT, _ORDER_LAST = 0, 0, 1, 2
@@ -53,7 +54,8 @@ class Draft:
 
     @property
     def label(self) -> str:
-        return f"{self.state}.{self.fun} {self.id!r}" + (f" (name {self.name!r})" if self.name != self.id else "")
+        named = f" (name {self.name!r})" if self.name != self.id else ""
+        return f"{self.state}.{self.fun} {self.id!r}{named}"
 
 
 def drafts_from_high(high: Mapping[str, Mapping[str, Any]], where: Mapping[str, Where],
@@ -86,7 +88,8 @@ def drafts_from_high(high: Mapping[str, Mapping[str, Any]], where: Mapping[str, 
     seen: dict[str, Draft] = {}
     for draft in drafts:
         if draft.tag in seen:
-            errors.append(f"{draft.where}: {draft.label} is declared twice (same state, ID and name)")
+            errors.append(f"{draft.where}: {draft.label} is declared twice "
+                          "(same state, ID and name)")
         seen[draft.tag] = draft
     return drafts
 

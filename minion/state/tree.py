@@ -40,7 +40,8 @@ class StateTree:
     def sls_relpath(self, name: str) -> str:
         """Like sls_path, relative to the root (what error messages show)."""
         if not isinstance(name, str) or not _SLS_NAME.match(name):
-            raise SlsNotFound(str(name), f"{name!r} is not a valid SLS name (dotted words, e.g. web.nginx)")
+            raise SlsNotFound(str(name),
+                              f"{name!r} is not a valid SLS name (dotted words, e.g. web.nginx)")
         base = name.replace(".", "/")
         for rel in (f"{base}.sls", f"{base}/init.sls"):
             try:
@@ -50,7 +51,8 @@ class StateTree:
             except UnsafePathError as exc:
                 raise SlsNotFound(name, f"SLS {name!r}: {exc}") from None
             return rel
-        raise SlsNotFound(name, f"SLS {name!r} not found (no {base}.sls or {base}/init.sls in {self.root})")
+        raise SlsNotFound(
+            name, f"SLS {name!r} not found (no {base}.sls or {base}/init.sls in {self.root})")
 
     def read(self, name: str) -> tuple[str, str]:
         """(text, path relative to the root) of SLS `name`."""
