@@ -57,7 +57,7 @@ class Host:
         init = subprocess.Popen([sys.executable, "-I", "-S", INIT_SCRIPT, base, name],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
-        lease = None
+        host = None
         try:
             pid = cls._await_ready(init, timeout)
             host = cls(name, base, init, pid, None)
@@ -70,8 +70,8 @@ class Host:
         except BaseException:
             init.kill()
             init.wait()
-            if lease:
-                lease.release()
+            if host is not None and host.lease:
+                host.lease.release()
             shutil.rmtree(base, ignore_errors=True)
             raise
 
@@ -98,13 +98,12 @@ class Host:
         if self._stopped:
             return
         self._stopped = True
-        for proc in (self._init,):
-            if proc.poll() is None:
-                try:
-                    os.kill(self.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait(timeout=30)
+        if self._init.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)   # the kernel then kills the whole pid namespace
+            except ProcessLookupError:
+                pass
+            self._init.wait(timeout=30)
         for proc in self._spawned:
             try:
                 proc.wait(timeout=30)

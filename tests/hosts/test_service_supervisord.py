@@ -126,3 +126,13 @@ def test_unknown_program_without_command_says_what_to_do(sv_host):
     res = apply_states(sv_host, [state("service.running", "nosuchprog",
                                        provider="supervisord")])[0]
     assert res["result"] is False and "give `command:`" in res["comment"]
+
+
+def test_salt_spelling_supervisord_running(sv_host):
+    apply_states(sv_host, [web("lpalias", 8086)])
+    res = apply_states(sv_host, [state("supervisord.running", "lpalias")])[0]
+    assert res["result"] is True and res["changes"] == {}
+    apply_states(sv_host, [state("supervisord.dead", "lpalias")])
+    res = apply_states(sv_host, [state("supervisord.running", "lpalias")])[0]
+    assert res["changes"] == {"running": {"old": False, "new": True}}
+    assert answers(sv_host.address, 8086)
