@@ -83,8 +83,10 @@ def drafts_from_high(high: Mapping[str, Mapping[str, Any]], where: Mapping[str, 
             base_args = {k: v for k, v in merged.items() if k not in CONTROL_ARGS}
             for name, extra in _names(state_id, merged, loc, errors):
                 args = {**base_args, **{k: v for k, v in extra.items() if k not in CONTROL_ARGS}}
+                own = [(k, v) for k, v in extra.items() if k in REQUISITES or k in REQUISITES_IN
+                       or k in REQUISITES_ANY]
                 drafts.append(Draft(state, fun, state_id, name, loc.sls, args, loc, len(drafts),
-                                    order_key, failhard, list(requisites)))
+                                    order_key, failhard, requisites + own))
     seen: dict[str, Draft] = {}
     for draft in drafts:
         if draft.tag in seen:
@@ -112,6 +114,10 @@ def _names(state_id: str, args: Mapping[str, Any], loc: Where,
                     if isinstance(piece, Mapping):
                         merged.update(piece)
                 extra = merged
+            if extra is not None and not isinstance(extra, Mapping):
+                errors.append(f"{loc}: ID {state_id!r}: arguments of name {name!r} must be "
+                              "`- arg: value` items")
+                continue
             out.append((_as_name(name), dict(extra or {})))
         elif isinstance(item, (str, int, float)):
             out.append((_as_name(item), {}))
@@ -197,7 +203,7 @@ def resolve_requisites(drafts: list[Draft], errors: list[str]) -> None:
 
 def _requisite_items(raw: Any, holder: Draft, key: str,
                      errors: list[str]) -> Iterable[tuple[str, str]]:
-    items = raw if isinstance(raw, list) else [raw]
+    items = raw if isinstance(raw, list) else [] if raw is None else [raw]
     for item in items:
         if isinstance(item, (str, int)) and not isinstance(item, bool):
             yield "*", str(item)

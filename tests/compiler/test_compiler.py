@@ -580,3 +580,20 @@ def test_exclude_drops_ids_and_whole_sls(make_tree: MakeTree) -> None:
         "b.sls": "b1: test.nop\nb2: test.nop\n",
         "c.sls": "c1: test.nop\n"}, ["a"])
     assert order(plan) == ["b1", "a1"]
+
+
+def test_names_may_carry_their_own_requisites(make_tree: MakeTree) -> None:
+    plan = build(make_tree, {"a.sls": """
+        sites:
+          file.managed:
+            - require: []
+            - names:
+              - /etc/a:
+                - require:
+                  - test: late
+              - /etc/b
+        late: test.nop
+    """}, ["a"])
+    assert order(plan) == ["late", "sites//etc/a", "sites//etc/b"]
+    assert chunk(plan, "sites", "/etc/a").edges == (Edge("require", tag("test", "late", "late", "nop")),)
+    assert chunk(plan, "sites", "/etc/b").edges == ()
