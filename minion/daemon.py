@@ -210,6 +210,8 @@ class MinionDaemon:
             self.lifecycle = Lifecycle(self.config, self.grains, self._request_for_functions,
                                        self._run_own_job)
             self._running_jobs.add(asyncio.ensure_future(self.lifecycle.scheduler.run()))
+            from minion.remote_apply import warm_up  # the first apply then runs warm (issue 5)
+            asyncio.get_running_loop().run_in_executor(self.pool, warm_up)
         await self.lifecycle.on_connected()
 
     async def _run_own_job(self, job: wire.Job) -> None:
