@@ -120,3 +120,19 @@ def test_a_tampered_token_fails_that_minion_only(fleet):
     assert "Failed:             1  (db1)" in out
     assert "Succeeded:          2" in out
     assert "Traceback" not in out
+
+
+def test_a_minion_that_does_not_answer_exits_2_or_4_with_detailed_codes(fleet):
+    import signal
+
+    db = fleet.procs["db1"]
+    db.send_signal(signal.SIGSTOP)
+    try:
+        proc = fleet.apply("*", "--timeout", "4")
+        detailed = fleet.apply("*", "--test", "--timeout", "4", "--detailed-exitcodes")
+    finally:
+        db.send_signal(signal.SIGCONT)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "db1 did not answer" in proc.stderr
+    assert "Did not answer:     1  (db1)" in proc.stdout
+    assert detailed.returncode == 4, detailed.stdout + detailed.stderr
