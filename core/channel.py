@@ -17,6 +17,7 @@ checked against the peer address first because descriptor numbers are reused).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -299,8 +300,18 @@ class ClientChannel:
             self.sub = None
 
     async def send_request(self, data: bytes) -> None:
-        assert self.dealer is not None
-        await self.dealer.send(data)
+        """Queue a request; TransportError if the socket is gone (closed by a reset)."""
+        dealer = self.dealer
+        if dealer is None:
+            raise TransportError("no request socket")
+        try:
+            await dealer.send(data)
+        except zmq.ZMQError as exc:
+            raise TransportError(f"request not sent: {exc}") from exc
+        except asyncio.CancelledError:
+            if dealer.closed:  # pyzmq cancels a pending send when its socket is closed (reset)
+                raise TransportError("request not sent: the link was reset") from None
+            raise
 
     async def recv_reply(self) -> bytes:
         assert self.dealer is not None

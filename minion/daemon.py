@@ -265,7 +265,11 @@ class MinionDaemon:
         log.info("running job %s: %s", job.jid, job.fun)
         loop = asyncio.get_running_loop()
         ret = await loop.run_in_executor(self.pool, self._execute, job, loop)
-        await self._deliver(ret)
+        try:
+            await self._deliver(ret)
+        except Exception:  # whatever went wrong on the way, the return is kept
+            log.exception("delivering the return for %s failed; spooling it", job.jid)
+            self.spool.put(ret.to_map(), tag=ret.jid)
 
     def _execute(self, job: wire.Job, loop: asyncio.AbstractEventLoop) -> wire.Return:
         """Run one function in a worker thread; every failure becomes a failed return."""
