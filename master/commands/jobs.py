@@ -59,6 +59,9 @@ def handle_show(args: argparse.Namespace) -> int:
         ret = job["returns"].get(mid)
         if ret is None:
             print(f"{mid}:\n    (no return)")
+        elif str(job["fun"]).startswith("state.") and isinstance(ret["ret"], (dict, list)):
+            from core.stateoutput import format_highstate  # an apply: highstate output (issue 5)
+            print(format_highstate(mid, ret["ret"], color=sys.stdout.isatty()))
         else:
             print(f"{mid}:{'' if ret['success'] else '  FAILED'}")
             print(terminal_safe(ret["ret"], indent="    "))

@@ -91,6 +91,7 @@ def test_secrets_appear_nowhere_after_an_apply_that_embeds_them(fleet):
     jid = out.split("lpmaster jobs show ")[1].split(")")[0]
     shown = fleet.lp("jobs", "show", jid).stdout + fleet.lp("jobs", "show", jid, "--json").stdout
     assert "web1" in shown and "db1" in shown
+    assert "Summary for web1" in shown and "Summary for db1" in shown  # highstate output
     shown += fleet.lp("pillar", "show", "web1").stdout
     canaries = (new_secret, WEB_SECRET, DB_SECRET)
     for text, where in [(out, "apply output"), (shown, "jobs show / pillar show")]:
