@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from typing import Any, Callable, Iterable
 
 from core.errors import LinkpeekError, UnsafePathError
@@ -38,6 +39,7 @@ class RemoteFileClient:
         self.root = os.path.join(cachedir, "files", "base")
         self._index_path = os.path.join(cachedir, "files", "base.index.json")
         os.makedirs(self.root, mode=0o700, exist_ok=True)
+        self._real_root = os.path.realpath(self.root)
         self._index: dict[str, dict[str, Any]] = self._load_index()
         self._listing: dict[str, dict[str, Any]] | None = None  # master's view, from file_list
         self.round_trips = 0  # for tests and benchmarks: requests sent to the master
@@ -56,7 +58,7 @@ class RemoteFileClient:
         if not self._is_current(rel, meta["sha256"]):
             self._fetch_chunked(rel)
             self._save_index()
-        return safe_join(self.root, rel)
+        return self._local(rel)
 
     def list_dir(self, url: str) -> list[str]:
         """Every file below a salt:// directory, relative to it (for file.recurse)."""
@@ -145,10 +147,16 @@ class RemoteFileClient:
         if entry is None or entry.get("sha256") != sha256:
             return False
         try:
-            st = os.stat(safe_join(self.root, rel))
+            st = os.lstat(self._local(rel))
         except (OSError, UnsafePathError):
             return False
-        return st.st_size == entry.get("size") and st.st_mtime_ns == entry.get("mtime_ns")
+        return (stat.S_ISREG(st.st_mode) and st.st_size == entry.get("size")
+                and st.st_mtime_ns == entry.get("mtime_ns"))
+
+    def _local(self, rel: str) -> str:
+        """The mirror's copy of `rel`. Only this client writes the mirror, regular files only
+        (`_store` refuses links), so a checked relative path needs no realpath per call."""
+        return os.path.join(self._real_root, check_relative(rel))
 
     def _fetch_batch(self, paths: list[str]) -> None:
         reply = self._call({"type": "file_batch", "paths": paths})
