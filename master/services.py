@@ -36,7 +36,7 @@ class MasterServices:
         self._job_targets: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._waiters: dict[str, asyncio.Queue[tuple[str, Return]]] = {}
         from master.converge import ConvergeServices
-        self.converge = ConvergeServices(config)  # file server, pillar, secret masking
+        self.converge = ConvergeServices(config, self.grains)  # file server, pillar, secret masking
         from master.drift_service import DriftService
         self.drift = DriftService(config.db_path, mask=self.converge.masker.mask)  # reports, events
 
@@ -77,9 +77,7 @@ class MasterServices:
 
     def store_return(self, minion_id: str, ret: Return) -> None:
         """Store idempotently; wake the CLI waiting on this job (first delivery only)."""
-        if self.converge.masker:  # secrets never reach the store or the CLI, even if a minion slipped
-            import dataclasses
-            ret = dataclasses.replace(ret, ret=self.converge.mask_return(minion_id, ret.ret))
+        ret = self.converge.mask_wire_return(minion_id, ret)  # secrets never reach the store or CLI
         if self.jobstore.add_return(ret.jid, minion_id, ret):
             queue = self._waiters.get(ret.jid)
             if queue is not None:
