@@ -126,7 +126,10 @@ def _apply_locked(request: Request, minion_id: str, grains: dict[str, Any], cach
     results = prepared.run(test=test)
     if not test:  # drift: remember what was applied, tell the master it converged (issue 6)
         from minion.drift_remote import after_apply
-        after_apply(request, cachedir, prepared, results, highstate=not sls)
+        try:
+            after_apply(request, cachedir, prepared, results, highstate=not sls)
+        except Exception:  # bookkeeping only: the states ran, their return must not be lost
+            log.exception("recording the apply for drift reports failed")
     failed = any(r.get("result") is False for r in results.values())
     return ApplyOutcome(results, not failed, RETCODE_STATE_FAILED if failed else RETCODE_OK)
 
