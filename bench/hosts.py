@@ -1,7 +1,8 @@
 """Benchmark: how long a test host takes to start (namespaces, overlay, network) and to tear down.
 
-    sudo .venv/bin/python bench/hosts.py [N]      prints median and max over N hosts (default 20)
+sudo .venv/bin/python bench/hosts.py [N]      prints median and max over N hosts (default 20)
 """
+
 from __future__ import annotations
 
 import statistics
@@ -11,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.hostlib import Host, ensure_bridge, remove_bridge  # noqa: E402
+from tests.hostlib import Host, ensure_bridge, remove_bridge
 
 
 def main() -> None:
@@ -33,10 +34,15 @@ def main() -> None:
     finally:
         if created:
             remove_bridge()
-    for label, values in (("start (with network)", starts), ("first command (nsenter)", first_cmd),
-                          ("teardown", stops)):
-        print(f"{label:26s} median {statistics.median(values) * 1000:7.1f} ms   "
-              f"max {max(values) * 1000:7.1f} ms   (n={count})")
+    for label, values in (
+        ("start (with network)", starts),
+        ("first command (nsenter)", first_cmd),
+        ("teardown", stops),
+    ):
+        print(
+            f"{label:26s} median {statistics.median(values) * 1000:7.1f} ms   "
+            f"max {max(values) * 1000:7.1f} ms   (n={count})"
+        )
 
 
 if __name__ == "__main__":

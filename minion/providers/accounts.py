@@ -4,6 +4,7 @@ Facts come from this process's view of /etc/passwd and /etc/group (the minion ru
 host it manages); changes run useradd/usermod/userdel/groupadd/groupmod/groupdel/gpasswd with
 `--` before the name.
 """
+
 from __future__ import annotations
 
 import grp
@@ -16,8 +17,9 @@ from minion.state.contract import StateFailed
 
 # shadow-utils on Debian (NAME_REGEX default), at most 32 characters.
 ACCOUNT_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,30}[a-z0-9_$-]?$")
-NAME_HINT = ("use lowercase letters, digits, '_' and '-', start with a letter or '_', "
-             "at most 32 characters")
+NAME_HINT = (
+    "use lowercase letters, digits, '_' and '-', start with a letter or '_', at most 32 characters"
+)
 
 
 def check_account_name(kind: str, name: str) -> None:
@@ -34,7 +36,7 @@ class UserFacts:
     home: str
     shell: str
     fullname: str
-    groups: tuple[str, ...]     # supplementary groups, sorted
+    groups: tuple[str, ...]  # supplementary groups, sorted
 
 
 def user(name: str) -> UserFacts | None:
@@ -43,8 +45,15 @@ def user(name: str) -> UserFacts | None:
     except KeyError:
         return None
     groups = sorted(g.gr_name for g in grp.getgrall() if name in g.gr_mem)
-    return UserFacts(name, entry.pw_uid, entry.pw_gid, entry.pw_dir, entry.pw_shell,
-                     entry.pw_gecos.split(",")[0], tuple(groups))
+    return UserFacts(
+        name,
+        entry.pw_uid,
+        entry.pw_gid,
+        entry.pw_dir,
+        entry.pw_shell,
+        entry.pw_gecos.split(",")[0],
+        tuple(groups),
+    )
 
 
 def group(name: str) -> grp.struct_group | None:
@@ -67,8 +76,9 @@ def group_id(name_or_id: str | int) -> int:
         return name_or_id
     found = group(name_or_id)
     if found is None:
-        raise StateFailed(f"group {name_or_id!r} does not exist: add a group.present state for it "
-                          f"and require it")
+        raise StateFailed(
+            f"group {name_or_id!r} does not exist: add a group.present state for it and require it"
+        )
     return found.gr_gid
 
 

@@ -3,6 +3,7 @@
 Facts are pure parsers over command output (tested with recorded output); the functions that
 run commands are thin wrappers around them.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,6 +23,7 @@ DPKG_FORMAT = "${Package}\t${Status}\t${Version}\n"
 @dataclass(frozen=True)
 class PackageStatus:
     """dpkg's view of one package: `installed` version, or None; `config_left` after a remove."""
+
     name: str
     installed: str | None
     config_left: bool = False
@@ -75,8 +77,10 @@ def parse_policy(output: str) -> dict[str, tuple[str | None, list[str]]]:
 
 def check_name(name: str) -> str:
     if not PACKAGE_NAME.match(name):
-        raise StateFailed(f"{name!r} is not a valid Debian package name "
-                          f"(lowercase letters, digits, '+', '-', '.'; starting alphanumeric)")
+        raise StateFailed(
+            f"{name!r} is not a valid Debian package name "
+            f"(lowercase letters, digits, '+', '-', '.'; starting alphanumeric)"
+        )
     return name
 
 
@@ -94,19 +98,40 @@ def policy(names: list[str]) -> dict[str, tuple[str | None, list[str]]]:
 
 
 def refresh() -> None:
-    run_ok(["apt-get", "update", "-q"], what="apt-get update", env=APT_ENV,
-           hint="Check the host's network and its apt sources (pkgrepo.managed).")
+    run_ok(
+        ["apt-get", "update", "-q"],
+        what="apt-get update",
+        env=APT_ENV,
+        hint="Check the host's network and its apt sources (pkgrepo.managed).",
+    )
 
 
 def install(targets: list[str]) -> None:
     """Install `name` or `name=version` targets in one apt-get call."""
-    run_ok(["apt-get", "install", "-y", "-q", "--no-install-recommends",
-            "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
-            "--", *targets],
-           what="apt-get install", env=APT_ENV,
-           hint="If a package cannot be fetched, set refresh: True or check the host's apt sources.")
+    run_ok(
+        [
+            "apt-get",
+            "install",
+            "-y",
+            "-q",
+            "--no-install-recommends",
+            "--allow-downgrades",
+            "-o",
+            "Dpkg::Options::=--force-confdef",
+            "-o",
+            "Dpkg::Options::=--force-confold",
+            "--",
+            *targets,
+        ],
+        what="apt-get install",
+        env=APT_ENV,
+        hint="If a package cannot be fetched, set refresh: True or check the host's apt sources.",
+    )
 
 
 def remove(names: list[str], purge: bool) -> None:
-    run_ok(["apt-get", "purge" if purge else "remove", "-y", "-q", "--", *names],
-           what=f"apt-get {'purge' if purge else 'remove'}", env=APT_ENV)
+    run_ok(
+        ["apt-get", "purge" if purge else "remove", "-y", "-q", "--", *names],
+        what=f"apt-get {'purge' if purge else 'remove'}",
+        env=APT_ENV,
+    )

@@ -1,12 +1,14 @@
 """Replace a file atomically: write a temp file beside it, fsync, set owner/mode, rename."""
+
 from __future__ import annotations
 
 import os
 import tempfile
 
 
-def write_atomic(path: str, data: str | bytes, mode: int = 0o644, uid: int = -1,
-                 gid: int = -1) -> None:
+def write_atomic(
+    path: str, data: str | bytes, mode: int = 0o644, uid: int = -1, gid: int = -1
+) -> None:
     """Write `data` to `path` so that readers see the old or the new file, never a half."""
     raw = data.encode() if isinstance(data, str) else data
     directory = os.path.dirname(path) or "."

@@ -10,6 +10,7 @@ Entries are found by their identifier comment, so an edited schedule replaces it
 of adding a second one. The file lives in cron's spool (/var/spool/cron/crontabs/USER, what
 `crontab -u USER` writes), is replaced atomically, 0600, owned by the user and group crontab.
 """
+
 from __future__ import annotations
 
 import grp
@@ -28,6 +29,7 @@ IDENT = "# SALT_CRON_IDENTIFIER:"
 @dataclass
 class Crontab:
     """A parsed crontab: `head` (unmanaged lines) and the managed items in order."""
+
     head: list[str] = field(default_factory=list)
     # ("env", NAME, line) | ("job", identifier, line) | ("raw", "", line)
     items: list[tuple[str, str, str]] = field(default_factory=list)
@@ -58,14 +60,17 @@ def parse(text: str) -> Crontab:
     at = lines.index(MARKER)
     tab.head = lines[:at]
     pending_ident: str | None = None
-    for line in lines[at + 1:]:
+    for line in lines[at + 1 :]:
         if line.startswith(IDENT):
-            pending_ident = line[len(IDENT):].strip()
+            pending_ident = line[len(IDENT) :].strip()
         elif pending_ident is not None:
             tab.items.append(("job", pending_ident, line))
             pending_ident = None
-        elif "=" in line and not line.lstrip().startswith("#") and \
-                line.split("=", 1)[0].strip().isidentifier():
+        elif (
+            "=" in line
+            and not line.lstrip().startswith("#")
+            and line.split("=", 1)[0].strip().isidentifier()
+        ):
             tab.items.append(("env", line.split("=", 1)[0].strip(), line))
         else:
             tab.items.append(("raw", "", line))
@@ -91,8 +96,9 @@ def write(user: str, tab: Crontab, spool: str = SPOOL) -> None:
     try:
         entry = pwd.getpwnam(user)
     except KeyError as exc:
-        raise StateFailed(f"user {user} does not exist: add a user.present for it and "
-                          f"require it") from exc
+        raise StateFailed(
+            f"user {user} does not exist: add a user.present for it and require it"
+        ) from exc
     try:
         gid = grp.getgrnam("crontab").gr_gid
     except KeyError:

@@ -3,6 +3,7 @@
 Every call runs with GIT_TERMINAL_PROMPT=0 and ssh in batch mode, so a URL that wants a
 password or does not answer fails instead of hanging; URLs and revs never start with "-".
 """
+
 from __future__ import annotations
 
 import re
@@ -12,14 +13,17 @@ from minion.providers.process import CommandResult, run
 from minion.state.contract import StateFailed
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
-GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/false",
-           "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o ConnectTimeout=15"}
+GIT_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_ASKPASS": "/bin/false",
+    "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o ConnectTimeout=15",
+}
 
 
 @dataclass(frozen=True)
 class RemoteRev:
     sha: str
-    branch: str | None       # the branch to check out, or None (tag or sha: detached)
+    branch: str | None  # the branch to check out, or None (tag or sha: detached)
 
 
 def git(args: list[str], cwd: str | None = None, timeout: float = 120.0) -> CommandResult:
@@ -46,7 +50,7 @@ def parse_ls_remote(output: str) -> tuple[dict[str, str], str | None]:
             continue
         sha, ref = parts
         if ref.endswith("^{}"):
-            refs[ref[:-3]] = sha          # the commit a tag points to wins over the tag object
+            refs[ref[:-3]] = sha  # the commit a tag points to wins over the tag object
         else:
             refs.setdefault(ref, sha)
     return refs, head_branch
@@ -56,8 +60,10 @@ def resolve_remote(url: str, rev: str) -> RemoteRev:
     """What `rev` is on the remote now; StateFailed when the remote cannot be reached."""
     result = git(["ls-remote", "--symref", "--", url], timeout=60)
     if not result.ok:
-        raise StateFailed(f"cannot read git repository {url}: {result.tail(3)}. Check the URL, "
-                          f"that this host can reach it, and its access keys")
+        raise StateFailed(
+            f"cannot read git repository {url}: {result.tail(3)}. Check the URL, "
+            f"that this host can reach it, and its access keys"
+        )
     refs, head_branch = parse_ls_remote(result.stdout)
     if rev == "HEAD":
         if head_branch and f"refs/heads/{head_branch}" in refs:

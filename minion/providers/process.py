@@ -1,10 +1,11 @@
 """Run a host command from an argv list (never a shell) and turn failures into StateFailed."""
+
 from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from minion.state.contract import StateFailed
 
@@ -26,19 +27,35 @@ class CommandResult:
         return "\n".join(text[-lines:])
 
 
-def run(argv: Sequence[str], *, input: str | None = None, env: Mapping[str, str] | None = None,
-        cwd: str | None = None, timeout: float = 600.0) -> CommandResult:
+def run(
+    argv: Sequence[str],
+    *,
+    input: str | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    timeout: float = 600.0,
+) -> CommandResult:
     """Run `argv` and return its result; a missing program or a timeout raises StateFailed."""
     full_env = dict(os.environ)
     full_env.update({"LC_ALL": "C", "LANG": "C"})
     full_env.update(env or {})
     try:
-        proc = subprocess.run(list(argv), input=input, env=full_env, cwd=cwd, capture_output=True,
-                              text=True, timeout=timeout, stdin=None if input is not None
-                              else subprocess.DEVNULL)
+        proc = subprocess.run(
+            list(argv),
+            check=False,
+            input=input,
+            env=full_env,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
     except FileNotFoundError as exc:
-        raise StateFailed(f"{argv[0]} is not installed on this host ({exc.strerror}); "
-                          f"install it first (a pkg.installed state required by this one)") from exc
+        raise StateFailed(
+            f"{argv[0]} is not installed on this host ({exc.strerror}); "
+            f"install it first (a pkg.installed state required by this one)"
+        ) from exc
     except subprocess.TimeoutExpired as exc:
         raise StateFailed(f"{argv[0]} did not finish within {timeout:.0f}s") from exc
     return CommandResult(tuple(argv), proc.returncode, proc.stdout, proc.stderr)

@@ -4,6 +4,7 @@ What is installed is read by the venv's own interpreter (importlib.metadata); wh
 requirement is met is decided here with `packaging`; what pip *would* install comes from
 `pip install --dry-run --report -`, so test mode predicts exactly what a real run installs.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,10 +18,15 @@ from packaging.utils import canonicalize_name
 from minion.providers.process import run, run_ok
 from minion.state.contract import StateFailed
 
-PIP_ENV = {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1",
-           "PYTHONDONTWRITEBYTECODE": "1"}
-LIST_SCRIPT = ("import importlib.metadata as m, json; print(json.dumps("
-               "{d.metadata['Name']: d.version for d in m.distributions()}))")
+PIP_ENV = {
+    "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    "PIP_NO_INPUT": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+LIST_SCRIPT = (
+    "import importlib.metadata as m, json; print(json.dumps("
+    "{d.metadata['Name']: d.version for d in m.distributions()}))"
+)
 
 
 @dataclass(frozen=True)
@@ -81,8 +87,11 @@ def create(venv: str, python: str, system_site_packages: bool, pip: bool) -> Non
         argv.append("--system-site-packages")
     if not pip:
         argv.append("--without-pip")
-    run_ok([*argv, "--", venv], what=f"creating virtualenv {venv}",
-           hint=f"Check that {python} exists and has the venv module (Debian: python3-venv).")
+    run_ok(
+        [*argv, "--", venv],
+        what=f"creating virtualenv {venv}",
+        hint=f"Check that {python} exists and has the venv module (Debian: python3-venv).",
+    )
 
 
 def installed(venv: str) -> dict[str, str]:
@@ -99,17 +108,23 @@ def unmet(requirements: list[str], have: dict[str, str]) -> list[str]:
         if req.marker is not None and not req.marker.evaluate():
             continue
         version = have.get(canonicalize_name(req.name))
-        if version is None or (req.specifier and not req.specifier.contains(version,
-                                                                             prereleases=True)):
+        if version is None or (
+            req.specifier and not req.specifier.contains(version, prereleases=True)
+        ):
             missing.append(text)
     return missing
 
 
 def _pip(venv: str) -> list[str]:
     """pip for this venv: its own, or the minion's with --python when the venv has none."""
-    if exists(venv) and os.path.isdir(os.path.join(venv, "lib")) and any(
+    if (
+        exists(venv)
+        and os.path.isdir(os.path.join(venv, "lib"))
+        and any(
             os.path.isdir(os.path.join(venv, "lib", d, "site-packages", "pip"))
-            for d in os.listdir(os.path.join(venv, "lib"))):
+            for d in os.listdir(os.path.join(venv, "lib"))
+        )
+    ):
         return [venv_python(venv), "-m", "pip"]
     if exists(venv):
         return [sys.executable, "-m", "pip", "--python", venv_python(venv)]
@@ -117,22 +132,41 @@ def _pip(venv: str) -> list[str]:
 
 
 def _targets(requirements: list[str], req_file: str | None) -> list[str]:
-    return [*(["-r", req_file] if req_file else []), *(["--"] + requirements if requirements else [])]
+    return [
+        *(["-r", req_file] if req_file else []),
+        *(["--"] + requirements if requirements else []),
+    ]
 
 
 def _fail(result_tail: str, options: PipOptions) -> StateFailed:
-    where = (f"find_links {', '.join(options.find_links)}" if options.find_links
-             else "the package index")
-    return StateFailed(f"pip cannot install the requirements: {result_tail}\nCheck the names and "
-                       f"versions, and that matching packages are in {where}.")
+    where = (
+        f"find_links {', '.join(options.find_links)}" if options.find_links else "the package index"
+    )
+    return StateFailed(
+        f"pip cannot install the requirements: {result_tail}\nCheck the names and "
+        f"versions, and that matching packages are in {where}."
+    )
 
 
-def plan(venv: str, requirements: list[str], req_file: str | None,
-         options: PipOptions) -> dict[str, dict[str, str | None]]:
+def plan(
+    venv: str, requirements: list[str], req_file: str | None, options: PipOptions
+) -> dict[str, dict[str, str | None]]:
     """What pip would install: {name: {old, new}}, from a dry run (read-only)."""
     ignore = [] if exists(venv) else ["--ignore-installed"]
-    result = run([*_pip(venv), "install", "--dry-run", "--quiet", "--report", "-", *ignore,
-                  *options.argv(), *_targets(requirements, req_file)], env=PIP_ENV)
+    result = run(
+        [
+            *_pip(venv),
+            "install",
+            "--dry-run",
+            "--quiet",
+            "--report",
+            "-",
+            *ignore,
+            *options.argv(),
+            *_targets(requirements, req_file),
+        ],
+        env=PIP_ENV,
+    )
     if not result.ok:
         raise _fail(result.tail(4), options)
     report = json.loads(result.stdout or "{}")
@@ -145,14 +179,20 @@ def plan(venv: str, requirements: list[str], req_file: str | None,
     return changes
 
 
-def install(venv: str, requirements: list[str], req_file: str | None,
-            options: PipOptions) -> dict[str, dict[str, str | None]]:
+def install(
+    venv: str, requirements: list[str], req_file: str | None, options: PipOptions
+) -> dict[str, dict[str, str | None]]:
     """Install and return what changed, as {name: {old, new}}."""
     before = installed(venv)
-    result = run([*_pip(venv), "install", "--quiet", *options.argv(),
-                  *_targets(requirements, req_file)], env=PIP_ENV)
+    result = run(
+        [*_pip(venv), "install", "--quiet", *options.argv(), *_targets(requirements, req_file)],
+        env=PIP_ENV,
+    )
     if not result.ok:
         raise _fail(result.tail(4), options)
     after = installed(venv)
-    return {name: {"old": before.get(name), "new": version}
-            for name, version in sorted(after.items()) if before.get(name) != version}
+    return {
+        name: {"old": before.get(name), "new": version}
+        for name, version in sorted(after.items())
+        if before.get(name) != version
+    }

@@ -5,6 +5,7 @@ atomically); supervisord is then told to re-read its config and to add, replace 
 program through its XML-RPC interface on the unix socket (what `supervisorctl update/start/stop`
 do, without a Python start-up per call).
 """
+
 from __future__ import annotations
 
 import configparser
@@ -33,6 +34,7 @@ FAULT_NOT_RUNNING = 70
 @dataclass(frozen=True)
 class ProgramConfig:
     """A [program:x] section. Values are validated by the state (no newlines)."""
+
     command: str
     user: str | None = None
     directory: str | None = None
@@ -46,24 +48,25 @@ class ProgramConfig:
 
     def settings(self) -> dict[str, str]:
         """The section's keys as supervisord reads them (values already %-escaped)."""
-        esc = lambda s: s.replace("%", "%%")  # noqa: E731 (supervisord expands %(x)s)
+        esc = lambda s: s.replace("%", "%%")
         out = {"command": esc(self.command)}
         if self.user:
             out["user"] = esc(self.user)
         if self.directory:
             out["directory"] = esc(self.directory)
         if self.environment:
-            out["environment"] = ",".join(
-                f'{k}="{esc(v)}"' for k, v in self.environment)
-        out.update({
-            "autostart": "true" if self.autostart else "false",
-            "autorestart": self.autorestart,
-            "startsecs": str(self.startsecs),
-            "startretries": str(self.startretries),
-            "stopsignal": self.stopsignal,
-            "stopwaitsecs": str(self.stopwaitsecs),
-            "redirect_stderr": "true",
-        })
+            out["environment"] = ",".join(f'{k}="{esc(v)}"' for k, v in self.environment)
+        out.update(
+            {
+                "autostart": "true" if self.autostart else "false",
+                "autorestart": self.autorestart,
+                "startsecs": str(self.startsecs),
+                "startretries": str(self.startretries),
+                "stopsignal": self.stopsignal,
+                "stopwaitsecs": str(self.stopwaitsecs),
+                "redirect_stderr": "true",
+            }
+        )
         return out
 
 
@@ -118,7 +121,9 @@ class Supervisord:
         except configparser.Error as exc:
             raise StateFailed(f"cannot read supervisord config {conf}: {exc}") from exc
         self.socket = parser.get("unix_http_server", "file", fallback="/var/run/supervisor.sock")
-        include = parser.get("include", "files", fallback="/etc/supervisor/conf.d/*.conf").split()[0]
+        include = parser.get("include", "files", fallback="/etc/supervisor/conf.d/*.conf").split()[
+            0
+        ]
         if not os.path.isabs(include):
             include = os.path.join(os.path.dirname(conf), include)
         self.include_dir = os.path.dirname(include)
@@ -154,17 +159,21 @@ class Supervisord:
     # -- XML-RPC ------------------------------------------------------------------------------
     def _rpc(self) -> Any:
         if not os.path.exists(self.socket):
-            raise StateFailed(f"supervisord is not running on this host (no socket {self.socket}): "
-                              f"install the supervisor package and start it first")
-        return xmlrpc.client.ServerProxy("http://localhost/RPC2",
-                                         transport=_UnixTransport(self.socket, self.timeout))
+            raise StateFailed(
+                f"supervisord is not running on this host (no socket {self.socket}): "
+                f"install the supervisor package and start it first"
+            )
+        return xmlrpc.client.ServerProxy(
+            "http://localhost/RPC2", transport=_UnixTransport(self.socket, self.timeout)
+        )
 
     def _call(self, method: str, *args: Any) -> Any:
         try:
             return getattr(self._rpc().supervisor, method)(*args)
-        except (ConnectionError, FileNotFoundError, socket.timeout) as exc:
-            raise StateFailed(f"supervisord does not answer on {self.socket} ({exc}); "
-                              f"is it running?") from exc
+        except (TimeoutError, ConnectionError, FileNotFoundError) as exc:
+            raise StateFailed(
+                f"supervisord does not answer on {self.socket} ({exc}); is it running?"
+            ) from exc
 
     def info(self, name: str) -> dict[str, Any] | None:
         """supervisord's process info for `name`, or None when it does not know the program."""
@@ -212,27 +221,34 @@ class Supervisord:
                 return int(info["pid"])
             if state in FAILED_STATES:
                 try:
-                    self._call("stopProcess", name, True)   # no restart loop left behind
+                    self._call("stopProcess", name, True)  # no restart loop left behind
                 except xmlrpc.client.Fault:
                     pass
-                raise self._failed(name, info.get("spawnerr") or
-                                   f"exited right after start (exit status {info.get('exitstatus')})")
+                raise self._failed(
+                    name,
+                    info.get("spawnerr")
+                    or f"exited right after start (exit status {info.get('exitstatus')})",
+                )
             time.sleep(0.05)
         raise StateFailed(f"program {name} did not reach RUNNING within {self.timeout:.0f}s")
 
     def _failed(self, name: str, why: str) -> StateFailed:
         tail = self.log_tail(name)
         log = f"\nlast output:\n{tail}" if tail else ""
-        return StateFailed(f"program {name} could not be kept running: {why}. "
-                           f"Check its command, user and directory (try running the command by "
-                           f"hand on the host).{log}")
+        return StateFailed(
+            f"program {name} could not be kept running: {why}. "
+            f"Check its command, user and directory (try running the command by "
+            f"hand on the host).{log}"
+        )
 
     def stop(self, name: str) -> None:
         try:
             self._call("stopProcess", name, True)
         except xmlrpc.client.Fault as fault:
             if fault.faultCode != FAULT_NOT_RUNNING:
-                raise StateFailed(f"supervisord could not stop {name}: {fault.faultString}") from fault
+                raise StateFailed(
+                    f"supervisord could not stop {name}: {fault.faultString}"
+                ) from fault
 
     def restart(self, name: str) -> int:
         self.stop(name)
@@ -242,4 +258,6 @@ class Supervisord:
         try:
             self._call("signalProcess", name, "HUP")
         except xmlrpc.client.Fault as fault:
-            raise StateFailed(f"supervisord could not signal {name}: {fault.faultString}") from fault
+            raise StateFailed(
+                f"supervisord could not signal {name}: {fault.faultString}"
+            ) from fault

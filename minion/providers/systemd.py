@@ -4,13 +4,15 @@
 table of real outputs); `Systemd` runs the commands through an injectable `run` so the same
 state code is exercised without systemd as PID 1.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
-from minion.providers.process import CommandResult, run as run_command
+from minion.providers.process import CommandResult
+from minion.providers.process import run as run_command
 from minion.state.contract import StateFailed
 
 SHOW_PROPERTIES = "LoadState,ActiveState,SubState,UnitFileState,MainPID"
@@ -20,11 +22,11 @@ ENABLED_STATES = {"enabled", "enabled-runtime", "alias", "static", "indirect", "
 @dataclass(frozen=True)
 class UnitFacts:
     unit: str
-    loaded: bool            # False: no such unit (LoadState=not-found)
+    loaded: bool  # False: no such unit (LoadState=not-found)
     masked: bool
-    active: bool            # ActiveState active/reloading/activating
+    active: bool  # ActiveState active/reloading/activating
     failed: bool
-    enabled: bool | None    # None: the unit cannot be enabled (transient, or no [Install])
+    enabled: bool | None  # None: the unit cannot be enabled (transient, or no [Install])
     static: bool
     pid: int | None
 
@@ -46,7 +48,8 @@ def parse_show(unit: str, output: str) -> UnitFacts:
         masked=load == "masked" or file_state.startswith("masked"),
         active=active in ("active", "reloading", "activating"),
         failed=active == "failed",
-        enabled=(file_state in ENABLED_STATES) if file_state not in ("", "transient", "bad")
+        enabled=(file_state in ENABLED_STATES)
+        if file_state not in ("", "transient", "bad")
         else None,
         static=file_state == "static",
         pid=pid or None,
@@ -71,16 +74,21 @@ class Systemd:
             raise StateFailed(f"systemctl show {unit} failed: {result.tail()}")
         facts = parse_show(unit, result.stdout)
         if not facts.loaded:
-            raise StateFailed(f"unit {unit} does not exist on this host: install the package "
-                              f"that ships it first (require its pkg state), or check the name")
+            raise StateFailed(
+                f"unit {unit} does not exist on this host: install the package "
+                f"that ships it first (require its pkg state), or check the name"
+            )
         return facts
 
     def _ctl(self, verb: str, name: str) -> None:
         unit = unit_name(name)
         result = self._run(["systemctl", verb, "--", unit])
         if not result.ok:
-            hint = (f" See `journalctl -u {unit}` on the host for why."
-                    if verb in ("start", "restart", "reload") else "")
+            hint = (
+                f" See `journalctl -u {unit}` on the host for why."
+                if verb in ("start", "restart", "reload")
+                else ""
+            )
             raise StateFailed(f"systemctl {verb} {unit} failed: {result.tail()}.{hint}")
 
     def start(self, name: str) -> None:

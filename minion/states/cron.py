@@ -13,11 +13,13 @@
 Each entry carries an identifier (`identifier:`, default the command) so that a changed
 schedule or command replaces its line. Changes: `entry: {old: line, new: line}`.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from core.errors import StateArgError
 from minion.providers import crontab
@@ -25,16 +27,24 @@ from minion.providers.accounts import check_account_name
 from minion.state.contract import ExecContext, Pending
 
 FIELDS = ("minute", "hour", "daymonth", "month", "dayweek")
-SPECIALS = ("@reboot", "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight",
-            "@hourly")
+SPECIALS = (
+    "@reboot",
+    "@yearly",
+    "@annually",
+    "@monthly",
+    "@weekly",
+    "@daily",
+    "@midnight",
+    "@hourly",
+)
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
 class CronSpec:
     user: str
-    key: str            # identifier (jobs) or variable name (env)
-    line: str           # the crontab line wanted ("" for absent)
+    key: str  # identifier (jobs) or variable name (env)
+    line: str  # the crontab line wanted ("" for absent)
 
 
 def _one_line(key: str, value: Any) -> str:
@@ -59,6 +69,7 @@ def _schedule(args: Mapping[str, Any]) -> str:
         raise StateArgError("schedule fields must not contain spaces")
     expression = " ".join(parts)
     from croniter import croniter
+
     if not croniter.is_valid(expression):
         raise StateArgError(f"invalid cron schedule {expression!r}")
     return expression
@@ -139,7 +150,9 @@ class EnvPresent(Present):
             raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
         if not ENV_NAME.match(str(name)):
             raise StateArgError(f"{name!r} is not a valid variable name")
-        return CronSpec(_user(args), str(name), f"{name}={_one_line('value', args.get('value', ''))}")
+        return CronSpec(
+            _user(args), str(name), f"{name}={_one_line('value', args.get('value', ''))}"
+        )
 
     def check(self, ctx: ExecContext, spec: CronSpec) -> Pending:
         check_account_name("user", spec.user)
@@ -171,5 +184,9 @@ class EnvAbsent(Absent):
         return CronSpec(_user(args), str(name), "")
 
 
-FUNCTIONS = {"present": Present(), "absent": Absent(), "env_present": EnvPresent(),
-             "env_absent": EnvAbsent()}
+FUNCTIONS = {
+    "present": Present(),
+    "absent": Absent(),
+    "env_present": EnvPresent(),
+    "env_absent": EnvAbsent(),
+}

@@ -11,12 +11,14 @@ Changes: `revision: {old: sha or None, new: sha}`; `remote` when the origin URL 
 `local_changes` when force_reset discards edits. Local edits or local commits that the
 checkout would lose fail the state unless `force_reset: True`.
 """
+
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from core.errors import StateArgError
 from minion.providers import git as gitp
@@ -57,12 +59,15 @@ class Latest:
     def check(self, ctx: ExecContext, spec: GitSpec) -> Pending:
         remote = gitp.resolve_remote(spec.url, spec.rev)
         facts = {"sha": remote.sha, "branch": remote.branch}
-        if not os.path.exists(spec.target) or (os.path.isdir(spec.target)
-                                               and not os.listdir(spec.target)):
+        if not os.path.exists(spec.target) or (
+            os.path.isdir(spec.target) and not os.listdir(spec.target)
+        ):
             return Pending(changes={"revision": {"old": None, "new": remote.sha}}, facts=facts)
         if not os.path.isdir(os.path.join(spec.target, ".git")):
-            raise StateFailed(f"{spec.target} exists and is not a git checkout: move it away or "
-                              f"choose another target")
+            raise StateFailed(
+                f"{spec.target} exists and is not a git checkout: move it away or "
+                f"choose another target"
+            )
         changes: dict[str, Any] = {}
         url = gitp.origin_url(spec.target)
         if url != spec.url:
@@ -72,8 +77,10 @@ class Latest:
             changes["revision"] = {"old": current, "new": remote.sha}
         if gitp.is_dirty(spec.target):
             if not spec.force_reset:
-                raise StateFailed(f"{spec.target} has local changes: commit them elsewhere, or "
-                                  f"set force_reset: True to discard them")
+                raise StateFailed(
+                    f"{spec.target} has local changes: commit them elsewhere, or "
+                    f"set force_reset: True to discard them"
+                )
             changes["local_changes"] = {"old": "modified", "new": "discarded"}
         if not changes:
             return Pending(comment=f"{spec.target} is at {remote.sha[:12]} ({spec.rev})")
@@ -81,30 +88,39 @@ class Latest:
 
     def apply(self, ctx: ExecContext, spec: GitSpec, pending: Pending) -> dict[str, Any]:
         sha, branch = pending.facts["sha"], pending.facts["branch"]
-        fresh = pending.changes.get("revision", {}).get("old") is None and \
-            not os.path.isdir(os.path.join(spec.target, ".git"))
+        fresh = pending.changes.get("revision", {}).get("old") is None and not os.path.isdir(
+            os.path.join(spec.target, ".git")
+        )
         if fresh:
             os.makedirs(os.path.dirname(spec.target) or "/", exist_ok=True)
-            gitp.git_ok(["clone", "--quiet", "--no-checkout", "--", spec.url, spec.target],
-                        f"git clone {spec.url}")
+            gitp.git_ok(
+                ["clone", "--quiet", "--no-checkout", "--", spec.url, spec.target],
+                f"git clone {spec.url}",
+            )
         elif "remote" in pending.changes:
-            gitp.git_ok(["remote", "set-url", "origin", spec.url], "git remote set-url",
-                        cwd=spec.target)
+            gitp.git_ok(
+                ["remote", "set-url", "origin", spec.url], "git remote set-url", cwd=spec.target
+            )
         if not fresh:
-            gitp.git_ok(["fetch", "--quiet", "--tags", "--force", "origin"], "git fetch",
-                        cwd=spec.target)
+            gitp.git_ok(
+                ["fetch", "--quiet", "--tags", "--force", "origin"], "git fetch", cwd=spec.target
+            )
             current = gitp.head(spec.target)
             if current and not spec.force_reset and not gitp.is_ancestor(spec.target, current, sha):
-                raise StateFailed(f"{spec.target} has commits that {spec.rev} does not have "
-                                  f"(HEAD {current[:12]}): set force_reset: True to reset to "
-                                  f"{sha[:12]}")
+                raise StateFailed(
+                    f"{spec.target} has commits that {spec.rev} does not have "
+                    f"(HEAD {current[:12]}): set force_reset: True to reset to "
+                    f"{sha[:12]}"
+                )
         force = ["--force"] if spec.force_reset or fresh else []
         if branch:
-            gitp.git_ok(["checkout", "--quiet", *force, "-B", branch, sha], "git checkout",
-                        cwd=spec.target)
+            gitp.git_ok(
+                ["checkout", "--quiet", *force, "-B", branch, sha], "git checkout", cwd=spec.target
+            )
         else:
-            gitp.git_ok(["checkout", "--quiet", *force, "--detach", sha], "git checkout",
-                        cwd=spec.target)
+            gitp.git_ok(
+                ["checkout", "--quiet", *force, "--detach", sha], "git checkout", cwd=spec.target
+            )
         if spec.force_reset:
             gitp.git_ok(["reset", "--quiet", "--hard", sha], "git reset", cwd=spec.target)
         now = gitp.head(spec.target)

@@ -1,15 +1,17 @@
 """group states: present (gid, system, members) and absent.
 
-    linkpeek:
-      group.present:
-        - gid: 990
-        - system: True
-        - members: [deploy]
+linkpeek:
+  group.present:
+    - gid: 990
+    - system: True
+    - members: [deploy]
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from core.errors import StateArgError
 from minion.providers import accounts
@@ -61,8 +63,9 @@ class Present:
             changes["gid"] = {"old": have.gr_gid, "new": spec.gid}
         if spec.members is not None and sorted(have.gr_mem) != list(spec.members):
             changes["members"] = {"old": sorted(have.gr_mem), "new": list(spec.members)}
-        return Pending(changes=changes,
-                       comment="" if changes else f"group {spec.name} is present as specified")
+        return Pending(
+            changes=changes, comment="" if changes else f"group {spec.name} is present as specified"
+        )
 
     def apply(self, ctx: ExecContext, spec: GroupSpec, pending: Pending) -> dict[str, Any]:
         changes = pending.changes
@@ -76,10 +79,13 @@ class Present:
         if "members" in changes:
             for member in spec.members or ():
                 if accounts.user(member) is None:
-                    raise StateFailed(f"member {member!r} of group {spec.name} does not exist: "
-                                      f"add a user.present for it and require it")
-            accounts.shadow(["gpasswd", "-M", ",".join(spec.members or ()), "--", spec.name],
-                            "gpasswd")
+                    raise StateFailed(
+                        f"member {member!r} of group {spec.name} does not exist: "
+                        f"add a user.present for it and require it"
+                    )
+            accounts.shadow(
+                ["gpasswd", "-M", ",".join(spec.members or ()), "--", spec.name], "gpasswd"
+            )
         return dict(changes)
 
 

@@ -12,10 +12,12 @@
 Changes are per distribution, dependencies included: `{gunicorn: {old: null, new: 22.0.0}}`.
 Test mode asks pip for a dry run, so it predicts exactly what the real run installs.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from core.errors import StateArgError
 from minion.providers import python_env
@@ -36,9 +38,12 @@ def parse_options(args: Mapping[str, Any]) -> python_env.PipOptions:
     index_url = args.get("index_url")
     if index_url is not None and str(index_url).startswith("-"):
         raise StateArgError("index_url must be a URL")
-    return python_env.PipOptions(bool(args.get("no_index", False)),
-                                 tuple(str(x) for x in links), bool(args.get("upgrade", False)),
-                                 None if index_url is None else str(index_url))
+    return python_env.PipOptions(
+        bool(args.get("no_index", False)),
+        tuple(str(x) for x in links),
+        bool(args.get("upgrade", False)),
+        None if index_url is None else str(index_url),
+    )
 
 
 def parse_requirements(raw: list[Any]) -> tuple[str, ...]:
@@ -77,9 +82,12 @@ class Installed:
 
     def check(self, ctx: ExecContext, spec: PipSpec) -> Pending:
         reqs = list(spec.requirements)
-        if python_env.exists(spec.venv) and not spec.options.upgrade:
-            if not python_env.unmet(reqs, python_env.installed(spec.venv)):
-                return Pending(comment=f"all requirements met in {spec.venv}")
+        if (
+            python_env.exists(spec.venv)
+            and not spec.options.upgrade
+            and not python_env.unmet(reqs, python_env.installed(spec.venv))
+        ):
+            return Pending(comment=f"all requirements met in {spec.venv}")
         changes = python_env.plan(spec.venv, reqs, None, spec.options)
         if not changes:
             return Pending(comment=f"all requirements met in {spec.venv}")
@@ -87,8 +95,10 @@ class Installed:
 
     def apply(self, ctx: ExecContext, spec: PipSpec, pending: Pending) -> dict[str, Any]:
         if not python_env.exists(spec.venv):
-            raise StateFailed(f"{spec.venv} is not a virtualenv: add a virtualenv.managed state "
-                              f"for it and require it")
+            raise StateFailed(
+                f"{spec.venv} is not a virtualenv: add a virtualenv.managed state "
+                f"for it and require it"
+            )
         return python_env.install(spec.venv, list(spec.requirements), None, spec.options)
 
 

@@ -12,23 +12,26 @@
 Changes are per package: `{hello: {old: "", new: "2.10-3"}}`. All packages of one state are
 installed or removed in a single apt-get call.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from core.errors import StateArgError
 from minion.providers import apt
 from minion.state.contract import ExecContext, Pending, StateFailed
 
-UNKNOWN_HINT = ("check the spelling, or add the repository that has it (pkgrepo.managed) "
-                "and set refresh: True")
+UNKNOWN_HINT = (
+    "check the spelling, or add the repository that has it (pkgrepo.managed) and set refresh: True"
+)
 
 
 @dataclass(frozen=True)
 class PkgSpec:
     name: str
-    packages: tuple[tuple[str, str | None], ...]   # (name, pinned version or None)
+    packages: tuple[tuple[str, str | None], ...]  # (name, pinned version or None)
     refresh: bool = False
 
 
@@ -45,10 +48,12 @@ def _parse_packages(name: str, args: Mapping[str, Any], allow_versions: bool) ->
             if isinstance(item, str):
                 entries.append((item, None))
             elif isinstance(item, dict) and len(item) == 1:
-                (pkg, ver), = item.items()
+                ((pkg, ver),) = item.items()
                 entries.append((str(pkg), None if ver is None else str(ver)))
             else:
-                raise StateArgError(f"pkgs entry {item!r} must be a name or a {{name: version}} map")
+                raise StateArgError(
+                    f"pkgs entry {item!r} must be a name or a {{name: version}} map"
+                )
     for pkg, ver in entries:
         if not apt.PACKAGE_NAME.match(pkg):
             raise StateArgError(f"{pkg!r} is not a valid Debian package name")
@@ -88,13 +93,16 @@ class Installed:
                 if spec.refresh:
                     want = "(latest after apt-get update)"
                 else:
-                    raise StateFailed(f"package {pkg!r} is not known to apt on this host: "
-                                      f"{UNKNOWN_HINT}")
+                    raise StateFailed(
+                        f"package {pkg!r} is not known to apt on this host: {UNKNOWN_HINT}"
+                    )
             elif pinned is not None:
                 if pinned not in versions and pinned != have and not spec.refresh:
-                    raise StateFailed(f"version {pinned} of {pkg} is not available "
-                                      f"(available: {', '.join(versions) or 'none'}); "
-                                      f"pin one of those or add the repository that has it")
+                    raise StateFailed(
+                        f"version {pinned} of {pkg} is not available "
+                        f"(available: {', '.join(versions) or 'none'}); "
+                        f"pin one of those or add the repository that has it"
+                    )
                 want = pinned
             elif self.latest:
                 want = candidate or have or ""
@@ -146,14 +154,17 @@ class Removed:
             elif self.purge and info.config_left:
                 changes[pkg] = {"old": "config-files", "new": ""}
         if not changes:
-            return Pending(comment=f"none of {', '.join(current)} "
-                           f"{'present' if self.purge else 'installed'}")
+            return Pending(
+                comment=f"none of {', '.join(current)} {'present' if self.purge else 'installed'}"
+            )
         return Pending(changes=changes)
 
     def apply(self, ctx: ExecContext, spec: PkgSpec, pending: Pending) -> dict[str, Any]:
         apt.remove(list(pending.changes), purge=self.purge)
         after = apt.status(list(pending.changes))
-        left = [p for p, info in after.items() if info.installed or (self.purge and info.config_left)]
+        left = [
+            p for p, info in after.items() if info.installed or (self.purge and info.config_left)
+        ]
         if left:
             raise StateFailed(f"still present after apt-get: {', '.join(left)}")
         return dict(pending.changes)

@@ -19,13 +19,15 @@ The key is fetched from `key_url` (salt:// or a local path) into the `signed-by`
 into apt's global trusted keyring. Both files are replaced atomically. Changes: `source` and
 `key` (sha256 prefixes of old and new key).
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from core.errors import StateArgError
 from minion.providers import apt
@@ -40,7 +42,7 @@ WORD = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/~+@%=-]*$")
 @dataclass(frozen=True)
 class RepoSpec:
     file: str
-    text: str                   # the source file's full content
+    text: str  # the source file's full content
     key_url: str | None
     signed_by: str | None
     refresh: bool
@@ -60,14 +62,26 @@ class Managed:
     """pkgrepo.managed."""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> RepoSpec:
-        allowed = {"file", "key_url", "signed_by", "refresh", "types", "uris", "suites",
-                   "components"}
+        allowed = {
+            "file",
+            "key_url",
+            "signed_by",
+            "refresh",
+            "types",
+            "uris",
+            "suites",
+            "components",
+        }
         unknown = set(args) - allowed
         if unknown:
             raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
         file = args.get("file")
-        if not isinstance(file, str) or not file.startswith(SOURCES_DIR) or ".." in file \
-                or not file.endswith((".list", ".sources")):
+        if (
+            not isinstance(file, str)
+            or not file.startswith(SOURCES_DIR)
+            or ".." in file
+            or not file.endswith((".list", ".sources"))
+        ):
             raise StateArgError(f"file must be a .list or .sources file in {SOURCES_DIR}")
         line = str(name)
         if any(c in line for c in "\n\r\0"):
@@ -85,25 +99,37 @@ class Managed:
             text = line + "\n"
         else:
             if not file.endswith(".sources"):
-                raise StateArgError("a deb822 source (uris/suites/components) goes in a .sources "
-                                    "file; or give a one-line `deb ...` name")
-            fields = [("Types", _words(args, "types", ["deb"])), ("URIs", _words(args, "uris")),
-                      ("Suites", _words(args, "suites")),
-                      ("Components", _words(args, "components", []) or [])]
+                raise StateArgError(
+                    "a deb822 source (uris/suites/components) goes in a .sources "
+                    "file; or give a one-line `deb ...` name"
+                )
+            fields = [
+                ("Types", _words(args, "types", ["deb"])),
+                ("URIs", _words(args, "uris")),
+                ("Suites", _words(args, "suites")),
+                ("Components", _words(args, "components", []) or []),
+            ]
             text = "".join(f"{k}: {' '.join(v)}\n" for k, v in fields if v)
             if signed_by:
                 text += f"Signed-By: {signed_by}\n"
         key_url = args.get("key_url")
         if key_url is not None and not signed_by:
-            raise StateArgError("key_url needs a signed-by path (signed_by:, or [signed-by=...] "
-                                "in the line) so the key is trusted for this source only")
+            raise StateArgError(
+                "key_url needs a signed-by path (signed_by:, or [signed-by=...] "
+                "in the line) so the key is trusted for this source only"
+            )
         if signed_by is not None and (not str(signed_by).startswith("/") or ".." in str(signed_by)):
             raise StateArgError("signed_by must be an absolute path (e.g. /etc/apt/keyrings/x.asc)")
         refresh = args.get("refresh", False)
         if not isinstance(refresh, bool):
             raise StateArgError("refresh must be true or false")
-        return RepoSpec(file, text, None if key_url is None else str(key_url),
-                        None if signed_by is None else str(signed_by), refresh)
+        return RepoSpec(
+            file,
+            text,
+            None if key_url is None else str(key_url),
+            None if signed_by is None else str(signed_by),
+            refresh,
+        )
 
     def check(self, ctx: ExecContext, spec: RepoSpec) -> Pending:
         changes: dict[str, Any] = {}
@@ -143,8 +169,12 @@ class Absent:
 
     def parse(self, name: str, args: Mapping[str, Any]) -> str:
         file = args.get("file")
-        if set(args) - {"file"} or not isinstance(file, str) or not file.startswith(SOURCES_DIR) \
-                or ".." in file:
+        if (
+            set(args) - {"file"}
+            or not isinstance(file, str)
+            or not file.startswith(SOURCES_DIR)
+            or ".." in file
+        ):
             raise StateArgError(f"pkgrepo.absent takes file: (a file in {SOURCES_DIR})")
         return file
 

@@ -22,26 +22,42 @@ when it is PID 1 and supervisord otherwise.
 Changes: `running: {old, new}`, `enabled: {old, new}`, `config: {old, new}` (the program
 section's differing keys); a watch adds `restarted: {old: pid, new: pid}` (or `reloaded`).
 """
+
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from core.errors import StateArgError
 from minion.providers import systemd as systemd_mod
 from minion.providers.atomic import write_atomic
-from minion.providers.supervisord import (DEFAULT_CONF, ProgramConfig, Supervisord,
-                                          parse_section, render_section)
+from minion.providers.supervisord import (
+    DEFAULT_CONF,
+    ProgramConfig,
+    Supervisord,
+    parse_section,
+    render_section,
+)
 from minion.state.contract import ExecContext, Pending, StateFailed
 
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]*[$]?$")
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 SIGNALS = ("TERM", "HUP", "INT", "QUIT", "KILL", "USR1", "USR2")
-PROGRAM_ARGS = {"command", "user", "directory", "environment", "autorestart", "startsecs",
-                "startretries", "stopsignal", "stopwaitsecs"}
+PROGRAM_ARGS = {
+    "command",
+    "user",
+    "directory",
+    "environment",
+    "autorestart",
+    "startsecs",
+    "startretries",
+    "stopsignal",
+    "stopwaitsecs",
+}
 COMMON_ARGS = {"provider", "enable", "reload", "timeout"}
 RUNNING_STATES = {"RUNNING", "STARTING", "BACKOFF"}
 
@@ -105,16 +121,25 @@ def _program(args: Mapping[str, Any], autostart: bool) -> ProgramConfig | None:
         command=_line_value("command", args["command"]),
         user=None if user is None else str(user),
         directory=None if directory is None else _line_value("directory", directory),
-        environment=tuple(pairs), autostart=autostart, autorestart=autorestart,
-        startsecs=_int_arg(args, "startsecs", 1), startretries=_int_arg(args, "startretries", 3),
-        stopsignal=stopsignal, stopwaitsecs=_int_arg(args, "stopwaitsecs", 10))
+        environment=tuple(pairs),
+        autostart=autostart,
+        autorestart=autorestart,
+        startsecs=_int_arg(args, "startsecs", 1),
+        startretries=_int_arg(args, "startretries", 3),
+        stopsignal=stopsignal,
+        stopwaitsecs=_int_arg(args, "stopwaitsecs", 10),
+    )
 
 
 class ServiceState:
     """One of service.running/dead/enabled/disabled. Providers are injectable for tests."""
 
-    def __init__(self, fun: str, systemd: Callable[[], systemd_mod.Systemd] = systemd_mod.Systemd,
-                 supervisord: Callable[[str], Supervisord] = Supervisord) -> None:
+    def __init__(
+        self,
+        fun: str,
+        systemd: Callable[[], systemd_mod.Systemd] = systemd_mod.Systemd,
+        supervisord: Callable[[str], Supervisord] = Supervisord,
+    ) -> None:
         self.fun = fun
         self._systemd = systemd
         self._supervisord = supervisord
@@ -142,8 +167,10 @@ class ServiceState:
             raise StateArgError("timeout must be a positive number of seconds")
         program = _program(args, autostart=True if enable is None else enable)
         if program is not None and provider == "systemd":
-            raise StateArgError("command/user/directory/environment define a supervisord "
-                                "program; for systemd manage the unit file with file.managed")
+            raise StateArgError(
+                "command/user/directory/environment define a supervisord "
+                "program; for systemd manage the unit file with file.managed"
+            )
         return ServiceSpec(str(name), provider, enable, reload, program, float(timeout))
 
     def _provider(self, ctx: ExecContext, spec: ServiceSpec) -> str:
@@ -167,8 +194,10 @@ class ServiceState:
         provider = self._provider(ctx, spec)
         if provider == "systemd":
             if spec.program is not None:
-                raise StateFailed("this host runs systemd: command/user/directory/environment "
-                                  "define a supervisord program; set provider: supervisord")
+                raise StateFailed(
+                    "this host runs systemd: command/user/directory/environment "
+                    "define a supervisord program; set provider: supervisord"
+                )
             return self._check_systemd(spec)
         return self._check_supervisord(ctx, spec)
 
@@ -183,12 +212,17 @@ class ServiceState:
             if want and facts.masked:
                 raise StateFailed(f"{facts.unit} is masked: unmask it before it can run")
             changes["running"] = {"old": facts.active, "new": want}
-        if spec.enable is not None and facts.enabled is not None and facts.enabled != spec.enable \
-                and not facts.static:
+        if (
+            spec.enable is not None
+            and facts.enabled is not None
+            and facts.enabled != spec.enable
+            and not facts.static
+        ):
             changes["enabled"] = {"old": facts.enabled, "new": spec.enable}
         comment = f"{facts.unit} is {'running' if facts.active else 'dead'}"
-        return Pending(changes=changes, comment=comment,
-                       facts={"provider": "systemd", "pid": facts.pid})
+        return Pending(
+            changes=changes, comment=comment, facts={"provider": "systemd", "pid": facts.pid}
+        )
 
     def _check_supervisord(self, ctx: ExecContext, spec: ServiceSpec) -> Pending:
         sv = self._sv(ctx, spec)
@@ -201,29 +235,42 @@ class ServiceState:
                 old = parse_section(current_text or "", spec.name) or {}
                 new = parse_section(new_text, spec.name) or {}
                 keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
-                changes["config"] = {"old": {k: old[k] for k in keys if k in old},
-                                     "new": {k: new[k] for k in keys if k in new}}
+                changes["config"] = {
+                    "old": {k: old[k] for k in keys if k in old},
+                    "new": {k: new[k] for k in keys if k in new},
+                }
                 facts["config_text"] = new_text
         elif spec.enable is not None:
             settings = sv.current_settings(spec.name)
             if settings is None:
-                raise StateFailed(f"supervisord has no program {spec.name}: give `command:` to "
-                                  f"define it, or add its section under {sv.include_dir}")
+                raise StateFailed(
+                    f"supervisord has no program {spec.name}: give `command:` to "
+                    f"define it, or add its section under {sv.include_dir}"
+                )
             have = settings.get("autostart", "true") == "true"
             if have != spec.enable:
                 if current_text is None:
-                    raise StateFailed(f"program {spec.name} is defined outside linkpeek-ops; give "
-                                      f"`command:` to manage its section here")
+                    raise StateFailed(
+                        f"program {spec.name} is defined outside linkpeek-ops; give "
+                        f"`command:` to manage its section here"
+                    )
                 changes["enabled"] = {"old": have, "new": spec.enable}
                 facts["config_text"] = re.sub(
-                    r"(?m)^autostart=.*$", f"autostart={'true' if spec.enable else 'false'}",
-                    current_text)
+                    r"(?m)^autostart=.*$",
+                    f"autostart={'true' if spec.enable else 'false'}",
+                    current_text,
+                )
         info = sv.info(spec.name)
         want = self._want_running()
-        running = bool(info and info.get("statename") in RUNNING_STATES)
+        statename = info.get("statename") if info else None
+        # "running" means RUNNING for running (a BACKOFF loop is not running), but anything
+        # still alive (STARTING, BACKOFF) is something dead has to stop.
+        running = statename == "RUNNING" if want else statename in RUNNING_STATES
         if want and info is None and spec.program is None:
-            raise StateFailed(f"supervisord has no program {spec.name}: give `command:` (and "
-                              f"user, directory, environment) to define it here")
+            raise StateFailed(
+                f"supervisord has no program {spec.name}: give `command:` (and "
+                f"user, directory, environment) to define it here"
+            )
         if want is not None and running != want:
             changes["running"] = {"old": running, "new": want}
         facts["pid"] = info.get("pid") if info else None

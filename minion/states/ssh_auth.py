@@ -9,21 +9,30 @@
 The key is matched by its base64 blob, so a changed comment or options replace the line.
 The file is replaced atomically, 0600 and owned by the user; symlinks are refused.
 """
+
 from __future__ import annotations
 
 import os
 import pwd
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from core.errors import StateArgError
 from minion.providers.atomic import write_atomic
 from minion.state.contract import ExecContext, Pending, StateFailed
 
-KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
-             "ecdsa-sha2-nistp521", "sk-ssh-ed25519@openssh.com",
-             "sk-ecdsa-sha2-nistp256@openssh.com", "ssh-dss")
+KEY_TYPES = (
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+    "ssh-dss",
+)
 BLOB = re.compile(r"^[A-Za-z0-9+/]+={0,3}$")
 
 
@@ -70,8 +79,14 @@ def parse_key(name: str, args: Mapping[str, Any], allowed: set[str]) -> KeySpec:
     if not isinstance(options, list):
         raise StateArgError("options must be a list")
     config = _one_line("config", args.get("config", ".ssh/authorized_keys"))
-    return KeySpec(str(args["user"]), enc, blob, comment,
-                   tuple(_one_line("options", o) for o in options), config)
+    return KeySpec(
+        str(args["user"]),
+        enc,
+        blob,
+        comment,
+        tuple(_one_line("options", o) for o in options),
+        config,
+    )
 
 
 def _target(spec: KeySpec) -> tuple[str, pwd.struct_passwd | None]:
@@ -85,8 +100,10 @@ def _target(spec: KeySpec) -> tuple[str, pwd.struct_passwd | None]:
 
 def _lines(path: str) -> list[str]:
     if os.path.islink(path) or os.path.islink(os.path.dirname(path)):
-        raise StateFailed(f"{path} or its directory is a symlink: refusing to write through it; "
-                          f"replace it with a plain file")
+        raise StateFailed(
+            f"{path} or its directory is a symlink: refusing to write through it; "
+            f"replace it with a plain file"
+        )
     try:
         with open(path) as fh:
             return fh.read().splitlines()
@@ -106,8 +123,9 @@ def _write(path: str, entry: pwd.struct_passwd, lines: list[str]) -> None:
     if not os.path.isdir(directory):
         os.makedirs(directory, mode=0o700)
         os.chown(directory, entry.pw_uid, entry.pw_gid)
-    write_atomic(path, "".join(f"{ln}\n" for ln in lines), mode=0o600, uid=entry.pw_uid,
-                 gid=entry.pw_gid)
+    write_atomic(
+        path, "".join(f"{ln}\n" for ln in lines), mode=0o600, uid=entry.pw_uid, gid=entry.pw_gid
+    )
 
 
 class Present:
@@ -118,7 +136,7 @@ class Present:
 
     def check(self, ctx: ExecContext, spec: KeySpec) -> Pending:
         path, entry = _target(spec)
-        if entry is None:   # may be created by an earlier state of this run
+        if entry is None:  # may be created by an earlier state of this run
             return Pending(changes={"key": {"old": "", "new": spec.line}})
         lines = _lines(path)
         index = _find(lines, spec.blob)
@@ -130,8 +148,9 @@ class Present:
     def apply(self, ctx: ExecContext, spec: KeySpec, pending: Pending) -> dict[str, Any]:
         path, entry = _target(spec)
         if entry is None:
-            raise StateFailed(f"user {spec.user} does not exist: add a user.present for it and "
-                              f"require it")
+            raise StateFailed(
+                f"user {spec.user} does not exist: add a user.present for it and require it"
+            )
         lines = _lines(path)
         index = _find(lines, spec.blob)
         if index is None:

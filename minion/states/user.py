@@ -14,17 +14,28 @@
 Changes are per attribute: `{shell: {old: /bin/sh, new: /usr/sbin/nologin}}`; a new user adds
 `user: {old: "", new: NAME}`.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from core.errors import StateArgError
 from minion.providers import accounts
 from minion.state.contract import ExecContext, Pending, StateFailed
 
-PRESENT_ARGS = {"uid", "gid", "home", "shell", "groups", "remove_groups", "system", "createhome",
-                "fullname"}
+PRESENT_ARGS = {
+    "uid",
+    "gid",
+    "home",
+    "shell",
+    "groups",
+    "remove_groups",
+    "system",
+    "createhome",
+    "fullname",
+}
 
 
 @dataclass(frozen=True)
@@ -78,13 +89,19 @@ class Present:
             if args.get(key) is not None and not str(args[key]).startswith("/"):
                 raise StateArgError(f"{key} must be an absolute path")
         return UserSpec(
-            name=str(name), uid=uid, gid=gid,
+            name=str(name),
+            uid=uid,
+            gid=gid,
             home=None if args.get("home") is None else _no_newline("home", args["home"]),
             shell=None if args.get("shell") is None else _no_newline("shell", args["shell"]),
-            groups=groups, remove_groups=_flag(args, "remove_groups", True),
-            system=_flag(args, "system", False), createhome=_flag(args, "createhome", True),
-            fullname=None if args.get("fullname") is None
-            else _no_newline("fullname", args["fullname"]).replace(",", " "))
+            groups=groups,
+            remove_groups=_flag(args, "remove_groups", True),
+            system=_flag(args, "system", False),
+            createhome=_flag(args, "createhome", True),
+            fullname=None
+            if args.get("fullname") is None
+            else _no_newline("fullname", args["fullname"]).replace(",", " "),
+        )
 
     def check(self, ctx: ExecContext, spec: UserSpec) -> Pending:
         accounts.check_account_name("user", spec.name)
@@ -93,16 +110,23 @@ class Present:
         # Groups may be created by earlier states of the same run, so a missing one is only an
         # error in apply; gid changes are shown as given (a name or a number).
         have = accounts.user(spec.name)
-        want: dict[str, Any] = {"uid": spec.uid, "gid": spec.gid, "home": spec.home,
-                                "shell": spec.shell, "fullname": spec.fullname}
+        want: dict[str, Any] = {
+            "uid": spec.uid,
+            "gid": spec.gid,
+            "home": spec.home,
+            "shell": spec.shell,
+            "fullname": spec.fullname,
+        }
         if spec.groups is not None:
             want["groups"] = list(spec.groups)
         want = {k: v for k, v in want.items() if v is not None}
         if spec.uid is not None:
             owner = accounts.uid_taken(spec.uid)
             if owner not in (None, spec.name):
-                raise StateFailed(f"uid {spec.uid} already belongs to user {owner}: "
-                                  f"pick another uid or remove {owner} first")
+                raise StateFailed(
+                    f"uid {spec.uid} already belongs to user {owner}: "
+                    f"pick another uid or remove {owner} first"
+                )
         changes: dict[str, Any] = {}
         if have is None:
             changes["user"] = {"old": "", "new": spec.name}
@@ -112,8 +136,14 @@ class Present:
         if isinstance(spec.gid, str):
             found = accounts.group_by_id(have.gid)
             gid_shown = found.gr_name if found else have.gid
-        current = {"uid": have.uid, "gid": gid_shown, "home": have.home, "shell": have.shell,
-                   "fullname": have.fullname, "groups": list(have.groups)}
+        current = {
+            "uid": have.uid,
+            "gid": gid_shown,
+            "home": have.home,
+            "shell": have.shell,
+            "fullname": have.fullname,
+            "groups": list(have.groups),
+        }
         if spec.groups is not None and not spec.remove_groups:
             want["groups"] = sorted(set(have.groups) | set(spec.groups))
         for key, value in want.items():

@@ -10,12 +10,14 @@
 Changes: `venv: {old: null, new: PATH}` when created, then one entry per distribution that
 pip installs or changes.
 """
+
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from core.errors import StateArgError
 from minion.providers import python_env
@@ -37,8 +39,9 @@ class Managed:
     """virtualenv.managed."""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> VenvSpec:
-        unknown = set(args) - OPTION_ARGS - {"python", "requirements", "system_site_packages",
-                                             "pip"}
+        unknown = (
+            set(args) - OPTION_ARGS - {"python", "requirements", "system_site_packages", "pip"}
+        )
         if unknown:
             raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
         path = str(name)
@@ -53,9 +56,14 @@ class Managed:
         for key in ("system_site_packages", "pip"):
             if not isinstance(args.get(key, key == "pip"), bool):
                 raise StateArgError(f"{key} must be true or false")
-        return VenvSpec(os.path.normpath(path), python, None if reqs is None else str(reqs),
-                        bool(args.get("system_site_packages", False)), bool(args.get("pip", True)),
-                        parse_options(args))
+        return VenvSpec(
+            os.path.normpath(path),
+            python,
+            None if reqs is None else str(reqs),
+            bool(args.get("system_site_packages", False)),
+            bool(args.get("pip", True)),
+            parse_options(args),
+        )
 
     def _req_file(self, ctx: ExecContext, spec: VenvSpec) -> str | None:
         if spec.requirements is None:
@@ -70,15 +78,20 @@ class Managed:
             if os.path.exists(spec.path) and os.listdir(spec.path):
                 raise StateFailed(f"{spec.path} exists and is not a virtualenv: move it away")
             if shutil.which(spec.python) is None:
-                raise StateFailed(f"python interpreter {spec.python!r} not found: install it "
-                                  f"(pkg.installed python3-venv) or set python:")
+                raise StateFailed(
+                    f"python interpreter {spec.python!r} not found: install it "
+                    f"(pkg.installed python3-venv) or set python:"
+                )
             changes["venv"] = {"old": None, "new": spec.path}
         req_file = self._req_file(ctx, spec)
         if req_file:
             listed = python_env.requirements_in_file(req_file)
-            met = (listed is not None and python_env.exists(spec.path)
-                   and not spec.options.upgrade
-                   and not python_env.unmet(listed, python_env.installed(spec.path)))
+            met = (
+                listed is not None
+                and python_env.exists(spec.path)
+                and not spec.options.upgrade
+                and not python_env.unmet(listed, python_env.installed(spec.path))
+            )
             if not met:
                 changes.update(python_env.plan(spec.path, [], req_file, spec.options))
         if not changes:

@@ -7,9 +7,10 @@
 
 See host.py for the API.
 """
+
 from __future__ import annotations
 
 from tests.hostlib.host import Host, HostError
 from tests.hostlib.network import BRIDGE, GATEWAY, ensure_bridge, remove_bridge
 
-__all__ = ["Host", "HostError", "BRIDGE", "GATEWAY", "ensure_bridge", "remove_bridge"]
+__all__ = ["BRIDGE", "GATEWAY", "Host", "HostError", "ensure_bridge", "remove_bridge"]

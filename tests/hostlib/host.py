@@ -7,6 +7,7 @@ so it is gone with the host. `/proc`, `/sys`, `/tmp`, `/run` and `/dev/shm` are 
 every process in the host's pid namespace and drop its mounts and network; it is safe to call
 twice and runs on `with` exit whatever happened. If the test process dies, the host dies too.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import IO, Mapping, Sequence
+from typing import Self
 
 from tests.hostlib import network
 
@@ -37,11 +39,17 @@ class HostError(RuntimeError):
 class Host:
     """One running test host. Build with `Host.start(name)`; use as a context manager."""
 
-    def __init__(self, name: str, base: str, init: subprocess.Popen[bytes], pid: int,
-                 lease: network.Lease | None) -> None:
+    def __init__(
+        self,
+        name: str,
+        base: str,
+        init: subprocess.Popen[bytes],
+        pid: int,
+        lease: network.Lease | None,
+    ) -> None:
         self.name = name
         self.base = base
-        self.pid = pid                     # the host's init (pid 1 inside), as the machine sees it
+        self.pid = pid  # the host's init (pid 1 inside), as the machine sees it
         self.lease = lease
         self._init = init
         self._spawned: list[subprocess.Popen[bytes]] = []
@@ -49,14 +57,17 @@ class Host:
 
     # -- life cycle -------------------------------------------------------------------------
     @classmethod
-    def start(cls, name: str, *, network_on: bool = True, timeout: float = 30.0) -> "Host":
+    def start(cls, name: str, *, network_on: bool = True, timeout: float = 30.0) -> Host:
         """Start a host called `name` (its hostname); plug it into the test bridge if asked."""
         if os.geteuid() != 0:
             raise HostError("test hosts need root (namespaces, overlayfs)")
         base = tempfile.mkdtemp(prefix=f"lphost-{name}-")
-        init = subprocess.Popen([sys.executable, "-I", "-S", INIT_SCRIPT, base, name],
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
+        init = subprocess.Popen(
+            [sys.executable, "-I", "-S", INIT_SCRIPT, base, name],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         host = None
         try:
             pid = cls._await_ready(init, timeout)
@@ -100,7 +111,7 @@ class Host:
         self._stopped = True
         if self._init.poll() is None:
             try:
-                os.kill(self.pid, signal.SIGKILL)   # the kernel then kills the whole pid namespace
+                os.kill(self.pid, signal.SIGKILL)  # the kernel then kills the whole pid namespace
             except ProcessLookupError:
                 pass
             self._init.wait(timeout=30)
@@ -111,11 +122,13 @@ class Host:
                 proc.kill()
                 proc.wait()
         if self.lease:
-            subprocess.run(["ip", "link", "del", "dev", self.lease.veth], capture_output=True)
+            subprocess.run(
+                ["ip", "link", "del", "dev", self.lease.veth], capture_output=True, check=False
+            )
             self.lease.release()
         shutil.rmtree(self.base, ignore_errors=True)
 
-    def __enter__(self) -> "Host":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -133,33 +146,70 @@ class Host:
         inner = list(argv)
         if cwd:
             inner = ["env", f"--chdir={cwd}", "--", *inner]
-        return ["nsenter", "-t", str(self.pid), "-m", "-u", "-i", "-n", "-p", "-r", "-w", "--",
-                *inner]
+        return [
+            "nsenter",
+            "-t",
+            str(self.pid),
+            "-m",
+            "-u",
+            "-i",
+            "-n",
+            "-p",
+            "-r",
+            "-w",
+            "--",
+            *inner,
+        ]
 
     def _env(self, env: Mapping[str, str] | None) -> dict[str, str]:
         merged = dict(DEFAULT_ENV)
         merged.update(env or {})
         return merged
 
-    def run(self, argv: Sequence[str], *, input: str | None = None,
-            env: Mapping[str, str] | None = None, cwd: str | None = None, check: bool = False,
-            timeout: float = 300.0) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        input: str | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        check: bool = False,
+        timeout: float = 300.0,
+    ) -> subprocess.CompletedProcess[str]:
         """Run `argv` inside the host, wait, and return its output (text)."""
-        proc = subprocess.run(self.command(argv, cwd), input=input, env=self._env(env),
-                              capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            self.command(argv, cwd),
+            check=False,
+            input=input,
+            env=self._env(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if check and proc.returncode != 0:
-            raise HostError(f"{self.name}: {list(argv)} exited {proc.returncode}:\n"
-                            f"{proc.stdout}\n{proc.stderr}")
+            raise HostError(
+                f"{self.name}: {list(argv)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+            )
         return proc
 
-    def spawn(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
-              cwd: str | None = None, log_name: str | None = None) -> subprocess.Popen[bytes]:
+    def spawn(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        log_name: str | None = None,
+    ) -> subprocess.Popen[bytes]:
         """Start a long-running process inside the host; output goes to a log file on the machine."""
         logname = log_name or Path(argv[0]).name
-        log: IO[bytes] = open(os.path.join(self.base, f"{logname}.log"), "ab")
-        proc = subprocess.Popen(self.command(argv, cwd), env=self._env(env), stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=subprocess.STDOUT)
-        log.close()
+        with open(os.path.join(self.base, f"{logname}.log"), "ab") as log:
+            proc = subprocess.Popen(
+                self.command(argv, cwd),
+                env=self._env(env),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self._spawned.append(proc)
         return proc
 
@@ -197,7 +247,7 @@ class Host:
                 if os.readlink(f"/proc/{entry}/ns/pid") != ns:
                     continue
                 with open(f"/proc/{entry}/status") as fh:
-                    nspid = [ln for ln in fh if ln.startswith("NSpid:")][0].split()[-1]
+                    nspid = next(ln for ln in fh if ln.startswith("NSpid:")).split()[-1]
                 with open(f"/proc/{entry}/cmdline", "rb") as fh:
                     cmd = fh.read().replace(b"\0", b" ").decode(errors="replace").strip()
             except (OSError, IndexError):

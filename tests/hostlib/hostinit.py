@@ -6,6 +6,7 @@ machine sees it) and, once the root is ready, `ready`; errors print `error: ...`
 die with their parent (PR_SET_PDEATHSIG), so a crashed test cannot leave a host behind. Only the
 standard library is used: this file must start fast and import nothing from the project.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -38,12 +39,15 @@ def _check(ret: int, what: str) -> None:
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def mount(source: str | None, target: str, fstype: str | None, flags: int = 0,
-          data: str | None = None) -> None:
+def mount(
+    source: str | None, target: str, fstype: str | None, flags: int = 0, data: str | None = None
+) -> None:
     """mount(2), raising OSError naming the target."""
-    enc = lambda s: s.encode() if s is not None else None  # noqa: E731
-    _check(libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
-           f"mount {fstype or source} on {target}")
+    enc = lambda s: s.encode() if s is not None else None
+    _check(
+        libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)),
+        f"mount {fstype or source} on {target}",
+    )
 
 
 def die_with_parent() -> None:
@@ -97,14 +101,16 @@ def serve_as_init() -> None:
 def main() -> None:
     base, hostname = sys.argv[1], sys.argv[2]
     die_with_parent()
-    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC),
-           "unshare")
+    _check(
+        libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC),
+        "unshare",
+    )
     child = os.fork()
     if child == 0:
         die_with_parent()
         try:
             build_root(base, hostname)
-        except Exception as exc:  # report to the test, then stop
+        except Exception as exc:  # noqa: BLE001 (any failure: report to the test, then stop)
             print(f"error: {exc}", flush=True)
             os._exit(1)
         print("ready", flush=True)

@@ -3,6 +3,7 @@
 Addresses are leased with flock'ed files under /run/lphost so that two test sessions on one
 machine never hand out the same one. Traffic only ever goes to these addresses.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -39,6 +40,7 @@ def remove_bridge() -> None:
 @dataclass
 class Lease:
     """An address lease: host number `n` (2..254) held while `fd` stays open and locked."""
+
     n: int
     fd: int
 
@@ -73,12 +75,30 @@ def lease_address() -> Lease:
 def plug(init_pid: int, lease: Lease) -> None:
     """Give the host (its init's net namespace) eth0 on the bridge, its address and a route."""
     _ip("link", "del", "dev", lease.veth, check=False)  # a leftover from a killed session
-    _ip("link", "add", "name", lease.veth, "type", "veth", "peer", "name", "eth0",
-        "netns", str(init_pid))
+    _ip(
+        "link",
+        "add",
+        "name",
+        lease.veth,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        "eth0",
+        "netns",
+        str(init_pid),
+    )
     _ip("link", "set", "dev", lease.veth, "master", BRIDGE, "up")
-    batch = (f"link set dev lo up\n"
-             f"addr add {lease.address}/24 dev eth0\n"
-             f"link set dev eth0 up\n"
-             f"route add default via {GATEWAY}\n")
-    subprocess.run(["nsenter", "-t", str(init_pid), "-n", "--", "ip", "-batch", "-"],
-                   input=batch, text=True, capture_output=True, check=True)
+    batch = (
+        f"link set dev lo up\n"
+        f"addr add {lease.address}/24 dev eth0\n"
+        f"link set dev eth0 up\n"
+        f"route add default via {GATEWAY}\n"
+    )
+    subprocess.run(
+        ["nsenter", "-t", str(init_pid), "-n", "--", "ip", "-batch", "-"],
+        input=batch,
+        text=True,
+        capture_output=True,
+        check=True,
+    )

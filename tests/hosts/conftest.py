@@ -1,4 +1,5 @@
 """Fixtures for tests on whole hosts: the bridge, hosts, the offline .deb cache, state runs."""
+
 from __future__ import annotations
 
 import itertools
@@ -6,8 +7,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -17,7 +19,7 @@ from tests.hostlib import Host, ensure_bridge, remove_bridge
 REPO = Path(__file__).resolve().parents[2]
 # Outside any host, shared by every session on this machine: fetched once, reused.
 DEB_CACHE = "/var/cache/linkpeek-ops-tests/debs"
-TEST_PACKAGES = ["hello", "tree"]   # small real packages, not installed on the machine
+TEST_PACKAGES = ["hello", "tree"]  # small real packages, not installed on the machine
 LPMINION = str(Path(sys.executable).parent / "lpminion")
 _SLS_COUNTER = itertools.count()
 
@@ -60,9 +62,22 @@ def deb_cache() -> str:
     have = os.listdir(DEB_CACHE)
     if all(any(f.startswith(f"{p}_") for f in have) for p in TEST_PACKAGES):
         return DEB_CACHE
-    proc = subprocess.run(["apt-get", "install", "--download-only", "-y", "-q",
-                           "--no-install-recommends", "-o", f"Dir::Cache::archives={DEB_CACHE}/",
-                           "--", *TEST_PACKAGES], capture_output=True, text=True)
+    proc = subprocess.run(  # noqa: PLW1510 (the return code is checked below)
+        [
+            "apt-get",
+            "install",
+            "--download-only",
+            "-y",
+            "-q",
+            "--no-install-recommends",
+            "-o",
+            f"Dir::Cache::archives={DEB_CACHE}/",
+            "--",
+            *TEST_PACKAGES,
+        ],
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         pytest.fail(f"could not fetch test .debs (needs Debian's repository once): {proc.stderr}")
     return DEB_CACHE
@@ -70,8 +85,10 @@ def deb_cache() -> str:
 
 def use_deb_cache(host: Host, cache: str) -> None:
     """Point the host's apt at the offline cache (written inside the host's overlay only)."""
-    host.write_text("/etc/apt/apt.conf.d/90linkpeek-offline",
-                    f'Dir::Cache::archives "{cache}/";\nAcquire::Retries "0";\n')
+    host.write_text(
+        "/etc/apt/apt.conf.d/90linkpeek-offline",
+        f'Dir::Cache::archives "{cache}/";\nAcquire::Retries "0";\n',
+    )
 
 
 def sls_text(states: list[dict[str, Any]]) -> str:
@@ -84,21 +101,33 @@ def sls_text(states: list[dict[str, Any]]) -> str:
     return yaml.safe_dump(high, sort_keys=False)
 
 
-def lpminion_apply(host: Host, sls: str, *, test: bool = False,
-                   tree: str = "/srv/salt") -> list[dict[str, Any]]:
+def lpminion_apply(
+    host: Host, sls: str, *, test: bool = False, tree: str = "/srv/salt"
+) -> list[dict[str, Any]]:
     """`lpminion apply --local --json` inside `host`, as a user runs it: results in run order."""
-    argv = [LPMINION, "apply", "--local", "--state-tree", tree, "--json",
-            *(["--test"] if test else []), "--", sls]
+    argv = [
+        LPMINION,
+        "apply",
+        "--local",
+        "--state-tree",
+        tree,
+        "--json",
+        *(["--test"] if test else []),
+        "--",
+        sls,
+    ]
     proc = host.run(argv)
     if proc.returncode not in (0, 1):
-        raise AssertionError(f"lpminion apply exited {proc.returncode}:\n{proc.stdout}\n"
-                             f"{proc.stderr}")
+        raise AssertionError(
+            f"lpminion apply exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+        )
     results = json.loads(proc.stdout)
     return sorted(results.values(), key=lambda r: r["__run_num__"])
 
 
-def apply_states(host: Host, states: list[dict[str, Any]], *, test: bool = False,
-                 tree: str = "/srv/salt") -> list[dict[str, Any]]:
+def apply_states(
+    host: Host, states: list[dict[str, Any]], *, test: bool = False, tree: str = "/srv/salt"
+) -> list[dict[str, Any]]:
     """Write `states` as an SLS into the host's state tree and apply it with lpminion."""
     name = f"t{next(_SLS_COUNTER)}"
     host.write_text(f"{tree}/{name}.sls", sls_text(states))
@@ -110,8 +139,9 @@ def state(state_fun: str, name: str, **args: Any) -> dict[str, Any]:
     return {"state": mod, "fun": fun, "name": name, "args": args}
 
 
-def assert_test_predicts_run(host: Host, states: list[dict[str, Any]], **kw: Any
-                             ) -> list[dict[str, Any]]:
+def assert_test_predicts_run(
+    host: Host, states: list[dict[str, Any]], **kw: Any
+) -> list[dict[str, Any]]:
     """The property of issue 4: test mode predicts exactly what the real run changes, and a
     second run changes nothing. Returns the real run's results."""
     predicted = apply_states(host, states, test=True, **kw)

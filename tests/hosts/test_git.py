@@ -1,4 +1,5 @@
 """git.latest on a whole host, against a local bare repository made in the test."""
+
 from __future__ import annotations
 
 import pytest
@@ -44,28 +45,35 @@ def test_clone_then_follow_new_commits(repo):
 
 def test_tag_checkout_and_local_changes_need_force_reset(repo):
     host, first = repo
-    real = assert_test_predicts_run(host, [state("git.latest", "/srv/git/app.git",
-                                                 target="/opt/tagged", rev="v1")])
+    real = assert_test_predicts_run(
+        host, [state("git.latest", "/srv/git/app.git", target="/opt/tagged", rev="v1")]
+    )
     assert real[0]["changes"]["revision"]["new"] == first
     head = host.run(["git", "-C", "/opt/app", "rev-parse", "HEAD"]).stdout.strip()
     host.write_text("/opt/app/app.txt", "edited on the server\n")
-    res = apply_states(host, [state("git.latest", "/srv/git/app.git", target="/opt/app",
-                                    rev="main")])[0]
+    res = apply_states(
+        host, [state("git.latest", "/srv/git/app.git", target="/opt/app", rev="main")]
+    )[0]
     assert res["result"] is False and "force_reset: True" in res["comment"]
-    assert host.read_text("/opt/app/app.txt") == "edited on the server\n"   # left alone
-    real = assert_test_predicts_run(host, [state("git.latest", "/srv/git/app.git",
-                                                 target="/opt/app", rev="main", force_reset=True)])
+    assert host.read_text("/opt/app/app.txt") == "edited on the server\n"  # left alone
+    real = assert_test_predicts_run(
+        host,
+        [state("git.latest", "/srv/git/app.git", target="/opt/app", rev="main", force_reset=True)],
+    )
     assert real[0]["changes"] == {"local_changes": {"old": "modified", "new": "discarded"}}
     assert host.run(["git", "-C", "/opt/app", "rev-parse", "HEAD"]).stdout.strip() == head
     assert host.read_text("/opt/app/app.txt") != "edited on the server\n"
 
 
 def test_unreachable_url_fails_clearly_and_the_run_goes_on(repo):
-    host, first = repo
-    results = apply_states(host, [
-        state("git.latest", f"http://{GATEWAY}:9/app.git", target="/opt/dead"),
-        state("git.latest", "/srv/git/app.git", target="/opt/alive"),
-    ])
+    host, _first = repo
+    results = apply_states(
+        host,
+        [
+            state("git.latest", f"http://{GATEWAY}:9/app.git", target="/opt/dead"),
+            state("git.latest", "/srv/git/app.git", target="/opt/alive"),
+        ],
+    )
     assert results[0]["result"] is False
     assert "cannot read git repository" in results[0]["comment"]
     assert "Check the URL" in results[0]["comment"]

@@ -1,9 +1,11 @@
 """The test-host library itself: isolation, reachability, teardown."""
+
 from __future__ import annotations
 
 import os
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +19,7 @@ def test_host_writes_land_in_its_overlay_only(make_host):
     host.run(["sh", "-c", "echo hi > /etc/lp-isolation-marker && useradd lpisolated"], check=True)
     assert host.read_text("/etc/lp-isolation-marker") == "hi\n"
     assert not os.path.exists("/etc/lp-isolation-marker")
-    assert "lpisolated" not in open("/etc/passwd").read()
+    assert "lpisolated" not in Path("/etc/passwd").read_text()
     assert host.run(["hostname"]).stdout.strip() == "iso1"
     # its own pid namespace: only init and the command itself are visible
     assert host.run(["ps", "-e", "-o", "pid="]).stdout.split()[0] == "1"
@@ -26,8 +28,10 @@ def test_host_writes_land_in_its_overlay_only(make_host):
 def test_host_is_reachable_on_the_bridge_and_teardown_kills_everything(bridge):
     host = Host.start("net1")
     try:
-        server = host.spawn(["python3", "-m", "http.server", "8080", "--bind", host.address,
-                             "-d", "/etc"], log_name="http")
+        server = host.spawn(
+            ["python3", "-m", "http.server", "8080", "--bind", host.address, "-d", "/etc"],
+            log_name="http",
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -51,8 +55,7 @@ def test_host_is_reachable_on_the_bridge_and_teardown_kills_everything(bridge):
 
 
 def test_host_dies_with_a_failing_test_body(bridge):
-    with pytest.raises(RuntimeError):
-        with Host.start("fail1") as host:
-            pid = host.pid
-            raise RuntimeError("test failed")
+    with pytest.raises(RuntimeError), Host.start("fail1") as host:
+        pid = host.pid
+        raise RuntimeError("test failed")
     assert not os.path.exists(f"/proc/{pid}/root/etc")

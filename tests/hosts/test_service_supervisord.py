@@ -3,11 +3,12 @@
 A real program (Python's http.server) is defined from the state, started, reached from the test
 process over the bridge, restarted when a watched state changed (its pid changes) and stopped.
 """
+
 from __future__ import annotations
 
 import socket
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -36,16 +37,23 @@ def answers(address: str, port: int) -> bool:
 @pytest.fixture(scope="module")
 def sv_host(bridge) -> Iterator[Host]:
     with Host.start("svc1") as host:
-        host.spawn(["supervisord", "-n", "-c", "/etc/supervisor/supervisord.conf"],
-                   log_name="supervisord")
+        host.spawn(
+            ["supervisord", "-n", "-c", "/etc/supervisor/supervisord.conf"], log_name="supervisord"
+        )
         wait_for(lambda: host.exists("/run/supervisor.sock"), "supervisord's socket")
         yield host
 
 
 def web(name: str, port: int, **extra) -> dict:
-    return state("service.running", name, provider="supervisord",
-                 command=f"python3 -m http.server {port} --bind 0.0.0.0 -d /etc",
-                 directory="/", environment={"LINKPEEK_ROLE": "web"}, **extra)
+    return state(
+        "service.running",
+        name,
+        provider="supervisord",
+        command=f"python3 -m http.server {port} --bind 0.0.0.0 -d /etc",
+        directory="/",
+        environment={"LINKPEEK_ROLE": "web"},
+        **extra,
+    )
 
 
 def program_pid(host: Host, port: int) -> int | None:
@@ -66,32 +74,38 @@ def test_running_starts_a_program_defined_by_the_state(sv_host):
 
 def test_watch_restarts_the_program_and_its_pid_changes(sv_host):
     def run(contents: str):
-        return apply_states(sv_host, [
-            {**state("file.managed", "/etc/lpwatch.conf", contents=contents), "id": "appconf"},
-            web("lpwatch", 8082, watch=[{"file": "appconf"}]),
-        ])
+        return apply_states(
+            sv_host,
+            [
+                {**state("file.managed", "/etc/lpwatch.conf", contents=contents), "id": "appconf"},
+                web("lpwatch", 8082, watch=[{"file": "appconf"}]),
+            ],
+        )
+
     first = run("v1")
     assert first[1]["changes"]["running"] == {"old": False, "new": True}
     before = program_pid(sv_host, 8082)
     assert before
-    res = run("v2")[1]                       # the watched file changed: restart
+    res = run("v2")[1]  # the watched file changed: restart
     assert res["result"] is True, res
     after = program_pid(sv_host, 8082)
     assert after and after != before
     assert res["changes"]["restarted"]["old"] != res["changes"]["restarted"]["new"]
     wait_for(lambda: answers(sv_host.address, 8082), "the restarted program to answer")
-    res = run("v2")[1]                       # nothing changed: no restart
+    res = run("v2")[1]  # nothing changed: no restart
     assert res["changes"] == {} and program_pid(sv_host, 8082) == after
 
 
 def test_config_change_is_applied_and_dead_stops(sv_host):
     apply_states(sv_host, [web("lpcfg", 8083)])
     real = assert_test_predicts_run(sv_host, [web("lpcfg", 8083, stopsignal="INT")])
-    assert real[0]["changes"] == {"config": {"old": {"stopsignal": "TERM"},
-                                             "new": {"stopsignal": "INT"}}}
+    assert real[0]["changes"] == {
+        "config": {"old": {"stopsignal": "TERM"}, "new": {"stopsignal": "INT"}}
+    }
     assert "stopsignal=INT" in sv_host.read_text("/etc/supervisor/conf.d/lpcfg.conf")
-    real = assert_test_predicts_run(sv_host, [state("service.dead", "lpcfg",
-                                                    provider="supervisord")])
+    real = assert_test_predicts_run(
+        sv_host, [state("service.dead", "lpcfg", provider="supervisord")]
+    )
     assert real[0]["changes"] == {"running": {"old": True, "new": False}}
     assert program_pid(sv_host, 8083) is None
     assert not answers(sv_host.address, 8083)
@@ -99,32 +113,42 @@ def test_config_change_is_applied_and_dead_stops(sv_host):
 
 def test_disabled_turns_autostart_off(sv_host):
     apply_states(sv_host, [web("lpauto", 8084)])
-    real = assert_test_predicts_run(sv_host, [state("service.disabled", "lpauto",
-                                                    provider="supervisord")])
+    real = assert_test_predicts_run(
+        sv_host, [state("service.disabled", "lpauto", provider="supervisord")]
+    )
     assert real[0]["changes"] == {"enabled": {"old": True, "new": False}}
     assert "autostart=false" in sv_host.read_text("/etc/supervisor/conf.d/lpauto.conf")
 
 
 def test_program_that_exits_at_once_fails_and_the_run_goes_on(sv_host):
-    results = apply_states(sv_host, [
-        state("service.running", "lpcrash", provider="supervisord",
-              command="python3 -c \"import sys; print('lpcrash: no config'); sys.exit(3)\""),
-        web("lpafter", 8085),
-    ])
+    results = apply_states(
+        sv_host,
+        [
+            state(
+                "service.running",
+                "lpcrash",
+                provider="supervisord",
+                command="python3 -c \"import sys; print('lpcrash: no config'); sys.exit(3)\"",
+            ),
+            web("lpafter", 8085),
+        ],
+    )
     assert results[0]["result"] is False
     comment = results[0]["comment"]
     assert "could not be kept running" in comment and "Check its command" in comment
-    assert "lpcrash: no config" in comment      # the program's own output, to say why
+    assert "lpcrash: no config" in comment  # the program's own output, to say why
     assert results[1]["result"] is True and answers(sv_host.address, 8085)
     # no restart loop left behind, and the section itself was written whole
     assert all("lpcrash" not in cmd for cmd in sv_host.processes().values())
-    assert sv_host.read_text("/etc/supervisor/conf.d/lpcrash.conf").rstrip().endswith(
-        "redirect_stderr=true")
+    assert (
+        sv_host.read_text("/etc/supervisor/conf.d/lpcrash.conf")
+        .rstrip()
+        .endswith("redirect_stderr=true")
+    )
 
 
 def test_unknown_program_without_command_says_what_to_do(sv_host):
-    res = apply_states(sv_host, [state("service.running", "nosuchprog",
-                                       provider="supervisord")])[0]
+    res = apply_states(sv_host, [state("service.running", "nosuchprog", provider="supervisord")])[0]
     assert res["result"] is False and "give `command:`" in res["comment"]
 
 

@@ -6,10 +6,11 @@ pyinfra's fact tables, real `systemctl show` outputs (systemd 252, Debian 12) go
 facts come out; and the service state runs against a stand-in systemctl that replays those
 outputs and records the commands the state issued (what a real run would execute).
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 import pytest
 
@@ -23,35 +24,43 @@ from minion.states.service import ServiceState
 # order as systemd prints it: the unit type's own properties first).
 SHOW = {
     "running-enabled": "MainPID=612\nLoadState=loaded\nActiveState=active\nSubState=running\n"
-                       "UnitFileState=enabled\n",
+    "UnitFileState=enabled\n",
     "running-disabled": "MainPID=612\nLoadState=loaded\nActiveState=active\nSubState=running\n"
-                        "UnitFileState=disabled\n",
+    "UnitFileState=disabled\n",
     "dead-enabled": "MainPID=0\nLoadState=loaded\nActiveState=inactive\nSubState=dead\n"
-                    "UnitFileState=enabled\n",
+    "UnitFileState=enabled\n",
     "dead-disabled": "MainPID=0\nLoadState=loaded\nActiveState=inactive\nSubState=dead\n"
-                     "UnitFileState=disabled\n",
+    "UnitFileState=disabled\n",
     "failed": "MainPID=0\nLoadState=loaded\nActiveState=failed\nSubState=failed\n"
-              "UnitFileState=enabled\n",
+    "UnitFileState=enabled\n",
     "not-found": "MainPID=0\nLoadState=not-found\nActiveState=inactive\nSubState=dead\n"
-                 "UnitFileState=\n",
+    "UnitFileState=\n",
     "masked": "MainPID=0\nLoadState=masked\nActiveState=inactive\nSubState=dead\n"
-              "UnitFileState=masked\n",
+    "UnitFileState=masked\n",
     "static": "MainPID=0\nLoadState=loaded\nActiveState=inactive\nSubState=dead\n"
-              "UnitFileState=static\n",
+    "UnitFileState=static\n",
     "activating": "MainPID=733\nLoadState=loaded\nActiveState=activating\nSubState=start\n"
-                  "UnitFileState=enabled\n",
+    "UnitFileState=enabled\n",
 }
-NO_SYSTEMD = ("System has not been booted with systemd as init system (PID 1). Can't operate.\n"
-              "Failed to connect to bus: Host is down\n")
+NO_SYSTEMD = (
+    "System has not been booted with systemd as init system (PID 1). Can't operate.\n"
+    "Failed to connect to bus: Host is down\n"
+)
 
 FACTS = [
-    ("running-enabled", dict(loaded=True, active=True, failed=False, enabled=True, pid=612)),
-    ("dead-disabled", dict(loaded=True, active=False, failed=False, enabled=False, pid=None)),
-    ("failed", dict(loaded=True, active=False, failed=True, enabled=True, pid=None)),
-    ("not-found", dict(loaded=False, active=False, enabled=None, pid=None)),
-    ("masked", dict(loaded=True, masked=True, active=False, enabled=False)),
-    ("static", dict(loaded=True, active=False, enabled=True, static=True)),
-    ("activating", dict(active=True, pid=733)),
+    (
+        "running-enabled",
+        {"loaded": True, "active": True, "failed": False, "enabled": True, "pid": 612},
+    ),
+    (
+        "dead-disabled",
+        {"loaded": True, "active": False, "failed": False, "enabled": False, "pid": None},
+    ),
+    ("failed", {"loaded": True, "active": False, "failed": True, "enabled": True, "pid": None}),
+    ("not-found", {"loaded": False, "active": False, "enabled": None, "pid": None}),
+    ("masked", {"loaded": True, "masked": True, "active": False, "enabled": False}),
+    ("static", {"loaded": True, "active": False, "enabled": True, "static": True}),
+    ("activating", {"active": True, "pid": 733}),
 ]
 
 
@@ -78,12 +87,21 @@ class RecordedSystemctl:
         if self.current == "no-systemd":
             return CommandResult(tuple(argv), 1, "", NO_SYSTEMD)
         if verb == self.fail:
-            return CommandResult(tuple(argv), 1, "", "Job for nginx.service failed because the "
-                                 "control process exited with error code.\n")
+            return CommandResult(
+                tuple(argv),
+                1,
+                "",
+                "Job for nginx.service failed because the "
+                "control process exited with error code.\n",
+            )
         active = "running" if self.current.startswith(("running", "activating")) else "dead"
         enabled = "disabled" if self.current.endswith("disabled") else "enabled"
-        moves = {"start": f"running-{enabled}", "stop": f"dead-{enabled}",
-                 "enable": f"{active}-enabled", "disable": f"{active}-disabled"}
+        moves = {
+            "start": f"running-{enabled}",
+            "stop": f"dead-{enabled}",
+            "enable": f"{active}-enabled",
+            "disable": f"{active}-disabled",
+        }
         if verb == "show":
             return CommandResult(tuple(argv), 0, SHOW[self.current], "")
         if verb in moves:
@@ -106,16 +124,38 @@ def run_state(fun: str, recorded: RecordedSystemctl, test: bool = False, **args)
 
 COMMANDS = [
     # fun, args, recorded state before, changes, commands run
-    ("running", {"enable": True}, "dead-disabled",
-     {"running": {"old": False, "new": True}, "enabled": {"old": False, "new": True}},
-     [["systemctl", "enable", "--", "nginx.service"], ["systemctl", "start", "--", "nginx.service"]]),
+    (
+        "running",
+        {"enable": True},
+        "dead-disabled",
+        {"running": {"old": False, "new": True}, "enabled": {"old": False, "new": True}},
+        [
+            ["systemctl", "enable", "--", "nginx.service"],
+            ["systemctl", "start", "--", "nginx.service"],
+        ],
+    ),
     ("running", {}, "running-enabled", {}, []),
-    ("running", {}, "failed", {"running": {"old": False, "new": True}},
-     [["systemctl", "start", "--", "nginx.service"]]),
-    ("dead", {}, "running-enabled", {"running": {"old": True, "new": False}},
-     [["systemctl", "stop", "--", "nginx.service"]]),
-    ("disabled", {}, "running-enabled", {"enabled": {"old": True, "new": False}},
-     [["systemctl", "disable", "--", "nginx.service"]]),
+    (
+        "running",
+        {},
+        "failed",
+        {"running": {"old": False, "new": True}},
+        [["systemctl", "start", "--", "nginx.service"]],
+    ),
+    (
+        "dead",
+        {},
+        "running-enabled",
+        {"running": {"old": True, "new": False}},
+        [["systemctl", "stop", "--", "nginx.service"]],
+    ),
+    (
+        "disabled",
+        {},
+        "running-enabled",
+        {"enabled": {"old": True, "new": False}},
+        [["systemctl", "disable", "--", "nginx.service"]],
+    ),
     ("enabled", {}, "static", {}, []),
 ]
 
@@ -127,25 +167,31 @@ def test_state_turns_facts_into_systemctl_commands(fun, args, before, changes, c
     made = run_state(fun, recorded, **args)
     assert predicted == made == changes
     assert recorded.commands == commands
-    assert run_state(fun, recorded, **args) == {}      # converged: a second run changes nothing
+    assert run_state(fun, recorded, **args) == {}  # converged: a second run changes nothing
 
 
 def test_watch_restarts_or_reloads():
     recorded = RecordedSystemctl("running-enabled")
     st = ServiceState("running", systemd=lambda: Systemd(run=recorded))
     assert st.watch(ctx(), st.parse("nginx", {"provider": "systemd"})) == {"restarted": True}
-    assert st.watch(ctx(), st.parse("nginx", {"provider": "systemd", "reload": True})) == \
-        {"reloaded": True}
-    assert recorded.commands == [["systemctl", "restart", "--", "nginx.service"],
-                                 ["systemctl", "reload-or-restart", "--", "nginx.service"]]
+    assert st.watch(ctx(), st.parse("nginx", {"provider": "systemd", "reload": True})) == {
+        "reloaded": True
+    }
+    assert recorded.commands == [
+        ["systemctl", "restart", "--", "nginx.service"],
+        ["systemctl", "reload-or-restart", "--", "nginx.service"],
+    ]
 
 
-@pytest.mark.parametrize("before,fail,message", [
-    ("not-found", None, "does not exist on this host"),
-    ("masked", None, "is masked"),
-    ("dead-disabled", "start", "journalctl -u nginx.service"),
-    ("no-systemd", None, "not been booted with systemd"),
-])
+@pytest.mark.parametrize(
+    "before,fail,message",
+    [
+        ("not-found", None, "does not exist on this host"),
+        ("masked", None, "is masked"),
+        ("dead-disabled", "start", "journalctl -u nginx.service"),
+        ("no-systemd", None, "not been booted with systemd"),
+    ],
+)
 def test_failures_say_what_to_do(before, fail, message):
     with pytest.raises(StateFailed) as err:
         run_state("running", RecordedSystemctl(before, fail=fail))
