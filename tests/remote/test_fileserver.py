@@ -168,3 +168,21 @@ def test_list_dir_for_recurse(tree, tmp_path):
     assert client.list_dir("salt://web/files") == ["app.conf", "big.bin"]
     client.sync_tree()
     assert client.list_dir("salt://web/files") == ["app.conf", "big.bin"]
+
+
+def test_chunk_boundaries_and_empty_files(tree):
+    (tree / "exact.bin").write_bytes(b"x" * 2048)
+    (tree / "empty").write_bytes(b"")
+    server = FileServer(str(tree), chunk_size=1024)
+    assert server.file({"path": "exact.bin"})["chunks"] == 2
+    assert server.file({"path": "exact.bin", "chunk": 1})["data"] == b"x" * 1024
+    empty = server.file({"path": "empty"})
+    assert (empty["chunks"], empty["data"], empty["size"]) == (1, b"", 0)
+
+
+def test_a_batch_carries_at_most_one_chunk_of_data(tree):
+    server = FileServer(str(tree), chunk_size=100_000)
+    reply = server.file_batch({"paths": ["web/init.sls", "web/files/big.bin", "top.sls"]})
+    assert reply["files"]["web/init.sls"]["data"].startswith(b"/etc/app.conf")
+    assert "too large" in reply["files"]["web/files/big.bin"]["error"]
+    assert reply["files"]["top.sls"]["data"] == (tree / "top.sls").read_bytes()
