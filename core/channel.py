@@ -319,8 +319,17 @@ class ClientChannel:
 
     async def recv_job(self) -> tuple[bytes, bytes] | None:
         """Next publication as (topic, payload), or None for a bad frame layout."""
-        assert self.sub is not None
-        frames = await self.sub.recv_multipart()
+        sub = self.sub
+        if sub is None:
+            raise TransportError("no job socket")
+        try:
+            frames = await sub.recv_multipart()
+        except zmq.ZMQError as exc:
+            raise TransportError(f"job socket: {exc}") from exc
+        except asyncio.CancelledError:
+            if sub.closed:  # re-opened under us: pyzmq cancels the pending receive
+                raise TransportError("job socket re-opened") from None
+            raise
         if len(frames) != 2:
             return None
         return frames[0], frames[1]

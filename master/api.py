@@ -207,11 +207,17 @@ def status(cfg: MasterConfig, now: float | None = None) -> dict[str, dict[str, A
     now = time.time() if now is None else now
     store = _store(cfg)
     try:
-        seen = store.minions()
+        last_seen = {mid: info["last_seen"] for mid, info in store.minions().items()}
     finally:
         store.close()
+    try:  # the running master knows the latest beats (the store lags by a few seconds)
+        for event in control_request(cfg, {"op": "status"}, timeout=5):
+            for mid, ts in event.get("last_seen", {}).items():
+                last_seen[mid] = max(ts, last_seen.get(mid) or 0)
+    except TransportError:
+        pass
     out = {}
     for mid in keystore(cfg).list_ids()[ACCEPTED]:
-        last = seen.get(mid, {}).get("last_seen") or None
+        last = last_seen.get(mid) or None
         out[mid] = {"up": bool(last and now - last < cfg.minion_down_after), "last_seen": last}
     return out

@@ -11,6 +11,7 @@ the master answers with JSON lines (events) and closes.
       -> {"event": "return", "minion": "m1", "success": true, "retcode": 0, "ret": true}
       -> {"event": "done", "jid": ..., "missing": {"m3": "not connected"}}
     {"op": "keys_changed"}  -> {"event": "done", "cut": [...]}   (after `keys reject/delete`)
+    {"op": "status"}        -> {"event": "done", "last_seen": {id: ts}, "connected": [ids]}
     {"op": "ping"}          -> {"event": "done"}
 """
 from __future__ import annotations
@@ -110,6 +111,10 @@ class ControlServer:
             elif op == "keys_changed":
                 cut = self.daemon.keys_changed()
                 await _send(writer, {"event": "done", "cut": sorted(set(cut))})
+            elif op == "status":
+                services = self.daemon.services
+                await _send(writer, {"event": "done", "last_seen": dict(services.last_seen),
+                                     "connected": sorted(services.subscribed)})
             elif op == "ping":
                 await _send(writer, {"event": "done"})
             else:

@@ -231,7 +231,7 @@ class MinionDaemon:
                 continue
             try:
                 got = await self.channel.recv_job()
-            except Exception as exc:  # the socket was re-opened under us
+            except TransportError as exc:  # the socket was re-opened under us
                 log.debug("job socket: %s", exc)
                 await asyncio.sleep(0.05)
                 continue
