@@ -25,6 +25,7 @@ class ConvergeServices:
         self.masker = Masker()
         self.files = FileServer(config.state_tree)
         self.pillar = PillarService(config.pillar_tree, secrets_key_path(config.root), self.masker)
+        self.pillar.check_secrets_key()  # an exposed secrets key: the master does not start
         self._grains = grains if grains is not None else {}  # the master's live id -> grains map
         self._primed: set[str] = set()
 

@@ -76,6 +76,14 @@ class PillarService:
             self._minion_secrets[minion_id] = frozenset(found)
         return pillar, found
 
+    def check_secrets_key(self) -> None:
+        """ConfigError when the secrets key exists but others could read it (the master
+        refuses to start then, SECURITY.md rule 10); no key at all is fine."""
+        from core.secrets import load_secret_key
+
+        if self.secrets_key_path and os.path.exists(self.secrets_key_path):
+            load_secret_key(self.secrets_key_path)
+
     def secrets_of(self, minion_id: str) -> frozenset[str]:
         """The secret values in the last pillar compiled for this minion (for masking its returns)."""
         with self._lock:

@@ -37,3 +37,25 @@ def test_other_returns_pass_untouched_when_no_secret_is_known(tmp_path):
     converge = ConvergeServices(_config(tmp_path), {})
     ret = Return(jid="2" * 20 + "abcdef", fun="test.ping", success=True, ret=True)
     assert converge.mask_wire_return("web1", ret) is ret
+
+
+def test_the_master_refuses_an_exposed_secrets_key(tmp_path, lpmaster_bin):
+    import os
+    import subprocess
+
+    import pytest
+
+    from core.errors import ConfigError
+
+    config = _config(tmp_path)
+    os.chmod(tmp_path / "pki" / "secrets" / "secrets.key", 0o644)
+    with pytest.raises(ConfigError, match="0600"):
+        ConvergeServices(config, {})
+    root = tmp_path / "m"
+    subprocess.run([lpmaster_bin, "init", "--dir", str(root)], check=True, capture_output=True)
+    subprocess.run([lpmaster_bin, "-c", str(root / "master.yaml"), "secret", "keygen"], check=True,
+                   capture_output=True)
+    os.chmod(root / "pki" / "secrets" / "secrets.key", 0o640)
+    proc = subprocess.run([lpmaster_bin, "-c", str(root / "master.yaml"), "serve"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "secrets.key" in proc.stderr and "0600" in proc.stderr
