@@ -10,6 +10,7 @@ twice and runs on `with` exit whatever happened. If the test process dies, the h
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import signal
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Self
 
@@ -30,6 +31,24 @@ DEFAULT_ENV = {
     "LANG": "C.UTF-8",
     "DEBIAN_FRONTEND": "noninteractive",
 }
+
+
+def _remove_stale_bases() -> None:
+    """Remove the machine-side dirs of hosts whose init is gone (their test process was killed
+    before teardown); dirs without a pid file are left alone unless an hour old."""
+    for base in glob.glob(os.path.join(tempfile.gettempdir(), "lphost-*")):
+        try:
+            pid = int(Path(base, "init.pid").read_text())
+            alive = os.path.exists(f"/proc/{pid}") and "hostinit.py" in Path(
+                f"/proc/{pid}/cmdline"
+            ).read_text(errors="replace")
+        except (OSError, ValueError):
+            try:
+                alive = time.time() - os.path.getmtime(base) < 3600
+            except OSError:
+                continue
+        if not alive:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 class HostError(RuntimeError):
@@ -61,6 +80,7 @@ class Host:
         """Start a host called `name` (its hostname); plug it into the test bridge if asked."""
         if os.geteuid() != 0:
             raise HostError("test hosts need root (namespaces, overlayfs)")
+        _remove_stale_bases()
         base = tempfile.mkdtemp(prefix=f"lphost-{name}-")
         init = subprocess.Popen(
             [sys.executable, "-I", "-S", INIT_SCRIPT, base, name],
@@ -72,6 +92,7 @@ class Host:
         try:
             pid = cls._await_ready(init, timeout)
             host = cls(name, base, init, pid, None)
+            Path(base, "init.pid").write_text(f"{pid}\n")
             if network_on:
                 network.ensure_bridge()
                 host.lease = network.lease_address()
@@ -212,6 +233,20 @@ class Host:
             )
         self._spawned.append(proc)
         return proc
+
+    def wait_for(self, predicate: Callable[[], object], what: str, timeout: float = 60.0) -> None:
+        """Poll `predicate` (every 50 ms) until it is true; HostError naming `what` on timeout."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise HostError(f"{self.name}: timed out waiting for {what}")
+            time.sleep(0.05)
+
+    def start_supervisord(self, conf: str = "/etc/supervisor/supervisord.conf") -> None:
+        """Run the Debian package's supervisord inside the host (no systemd here) and wait for
+        its control socket, as a service manager would on a real server."""
+        self.spawn(["supervisord", "-n", "-c", conf], log_name="supervisord")
+        self.wait_for(lambda: self.exists("/run/supervisor.sock"), "supervisord's socket")
 
     def log(self, log_name: str) -> str:
         path = os.path.join(self.base, f"{log_name}.log")

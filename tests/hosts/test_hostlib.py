@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import socket
 import time
@@ -59,3 +60,35 @@ def test_host_dies_with_a_failing_test_body(bridge):
         pid = host.pid
         raise RuntimeError("test failed")
     assert not os.path.exists(f"/proc/{pid}/root/etc")
+
+
+def test_host_dies_with_a_killed_test_process(bridge, tmp_path):
+    """A test process that is SIGKILLed cannot run teardown: the host must die on its own."""
+    import signal
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, time\n"
+        "from tests.hostlib import Host\n"
+        "host = Host.start('orphan1')\n"
+        "host.spawn(['sleep', '600'])\n"
+        "print(host.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
+    init_pid = int(owner.stdout.readline())
+    assert os.path.exists(f"/proc/{init_pid}")
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    deadline = time.monotonic() + 30
+    while os.path.exists(f"/proc/{init_pid}/root/etc"):
+        assert time.monotonic() < deadline, "the host outlived its test process"
+        time.sleep(0.05)
+    Host.start("next1").stop()  # the next start clears what the dead host left on the machine
+    assert not glob.glob("/tmp/lphost-orphan1-*")

@@ -37,10 +37,7 @@ def answers(address: str, port: int) -> bool:
 @pytest.fixture(scope="module")
 def sv_host(bridge) -> Iterator[Host]:
     with Host.start("svc1") as host:
-        host.spawn(
-            ["supervisord", "-n", "-c", "/etc/supervisor/supervisord.conf"], log_name="supervisord"
-        )
-        wait_for(lambda: host.exists("/run/supervisor.sock"), "supervisord's socket")
+        host.start_supervisord()
         yield host
 
 
@@ -160,3 +157,44 @@ def test_salt_spelling_supervisord_running(sv_host):
     res = apply_states(sv_host, [state("supervisord.running", "lpalias")])[0]
     assert res["changes"] == {"running": {"old": False, "new": True}}
     assert answers(sv_host.address, 8086)
+
+
+RELOADABLE = (
+    "import signal, time\n"
+    "def hup(*_):\n"
+    "    open('/run/lpreload.count', 'a').write('x')\n"
+    "signal.signal(signal.SIGHUP, hup)\n"
+    "while True:\n"
+    "    time.sleep(60)\n"
+)
+
+
+def test_watch_with_reload_signals_instead_of_restarting(sv_host):
+    sv_host.write_text("/srv/lpreload.py", RELOADABLE)
+
+    def run(contents: str):
+        return apply_states(
+            sv_host,
+            [
+                {**state("file.managed", "/etc/lpreload.conf", contents=contents), "id": "conf"},
+                state(
+                    "service.running",
+                    "lpreload",
+                    provider="supervisord",
+                    command="python3 /srv/lpreload.py",
+                    reload=True,
+                    watch=[{"file": "conf"}],
+                ),
+            ],
+        )
+
+    run("v1")
+    pid = program_pid_of(sv_host, "/srv/lpreload.py")
+    res = run("v2")[1]
+    assert res["result"] is True and res["changes"] == {"reloaded": True}
+    sv_host.wait_for(lambda: sv_host.exists("/run/lpreload.count"), "the program to get SIGHUP")
+    assert program_pid_of(sv_host, "/srv/lpreload.py") == pid
+
+
+def program_pid_of(host: Host, needle: str) -> int | None:
+    return next((pid for pid, cmd in host.processes().items() if needle in cmd), None)
