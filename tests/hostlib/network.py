@@ -33,8 +33,19 @@ def ensure_bridge() -> bool:
     return made.returncode == 0
 
 
-def remove_bridge() -> None:
+def remove_bridge() -> bool:
+    """Delete the bridge unless some host (of any test session) still holds an address lease."""
+    if os.path.isdir(LEASE_DIR):
+        for entry in os.listdir(LEASE_DIR):
+            fd = os.open(os.path.join(LEASE_DIR, entry), os.O_RDWR)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            finally:
+                os.close(fd)
     _ip("link", "del", "dev", BRIDGE, check=False)
+    return True
 
 
 @dataclass
