@@ -204,3 +204,17 @@ def test_program_settings_need_supervisord():
     with pytest.raises(StateArgError):
         ServiceState("running").parse("-web", {})
     assert isinstance(parse_show("x.service", ""), UnitFacts)
+
+
+def test_provider_comes_from_the_minion_option_when_not_given():
+    recorded = RecordedSystemctl("dead-disabled")
+    st = ServiceState("running", systemd=lambda: Systemd(run=recorded))
+    opts_ctx = ExecContext(
+        grains={},
+        pillar={},
+        files=None,
+        log=logging.getLogger("t"),  # type: ignore[arg-type]
+        opts={"service_provider": "systemd"},
+    )
+    pending = st.check(opts_ctx, st.parse("nginx", {}))
+    assert pending.changes == {"running": {"old": False, "new": True}}
