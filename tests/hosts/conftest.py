@@ -57,27 +57,22 @@ def module_host(bridge: None, request: pytest.FixtureRequest) -> Iterator[Host]:
 
 @pytest.fixture(scope="session")
 def deb_cache() -> str:
-    """The .debs of TEST_PACKAGES (and what they need), downloaded once on the machine."""
+    """The .debs of TEST_PACKAGES (and what they need), downloaded once on the machine.
+
+    Only the download touches the machine (into DEB_CACHE, not apt's own cache); apt's package
+    lists are refreshed once when they do not know the packages yet (a fresh machine)."""
     os.makedirs(f"{DEB_CACHE}/partial", exist_ok=True)
     have = os.listdir(DEB_CACHE)
     if all(any(f.startswith(f"{p}_") for f in have) for p in TEST_PACKAGES):
         return DEB_CACHE
-    proc = subprocess.run(  # noqa: PLW1510 (the return code is checked below)
-        [
-            "apt-get",
-            "install",
-            "--download-only",
-            "-y",
-            "-q",
-            "--no-install-recommends",
-            "-o",
-            f"Dir::Cache::archives={DEB_CACHE}/",
-            "--",
-            *TEST_PACKAGES,
-        ],
-        capture_output=True,
-        text=True,
-    )
+    download = [
+        "apt-get", "install", "--download-only", "-y", "-q", "--no-install-recommends",
+        "-o", f"Dir::Cache::archives={DEB_CACHE}/", "--", *TEST_PACKAGES,
+    ]  # fmt: skip
+    proc = subprocess.run(download, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], capture_output=True, check=False)
+        proc = subprocess.run(download, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         pytest.fail(f"could not fetch test .debs (needs Debian's repository once): {proc.stderr}")
     return DEB_CACHE
