@@ -85,7 +85,8 @@ class Runner:
                 self._listener(chunk)
         except _Failhard:
             pass
-        return self.results
+        mask = self.ctx.mask
+        return {mask(tag): res for tag, res in self.results.items()}  # a tag holds the name
 
     def _listener(self, chunk: LowChunk) -> None:
         """Salt's `listen`: at the end of the run, a listened state that changed calls `watch`
