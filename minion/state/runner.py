@@ -108,24 +108,9 @@ class Runner:
             spec = fun.parse(chunk.name, _args_for(chunk, self.chunks))
             if not hasattr(fun, "watch"):
                 self._finish(listener, True, {}, "No watch action for this state", t0, start)
-            elif self.ctx.test:
-                check_watch = getattr(fun, "check_watch", None)
-                wp = (
-                    check_watch(self.ctx, spec)
-                    if check_watch
-                    else Pending(changes={}, comment="Would run the watch action")
-                )
-                self._finish(
-                    listener,
-                    None if (wp.changes or not check_watch) else True,
-                    wp.changes,
-                    wp.comment,
-                    t0,
-                    start,
-                )
             else:
-                changes = fun.watch(self.ctx, spec)
-                self._finish(listener, True, dict(changes or {}), "Ran the watch action", t0, start)
+                result, changes, comment = self._watch(fun, spec)
+                self._finish(listener, result, changes, comment or "No changes", t0, start)
         except StateFailed as exc:
             self._finish(listener, False, exc.changes, exc.comment, t0, start)
         except _Failhard:
@@ -299,25 +284,8 @@ class Runner:
                 comment = pending.applied_comment or pending.comment or "Changed"
                 return self._finish(chunk, True, dict(changes or {}), comment, t0, start)
             if watched_changed and hasattr(fun, "watch") and not pending.skip_watch:
-                if ctx.test:
-                    check_watch = getattr(fun, "check_watch", None)
-                    wp = (
-                        check_watch(ctx, spec)
-                        if check_watch
-                        else Pending(comment="Would run the watch action")
-                    )
-                    if wp.changes or not check_watch:
-                        return self._finish(chunk, None, wp.changes, wp.comment, t0, start)
-                    return self._finish(chunk, True, {}, wp.comment or pending.comment, t0, start)
-                changes = fun.watch(ctx, spec)
-                return self._finish(
-                    chunk,
-                    True,
-                    dict(changes or {}),
-                    "Ran the watch action" if changes else pending.comment,
-                    t0,
-                    start,
-                )
+                result, changes, comment = self._watch(fun, spec)
+                return self._finish(chunk, result, changes, comment or pending.comment, t0, start)
             return self._finish(
                 chunk, True, {}, pending.comment or "Already in the correct state", t0, start
             )
@@ -328,6 +296,17 @@ class Runner:
         except Exception as exc:  # any module error is that state's failure, never the run's
             ctx.log.debug("state %s raised", chunk.tag, exc_info=True)
             return self._finish(chunk, False, {}, f"{type(exc).__name__}: {exc}", t0, start)
+
+    def _watch(self, fun: Any, spec: Any) -> tuple[bool | None, dict[str, Any], str]:
+        """Run a module's watch action (test mode: its check_watch, or a plain "would run")."""
+        if self.ctx.test:
+            check_watch = getattr(fun, "check_watch", None)
+            if check_watch is None:
+                return None, {}, "Would run the watch action"
+            wp: Pending = check_watch(self.ctx, spec)
+            return (None if wp.changes else True), dict(wp.changes), wp.comment
+        changes = dict(fun.watch(self.ctx, spec) or {})
+        return True, changes, "Ran the watch action" if changes else ""
 
     def _finish(
         self,
