@@ -135,7 +135,8 @@ def main() -> None:
                 t, mb, _ = run_once(states, pillar, cache, *extra)
                 times[kind].append(t)
                 rss[kind].append(mb)
-            assert len(list((prefix / "links").iterdir())) == 60
+            assert len(list((prefix / "links").iterdir())) == 60  # 50 links + 10 cmd.run marks
+            assert len(list(prefix.glob("d*/file*.conf"))) == 200
         finally:
             shutil.rmtree(base, ignore_errors=True)
     print(
