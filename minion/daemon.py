@@ -36,16 +36,19 @@ class SessionEnded(Exception):
 class MinionDaemon:
     """One minion: its channel, link, spool and job runner."""
 
-    def __init__(self, config: MinionConfig, keypair: KeyPair, ctx: Any = None) -> None:
+    def __init__(self, config: MinionConfig, keypair: KeyPair, ctx: Any = None,
+                 pool: ThreadPoolExecutor | None = None, grains: dict[str, Any] | None = None) -> None:
+        """`ctx`, `pool` and `grains` may be shared (bench/fanout.py hosts many minions)."""
         self.config = config
         self.keypair = keypair
         self._zmq_ctx = ctx
         self.topic = wire.job_topic(config.id)
         self.spool = Spool(f"{config.spool_dir}/returns")
         self.seen = SeenJobs(f"{config.cache_dir}/seen_jids")
-        self.pool = ThreadPoolExecutor(max_workers=max(1, config.job_workers),
-                                       thread_name_prefix="job")
-        self._grains: dict[str, Any] | None = None
+        self._own_pool = pool is None
+        self.pool = pool or ThreadPoolExecutor(max_workers=max(1, config.job_workers),
+                                               thread_name_prefix="job")
+        self._grains: dict[str, Any] | None = grains
         self._stopping = asyncio.Event()
         self._running_jobs: set[asyncio.Task[None]] = set()
         self.channel: ClientChannel | None = None
@@ -89,7 +92,8 @@ class MinionDaemon:
                 task.cancel()
             self.link.close()
             self.channel.close()
-            self.pool.shutdown(wait=False, cancel_futures=True)
+            if self._own_pool:
+                self.pool.shutdown(wait=False, cancel_futures=True)
             self.seen.close()
             log.info("minion %s stopped", cfg.id)
 
