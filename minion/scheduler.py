@@ -122,9 +122,12 @@ class Scheduler:
                     log.info("scheduled job %s (%s) starting", job.name, job.function)
                     self._running[job.name] = asyncio.create_task(self._guarded(job))
                 self._wake.clear()
+                # asyncio.timeout, not wait_for: in 3.11 wait_for can swallow a cancel that
+                # arrives as the event fires, and the scheduler would then never stop.
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self.next_wakeup(self._clock()))
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(self.next_wakeup(self._clock())):
+                        await self._wake.wait()
+                except TimeoutError:
                     pass
         finally:
             tasks = list(self._running.values())
