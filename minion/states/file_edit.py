@@ -31,7 +31,7 @@ from minion.states.fileops import (
     default_file_mode,
     lstat_or_none,
     makedirs,
-    parent_missing,
+    need_parent,
     read_bytes,
     text_diff,
 )
@@ -213,9 +213,6 @@ class Append:
     def check(self, ctx: ExecContext, spec: AppendSpec) -> Pending:
         st = lstat_or_none(spec.name)
         if st is None:
-            missing = parent_missing(spec.name)
-            if missing and not spec.makedirs:
-                raise StateFailed(f"Parent directory not present: {missing} (set makedirs: True)")
             old = ""
         else:
             old = _read_text(spec.name)
@@ -241,6 +238,7 @@ class Append:
 
     def apply(self, ctx: ExecContext, spec: AppendSpec, pending: Pending) -> dict[str, Any]:
         if pending.facts.get("new"):
+            need_parent(spec.name, spec.makedirs)
             makedirs(os.path.dirname(spec.name), Owner())
         _write_keeping_owner(spec.name, pending.facts["text"])
         return dict(pending.changes)

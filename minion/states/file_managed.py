@@ -35,9 +35,10 @@ from minion.states.fileops import (
     gid_of,
     lstat_or_none,
     makedirs,
+    missing_parent_note,
+    need_parent,
     owner_arg,
     owner_changes,
-    parent_missing,
     parse_mode,
     read_bytes,
     set_owner,
@@ -247,16 +248,14 @@ def plan_file(
     if st is None:
         if not create:
             return Pending(comment=f"File {path} is not present and create is False")
-        missing = parent_missing(target)
-        if missing and not make_dirs:
-            raise StateFailed(f"Parent directory not present: {missing} (set makedirs: True)")
+        facts["make_dirs"] = make_dirs
         changes["diff"] = "New file"
         facts["content"] = content if content is not None else b""
         changes.update(owner_changes(None, want))
         return Pending(
             changes=changes,
             facts=facts,
-            comment=f"File {path} would be created",
+            comment=f"File {path} would be created{missing_parent_note(target, make_dirs)}",
             applied_comment=f"File {path} created",
         )
     if stat.S_ISDIR(st.st_mode):
@@ -284,6 +283,7 @@ def write_planned(path: str, want: Owner, pending: Pending, dir_owner: Owner | N
     if content is not None:
         st = lstat_or_none(target)
         if st is None:
+            need_parent(target, pending.facts.get("make_dirs", True))
             makedirs(os.path.dirname(target), dir_owner)
             mode = want.mode if want.mode is not None else default_file_mode()
             uid, gid = -1, -1

@@ -40,6 +40,8 @@ from minion.states.fileops import (
     check_path,
     lstat_or_none,
     makedirs,
+    missing_parent_note,
+    need_parent,
     owner_arg,
     owner_changes,
     parent_missing,
@@ -156,16 +158,12 @@ class Directory:
             st = lstat_or_none(os.path.realpath(path))
         changes: dict[str, Any] = {}
         if st is None:
-            missing = parent_missing(path)
-            if missing and not spec.makedirs:
-                raise StateFailed(
-                    f"No directory to create {path} in: {missing} is missing (set makedirs: True)"
-                )
             changes[path] = "New Dir"
             changes.update(owner_changes(None, spec.owner))
+            note = missing_parent_note(path, spec.makedirs)
             return Pending(
                 changes=changes,
-                comment=f"Directory {path} would be created",
+                comment=f"Directory {path} would be created{note}",
                 applied_comment=f"Directory {path} created",
             )
         if not stat.S_ISDIR(st.st_mode):
@@ -209,6 +207,7 @@ class Directory:
         path = spec.name
         if pending.changes.get(path) == "New Dir":
             parent_owner = Owner(spec.owner.user, spec.owner.group, None)
+            need_parent(path, spec.makedirs)
             makedirs(os.path.dirname(path), parent_owner)
             os.mkdir(path, 0o755)
         set_owner(path, spec.owner)
@@ -268,16 +267,12 @@ class Symlink:
         path = spec.name
         st = lstat_or_none(path)
         if st is None:
-            missing = parent_missing(path)
-            if missing and not spec.makedirs:
-                raise StateFailed(
-                    f"Directory {missing} for symlink is not present (set makedirs: True)"
-                )
             changes: dict[str, Any] = {"new": path}
             changes.update(owner_changes(None, spec.owner))
+            note = missing_parent_note(path, spec.makedirs)
             return Pending(
                 changes=changes,
-                comment=f"Symlink {path} to {spec.target} would be created",
+                comment=f"Symlink {path} to {spec.target} would be created{note}",
                 applied_comment=f"Created new symlink {path} -> {spec.target}",
             )
         if stat.S_ISLNK(st.st_mode):
@@ -306,6 +301,7 @@ class Symlink:
     def apply(self, ctx: ExecContext, spec: SymlinkSpec, pending: Pending) -> dict[str, Any]:
         path = spec.name
         if "new" in pending.changes or "change" in pending.changes:
+            need_parent(path, spec.makedirs)
             if "forced" in pending.changes:
                 remove_any(path)
             makedirs(os.path.dirname(path))

@@ -162,6 +162,22 @@ def parent_missing(path: str) -> str | None:
     return None if os.path.isdir(parent) else parent
 
 
+def missing_parent_note(path: str, make_dirs: bool) -> str:
+    """For check: a note when `path`'s directory is missing and will not be made (the run may
+    still create it in an earlier state, so check does not fail; apply does, via need_parent)."""
+    missing = parent_missing(path)
+    if missing and not make_dirs:
+        return f" (its directory {missing} does not exist yet)"
+    return ""
+
+
+def need_parent(path: str, make_dirs: bool, what: str = "Parent directory") -> None:
+    """For apply: StateFailed when `path`'s directory is missing and makedirs is not set."""
+    missing = parent_missing(path)
+    if missing and not make_dirs:
+        raise StateFailed(f"{what} not present: {missing} (set makedirs: True)")
+
+
 # -- changing -------------------------------------------------------------------------------
 def makedirs(path: str, want: Owner | None = None) -> None:
     """Create `path` and missing parents; new directories get `want`'s owner/mode when given."""

@@ -417,3 +417,15 @@ def test_cmd_run_stateful_reports_what_the_script_says(harness: Harness):
     )
     second = _changes(harness.run([c]))
     assert second["result"] is True and second["changes"] == {} and second["comment"] == "fine"
+
+
+def test_test_mode_does_not_fail_a_file_whose_directory_an_earlier_state_creates(harness: Harness):
+    d = chunk("file.directory", "d", harness.path("conf.d"))
+    f = chunk("file.managed", "f", harness.path("conf.d/x.conf"), contents="x")
+    link = chunk("file.symlink", "l", harness.path("conf.d/l"), target="x.conf")
+    app = chunk("file.append", "a", harness.path("conf.d/a"), text="line")
+    dry = harness.run([d, f, link, app], test=True)
+    assert all(r["result"] is None for r in dry.values()), dry
+    real = harness.run([d, f, link, app])
+    assert all(r["result"] is True for r in real.values()), real
+    assert {t: r["changes"] for t, r in dry.items()} == {t: r["changes"] for t, r in real.items()}
