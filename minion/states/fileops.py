@@ -95,19 +95,27 @@ class Owner:
     mode: int | None = None
 
 
-def owner_changes(
-    st: os.stat_result | None, want: Owner, new_mode: int | None = None
-) -> dict[str, Any]:
-    """The {user, group, mode} changes needed on an existing entry `st` (None: a new one)."""
+def owner_changes(st: os.stat_result | None, want: Owner) -> dict[str, Any]:
+    """The {user, group, mode} changes needed on an existing entry `st` (None: a new one).
+
+    A user or group that does not exist yet counts as a change (an earlier state may create
+    it); apply then fails if it still does not exist.
+    """
     changes: dict[str, Any] = {}
-    if want.user is not None and (st is None or st.st_uid != uid_of(want.user)):
+    if want.user is not None and (st is None or st.st_uid != _id_or_none(uid_of, want.user)):
         changes["user"] = want.user
-    if want.group is not None and (st is None or st.st_gid != gid_of(want.group)):
+    if want.group is not None and (st is None or st.st_gid != _id_or_none(gid_of, want.group)):
         changes["group"] = want.group
-    mode = want.mode if want.mode is not None else None
-    if mode is not None and (st is None or stat.S_IMODE(st.st_mode) != mode):
-        changes["mode"] = fmt_mode(mode)
+    if want.mode is not None and (st is None or stat.S_IMODE(st.st_mode) != want.mode):
+        changes["mode"] = fmt_mode(want.mode)
     return changes
+
+
+def _id_or_none(lookup: Any, name: str) -> int | None:
+    try:
+        return int(lookup(name))
+    except StateFailed:
+        return None
 
 
 def set_owner(path: str, want: Owner, follow: bool = True) -> None:

@@ -429,3 +429,12 @@ def test_test_mode_does_not_fail_a_file_whose_directory_an_earlier_state_creates
     real = harness.run([d, f, link, app])
     assert all(r["result"] is True for r in real.values()), real
     assert {t: r["changes"] for t, r in dry.items()} == {t: r["changes"] for t, r in real.items()}
+
+
+def test_an_unknown_user_is_a_pending_change_in_test_mode_and_a_failure_for_real(harness: Harness):
+    c = chunk("file.managed", "o", harness.path("o"), contents="x", user="no-such-user-lp")
+    (dry,) = harness.run([c], test=True).values()
+    assert dry["result"] is None and dry["changes"]["user"] == "no-such-user-lp"
+    (real,) = harness.run([c]).values()
+    assert real["result"] is False and "no-such-user-lp is not available" in real["comment"]
+    assert not Path(harness.path("o")).exists()
