@@ -44,7 +44,6 @@ from minion.states.fileops import (
     need_parent,
     owner_arg,
     owner_changes,
-    parent_missing,
     parse_mode,
     read_bytes,
     remove_any,
@@ -416,10 +415,6 @@ class Recurse:
         st = lstat_or_none(root)
         if st is not None and not stat.S_ISDIR(os.stat(root).st_mode):
             raise StateFailed(f"The path {root} exists and is not a directory")
-        if st is None and parent_missing(root) and not spec.makedirs:
-            raise StateFailed(
-                f"The directory {os.path.dirname(root)} is missing (set makedirs: True)"
-            )
         rels = [
             r
             for r in ctx.files.list_dir(spec.source)
@@ -473,11 +468,13 @@ class Recurse:
         return Pending(
             changes=changes,
             facts={"plans": plans, "new_dirs": new_dirs},
-            comment=f"The directory {root} is set to be changed",
+            comment=f"The directory {root} is set to be changed"
+            + ("" if st is not None else missing_parent_note(root, spec.makedirs)),
             applied_comment=f"Recursively updated {root}",
         )
 
     def apply(self, ctx: ExecContext, spec: RecurseSpec, pending: Pending) -> dict[str, Any]:
+        need_parent(spec.name, spec.makedirs)
         for full in pending.changes.get("removed", []):
             remove_any(full)
         for d in pending.facts.get("new_dirs", []):
