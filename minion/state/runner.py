@@ -163,8 +163,8 @@ class Runner:
                     False,
                     {},
                     "One or more requisite failed: " + _req_name(holder),
-                    t0,
-                    start,
+                    time.perf_counter(),
+                    _now(),
                 )
         if self.prereq_of.get(chunk.tag):  # the holders' time is theirs, not this state's
             start, t0 = _now(), time.perf_counter()
