@@ -109,3 +109,25 @@ after-bad:
     assert (out / "a").is_dir() and (out / "b").is_dir()
     assert res["after-dirs"]["result"] is True
     assert res["after-bad"]["comment"] == "One or more requisite failed: site.bad"
+
+
+def test_require_any_from_sls(tmp_path: Path):
+    sls = """
+bad:
+  test.fail_without_changes
+good:
+  test.succeed_without_changes
+either:
+  test.succeed_with_changes:
+    - require_any:
+      - test: bad
+      - test: good
+only-bad:
+  test.succeed_with_changes:
+    - require_any:
+      - test: bad
+"""
+    results, code = _apply(tmp_path, sls)
+    res = _by_id(results)
+    assert res["either"]["result"] is True and res["either"]["changes"]
+    assert res["only-bad"]["result"] is False
