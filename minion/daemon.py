@@ -70,7 +70,7 @@ class MinionDaemon:
         if install_signals:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, self._stopping.set)
+                loop.add_signal_handler(sig, self._on_signal, sig)
         master_key = await self._master_key()
         if master_key is None:
             return
@@ -81,6 +81,9 @@ class MinionDaemon:
             main = asyncio.ensure_future(self._sessions())
             stop = asyncio.ensure_future(self._stopping.wait())
             await asyncio.wait({main, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if main.done() and not stop.done():
+                log.error("the minion's main task ended unexpectedly: %r",
+                          main.exception() if not main.cancelled() else "cancelled")
             main.cancel()
             stop.cancel()
             try:
@@ -98,6 +101,10 @@ class MinionDaemon:
             log.info("minion %s stopped", cfg.id)
 
     def stop(self) -> None:
+        self._stopping.set()
+
+    def _on_signal(self, sig: int) -> None:
+        log.info("received %s; stopping", signal.Signals(sig).name)
         self._stopping.set()
 
     async def _master_key(self) -> str | None:

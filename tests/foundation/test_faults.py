@@ -145,3 +145,23 @@ def test_a_minion_refuses_to_start_with_a_readable_secret_key(tmp_path, lpminion
     res = subprocess.run([lpminion_bin, "-c", str(d / "minion.yaml"), "start"], capture_output=True,
                          text=True, timeout=30)
     assert res.returncode == 64 and "readable by others" in res.stderr
+
+
+def test_control_socket_group_is_configurable(tmp_path, lpmaster_bin):
+    import grp
+    import stat
+
+    from tests.foundation.conftest import Cluster
+
+    group = grp.getgrgid(1).gr_name  # any existing non-root group ("daemon" on Debian)
+    c = Cluster(tmp_path, lpmaster_bin, lpmaster_bin)
+    with open(c.master_cfg, "a") as fh:
+        fh.write(f"control_group: {group}\n")
+    c.start_master()
+    try:
+        sock = c.master_dir / "run" / "master.sock"
+        st = os.stat(sock)
+        assert stat.S_IMODE(st.st_mode) == 0o660 and st.st_gid == 1
+        assert stat.S_IMODE(os.stat(sock.parent).st_mode) == 0o750
+    finally:
+        c.close()

@@ -115,3 +115,29 @@ def test_a_changed_master_key_is_refused(cluster):
     proc = cluster.start_minion("web1")
     assert proc.wait(timeout=30) == 64
     assert "master_finger" in cluster.minion_log("web1") or "refusing" in cluster.minion_log("web1")
+
+
+def test_subscribing_to_another_minions_topic_gets_the_subscriber_kicked(cluster):
+    cluster.add_minions("web1", "web2")
+    spy = RawClient(cluster, minion_keypair(cluster, "web1"))
+    try:
+        sub, monitor = spy.subscribe_with_monitor(wire.job_topic("web2"))
+        assert wait_event(monitor, zmq.EVENT_HANDSHAKE_SUCCEEDED)
+        assert wait_event(monitor, zmq.EVENT_DISCONNECTED), "a subscriber to someone else's jobs stayed"
+    finally:
+        spy.close()
+    assert "subscribed to a topic that is not its own" in cluster.master_log()
+    cluster.wait_answering("web1", "web2")
+
+
+def test_status_shows_a_stopped_minion_down(cluster):
+    cluster.add_minions("web1", "web2")
+    proc = cluster.minions["web2"]
+    proc.terminate()
+    assert proc.wait(timeout=30) == 0  # a clean stop on SIGTERM
+    wait_for(lambda: not json.loads(cluster.cli("status", "--json").stdout)["web2"]["up"],
+             what="web2 shown down")
+    status = json.loads(cluster.cli("status", "--json").stdout)
+    assert status["web1"]["up"] and status["web2"]["last_seen"]
+    res = cluster.cli("run", "*", "test.ping")
+    assert res.returncode == 2 and "web2 (not connected)" in res.stderr and "web1:" in res.stdout
