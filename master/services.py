@@ -39,6 +39,7 @@ class MasterServices:
         self.converge = ConvergeServices(config, self.grains)  # file server, pillar, secret masking
         from master.drift_service import DriftService
         self.drift = DriftService(config.db_path, mask=self.converge.masker.mask)  # reports, events
+        self.drift.note_keys(keystore.accepted())  # baseline for key accepted/revoked events
 
     # -- presence and grains -------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 Both minions keep the default `startup_states: highstate`, so they converge on start by
 themselves. The state tree writes under each minion's own `outdir` grain: a motd for both,
-and for web2 also a TLS certificate that expires in 5 days (inside the 21-day window).
+for web1 an app.conf holding an encrypted pillar secret (a canary the tests grep for), and
+for web2 a TLS certificate that expires in 5 days (inside the 21-day window). The pillar
+also gives each minion a `schedule:` job that runs once at start.
 """
 from __future__ import annotations
 
@@ -20,9 +22,14 @@ import pytest
 
 MINIONS = ("web1", "web2")
 MOTD = "Welcome to LinkPeek"
+SECRET = "canary-drift-5e1f0b9a"
 
 STATES = {
-    "top.sls": "base:\n  'web1':\n    - web\n  'web2':\n    - web\n    - tls\n",
+    "top.sls": "base:\n  'web1':\n    - web\n    - app\n  'web2':\n    - web\n    - tls\n",
+    "app.sls": ("{{ grains['outdir'] }}/app.conf:\n"
+                "  file.managed:\n"
+                "    - contents: \"api_key={{ pillar['api_key'] }}\"\n"
+                "    - makedirs: True\n"),
     "web.sls": ("{{ grains['outdir'] }}/motd:\n"
                 "  file.managed:\n"
                 "    - contents: {{ pillar.get('motd', 'none') }}\n"
@@ -133,8 +140,21 @@ def fleet(tmp_path_factory, lpmaster_bin, lpminion_bin):
     (f.states / "tls" / "site.pem").write_bytes(make_cert_pem(days=5))
     pillar = mroot / "pillar"
     pillar.mkdir(exist_ok=True)
-    (pillar / "top.sls").write_text("base:\n  '*':\n    - common\n")
-    (pillar / "common.sls").write_text(f"motd: {MOTD}\n")
+    assert f.lp("secret", "keygen").returncode == 0
+    token = subprocess.run([lpmaster_bin, "-c", f.cfg, "secret", "encrypt", "--key", "api_key", "-"],
+                           input=SECRET, capture_output=True, text=True, timeout=60).stdout.strip()
+    assert token.startswith("ENC[")
+    (pillar / "top.sls").write_text("base:\n  '*':\n    - common\n  'web1':\n    - app\n")
+    (pillar / "common.sls").write_text(
+        f"motd: {MOTD}\n"
+        "schedule:\n"
+        "  hello:\n"
+        "    function: cmd.run\n"
+        f"    job_args: [\"mkdir -p {root}/out/{{{{ grains['id'] }}}} && echo hi >> "
+        f"{root}/out/{{{{ grains['id'] }}}}/pillar-job\"]\n"
+        "    hours: 1\n"
+        "    run_on_start: true\n")
+    (pillar / "app.sls").write_text(f"api_key: {token}\n")
 
     finger = f.lp("keys", "finger", "--master").stdout.strip()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -3,12 +3,14 @@ missed scheduled jobs. The tests run in order on one master with two minions (co
 from __future__ import annotations
 
 import json
+import subprocess
+import threading
 import time
 
 import yaml
 from junitparser import Failure, JUnitXml
 
-from tests.drift.conftest import MINIONS, MOTD, wait_for
+from tests.drift.conftest import MINIONS, MOTD, SECRET, wait_for
 
 
 def motd_tag(fleet, mid: str) -> str:
@@ -21,6 +23,10 @@ def test_each_minion_converges_on_start_without_a_command(fleet):
         wait_for(lambda: (fleet.outdirs[mid] / "motd").exists(), 90, f"{mid} to converge on boot")
     assert (fleet.outdirs["web1"] / "motd").read_text() == MOTD + "\n"
     assert (fleet.outdirs["web2"] / "tls" / "site.pem").read_bytes().startswith(b"-----BEGIN CERTIFICATE")
+    wait_for(lambda: (fleet.outdirs["web1"] / "app.conf").exists(), 30, "web1's app.conf")
+    assert (fleet.outdirs["web1"] / "app.conf").read_text() == f"api_key={SECRET}\n"
+    for mid in MINIONS:   # the pillar's `schedule:` job with run_on_start ran once at start
+        wait_for(lambda: (fleet.outdirs[mid] / "pillar-job").exists(), 30, f"{mid}'s pillar job")
 
     def boot_jobs_returned():
         jobs = json.loads(fleet.lp("jobs", "list", "--json").stdout)
@@ -88,6 +94,36 @@ def test_blueprint_change_not_applied_yet_is_pending(fleet):
     assert code == 0 and rows["web1"]["status"] == "clean"
 
 
+def test_secret_in_a_drifted_file_never_leaves_and_events_follow(fleet, tmp_path):
+    follower = subprocess.Popen([fleet.lpmaster, "-c", fleet.cfg, "events", "--follow", "--json", "--limit", "0"],
+                                stdout=subprocess.PIPE, text=True)
+    lines: list[dict] = []
+    reader = threading.Thread(target=lambda: [lines.append(json.loads(x)) for x in follower.stdout], daemon=True)
+    reader.start()
+    try:
+        app = fleet.outdirs["web1"] / "app.conf"
+        app.write_text("api_key=typed-by-hand\n")
+        junit = tmp_path / "report.xml"
+        proc = fleet.lp("drift", "web1", "--refresh", "--timeout", "60", "--junit", str(junit))
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert str(app) in proc.stdout and "corrective" in proc.stdout
+        code, rows = fleet.drift_json("web1")
+        proc_apply = fleet.lp("apply", "web1", "--timeout", "60")
+        assert proc_apply.returncode == 0
+        assert fleet.lp("drift", "web1", "--refresh", "--timeout", "60").returncode == 0
+        wait_for(lambda: [(e["kind"], e["minion_id"]) for e in lines if e["kind"] != "converged"]
+                 == [("drift_found", "web1"), ("drift_cleared", "web1")], 30,
+                 "drift_found then drift_cleared on the followed event log")
+        assert ("converged", "web1") in [(e["kind"], e["minion_id"]) for e in lines]
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+    assert SECRET not in proc.stdout + proc.stderr + json.dumps(rows) + junit.read_text()
+    assert SECRET.encode() not in b"".join(p.read_bytes() for p in fleet.root.glob("*.db*"))
+    assert all(SECRET not in log.read_text() for log in fleet.logs.values())
+    assert app.read_text() == f"api_key={SECRET}\n"
+
+
 def test_a_managed_certificate_expiring_within_the_window_is_reported(fleet):
     code, rows = fleet.drift_json("web2", "--refresh", "--timeout", "60")
     assert code == 2 and rows["web2"]["status"] == "drifted"
@@ -141,3 +177,4 @@ def test_a_job_whose_slot_passed_while_the_minion_was_stopped_runs_once_after_st
              30, "a second minion_started event for web2")
     assert fleet.lp("run", "web2", "test.ping", "--timeout", "30").returncode == 0
     assert marker.read_text() == "ran\n"
+    assert (fleet.outdirs["web1"] / "pillar-job").read_text() == "hi\n"
