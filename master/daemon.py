@@ -32,6 +32,8 @@ from master.services import MasterServices
 
 log = logging.getLogger("lp.master")
 
+HANDLER_TIMEOUT_S = 120  # an async handler (pillar compile, file batch) gets this long
+
 
 class RateLimitedLog:
     """Log at most `burst` messages per `window` seconds; count the rest."""
@@ -177,7 +179,10 @@ class MasterDaemon:
 
     async def _finish(self, req: Request, pending: Any, rid: Any) -> None:
         try:
-            reply = await pending
+            reply = await asyncio.wait_for(pending, HANDLER_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            log.warning("a handler took longer than %ds; answered with an error", HANDLER_TIMEOUT_S)
+            reply = wire.error_reply("the master timed out on this request", rid)
         except LinkpeekError as exc:
             reply = wire.error_reply(str(exc), rid)
         except Exception:
