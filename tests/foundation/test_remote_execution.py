@@ -91,3 +91,10 @@ def test_control_socket_is_closed_to_others(trio):
     sock = trio.master_dir / "run" / "master.sock"
     assert stat.S_IMODE(os.stat(sock).st_mode) == 0o660
     assert stat.S_IMODE(os.stat(sock.parent).st_mode) == 0o700
+
+
+def test_terminal_escapes_from_a_minion_are_shown_escaped(trio):
+    res = trio.cli("run", "m1", "cmd.run", r"printf 'a\033[2Jb\007c'")
+    assert res.returncode == 0
+    assert "\x1b" not in res.stdout and "\x07" not in res.stdout
+    assert r"a\x1b[2Jb\x07c" in res.stdout
