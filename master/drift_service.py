@@ -11,7 +11,6 @@ One object per daemon (MasterServices holds it as `drift`), over the master's SQ
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, Callable, Mapping
 
 from core.drift import DriftReport, report_from_wire

@@ -6,12 +6,13 @@
 
 `request(dict) -> dict` is the minion's synchronous ROUTER call (as remote_apply uses it).
 The check holds the host's state-run lock, so it never looks at a host halfway through an
-apply; when an apply is running, the check is skipped (None).
+apply; it waits for a running apply to finish (up to LOCK_WAIT), then gives up (None).
 """
 from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import Any, Callable, Mapping
 
 from core.drift import DriftReport, report_to_wire
@@ -22,6 +23,8 @@ from minion.drift_check import DriftLedger, plan_revision, run_drift_check
 log = logging.getLogger("lp.minion.drift")
 
 Request = Callable[[dict[str, Any]], dict[str, Any]]
+LOCK_WAIT = 120.0     # seconds a check waits for a running apply
+LOCK_POLL = 0.25
 
 
 def ledger_path(cachedir: str) -> str:
@@ -30,8 +33,12 @@ def ledger_path(cachedir: str) -> str:
 
 def check_remote(request: Request, minion_id: str, grains: Mapping[str, Any], cachedir: str, *,
                  cert_window_days: float = DEFAULT_WINDOW_DAYS, opts: Mapping[str, Any] | None = None,
-                 now: float | None = None) -> DriftReport | None:
-    """Run the highstate in test mode plus the certificate checks; None when an apply holds the lock."""
+                 now: float | None = None, lock_wait: float = LOCK_WAIT) -> DriftReport | None:
+    """Run the highstate in test mode plus the certificate checks.
+
+    Waits up to `lock_wait` seconds for a running apply to finish (a check must not look at a
+    host halfway through one); None when it is still running then.
+    """
     from core.masking import Masker
     from minion.remote_apply import prepare_remote
     from minion.state.lock import state_run_lock
@@ -51,14 +58,18 @@ def check_remote(request: Request, minion_id: str, grains: Mapping[str, Any], ca
     def revision_for(chunks: Any, pillar: Any) -> str:
         return plan_revision(chunks, pillar, prepared["run"].ctx_for(True).files)
 
-    try:
-        with state_run_lock(cachedir, "drift check"):
-            return run_drift_check(minion_id, compile_plan=compile_plan, run_test=run_test, ledger=ledger,
-                                   mask=masker.mask_for_users, now=now, cert_window_days=cert_window_days,
-                                   revision_for=revision_for)
-    except RunLockedError as exc:
-        log.info("drift check skipped: %s", exc)
-        return None
+    deadline = time.monotonic() + lock_wait
+    while True:
+        try:
+            with state_run_lock(cachedir, "drift check"):
+                return run_drift_check(minion_id, compile_plan=compile_plan, run_test=run_test, ledger=ledger,
+                                       mask=masker.mask_for_users, now=now, cert_window_days=cert_window_days,
+                                       revision_for=revision_for)
+        except RunLockedError as exc:
+            if time.monotonic() >= deadline:
+                log.info("drift check skipped: %s", exc)
+                return None
+            time.sleep(LOCK_POLL)
 
 
 def send_report(request: Request, report: DriftReport) -> dict[str, Any]:

@@ -74,3 +74,23 @@ def test_drift_service_files_reports_under_the_caller_and_logs_transitions(tmp_p
     kinds = [(e.kind, e.minion_id) for e in svc.events.since(0)]
     assert kinds == [(DRIFT_FOUND, "web1"), (DRIFT_CLEARED, "web1"), (KEY_ACCEPTED, "db1"),
                      ("key_revoked", "web1")]
+
+
+@pytest.mark.parametrize("setting, job", [
+    ("highstate", ("state.highstate", [])),
+    ("none", (None, [])),
+    (None, (None, [])),
+    ("web.nginx, base", ("state.apply", ["web.nginx", "base"])),
+    (["web", "db"], ("state.apply", ["web", "db"])),
+])
+def test_startup_states_become_the_boot_job(setting, job):
+    from master.drift_handlers import startup_job
+    assert startup_job(setting) == job
+
+
+@pytest.mark.parametrize("setting", [[], [""], ["x"] * 101, {"a": 1}, 5])
+def test_bad_startup_states_are_refused(setting):
+    from core.errors import WireError
+    from master.drift_handlers import startup_job
+    with pytest.raises(WireError):
+        startup_job(setting)
