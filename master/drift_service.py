@@ -11,14 +11,18 @@ One object per daemon (MasterServices holds it as `drift`), over the master's SQ
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Callable, Mapping
 
 from core.drift import DriftReport, report_from_wire
+from core.errors import WireError
 from master.drift_store import DriftStore
 from master.events import (CONVERGED, KEY_ACCEPTED, KEY_REVOKED, MINION_STARTED, EventLog,
                            drift_transition)
 
 log = logging.getLogger("lp.master.drift")
+
+MIN_EVENT_INTERVAL = 1.0   # seconds between two start/converged events of one minion (rule 9)
 
 
 class DriftService:
@@ -29,6 +33,7 @@ class DriftService:
         self.events = EventLog(db_path)
         self._mask = mask or (lambda s: s)
         self._keys: dict[str, str] | None = None
+        self._last_event: dict[tuple[str, str], float] = {}
 
     def receive_report(self, minion_id: str, data: Any, now: float | None = None) -> tuple[bool, DriftReport]:
         """Validate and store a report from `minion_id` (the authenticated id).
@@ -50,10 +55,22 @@ class DriftService:
         return stored, report
 
     def minion_started(self, minion_id: str, startup_states: Any) -> None:
+        self._rate_limit(MINION_STARTED, minion_id)
         self.events.record(MINION_STARTED, minion_id, {"startup_states": startup_states})
 
     def converged(self, minion_id: str, detail: Mapping[str, Any]) -> None:
+        self._rate_limit(CONVERGED, minion_id)
         self.events.record(CONVERGED, minion_id, dict(detail))
+
+    def _rate_limit(self, kind: str, minion_id: str) -> None:
+        """WireError when this minion sent the same kind of event less than a second ago."""
+        now = time.monotonic()
+        last = self._last_event.get((kind, minion_id))
+        if last is not None and now - last < MIN_EVENT_INTERVAL:
+            raise WireError(f"{kind} sent too often; retry later")
+        self._last_event[(kind, minion_id)] = now
+        if len(self._last_event) > 100_000:
+            self._last_event.clear()
 
     def note_keys(self, accepted: Mapping[str, str]) -> None:
         """Compare the accepted keys ({id: key}) with the last call; log accepted and revoked."""

@@ -94,3 +94,15 @@ def test_bad_startup_states_are_refused(setting):
     from master.drift_handlers import startup_job
     with pytest.raises(WireError):
         startup_job(setting)
+
+
+def test_start_and_converged_events_are_rate_limited_per_minion(tmp_path):
+    from core.errors import WireError
+    from master.drift_service import DriftService
+
+    svc = DriftService(str(tmp_path / "master.db"))
+    svc.minion_started("web1", "highstate")
+    svc.minion_started("web2", "highstate")          # another minion is not limited by web1
+    with pytest.raises(WireError):
+        svc.minion_started("web1", "highstate")
+    assert [e.minion_id for e in svc.events.since(0)] == ["web1", "web2"]

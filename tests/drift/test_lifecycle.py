@@ -95,11 +95,12 @@ def test_blueprint_change_not_applied_yet_is_pending(fleet):
 
 
 def test_secret_in_a_drifted_file_never_leaves_and_events_follow(fleet, tmp_path):
-    follower = subprocess.Popen([fleet.lpmaster, "-c", fleet.cfg, "events", "--follow", "--json", "--limit", "0"],
+    follower = subprocess.Popen([fleet.lpmaster, "-c", fleet.cfg, "events", "--follow", "--json", "--limit", "1"],
                                 stdout=subprocess.PIPE, text=True)
-    lines: list[dict] = []
-    reader = threading.Thread(target=lambda: [lines.append(json.loads(x)) for x in follower.stdout], daemon=True)
+    seen: list[dict] = []
+    reader = threading.Thread(target=lambda: [seen.append(json.loads(x)) for x in follower.stdout], daemon=True)
     reader.start()
+    wait_for(lambda: seen, 30, "the follower to print the latest past event")   # it is following now
     try:
         app = fleet.outdirs["web1"] / "app.conf"
         app.write_text("api_key=typed-by-hand\n")
@@ -111,10 +112,10 @@ def test_secret_in_a_drifted_file_never_leaves_and_events_follow(fleet, tmp_path
         proc_apply = fleet.lp("apply", "web1", "--timeout", "60")
         assert proc_apply.returncode == 0
         assert fleet.lp("drift", "web1", "--refresh", "--timeout", "60").returncode == 0
-        wait_for(lambda: [(e["kind"], e["minion_id"]) for e in lines if e["kind"] != "converged"]
+        wait_for(lambda: [(e["kind"], e["minion_id"]) for e in seen[1:] if e["kind"] != "converged"]
                  == [("drift_found", "web1"), ("drift_cleared", "web1")], 30,
                  "drift_found then drift_cleared on the followed event log")
-        assert ("converged", "web1") in [(e["kind"], e["minion_id"]) for e in lines]
+        assert ("converged", "web1") in [(e["kind"], e["minion_id"]) for e in seen[1:]]
     finally:
         follower.terminate()
         follower.wait(timeout=10)
