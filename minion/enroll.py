@@ -43,7 +43,7 @@ def parse_master(text: str) -> tuple[str, int | None]:
 
 
 def init_minion(directory: str, minion_id: str, master: str, *, master_finger: str | None = None,
-                trust_first_use: bool = False, key_port: int = DEFAULT_KEY_PORT,
+                trust_first_use: bool = False, key_port: int | None = None,
                 grains: dict[str, str] | None = None, force: bool = False,
                 heartbeat_interval: float | None = None,
                 startup_states: str | None = None) -> MinionConfig:
@@ -63,6 +63,8 @@ def init_minion(directory: str, minion_id: str, master: str, *, master_finger: s
         except KeyStoreError as exc:
             raise ConfigError(str(exc)) from exc
     host, port = parse_master(master)
+    if key_port is None:  # `lpmaster init` puts the key port right after the request port
+        key_port = DEFAULT_KEY_PORT if port is None else port + 1
     root = os.path.abspath(directory)
     os.makedirs(root, exist_ok=True)
     os.chmod(root, 0o700)

@@ -13,8 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--interface", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     p.add_argument("--publish-port", type=int, default=4605, help="job publishing port (default 4605)")
     p.add_argument("--request-port", type=int, default=4606, help="request port (default 4606)")
-    p.add_argument("--key-port", type=int, default=4607,
-                   help="port that hands out the master's public key (default 4607)")
+    p.add_argument("--key-port", type=int, default=None,
+                   help="port that hands out the master's public key, for minions to check against "
+                        "their pinned fingerprint (default: the request port + 1, so 4607)")
     p.add_argument("--states", default=None, help="the state tree (default DIR/states)")
     p.add_argument("--pillar", default=None, help="the pillar tree (default DIR/pillar)")
     p.add_argument("--control-group", default=None,
@@ -27,7 +28,7 @@ def handle(args: argparse.Namespace) -> int:
     from master import api
 
     cfg = api.init_master(args.dir, interface=args.interface, publish_port=args.publish_port,
-                          request_port=args.request_port, key_port=args.key_port,
+                          request_port=args.request_port, key_port=args.request_port + 1 if args.key_port is None else args.key_port,
                           state_tree=args.states, pillar_tree=args.pillar,
                           control_group=args.control_group, force=args.force)
     path = os.path.join(cfg.root, "master.yaml")

@@ -18,7 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="the master key fingerprint (`lpmaster keys finger --master`)")
     trust.add_argument("--trust-first-use", action="store_true",
                        help="record whatever key the master presents first (explicit choice)")
-    p.add_argument("--key-port", type=int, default=4607, help="the master's key port (default 4607)")
+    p.add_argument("--key-port", type=int, default=None,
+                   help="the master's key port (default: the request port + 1, so 4607)")
     p.add_argument("--grain", action="append", default=[], metavar="KEY=VALUE", help="a custom grain")
     p.add_argument("--heartbeat", type=float, default=None, help="heartbeat interval in seconds")
     p.add_argument("--startup-states", default=None, metavar="WHAT",
