@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
-from core.drift import DriftReport, report_to_wire
+from core.drift import DriftReport, StaleBackup, report_to_wire
 from core.errors import LinkpeekError, RunLockedError
 from minion.certs import DEFAULT_WINDOW_DAYS
 from minion.drift_check import DriftLedger, plan_revision, run_drift_check
@@ -33,8 +33,10 @@ def ledger_path(cachedir: str) -> str:
 
 def check_remote(request: Request, minion_id: str, grains: Mapping[str, Any], cachedir: str, *,
                  cert_window_days: float = DEFAULT_WINDOW_DAYS, opts: Mapping[str, Any] | None = None,
-                 now: float | None = None, lock_wait: float = LOCK_WAIT) -> DriftReport | None:
-    """Run the highstate in test mode plus the certificate checks.
+                 now: float | None = None, lock_wait: float = LOCK_WAIT,
+                 stale_backups: Callable[[], Iterable[StaleBackup]] | None = None) -> DriftReport | None:
+    """Run the highstate in test mode plus the certificate checks (and `stale_backups()`, the
+    backup jobs whose last good snapshot is too old, once backups exist).
 
     Waits up to `lock_wait` seconds for a running apply to finish (a check must not look at a
     host halfway through one); None when it is still running then.
@@ -64,7 +66,7 @@ def check_remote(request: Request, minion_id: str, grains: Mapping[str, Any], ca
             with state_run_lock(cachedir, "drift check"):
                 return run_drift_check(minion_id, compile_plan=compile_plan, run_test=run_test, ledger=ledger,
                                        mask=masker.mask_for_users, now=now, cert_window_days=cert_window_days,
-                                       revision_for=revision_for)
+                                       revision_for=revision_for, stale_backups=stale_backups)
         except RunLockedError as exc:
             if time.monotonic() >= deadline:
                 log.info("drift check skipped: %s", exc)

@@ -32,14 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    """Exit 1 on any error running the command, so CI never mistakes it for drift (2)."""
+    import sqlite3
+
     from core.errors import LinkpeekError
 
     try:
         return _drift(args)
-    except LinkpeekError as exc:
-        print(f"lpmaster drift: error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
+    except (LinkpeekError, OSError, sqlite3.Error) as exc:
         print(f"lpmaster drift: error: {exc}", file=sys.stderr)
         return 1
 
