@@ -22,9 +22,10 @@ def targeted_minions(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob
     """Accepted minions the target names (grain targets use the grains the master stored)."""
     from core import targeting
     from master import api
+    from master.jobstore import JobStore
 
     accepted = api.list_keys(cfg)["accepted"]
-    store = api._store(cfg)
+    store = JobStore(cfg.db_path, readonly=True)
     try:
         known = store.minions()
     finally:
