@@ -137,6 +137,9 @@ def drift_job(config: Mapping[str, Any] | None = None) -> ScheduledJob | None:
         return None
     if not isinstance(conf, Mapping):
         raise ConfigError("minion config `drift:` must be a mapping or false")
+    unknown = sorted(set(map(str, conf)) - {"interval", "splay", "cert_window_days", "enabled"})
+    if unknown:
+        raise ConfigError(f"minion config `drift:` has unknown keys {', '.join(unknown)}")
     if conf.get("enabled") is False:
         return None
     interval = _positive(conf.get("interval", DEFAULT_DRIFT_INTERVAL), "drift interval")

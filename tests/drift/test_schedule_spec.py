@@ -143,3 +143,6 @@ def test_default_drift_job_is_highstate_test_every_30_minutes_with_splay():
     assert drift_job({"interval": 60, "splay": 0}).interval == 60
     with pytest.raises(ConfigError):
         drift_job({"interval": 0})
+    with pytest.raises(ConfigError):
+        drift_job({"intervall": 60})
+    assert drift_job({"enabled": False}) is None
