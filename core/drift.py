@@ -6,8 +6,9 @@ status `lpmaster drift` shows. Pure code: frozen dataclasses, plain-dict wire fo
 version, validated on the way in (`report_from_wire`, for data a minion sent).
 
 Each drifted state is classified as Puppet's corrective_change does:
-    corrective  the blueprint revision is the one last applied successfully: the host moved
-                away from it (someone changed it by hand)
+    corrective  the blueprint revision is the one last applied successfully, or at least this
+                state's own desired state is (its digest did not change): the host moved away
+                from it (someone changed it by hand)
     pending     the blueprint changed since the last successful apply (or there was none):
                 the change is waiting to be applied
 """
@@ -114,21 +115,33 @@ def revision_of(states: Any, pillar: Mapping[str, Any]) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def classify(revision: str, applied_revision: str | None) -> str:
-    """corrective when the checked revision is the one last applied successfully, else pending."""
-    return CORRECTIVE if applied_revision is not None and revision == applied_revision else PENDING
+def classify(revision: str, applied_revision: str | None, tag: str | None = None,
+             state_digests: Mapping[str, str] | None = None,
+             applied_states: Mapping[str, str] | None = None) -> str:
+    """corrective when the checked revision is the one last applied successfully, or when the
+    state `tag` has the same digest as at that apply; else pending."""
+    if applied_revision is not None and revision == applied_revision:
+        return CORRECTIVE
+    if tag is not None and state_digests and applied_states:
+        digest = state_digests.get(tag)
+        if digest is not None and applied_states.get(tag) == digest:
+            return CORRECTIVE
+    return PENDING
 
 
 def build_report(minion_id: str, state_return: Mapping[str, Mapping[str, Any]], *, revision: str,
                  applied_revision: str | None, seq: int, reported_at: float,
                  compile_errors: Iterable[str] = (), stale_backups: Iterable[StaleBackup] = (),
-                 expiring_certs: Iterable[ExpiringCert] = (), mask: Mask = lambda s: s) -> DriftReport:
+                 expiring_certs: Iterable[ExpiringCert] = (), mask: Mask = lambda s: s,
+                 state_digests: Mapping[str, str] | None = None,
+                 applied_states: Mapping[str, str] | None = None) -> DriftReport:
     """A report from a test-mode state return (Salt's `{tag: {result, changes, comment, ...}}`).
 
     A state with `result: None` or with changes has drifted; `result: False` failed. Every text
     goes through `mask`, so a secret embedded in a diff or comment never leaves the minion.
+    `state_digests` (now) and `applied_states` (at the last successful apply) map tags to
+    per-state digests, for the per-state corrective/pending call.
     """
-    kind = classify(revision, applied_revision)
     drifted: list[DriftedState] = []
     failed: list[FailedState] = []
     ordered = sorted(state_return.items(), key=lambda kv: (kv[1].get("__run_num__", 0), kv[0]))
@@ -141,6 +154,7 @@ def build_report(minion_id: str, state_return: Mapping[str, Mapping[str, Any]], 
             failed.append(FailedState(tag=tag, name=name, sls=sls, comment=comment))
         elif ret.get("result") is None or changes:
             masked = mask_deep(changes, mask)
+            kind = classify(revision, applied_revision, tag, state_digests, applied_states)
             drifted.append(DriftedState(tag=tag, name=name, sls=sls, kind=kind, diff=changes_text(masked),
                                         comment=comment, changes=masked))
     return DriftReport(minion_id=minion_id, reported_at=reported_at, seq=seq, revision=revision,

@@ -1,7 +1,7 @@
 """The minion's drift check: highstate in test mode, certificates, backups -> a DriftReport.
 
     ledger = DriftLedger(os.path.join(cachedir, "drift.json"))
-    ledger.record_apply(revision, state_return)          # after every real (non-test) apply
+    ledger.record_apply(plan_fingerprint(chunks, pillar), state_return)   # after a real highstate
     report = run_drift_check(minion_id, compile_plan=..., run_test=..., ledger=ledger)
 
 `compile_plan()` returns the compiled chunks and the pillar they were compiled with (or raises
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from core.drift import DriftReport, StaleBackup, build_report, revision_of
@@ -27,7 +27,17 @@ LEDGER_VERSION = 1
 
 CompilePlan = Callable[[], "tuple[Sequence[Any], Mapping[str, Any]]"]
 RunTest = Callable[[Sequence[Any]], Mapping[str, Mapping[str, Any]]]
-RevisionFor = Callable[[Sequence[Any], Mapping[str, Any]], str]
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a plan wants: `revision` for the whole (states + pillar + sources), and a digest per
+    state tag, so one state's drift can be called corrective while another state changed."""
+    revision: str
+    states: Mapping[str, str] = field(default_factory=dict)
+
+
+FingerprintFor = Callable[[Sequence[Any], Mapping[str, Any]], Fingerprint]
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,7 @@ class LedgerState:
     seq: int = 0
     applied_revision: str | None = None
     applied_at: float | None = None
+    applied_states: Mapping[str, str] = field(default_factory=dict)
 
 
 class DriftLedger:
@@ -45,9 +56,11 @@ class DriftLedger:
         self.path = path
         data = read_json(path)
         if isinstance(data, dict) and data.get("version") == LEDGER_VERSION:
+            states = data.get("applied_states")
             self.state = LedgerState(seq=int(data.get("seq") or 0),
                                      applied_revision=data.get("applied_revision"),
-                                     applied_at=data.get("applied_at"))
+                                     applied_at=data.get("applied_at"),
+                                     applied_states=dict(states) if isinstance(states, dict) else {})
         else:
             self.state = LedgerState()
 
@@ -59,33 +72,66 @@ class DriftLedger:
         """A sequence number above every earlier one, even if this file was lost (time-based floor)."""
         floor = int((time.time() if now is None else now) * 1000)
         seq = max(self.state.seq + 1, floor)
-        self._save(LedgerState(seq, self.state.applied_revision, self.state.applied_at))
+        self._save(replace(self.state, seq=seq))
         return seq
 
-    def record_apply(self, revision: str, state_return: Mapping[str, Mapping[str, Any]],
+    @property
+    def applied_states(self) -> Mapping[str, str]:
+        return self.state.applied_states
+
+    def record_apply(self, fingerprint: Fingerprint | str, state_return: Mapping[str, Mapping[str, Any]],
                      now: float | None = None) -> bool:
-        """Remember `revision` as applied when every state succeeded; return whether it did."""
+        """Remember the plan's fingerprint as applied when every state succeeded; return whether it did."""
         if not state_return or any(r.get("result") is not True for r in state_return.values()):
             return False
-        self._save(LedgerState(self.state.seq, revision, time.time() if now is None else now))
+        fp = fingerprint if isinstance(fingerprint, Fingerprint) else Fingerprint(fingerprint)
+        self._save(LedgerState(self.state.seq, fp.revision, time.time() if now is None else now,
+                               dict(fp.states)))
         return True
 
     def _save(self, state: LedgerState) -> None:
         write_json_atomic(self.path, {"version": LEDGER_VERSION, "seq": state.seq,
                                       "applied_revision": state.applied_revision,
-                                      "applied_at": state.applied_at})
+                                      "applied_at": state.applied_at,
+                                      "applied_states": dict(state.applied_states)})
         self.state = state
 
 
-def plan_revision(chunks: Sequence[Any], pillar: Mapping[str, Any], files: Any = None) -> str:
-    """The revision of a compiled plan: what `record_apply` and the drift check compare.
+def plan_fingerprint(chunks: Sequence[Any], pillar: Mapping[str, Any], files: Any = None) -> Fingerprint:
+    """The revision of a compiled plan and a digest per state: what `record_apply` keeps and
+    the drift check compares.
 
     With a file client, the content hash of every `salt://` file the plan names is part of
     it, so editing a source file on the master makes the change `pending`, not `corrective`.
-    Call it after the run (the files are cached by then).
+    A state's digest covers its own arguments and requisites and its sources; a templated
+    state can depend on anything (pillar, imported macros), so its digest is the whole
+    revision. Call it after the run (the files are cached by then).
     """
     sources = source_digests(chunks, files) if files is not None else {}
-    return revision_of({"chunks": list(chunks), "sources": sources}, pillar)
+    revision = revision_of({"chunks": list(chunks), "sources": sources}, pillar)
+    states: dict[str, str] = {}
+    for chunk in chunks:
+        plain = asdict(chunk) if is_dataclass(chunk) and not isinstance(chunk, type) else dict(chunk)
+        for volatile in ("order", "source", "__run_num__"):
+            plain.pop(volatile, None)
+        args = plain.get("args") or {}
+        tag = getattr(chunk, "tag", None) or _dict_tag(plain)
+        if isinstance(args, Mapping) and args.get("template"):
+            states[tag] = revision
+            continue
+        urls: set[str] = set()
+        _collect_urls(args, urls)
+        states[tag] = revision_of({"chunk": plain, "sources": {u: sources.get(u, "") for u in sorted(urls)}}, {})
+    return Fingerprint(revision, states)
+
+
+def plan_revision(chunks: Sequence[Any], pillar: Mapping[str, Any], files: Any = None) -> str:
+    """The whole plan's revision (see plan_fingerprint)."""
+    return plan_fingerprint(chunks, pillar, files).revision
+
+
+def _dict_tag(chunk: Mapping[str, Any]) -> str:
+    return f"{chunk.get('state')}_|-{chunk.get('id', chunk.get('__id__'))}_|-{chunk.get('name')}_|-{chunk.get('fun')}"
 
 
 def source_digests(chunks: Sequence[Any], files: Any) -> dict[str, str]:
@@ -122,13 +168,13 @@ def run_drift_check(minion_id: str, *, compile_plan: CompilePlan, run_test: RunT
                     mask: Callable[[str], str] = lambda s: s, now: float | None = None,
                     cert_window_days: float = DEFAULT_WINDOW_DAYS,
                     stale_backups: Callable[[], Iterable[StaleBackup]] | None = None,
-                    revision_for: RevisionFor = plan_revision) -> DriftReport:
+                    fingerprint_for: FingerprintFor = plan_fingerprint) -> DriftReport:
     """Check this host and build its report; a render, compile or pillar error becomes a
     compile error of the report (nothing runs then), never an exception."""
     when = time.time() if now is None else now
     compile_errors: list[str] = []
     state_return: Mapping[str, Mapping[str, Any]] = {}
-    revision = "none"
+    fingerprint = Fingerprint("none")
     certs = []
     try:
         chunks, pillar = compile_plan()
@@ -138,9 +184,10 @@ def run_drift_check(minion_id: str, *, compile_plan: CompilePlan, run_test: RunT
         compile_errors = [str(exc)]
     else:
         state_return = run_test(chunks)
-        revision = revision_for(chunks, pillar)
+        fingerprint = fingerprint_for(chunks, pillar)
         certs = expiring(find_certificates(managed_paths(chunks)), now=when, window_days=cert_window_days)
     backups = list(stale_backups()) if stale_backups is not None else []
-    return build_report(minion_id, state_return, revision=revision, applied_revision=ledger.applied_revision,
-                        seq=ledger.next_seq(when), reported_at=when, compile_errors=compile_errors,
-                        stale_backups=backups, expiring_certs=certs, mask=mask)
+    return build_report(minion_id, state_return, revision=fingerprint.revision,
+                        applied_revision=ledger.applied_revision, seq=ledger.next_seq(when), reported_at=when,
+                        compile_errors=compile_errors, stale_backups=backups, expiring_certs=certs, mask=mask,
+                        state_digests=fingerprint.states, applied_states=ledger.applied_states)

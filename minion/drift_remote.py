@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Mapping
 from core.drift import DriftReport, StaleBackup, report_to_wire
 from core.errors import LinkpeekError, RunLockedError
 from minion.certs import DEFAULT_WINDOW_DAYS
-from minion.drift_check import DriftLedger, plan_revision, run_drift_check
+from minion.drift_check import DriftLedger, Fingerprint, plan_fingerprint, run_drift_check
 
 log = logging.getLogger("lp.minion.drift")
 
@@ -57,8 +57,8 @@ def check_remote(request: Request, minion_id: str, grains: Mapping[str, Any], ca
     def run_test(chunks: Any) -> Any:
         return prepared["run"].run(chunks, test=True)
 
-    def revision_for(chunks: Any, pillar: Any) -> str:
-        return plan_revision(chunks, pillar, prepared["run"].ctx_for(True).files)
+    def fingerprint_for(chunks: Any, pillar: Any) -> Fingerprint:
+        return plan_fingerprint(chunks, pillar, prepared["run"].ctx_for(True).files)
 
     deadline = time.monotonic() + lock_wait
     while True:
@@ -66,7 +66,7 @@ def check_remote(request: Request, minion_id: str, grains: Mapping[str, Any], ca
             with state_run_lock(cachedir, "drift check"):
                 return run_drift_check(minion_id, compile_plan=compile_plan, run_test=run_test, ledger=ledger,
                                        mask=masker.mask_for_users, now=now, cert_window_days=cert_window_days,
-                                       revision_for=revision_for, stale_backups=stale_backups)
+                                       fingerprint_for=fingerprint_for, stale_backups=stale_backups)
         except RunLockedError as exc:
             if time.monotonic() >= deadline:
                 log.info("drift check skipped: %s", exc)
@@ -92,8 +92,8 @@ def record_remote_apply(cachedir: str, prepared: Any, results: Mapping[str, Mapp
     `prepared` is remote_apply's PreparedRun that ran. Returns the revision recorded, or None.
     """
     try:
-        revision = plan_revision(prepared.plan.chunks, prepared.pillar, prepared.ctx_for(False).files)
-        return revision if DriftLedger(ledger_path(cachedir)).record_apply(revision, results) else None
+        fingerprint = plan_fingerprint(prepared.plan.chunks, prepared.pillar, prepared.ctx_for(False).files)
+        return fingerprint.revision if DriftLedger(ledger_path(cachedir)).record_apply(fingerprint, results) else None
     except (OSError, LinkpeekError) as exc:
         log.warning("could not record the applied revision: %s", exc)
         return None

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.drift import CLEAN, CORRECTIVE, DRIFTED, FAILING, PENDING
-from minion.drift_check import DriftLedger, plan_revision, run_drift_check
+from minion.drift_check import DriftLedger, plan_fingerprint, run_drift_check
 
 runner = pytest.importorskip("minion.state.runner")
 compiler = pytest.importorskip("minion.state.compiler")
@@ -31,13 +31,17 @@ class Host:
         self.ledger = DriftLedger(str(tmp / "cache" / "drift.json"))
         self.write_tree("Welcome to LinkPeek")
 
-    def write_tree(self, motd: str) -> None:
+    def write_tree(self, motd: str, banner: str = "authorised use only") -> None:
         (self.tree / "top.sls").write_text("base:\n  '*':\n    - base\n")
         (self.tree / "base.sls").write_text(textwrap.dedent(f"""\
             motd:
               file.managed:
                 - name: {self.etc}/motd
                 - contents: {motd}
+            banner:
+              file.managed:
+                - name: {self.etc}/issue.net
+                - contents: {banner}
             """))
 
     def compile(self):
@@ -53,7 +57,7 @@ class Host:
     def apply(self):
         chunks, pillar = self.compile()
         ret = self.run(chunks, test=False)
-        self.ledger.record_apply(plan_revision(chunks, pillar), ret)
+        self.ledger.record_apply(plan_fingerprint(chunks, pillar), ret)
         return ret
 
     def check(self):
@@ -90,6 +94,15 @@ def test_timeline_corrective_then_pending_then_clean(tmp_path):
     assert clean.seq > blueprint.seq > hand.seq
 
 
+def test_hand_edit_stays_corrective_while_another_state_changed_in_the_blueprint(tmp_path):
+    host = Host(tmp_path)
+    host.apply()
+    (host.etc / "motd").write_text("edited by hand\n")
+    host.write_tree("Welcome to LinkPeek", banner="new banner")
+    kinds = {d.name.rsplit("/", 1)[-1]: d.kind for d in host.check().drifted}
+    assert kinds == {"motd": CORRECTIVE, "issue.net": PENDING}
+
+
 def test_a_tree_that_does_not_compile_is_a_failing_report(tmp_path):
     host = Host(tmp_path)
     (host.tree / "base.sls").write_text("motd:\n  file.managed:\n    - require:\n      - file: nowhere\n")
@@ -105,3 +118,20 @@ def test_a_partly_failed_apply_does_not_become_the_applied_revision(tmp_path):
     host.apply()
     assert host.ledger.applied_revision == good
     assert DriftLedger(host.ledger.path).applied_revision == good
+
+
+def test_state_digests_follow_each_state_and_a_template_follows_everything():
+    def plan(motd: str, pillar_port: int):
+        chunks = [{"state": "file", "fun": "managed", "id": "motd", "name": "/etc/motd", "order": 0,
+                   "args": {"contents": motd}},
+                  {"state": "file", "fun": "managed", "id": "conf", "name": "/etc/app.conf", "order": 1,
+                   "args": {"source": "salt://app.conf.j2", "template": "jinja"}}]
+        return plan_fingerprint(chunks, {"port": pillar_port})
+
+    base, pillar_changed, motd_changed = plan("hi", 80), plan("hi", 81), plan("ho", 80)
+    motd, conf = "file_|-motd_|-/etc/motd_|-managed", "file_|-conf_|-/etc/app.conf_|-managed"
+    assert set(base.states) == {motd, conf}
+    assert pillar_changed.states[motd] == base.states[motd]       # the motd did not change
+    assert pillar_changed.states[conf] != base.states[conf]       # a template may use the pillar
+    assert motd_changed.states[motd] != base.states[motd]
+    assert len({base.revision, pillar_changed.revision, motd_changed.revision}) == 3
