@@ -225,12 +225,15 @@ class MinionDaemon:
             asyncio.get_running_loop().run_in_executor(self.pool, warm_up)
         await self.lifecycle.on_connected()
 
-    async def _run_own_job(self, job: wire.Job) -> None:
-        """Start a job the master recorded for us outside a publication (converge on boot)."""
-        if self.seen.first_time(job.jid, job.expires):
-            task = asyncio.ensure_future(self._run_job(job))
-            self._running_jobs.add(task)
-            task.add_done_callback(self._running_jobs.discard)
+    async def _run_own_job(self, job: wire.Job) -> asyncio.Future[None] | None:
+        """Start a job the master recorded for us outside a publication (converge on boot);
+        return its task (None when that job id already ran here)."""
+        if not self.seen.first_time(job.jid, job.expires):
+            return None
+        task = asyncio.ensure_future(self._run_job(job))
+        self._running_jobs.add(task)
+        task.add_done_callback(self._running_jobs.discard)
+        return task
 
     # -- jobs ----------------------------------------------------------------------------
 

@@ -7,7 +7,9 @@
 Converge on boot: the minion tells the master it started (`minion_started`, with its
 `startup_states`: `highstate` by default, `none`, or comma-separated SLS names); the
 master records a job for it and answers with its id, and the minion runs that job like
-any job it receives (`run_job(wire.Job)`), so the result lands in the job store.
+any job it receives (`run_job(wire.Job)` starts it and returns its task), so the result
+lands in the job store. When that converge is done, one drift check runs at once, so the
+master has a report without waiting for the first scheduled check.
 
 The scheduler runs the minion config's `schedule:`, the pillar's `schedule:` (read at
 start and again after each drift check) and the built-in drift check (`drift:` in the
@@ -41,6 +43,7 @@ class Lifecycle:
         self._request = request_async
         self._run_job = run_job
         self._started = False
+        self._tasks: set[asyncio.Future[Any]] = set()
         self.config_jobs: list[ScheduledJob] = []
         self.drift: ScheduledJob | None = drift_job(None)
         try:
@@ -92,7 +95,20 @@ class Lifecycle:
                        tgt=self.config.id, tgt_type="list", created=now,
                        expires=float(reply.get("expires") or now + 300))
         log.info("converge on boot: %s (job %s)", job.fun, jid)
-        await self._run_job(job)
+        started = await self._run_job(job)
+        if self.drift is not None and isinstance(started, asyncio.Future):
+            check = asyncio.ensure_future(self._drift_after(started))
+            self._tasks.add(check)
+            check.add_done_callback(self._tasks.discard)
+
+    async def _drift_after(self, boot: asyncio.Future[Any]) -> None:
+        """One drift check as soon as the boot converge is done, so the master has a report at once."""
+        await asyncio.wait([boot])
+        assert self.drift is not None
+        try:
+            await self.run_scheduled(self.drift)
+        except Exception:
+            log.exception("drift check after the boot converge failed")
 
     async def refresh_pillar_schedule(self) -> None:
         """Read `schedule:` from this minion's pillar and apply it (errors are logged, never fatal)."""

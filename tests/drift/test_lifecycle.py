@@ -43,6 +43,13 @@ def test_each_minion_converges_on_start_without_a_command(fleet):
 
     wait_for(lifecycle_events, 30, "started, converged and key_accepted events")
 
+    def both_reported():   # a drift check follows the boot converge, without --refresh
+        code, rows = fleet.drift_json()
+        return rows if all(rows[m]["report"] for m in MINIONS) else None
+
+    rows = wait_for(both_reported, 60, "a first drift report from each minion")
+    assert rows["web1"]["status"] == "clean" and rows["web2"]["status"] == "drifted"   # web2: its certificate
+
 
 def test_hand_edit_is_corrective_drift_with_its_diff_and_a_junit_failure(fleet, tmp_path):
     motd = fleet.outdirs["web1"] / "motd"
