@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 STATE_VERSION = 1
 MAX_SLEEP = 30.0          # re-check at least this often (clock jumps, suspend/resume)
+FORGET_AFTER = 90 * 86400.0   # a job gone from the schedule is forgotten after this long
 
 RunJob = Callable[[ScheduledJob], Awaitable[object]]
 
@@ -59,10 +60,15 @@ class ScheduleBook:
             rec = self.records[job.name] = JobRecord(baseline=now)
         return rec
 
-    def forget_except(self, names: Iterable[str]) -> None:
+    def prune(self, names: Iterable[str], now: float, max_idle: float = FORGET_AFTER) -> None:
+        """Drop records of jobs not in `names` that have not run for `max_idle` seconds.
+
+        Records of jobs unknown right now are kept: pillar jobs are only known once the
+        pillar arrives, and their missed slots must still count then.
+        """
         keep = set(names)
-        for name in list(self.records):
-            if name not in keep:
+        for name, rec in list(self.records.items()):
+            if name not in keep and now - (rec.last_run or rec.baseline) > max_idle:
                 del self.records[name]
 
     def save(self) -> None:
@@ -115,7 +121,7 @@ class Scheduler:
                 started = self.due_jobs(now)
                 for job in started:
                     self.book.records[job.name] = mark_started(job, self.book.record_for(job, now), now)
-                self.book.forget_except(j.name for j in self.jobs)
+                self.book.prune((j.name for j in self.jobs), now)
                 if self.book.records != before:
                     self.book.save()
                 for job in started:

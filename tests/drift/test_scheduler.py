@@ -112,3 +112,35 @@ async def test_unreadable_state_file_starts_afresh(tmp_path):
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert json.loads(state.read_text())["version"] == 1
+
+
+async def test_a_job_known_only_later_keeps_its_missed_slot(tmp_path):
+    """Pillar jobs arrive after the scheduler started: their records must not be dropped meanwhile."""
+    state = tmp_path / "schedule.json"
+    day_ago = time.time() - 86400
+    write_state(state, {"from_pillar": {"baseline": day_ago, "last_slot": day_ago, "last_run": day_ago}})
+    config_jobs = parse_schedule({"other": {"function": "test.ping", "hours": 1}})
+    pillar_jobs = parse_schedule({"from_pillar": {"function": "test.ping", "hours": 1}}, source="pillar")
+    ran: list[str] = []
+
+    async def run_job(job):
+        ran.append(job.name)
+
+    sched = Scheduler(config_jobs, str(state), run_job)
+    task = asyncio.create_task(sched.run())
+    await wait_until(lambda: "other" in json.loads(state.read_text())["jobs"])
+    sched.set_jobs(config_jobs + pillar_jobs)
+    await wait_until(lambda: ran == ["from_pillar"])
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def test_records_of_jobs_long_gone_are_pruned(tmp_path):
+    from minion.schedule_spec import JobRecord
+
+    book = ScheduleBook(str(tmp_path / "s.json"))
+    now = 100 * 86400.0
+    book.records = {"gone": JobRecord(baseline=0.0, last_run=1.0), "recent": JobRecord(baseline=now - 60),
+                    "kept": JobRecord(baseline=0.0)}
+    book.prune(["kept"], now)
+    assert set(book.records) == {"recent", "kept"}
