@@ -60,8 +60,19 @@ class Lifecycle:
                                    self.run_scheduled, salt=config.id)
 
     def jobs(self) -> list[ScheduledJob]:
+        """The built-in drift check, then config jobs, then pillar jobs (later ones win by name);
+        a job naming a function this minion does not have is left out, with an error logged."""
+        from minion.functions import FUNCTIONS
+
         builtin = [self.drift] if self.drift is not None else []
-        return merge_jobs(builtin, self.config_jobs, self.pillar_jobs)
+        jobs = []
+        for job in merge_jobs(builtin, self.config_jobs, self.pillar_jobs):
+            if job.function in FUNCTIONS:
+                jobs.append(job)
+            else:
+                log.error("%s schedule job %r: no function %r on this minion; not scheduled",
+                          job.source, job.name, job.function)
+        return jobs
 
     async def on_connected(self) -> None:
         """Once per process: announce the start and run the converge-on-boot job the master gives."""
