@@ -24,6 +24,7 @@ def open_table(db_path: str, schema: str, readonly: bool = False) -> sqlite3.Con
     os.close(fd)
     db = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")   # as the job store: no fsync per report on the event loop
     db.executescript(schema)
     return db
 
