@@ -163,6 +163,15 @@ def build_report(minion_id: str, state_return: Mapping[str, Mapping[str, Any]], 
                        stale_backups=tuple(stale_backups), expiring_certs=tuple(expiring_certs))
 
 
+def describe_tag(tag: str) -> str:
+    """A state's key for people: `file_|-motd_|-/etc/motd_|-managed` -> `file.managed /etc/motd (motd)`."""
+    parts = tag.split("_|-")
+    if len(parts) != 4:
+        return tag
+    state, sid, name, fun = parts
+    return f"{state}.{fun} {name}" + (f" ({sid})" if sid != name else "")
+
+
 def changes_text(changes: Mapping[str, Any]) -> str:
     """The diff a user reads: `changes['diff']` when the state made one, else `key: old -> new` lines."""
     if isinstance(changes.get("diff"), str):

@@ -1,7 +1,7 @@
 """JUnit XML for CI: one test case per minion and state, from the rows of `lpmaster drift`.
 
     <testsuites><testsuite name="linkpeek-drift" tests= failures= errors=>
-      <testcase classname="web1" name="file_|-motd_|-/etc/motd_|-managed">
+      <testcase classname="web1" name="file.managed /etc/motd (motd)">
         <failure type="drift" message="corrective drift: /etc/motd">the unified diff</failure>
       </testcase>
       <testcase classname="web2" name="clean"/>            a clean minion: one passing case
@@ -20,7 +20,7 @@ import time
 import xml.etree.ElementTree as ET
 from typing import Iterable
 
-from core.drift import NEVER, STALE, MinionDrift
+from core.drift import NEVER, STALE, MinionDrift, describe_tag
 
 SUITE_NAME = "linkpeek-drift"
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -71,11 +71,11 @@ def _cases(row: MinionDrift, max_age: float | None) -> list[ET.Element]:
     for err in report.compile_errors:
         cases.append(_case(mid, "compile", "error", "compile error", _first_line(err), err))
     for failed in report.failed:
-        cases.append(_case(mid, failed.tag, "error", "failed state",
+        cases.append(_case(mid, describe_tag(failed.tag), "error", "failed state",
                            f"failed: {failed.name}: {_first_line(failed.comment)}", failed.comment))
     for drifted in report.drifted:
         text = drifted.diff + (f"\n{drifted.comment}" if drifted.comment else "")
-        cases.append(_case(mid, drifted.tag, "failure", "drift",
+        cases.append(_case(mid, describe_tag(drifted.tag), "failure", "drift",
                            f"{drifted.kind} drift: {drifted.name}\n{drifted.diff}", text))
     for backup in report.stale_backups:
         when = "never" if backup.last_snapshot_at is None else time.strftime(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-from core.drift import CLEAN, MinionDrift, report_to_json
+from core.drift import CLEAN, STALE, MinionDrift, describe_tag, report_to_json
 from core.errors import ConfigError
 
 EXIT_CLEAN = 0
@@ -109,19 +109,26 @@ def escape(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def state_label(tag: str) -> str:
+    """`file_|-motd_|-/etc/motd_|-managed` -> `file.managed /etc/motd (motd)`, escaped."""
+    return escape(describe_tag(tag))
+
+
 def _details(row: MinionDrift) -> list[str]:
     report = row.report
     if report is None or row.status == CLEAN:
         return []
     mid = escape(row.minion_id)
     out = ["", f"{mid}: {row.status}"]
+    if row.status == STALE:
+        out.append(f"  last report {format_age(row.age)} ago (older than --max-age)")
     for err in report.compile_errors:
         out.append(f"  compile error: {escape(err)}")
     for failed in report.failed:
-        out.append(f"  failed      {escape(failed.tag)}")
+        out.append(f"  failed      {state_label(failed.tag)}")
         out.extend("      " + escape(line) for line in failed.comment.splitlines())
     for drifted in report.drifted:
-        out.append(f"  {drifted.kind:<11} {escape(drifted.tag)}")
+        out.append(f"  {drifted.kind:<11} {state_label(drifted.tag)}")
         out.extend("      " + escape(line) for line in drifted.diff.splitlines())
     for backup in report.stale_backups:
         out.append(f"  stale backup: {escape(backup.job)}")

@@ -32,15 +32,15 @@ def test_junit_parses_with_one_case_per_minion_and_state(tmp_path):
     write_junit(str(path), fleet(), now=1000.0, max_age=600.0)
     xml = JUnitXml.fromfile(str(path))
     cases = {(c.classname, c.name): c for suite in xml for c in suite}
-    assert set(cases) == {("web1", MOTD_TAG), ("web2", "clean"), ("db1", "cmd_|-m_|-false_|-run"),
+    assert set(cases) == {("web1", "file.managed /etc/motd (motd)"), ("web2", "clean"), ("db1", "cmd.run false (m)"),
                           ("db1", "backup:mongo"), ("db1", "certificate:/etc/ssl/db.pem"),
                           ("db2", "report"), ("cache1", "report")}
     assert cases[("web2", "clean")].is_passed
-    (drift,) = cases[("web1", MOTD_TAG)].result
+    (drift,) = cases[("web1", "file.managed /etc/motd (motd)")].result
     assert isinstance(drift, Failure)
     assert "+Welcome" in drift.message and "corrective" in drift.message
     assert "-edited by hand" in drift.text
-    assert isinstance(cases[("db1", "cmd_|-m_|-false_|-run")].result[0], Error)
+    assert isinstance(cases[("db1", "cmd.run false (m)")].result[0], Error)
     assert "stale" in cases[("db2", "report")].result[0].type
     assert "never" in cases[("cache1", "report")].result[0].message
     suite = next(iter(xml))

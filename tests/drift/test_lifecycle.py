@@ -13,9 +13,8 @@ from junitparser import Failure, JUnitXml
 from tests.drift.conftest import MINIONS, MOTD, SECRET, wait_for
 
 
-def motd_tag(fleet, mid: str) -> str:
-    path = fleet.outdirs[mid] / "motd"
-    return f"file_|-{path}_|-{path}_|-managed"
+def motd_case(fleet, mid: str) -> str:
+    return f"file.managed {fleet.outdirs[mid] / 'motd'}"
 
 
 def test_each_minion_converges_on_start_without_a_command(fleet):
@@ -66,7 +65,7 @@ def test_hand_edit_is_corrective_drift_with_its_diff_and_a_junit_failure(fleet, 
                      for r in c.result if isinstance(r, Failure)]
     assert len(web1_failures) == 1
     name, failure = web1_failures[0]
-    assert name == motd_tag(fleet, "web1")
+    assert name == motd_case(fleet, "web1")
     assert "corrective" in failure.message and "-edited by hand at 3am" in failure.message
 
     code, rows = fleet.drift_json("web1")
