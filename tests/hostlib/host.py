@@ -25,6 +25,7 @@ from typing import Self
 from tests.hostlib import network
 
 INIT_SCRIPT = str(Path(__file__).with_name("hostinit.py"))
+CHECKOUT = Path(__file__).resolve().parents[2]  # the repo, with the .venv whose lpminion hosts run
 DEFAULT_ENV = {
     "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME": "/root",
@@ -83,7 +84,7 @@ class Host:
         _remove_stale_bases()
         base = tempfile.mkdtemp(prefix=f"lphost-{name}-")
         init = subprocess.Popen(
-            [sys.executable, "-I", "-S", INIT_SCRIPT, base, name],
+            [sys.executable, "-I", "-S", INIT_SCRIPT, base, name, str(CHECKOUT)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

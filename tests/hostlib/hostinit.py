@@ -1,10 +1,13 @@
 """PID 1 of a test host: make the namespaces, the overlay root and its mounts, then reap.
 
-Run as `python hostinit.py BASE HOSTNAME` (root). The process unshares mount, pid, net, uts and
+Run as `python hostinit.py BASE HOSTNAME [KEEP ...]` (root). The process unshares mount, pid, net, uts and
 ipc namespaces, forks the host's init (pid 1 inside), prints `pid N` (the init's pid as the
 machine sees it) and, once the root is ready, `ready`; errors print `error: ...`. Both processes
 die with their parent (PR_SET_PDEATHSIG), so a crashed test cannot leave a host behind. Only the
 standard library is used: this file must start fast and import nothing from the project.
+
+Each KEEP path (the project checkout, whose .venv runs `lpminion` inside the host) is bound
+read-only at the same path, so it stays visible even under the host's own /tmp or /run.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ CLONE_NEWNET = 0x40000000
 MS_RDONLY = 1
 MS_NOSUID = 2
 MS_NODEV = 4
+MS_REMOUNT = 32
 MS_BIND = 4096
 MS_REC = 16384
 MS_PRIVATE = 1 << 18
@@ -54,7 +58,7 @@ def die_with_parent() -> None:
     _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
 
 
-def build_root(base: str, hostname: str) -> None:
+def build_root(base: str, hostname: str, keep: list[str]) -> None:
     """Mount the host's root (overlay over / with a tmpfs upper) and pivot into it."""
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     layers = os.path.join(base, "layers")
@@ -72,6 +76,11 @@ def build_root(base: str, hostname: str) -> None:
     mount("tmp", f"{root}/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
     mount("run", f"{root}/run", "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
     os.makedirs(f"{root}/run/lock", mode=0o1777, exist_ok=True)
+    for path in keep:
+        target = root + os.path.realpath(path)
+        os.makedirs(target, exist_ok=True)
+        mount(path, target, None, MS_BIND | MS_REC)
+        mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
     os.chdir(root)
     number = SYS_PIVOT_ROOT[os.uname().machine]
     _check(libc.syscall(number, b".", b"."), "pivot_root")
@@ -99,7 +108,7 @@ def serve_as_init() -> None:
 
 
 def main() -> None:
-    base, hostname = sys.argv[1], sys.argv[2]
+    base, hostname, keep = sys.argv[1], sys.argv[2], sys.argv[3:]
     die_with_parent()
     _check(
         libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC),
@@ -109,7 +118,7 @@ def main() -> None:
     if child == 0:
         die_with_parent()
         try:
-            build_root(base, hostname)
+            build_root(base, hostname, keep)
         except Exception as exc:  # noqa: BLE001 (any failure: report to the test, then stop)
             print(f"error: {exc}", flush=True)
             os._exit(1)
