@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,8 @@ from core.keys import KeyPair, load_keypair
 from minion.jobguard import SeenJobs
 from minion.link import MasterLink
 from minion.spool import Spool
+
+WARM_UP_DELAY_S = 5.0  # then up to twice that, spread at random
 
 log = logging.getLogger("lp.minion")
 
@@ -221,9 +224,16 @@ class MinionDaemon:
             self.lifecycle = Lifecycle(self.config, self.grains, self._request_for_functions,
                                        self._run_own_job)
             self._running_jobs.add(asyncio.ensure_future(self.lifecycle.scheduler.run()))
-            from minion.remote_apply import warm_up  # the first apply then runs warm (issue 5)
-            asyncio.get_running_loop().run_in_executor(self.pool, warm_up)
+            self._running_jobs.add(asyncio.ensure_future(self._warm_up_later()))
         await self.lifecycle.on_connected()
+
+    async def _warm_up_later(self) -> None:
+        """Load the state machinery once the start-up burst is over (a fleet of minions starting
+        together should not pay for it all at once), so the first apply then runs warm."""
+        from minion.remote_apply import warm_up
+
+        await asyncio.sleep(WARM_UP_DELAY_S * (1 + random.random()))
+        await asyncio.get_running_loop().run_in_executor(self.pool, warm_up)
 
     async def _run_own_job(self, job: wire.Job) -> asyncio.Future[None] | None:
         """Start a job the master recorded for us outside a publication (converge on boot);

@@ -25,3 +25,7 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q --disable-pip-version-check -e ".[test]"
   touch "$stamp"
 fi
+
+# Byte-compile our packages, as a package install would: every lpmaster/lpminion process then
+# starts from cached bytecode even where PYTHONDONTWRITEBYTECODE is set.
+.venv/bin/python -m compileall -q -j 0 core master minion >/dev/null
