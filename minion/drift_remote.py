@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from typing import Any, Callable, Iterable, Mapping
 
 from core.drift import DriftReport, StaleBackup, report_to_wire
@@ -24,7 +23,6 @@ log = logging.getLogger("lp.minion.drift")
 
 Request = Callable[[dict[str, Any]], dict[str, Any]]
 LOCK_WAIT = 120.0     # seconds a check waits for a running apply
-LOCK_POLL = 0.25
 
 
 def ledger_path(cachedir: str) -> str:
@@ -60,18 +58,14 @@ def check_remote(request: Request, minion_id: str, grains: Mapping[str, Any], ca
     def fingerprint_for(chunks: Any, pillar: Any) -> Fingerprint:
         return plan_fingerprint(chunks, pillar, prepared["run"].ctx_for(True).files)
 
-    deadline = time.monotonic() + lock_wait
-    while True:
-        try:
-            with state_run_lock(cachedir, "drift check"):
-                return run_drift_check(minion_id, compile_plan=compile_plan, run_test=run_test, ledger=ledger,
-                                       mask=masker.mask_for_users, now=now, cert_window_days=cert_window_days,
-                                       fingerprint_for=fingerprint_for, stale_backups=stale_backups)
-        except RunLockedError as exc:
-            if time.monotonic() >= deadline:
-                log.info("drift check skipped: %s", exc)
-                return None
-            time.sleep(LOCK_POLL)
+    try:
+        with state_run_lock(cachedir, "drift check", wait=lock_wait):
+            return run_drift_check(minion_id, compile_plan=compile_plan, run_test=run_test, ledger=ledger,
+                                   mask=masker.mask_for_users, now=now, cert_window_days=cert_window_days,
+                                   fingerprint_for=fingerprint_for, stale_backups=stale_backups)
+    except RunLockedError as exc:
+        log.info("drift check skipped: %s", exc)
+        return None
 
 
 def send_report(request: Request, report: DriftReport) -> dict[str, Any]:

@@ -28,6 +28,7 @@ Request = Callable[[dict[str, Any]], dict[str, Any]]
 RETCODE_OK = 0
 RETCODE_NOT_COMPILED = 1
 RETCODE_STATE_FAILED = 2
+LOCK_WAIT_S = 60.0  # an apply waits this long for a drift check or another apply to finish
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def apply_remote(request: Request, minion_id: str, grains: Mapping[str, Any], ca
 
     masker = Masker()
     try:
-        with state_run_lock(cachedir, f"state.apply{' (test)' if test else ''}"):
+        with state_run_lock(cachedir, f"state.apply{' (test)' if test else ''}", wait=LOCK_WAIT_S):
             return _apply_locked(request, minion_id, dict(grains), cachedir, sls, test,
                                  dict(opts or {}), masker)
     except RunLockedError as exc:

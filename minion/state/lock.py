@@ -3,8 +3,8 @@
     with state_run_lock(cachedir, what="apply --local web"):
         run_plan(...)
 
-A second run while the lock is held raises RunLockedError naming the holder (pid, start time,
-what it runs). The kernel drops the lock when the holder dies, so a crash never leaves it stuck.
+A second run while the lock is held waits up to `wait` seconds, then raises RunLockedError
+naming the holder (pid, start time, what it runs). The kernel drops the lock when the holder dies, so a crash never leaves it stuck.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Iterator
 from core.errors import RunLockedError
 
 LOCK_NAME = "state.lock"
+POLL_S = 0.2
 
 
 def lock_path(cachedir: str) -> str:
@@ -25,19 +26,25 @@ def lock_path(cachedir: str) -> str:
 
 
 @contextmanager
-def state_run_lock(cachedir: str, what: str = "state run") -> Iterator[str]:
-    """Hold the host's state-run lock for the block; RunLockedError if another run holds it."""
+def state_run_lock(cachedir: str, what: str = "state run", wait: float = 0.0) -> Iterator[str]:
+    """Hold the host's state-run lock for the block; RunLockedError if another run still holds
+    it after `wait` seconds."""
     path = lock_path(cachedir)
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_holder(fd)
-            raise RunLockedError(
-                f"another state run is in progress ({holder}); lock file {path}"
-            ) from None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = _read_holder(fd)
+                    raise RunLockedError(
+                        f"another state run is in progress ({holder}); lock file {path}"
+                    ) from None
+                time.sleep(POLL_S)
         os.ftruncate(fd, 0)
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
         os.pwrite(fd, f"pid {os.getpid()}, started {stamp} UTC, {what}\n".encode(), 0)

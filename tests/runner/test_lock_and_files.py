@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,21 @@ def test_lock_is_released_when_the_holder_is_killed(tmp_path: Path):
     proc.wait(timeout=30)
     with state_run_lock(str(tmp_path)):
         pass
+
+
+def test_a_run_that_may_wait_gets_the_lock_once_the_holder_finishes(tmp_path: Path):
+    """An apply arriving during a drift check waits for it instead of failing."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=str(Path(__file__).parents[2]),
+    )
+    assert proc.stdout.readline().strip() == "locked"
+    threading.Timer(0.5, lambda: (proc.stdin.write("\n"), proc.stdin.close())).start()
+    with state_run_lock(str(tmp_path), what="state.apply", wait=30):
+        assert proc.wait(timeout=30) == 0  # we only got in after the holder had finished
 
 
 @pytest.fixture
