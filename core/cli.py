@@ -11,18 +11,26 @@ import argparse
 import importlib
 import json
 import sys
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 from core.errors import LinkpeekError
 
 EXIT_OK = 0
 EXIT_FAILED = 1       # something ran and failed
 EXIT_INCOMPLETE = 2   # something did not answer / did not compile (per command's docs)
-EXIT_USAGE = 64       # bad invocation or config (argparse itself uses 2 for usage errors)
+EXIT_USAGE = 64       # bad invocation or config (EX_USAGE; never 2, which CI reads as drift/no answer)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 64: exit 2 already means "did not answer" or "drifted"."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def build_parser(prog: str, description: str, command_modules: Sequence[str]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=description,
+    parser = _Parser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-c", "--config", metavar="CONFIG", default=None,
                         help="the config file written by `init` (also accepted after the command)")
