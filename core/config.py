@@ -70,7 +70,8 @@ class MinionConfig:
     job_workers: int = 4
     log_level: str = "info"
     # issue 6 (minion/lifecycle.py): converge on boot, scheduled jobs, the drift check
-    startup_states: str = "highstate"             # highstate | none | comma-separated SLS names
+    # highstate | none | SLS names, as a YAML list or comma-separated
+    startup_states: str = field(default="highstate", metadata={"csv_list": True})
     schedule: Mapping[str, Any] = field(default_factory=dict)   # Salt's `schedule:` jobs
     drift: Mapping[str, Any] = field(default_factory=dict)      # interval, splay, cert_window_days, enabled
 
@@ -118,6 +119,8 @@ def _coerce(cls: type, data: Mapping[str, Any], source: str) -> Any:
                     raise ValueError
                 out[name] = value
             else:
+                if known[name].metadata.get("csv_list") and isinstance(value, list):
+                    value = ",".join(str(item) for item in value)
                 if not isinstance(value, (str, int, float)):
                     raise ValueError
                 out[name] = str(value)

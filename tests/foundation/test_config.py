@@ -67,3 +67,15 @@ def test_bad_master_configs_say_why(tmp_path, body, reason):
     path.write_text(body)
     with pytest.raises(ConfigError, match=reason):
         load_master(str(path))
+
+
+def test_startup_states_may_be_a_yaml_list(tmp_path):
+    from core.config import load_minion
+    from minion.enroll import init_minion
+
+    cfg = init_minion(str(tmp_path / "m"), "web1", "127.0.0.1", trust_first_use=True)
+    path = tmp_path / "m" / "minion.yaml"
+    path.write_text(path.read_text().replace("startup_states: highstate",
+                                             "startup_states:\n- web\n- db.mongo"))
+    assert load_minion(str(path)).startup_states == "web,db.mongo"
+    assert cfg.startup_states == "highstate"
