@@ -50,7 +50,8 @@ def handle(args: argparse.Namespace) -> int:
             if progress:
                 sys.stderr.write("\r\x1b[K")
             if not args.json:
-                mark = "" if event["success"] else "  (failed)"
+                retcode = event.get("retcode") or 0
+                mark = "" if event["success"] else f"  (failed{f', exit code {retcode}' if retcode else ''})"
                 print(f"{escape_controls(mid)}:{mark}\n{terminal_safe(event['ret'])}", flush=True)
             if progress:
                 sys.stderr.write(f"[{len(returns)}/{expected} returned]")
