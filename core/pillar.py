@@ -24,8 +24,12 @@ _SLS_NAME = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 def compile_pillar(tree_dir: str, minion_id: str, grains: dict,
                    transform: Callable[[dict], dict] | None = None, *,
                    opts: Mapping[str, Any] | None = None, trust_grains: bool = True) -> dict:
-    """The pillar of `minion_id`. With `trust_grains=False` (the master), a grain match in
-    the pillar top.sls is refused: grains are minion-supplied (SECURITY.md rule 3)."""
+    """The pillar of `minion_id`.
+
+    With `trust_grains=False` (the master), grains are minion-supplied (SECURITY.md rule 3): an
+    SLS that only a grain match in top.sls gives this minion (or that such an SLS includes) may
+    hold plain data but no secret (`ENC[...]`); a secret there is a RenderError naming the file.
+    """
     from core.render import render_sls_located, sls_context
     from core.top import render_top
 
@@ -36,12 +40,13 @@ def compile_pillar(tree_dir: str, minion_id: str, grains: dict,
     if top_text is None:
         pillar: dict = {}
         return transform(pillar) if transform else pillar
+    grain_only: set[str] | None = None if trust_grains else set()
     names = render_top(top_text, "top.sls", minion_id, grains, {}, opts, root,
-                       trust_grains=trust_grains)
+                       trust_grains=trust_grains, grain_only=grain_only)
     pillar = {}
     done: set[str] = set()
 
-    def add(name: str, requested_by: str) -> None:
+    def add(name: str, requested_by: str, via_grains: bool) -> None:
         nonlocal pillar
         if name in done:
             return
@@ -55,14 +60,34 @@ def compile_pillar(tree_dir: str, minion_id: str, grains: dict,
         if not isinstance(data, Mapping):
             raise RenderError(f"a pillar SLS must be a mapping, not a {type(data).__name__}",
                               location=f"{relpath}:1")
+        if via_grains:
+            _refuse_secrets(data, relpath, lines, minion_id)
         includes = data.get("include") or []
         for inc in includes if isinstance(includes, list) else [includes]:
-            add(_relative(name, relpath, str(inc)), f"{relpath}:{lines.get('include', 1)}")
+            add(_relative(name, relpath, str(inc)), f"{relpath}:{lines.get('include', 1)}", via_grains)
         pillar = merge_recursive(pillar, {k: v for k, v in data.items() if k != "include"})
 
     for sls in names:
-        add(sls, "top.sls")
+        add(sls, "top.sls", grain_only is not None and sls in grain_only)
     return transform(pillar) if transform else pillar
+
+
+def _refuse_secrets(data: Mapping[str, Any], relpath: str, lines: Mapping[Any, int], minion_id: str) -> None:
+    from core.secrets import is_token
+
+    def holds_secret(value: Any) -> bool:
+        if isinstance(value, Mapping):
+            return any(holds_secret(v) for v in value.values())
+        if isinstance(value, list):
+            return any(holds_secret(v) for v in value)
+        return is_token(value)
+
+    for key, value in data.items():
+        if holds_secret(value):
+            raise RenderError(
+                f"{key!r} holds a secret (ENC[...]), but this file reaches {minion_id!r} only through "
+                "a grain match in top.sls; grains are reported by the minion, so give secrets by "
+                "minion id (a glob, list or pcre target)", location=f"{relpath}:{lines.get(key, 1)}")
 
 
 def _sls_relpath(root: str, name: str, requested_by: str) -> str:

@@ -26,23 +26,26 @@ _GRAIN_MATCHERS = ("grain", "grain_pcre")
 
 def render_top(text: str, source: str, minion_id: str, grains: Mapping[str, Any],
                pillar: Mapping[str, Any], opts: Mapping[str, Any] | None = None,
-               tree_root: str | None = None, *, trust_grains: bool = True) -> list[str]:
+               tree_root: str | None = None, *, trust_grains: bool = True,
+               grain_only: set[str] | None = None) -> list[str]:
     """Render a top.sls (Jinja, YAML) and return the SLS names it gives this minion."""
     from core.render import render_sls_located, sls_context
 
     context = sls_context(minion_id, grains, pillar, opts, "")
     data, lines = render_sls_located(text, source, context, tree_root)
     return top_sls_names(data, source, minion_id, grains, pillar=pillar, lines=lines,
-                         trust_grains=trust_grains)
+                         trust_grains=trust_grains, grain_only=grain_only)
 
 
 def top_sls_names(top: Any, source: str, minion_id: str, grains: Mapping[str, Any], *,
                   pillar: Mapping[str, Any] | None = None, lines: Mapping[Any, int] | None = None,
-                  trust_grains: bool = True) -> list[str]:
+                  trust_grains: bool = True, grain_only: set[str] | None = None) -> list[str]:
     """The SLS names that the top data gives the minion `minion_id` with `grains`.
 
     With `trust_grains=False` (the master compiling pillar: grains are minion-supplied and
-    must never decide who gets which secret) a grain match is refused as an error.
+    must never decide who gets which secret) a grain match is refused as an error, unless the
+    caller passes a `grain_only` set: it then receives the names that only a grain match gave,
+    so that the caller can refuse secrets in those.
     """
     where = f"{source}:{(lines or {}).get('base', 1)}"
     if top is None:
@@ -56,10 +59,12 @@ def top_sls_names(top: Any, source: str, minion_id: str, grains: Mapping[str, An
         raise RenderError("`base` must map targets to lists of SLS names", location=where)
     result: list[str] = []
     seen: set[str] = set()
+    trusted: set[str] = set()
     for target, items in base.items():
         names, matcher = _split_entry(target, items, where)
-        if not trust_grains and (matcher in _GRAIN_MATCHERS or (
-                matcher == "compound" and any(w[:2] in ("G@", "P@") for w in str(target).split()))):
+        by_grain = matcher in _GRAIN_MATCHERS or (
+            matcher == "compound" and any(w[:2] in ("G@", "P@") for w in str(target).split()))
+        if not trust_grains and by_grain and grain_only is None:
             raise RenderError(f"target {target!r}: grain matching is refused here (grains are "
                               "reported by the minion and must not decide who gets secrets)",
                               location=where)
@@ -72,10 +77,14 @@ def top_sls_names(top: Any, source: str, minion_id: str, grains: Mapping[str, An
             raise RenderError(f"target {target!r}: {exc}", location=where) from None
         if not hit:
             continue
+        if not by_grain:
+            trusted.update(names)
         for name in names:
             if name not in seen:
                 seen.add(name)
                 result.append(name)
+    if grain_only is not None:
+        grain_only.update(n for n in result if n not in trusted)
     return result
 
 

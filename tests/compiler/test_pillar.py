@@ -97,7 +97,26 @@ def test_errors_name_the_file(tmp_path: Path, files: dict, location: str, messag
     assert str(info.value).startswith(location)
 
 
-def test_master_can_refuse_grain_targets(tmp_path: Path) -> None:
+def test_on_the_master_grain_targets_give_plain_data_but_never_secrets(tmp_path: Path) -> None:
     write_tree(tmp_path, FILES)
-    with pytest.raises(RenderError, match="grain matching is refused"):
-        compile_pillar(str(tmp_path), "web1", {"os": "Debian"}, trust_grains=False)
+    DEB = {"id": "web1", "os": "Debian"}
+    trusted = compile_pillar(str(tmp_path), "web1", DEB)
+    assert compile_pillar(str(tmp_path), "web1", DEB, trust_grains=False) == trusted
+    (tmp_path / "debian.sls").write_text("apt:\n  mirror: deb.example\n  token: ENC[v1,abc,xyz]\n")
+    with pytest.raises(RenderError, match="only through a grain match") as info:
+        compile_pillar(str(tmp_path), "web1", DEB, trust_grains=False)
+    assert str(info.value).startswith("debian.sls:1") and "'apt'" in str(info.value)
+    # the same file given by minion id is fine: the id comes from the minion's key
+    (tmp_path / "top.sls").write_text("base:\n  'web*':\n    - debian\n  'os:Debian':\n"
+                                      "    - match: grain\n    - debian\n")
+    assert compile_pillar(str(tmp_path), "web1", DEB,
+                          trust_grains=False)["apt"]["token"] == "ENC[v1,abc,xyz]"
+
+
+def test_a_secret_included_from_a_grain_matched_file_is_refused_too(tmp_path: Path) -> None:
+    write_tree(tmp_path, {"top.sls": "base:\n  'G@role:db':\n    - db\n",
+                          "db.sls": "include:\n  - dbsecret\nport: 27017\n",
+                          "dbsecret.sls": "password: ENC[v1,abc,xyz]\n"})
+    assert compile_pillar(str(tmp_path), "db1", {"role": "db"})["password"] == "ENC[v1,abc,xyz]"
+    with pytest.raises(RenderError, match="dbsecret.sls:1"):
+        compile_pillar(str(tmp_path), "db1", {"role": "db"}, trust_grains=False)

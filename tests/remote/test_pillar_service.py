@@ -57,11 +57,15 @@ def test_a_token_pasted_under_another_key_does_not_decrypt(master_root):
         PillarService(str(root / "pillar"), secret_path).compile_for("web1", {"id": "web1"})
 
 
-def test_grains_do_not_pick_whose_pillar_a_minion_gets(master_root):
+def test_grains_do_not_pick_whose_secrets_a_minion_gets(master_root):
+    """web1 claims the grain role:db: it may get db's plain data, never db's secret."""
     root, secret_path, _ = master_root
     (root / "pillar" / "top.sls").write_text("base:\n  'role:db':\n    - match: grain\n    - db\n")
-    with pytest.raises(RenderError):
-        PillarService(str(root / "pillar"), secret_path).compile_for("web1", {"role": "db"})
+    service = PillarService(str(root / "pillar"), secret_path)
+    with pytest.raises(RenderError, match="only through a grain match"):
+        service.compile_for("web1", {"role": "db"})
+    (root / "pillar" / "db.sls").write_text("mongo:\n  port: 27017\n")
+    assert service.compile_for("web1", {"role": "db"})[0] == {"mongo": {"port": 27017}}
 
 
 def test_no_secrets_key_is_fine_until_a_token_needs_it(master_root, tmp_path):
