@@ -15,6 +15,12 @@ publishes jobs and collects what minions return.
   lpmaster -c ... keys list              see which minions asked to join
   lpmaster -c ... keys accept 'web*'     let them in
   lpmaster -c ... run '*' test.ping      run a function on minions
+  lpmaster -c ... apply 'web*' --test    what converging would change (nothing is touched)
+  lpmaster -c ... apply 'web*'           converge them to the state tree
+  lpmaster -c ... drift --junit r.xml    who drifted from the blueprint (exit 2 if anyone)
+
+Exit codes: 0 success, 1 something failed, 2 a minion did not answer (or drifted,
+for `drift`), 64 a usage or config error.
 """
 
 # One module a command group; each defines register(subparsers).
