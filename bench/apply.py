@@ -17,11 +17,7 @@ Goal: N=50 in under 2 s.
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,24 +27,13 @@ from pathlib import Path
 BIN = Path(sys.executable).parent
 LPMASTER, LPMINION = str(BIN / "lpmaster"), str(BIN / "lpminion")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.cluster import Cluster  # noqa: E402  (after the path: benches run as scripts)
 
 ONE_FILE_SLS = ("{{ grains['outdir'] }}/motd:\n  file.managed:\n"
                 "    - contents: managed by linkpeek-ops on {{ grains['id'] }}\n"
                 "    - makedirs: True\n")
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def lp(cfg: str, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([LPMASTER, "-c", cfg, *args], capture_output=True, text=True, timeout=timeout)
 
 
 def timed(argv: list[str]) -> tuple[float, int, str]:
@@ -74,64 +59,18 @@ def write_trees(base: Path, scenario: str) -> tuple[Path, Path]:
     return states, pillar
 
 
-class Fleet:
-    """A master and N minions in a temp dir; stopped and removed on exit."""
-
-    def __init__(self, base: Path, n: int) -> None:
-        self.base, self.n = base, n
-        self.procs: list[subprocess.Popen] = []
-        pub, req, key = free_ports(3)
-        self.req_port, self.key_port = req, key
-        subprocess.run([LPMASTER, "init", "--dir", str(base / "master"), "--interface", "127.0.0.1",
-                        "--publish-port", str(pub), "--request-port", str(req), "--key-port", str(key),
-                        "--states", str(base / "states"), "--pillar", str(base / "pillar")],
-                       check=True, capture_output=True)
-        self.cfg = str(base / "master" / "master.yaml")
-        (base / "out").mkdir()
-
-    def start(self) -> float:
-        """Start everything; return seconds until all N minions answered a ping."""
-        t0 = time.perf_counter()
-        logs = self.base / "logs"
-        logs.mkdir()
-        self.procs.append(subprocess.Popen([LPMASTER, "-c", self.cfg, "serve"], stdout=subprocess.DEVNULL,
-                                           stderr=open(logs / "master.log", "w")))
-        finger = lp(self.cfg, "keys", "finger", "--master").stdout.strip()
-        ids = [f"m{i:03d}" for i in range(self.n)]
-        for mid in ids:
-            mdir = self.base / "minions" / mid
-            subprocess.run([LPMINION, "init", "--dir", str(mdir), "--id", mid, "--master",
-                            f"127.0.0.1:{self.req_port}", "--key-port", str(self.key_port),
-                            "--master-finger", finger, "--grain", f"outdir={self.base / 'out' / mid}",
-                            "--startup-states", "none"], check=True, capture_output=True)
-            with open(mdir / "minion.yaml", "a") as fh:
-                fh.write("drift:\n  enabled: false\n")
-            self.procs.append(subprocess.Popen([LPMINION, "-c", str(mdir / "minion.yaml"), "start"],
-                                               stdout=subprocess.DEVNULL,
-                                               stderr=open(logs / f"{mid}.log", "w")))
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            keys = json.loads(lp(self.cfg, "keys", "list", "--json").stdout or "{}")
-            if len(keys.get("pending", [])) + len(keys.get("accepted", [])) >= self.n:
-                break
-            time.sleep(0.2)
-        lp(self.cfg, "keys", "accept", "*", "--yes")
-        while time.monotonic() < deadline:
-            out = lp(self.cfg, "run", "*", "test.ping", "--json", "--timeout", "5")
-            if out.returncode == 0 and len(json.loads(out.stdout)) == self.n:
-                return time.perf_counter() - t0
-            time.sleep(0.3)
-        raise SystemExit("minions did not all answer within 300 s")
-
-    def stop(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+def start_fleet(cluster: Cluster, n: int) -> float:
+    """Start the master and N minions; return seconds until all of them answered a ping."""
+    t0 = time.perf_counter()
+    cluster.start_master()
+    ids = [f"m{i:03d}" for i in range(n)]
+    for mid in ids:
+        cluster.init_minion(mid, "--grain", f"outdir={cluster.root / 'out' / mid}")
+        cluster.start_minion(mid)
+    cluster.wait_pending(*ids, timeout=300)
+    cluster.accept_keys("*")
+    cluster.wait_answering(*ids, timeout=300, ping_timeout=5)
+    return time.perf_counter() - t0
 
 
 def local_apply(base: Path, states: Path, pillar: Path, *extra: str) -> float:
@@ -147,15 +86,18 @@ def local_apply(base: Path, states: Path, pillar: Path, *extra: str) -> float:
 
 def scenario(name: str, n: int) -> None:
     base = Path(tempfile.mkdtemp(prefix="lp-bench-apply-"))
-    fleet = Fleet(base, n)
+    fleet = Cluster(base, LPMASTER, LPMINION, log_level=None,
+                    master_args=["--states", str(base / "states"), "--pillar", str(base / "pillar")],
+                    minion_args=["--startup-states", "none"], minion_config="drift:\n  enabled: false\n")
+    (base / "out").mkdir()
     try:
         states, pillar = write_trees(base, name)
         local_first = local_apply(base, states, pillar)
         local_noop = local_apply(base, states, pillar)
-        up = fleet.start()
+        up = start_fleet(fleet, n)
         rows = []
         for label, extra in (("first", []), ("no-op", []), ("test", ["--test"])):
-            seconds, code, out = timed([LPMASTER, "-c", fleet.cfg, "apply", "*", "--timeout", "300",
+            seconds, code, out = timed([LPMASTER, "-c", fleet.master_cfg, "apply", "*", "--timeout", "300",
                                         *extra])
             if code != 0:
                 raise SystemExit(f"apply ({label}) exited {code}: {out[-3000:]}")
@@ -167,7 +109,7 @@ def scenario(name: str, n: int) -> None:
             local = local_first if label == "first" else local_noop
             print(f"  {label:<18}{seconds:>9.3f}{seconds / n:>12.3f}{(seconds - local) / n:>25.3f}")
     finally:
-        fleet.stop()
+        fleet.close()
         shutil.rmtree(base, ignore_errors=True)
 
 

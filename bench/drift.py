@@ -13,11 +13,8 @@ and prints the median and worst of each.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,24 +24,9 @@ from pathlib import Path
 
 BIN = Path(sys.executable).parent
 LPMASTER, LPMINION = str(BIN / "lpmaster"), str(BIN / "lpminion")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
-def wait_for(predicate, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.2)
+from tests.cluster import Cluster, wait_for  # noqa: E402  (after the path: benches run as scripts)
 
 
 def timed(argv: list[str], rounds: int) -> tuple[float, float, int]:
@@ -62,36 +44,23 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     opts = ap.parse_args()
     root = Path(tempfile.mkdtemp(prefix="lp-bench-drift-"))
-    procs: list[subprocess.Popen] = []
-    pub, req, key = free_ports(3)
-    cfg = str(root / "master" / "master.yaml")
-    subprocess.run([LPMASTER, "init", "--dir", str(root / "master"), "--interface", "127.0.0.1",
-                    "--publish-port", str(pub), "--request-port", str(req), "--key-port", str(key)],
-                   check=True, capture_output=True)
-    states = root / "master" / "states"
+    cluster = Cluster(root, LPMASTER, LPMINION, log_level=None)
+    cfg = cluster.master_cfg
+    states = cluster.master_dir / "states"
     (states / "top.sls").write_text("base:\n  '*':\n    - base\n")
     (states / "base.sls").write_text("".join(
         f"{{{{ grains['outdir'] }}}}/f{i}:\n  file.managed:\n    - contents: line {i}\n    - makedirs: True\n"
         for i in range(20)))
-    finger = subprocess.run([LPMASTER, "-c", cfg, "keys", "finger", "--master"], capture_output=True,
-                            text=True, check=True).stdout.strip()
     try:
-        procs.append(subprocess.Popen([LPMASTER, "-c", cfg, "serve"], stderr=subprocess.DEVNULL))
+        cluster.start_master()
         ids = [f"m{i:03d}" for i in range(opts.minions)]
         for mid in ids:
-            subprocess.run([LPMINION, "init", "--dir", str(root / mid), "--id", mid, "--master",
-                            f"127.0.0.1:{req}", "--key-port", str(key), "--master-finger", finger,
-                            "--grain", f"outdir={root / 'out' / mid}"], check=True, capture_output=True)
-            procs.append(subprocess.Popen([LPMINION, "-c", str(root / mid / "minion.yaml"), "start"],
-                                          stderr=subprocess.DEVNULL))
-
-        def pending() -> bool:
-            out = subprocess.run([LPMASTER, "-c", cfg, "keys", "list", "--json"], capture_output=True, text=True)
-            return out.returncode == 0 and len(json.loads(out.stdout)["pending"]) == len(ids)
-
-        wait_for(pending, 120, "pending keys")
-        subprocess.run([LPMASTER, "-c", cfg, "keys", "accept", "*", "--yes"], check=True, capture_output=True)
-        wait_for(lambda: all((root / "out" / m / "f19").exists() for m in ids), 300, "boot converges")
+            cluster.init_minion(mid, "--grain", f"outdir={root / 'out' / mid}")
+            cluster.start_minion(mid)
+        cluster.wait_pending(*ids, timeout=120)
+        cluster.accept_keys("*")
+        wait_for(lambda: all((root / "out" / m / "f19").exists() for m in ids), 300, "boot converges",
+                 step=0.2)
         base = [LPMASTER, "-c", cfg]
         print(f"{opts.minions} minions, {opts.rounds} rounds, a 20-file highstate each")
         rows = [("drift --refresh", base + ["drift", "--refresh", "--timeout", "120"]),
@@ -105,13 +74,7 @@ def main() -> None:
         if "clean" not in table.splitlines()[-1] or "," in table.splitlines()[-1]:
             print(table)     # not every minion clean: show why
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        cluster.close()
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,15 +39,7 @@ sys.path.insert(0, str(REPO))
 BIN = Path(sys.executable).parent
 LPMASTER, LPMINION = str(BIN / "lpmaster"), str(BIN / "lpminion")
 
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
+from tests.cluster import Cluster  # noqa: E402  (after the path: benches run as scripts)
 
 
 def rss_mb(pid: int) -> float:
@@ -73,32 +64,19 @@ class Bench:
 
         self.n = n
         self.tmp = Path(tempfile.mkdtemp(prefix="lp-fanout-"))
-        pub, req, key = free_ports(3)
-        self.cfg = api.init_master(str(self.tmp / "master"), interface="127.0.0.1", publish_port=pub,
-                                   request_port=req, key_port=key)
-        self.master_yaml = str(self.tmp / "master" / "master.yaml")
-        finger = api.master_finger(self.cfg)
-        store = KeyStore(self.cfg.pki_dir)
+        self.cluster = Cluster(self.tmp, LPMASTER, LPMINION, log_level=None)
+        self.master_yaml = self.cluster.master_cfg
+        cfg = api.load_config(self.master_yaml)
+        store = KeyStore(cfg.pki_dir)
+        self.ids = [f"m{i:04d}" for i in range(n)]
         self.minion_yamls = []
-        for i in range(n):
-            mid = f"m{i:04d}"
-            mcfg = init_minion(str(self.tmp / mid), mid, f"127.0.0.1:{req}", master_finger=finger,
-                               key_port=key, heartbeat_interval=heartbeat, startup_states="none")
+        for mid in self.ids:  # in this process: pre-accepted, as after a restart
+            mcfg = init_minion(str(self.cluster.minion_dir(mid)), mid, f"127.0.0.1:{self.cluster.req_port}",
+                               master_finger=self.cluster.finger, key_port=self.cluster.key_port,
+                               heartbeat_interval=heartbeat, startup_states="none")
             store.register(mid, load_keypair(mcfg.pki_dir, "minion").public, max_pending=n + 1)
             store.accept(mid)
             self.minion_yamls.append(os.path.join(mcfg.root, "minion.yaml"))
-        self.procs: list[subprocess.Popen[bytes]] = []
-        self.master: subprocess.Popen[bytes] | None = None
-
-    def start_master(self) -> None:
-        self.master = subprocess.Popen([LPMASTER, "-c", self.master_yaml, "serve"],
-                                       stderr=open(self.tmp / "master.log", "wb"))
-        sock = self.cfg.control_socket
-        deadline = time.monotonic() + 30
-        while not os.path.exists(sock):
-            if time.monotonic() > deadline:
-                raise SystemExit("master did not start")
-            time.sleep(0.02)
 
     def ping(self, timeout: float = 5.0) -> tuple[float, int]:
         """One whole `lpmaster run '*' test.ping` process: (seconds, how many answered)."""
@@ -130,31 +108,23 @@ class Bench:
         return statistics.median(times), times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
 
     def close(self) -> None:
-        for proc in self.procs + ([self.master] if self.master else []):
-            if proc.poll() is None:
-                proc.terminate()
-        for proc in self.procs + ([self.master] if self.master else []):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        self.cluster.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def run_real(n: int, rounds: int) -> None:
     bench = Bench(n, heartbeat=5.0)
     try:
-        bench.start_master()
+        bench.cluster.start_master()
         t0 = time.monotonic()
-        for path in bench.minion_yamls:
-            bench.procs.append(subprocess.Popen([LPMINION, "-c", path, "start"],
-                                                stderr=subprocess.DEVNULL))
+        procs = [bench.cluster.start_minion(mid) for mid in bench.ids]
         all_in = bench.wait_all_answer(t0)
         med, p95 = bench.round_trips(rounds)
-        minion_rss = [rss_mb(p.pid) for p in bench.procs]
-        assert bench.master is not None
+        minion_rss = [rss_mb(p.pid) for p in procs]
+        master = bench.cluster.master_proc
+        assert master is not None
         print(f"real N={n:5d}: all answering {all_in:6.2f}s after start | ping (whole process) "
-              f"median {med:.3f}s p95 {p95:.3f}s | master RSS {rss_mb(bench.master.pid):6.1f} MB | "
+              f"median {med:.3f}s p95 {p95:.3f}s | master RSS {rss_mb(master.pid):6.1f} MB | "
               f"minion RSS median {statistics.median(minion_rss):5.1f} MB max {max(minion_rss):5.1f} MB",
               flush=True)
     finally:
@@ -164,19 +134,18 @@ def run_real(n: int, rounds: int) -> None:
 def run_sim(n: int, rounds: int) -> None:
     bench = Bench(n, heartbeat=10.0)
     try:
-        bench.start_master()
+        bench.cluster.start_master()
         listing = bench.tmp / "minions.txt"
         listing.write_text("\n".join(bench.minion_yamls))
         t0 = time.monotonic()
-        host = subprocess.Popen([sys.executable, __file__, "--host-sim", str(listing)],
-                                stderr=open(bench.tmp / "sim.log", "wb"))
-        bench.procs.append(host)
+        host = bench.cluster.start_process("sim", [sys.executable, __file__, "--host-sim", str(listing)])
         all_in = bench.wait_all_answer(t0, limit=300)
         med, p95 = bench.round_trips(rounds)
-        assert bench.master is not None
+        master = bench.cluster.master_proc
+        assert master is not None
         host_rss = rss_mb(host.pid)
         print(f"sim  N={n:5d}: all answering {all_in:6.2f}s after start | ping (whole process) "
-              f"median {med:.3f}s p95 {p95:.3f}s | master RSS {rss_mb(bench.master.pid):6.1f} MB | "
+              f"median {med:.3f}s p95 {p95:.3f}s | master RSS {rss_mb(master.pid):6.1f} MB | "
               f"host RSS {host_rss:6.1f} MB ({host_rss / n * 1024:.0f} KB a minion)", flush=True)
     finally:
         bench.close()

@@ -10,15 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
-import socket
-import subprocess
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.cluster import Cluster, wait_for as _wait_for
 
 MINIONS = ("web1", "web2")
 MOTD = "Welcome to LinkPeek"
@@ -41,26 +37,9 @@ STATES = {
 }
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
-
-
 def wait_for(predicate, timeout: float, what: str, step: float = 0.2):
     """Poll `predicate` until it returns something true; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(step)
+    return _wait_for(predicate, timeout, what, step)
 
 
 def make_cert_pem(days: int) -> bytes:
@@ -78,115 +57,61 @@ def make_cert_pem(days: int) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
-@dataclass
-class Fleet:
-    root: Path
-    cfg: str
-    lpmaster: str
-    lpminion: str
-    outdirs: dict[str, Path] = field(default_factory=dict)
-    minion_dirs: dict[str, Path] = field(default_factory=dict)
-    logs: dict[str, Path] = field(default_factory=dict)
-    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+class Fleet(Cluster):
+    """The cluster with helpers for the drift lifecycle: outdirs, the state tree, drift and events."""
+
+    def __init__(self, root: Path, lpmaster: str, lpminion: str) -> None:
+        super().__init__(root, lpmaster, lpminion, minion_args=["--heartbeat", "2"])
+        self.outdirs = {mid: root / "out" / mid for mid in MINIONS}
 
     @property
     def states(self) -> Path:
-        return self.root / "states"
-
-    def lp(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-        return subprocess.run([self.lpmaster, "-c", self.cfg, *args], capture_output=True, text=True,
-                              timeout=timeout)
+        return self.master_dir / "states"
 
     def drift_json(self, *args: str) -> tuple[int, dict]:
-        proc = self.lp("drift", *args, "--json")
+        proc = self.cli("drift", *args, "--json")
         assert proc.returncode in (0, 2), proc.stdout + proc.stderr
         return proc.returncode, json.loads(proc.stdout)
 
     def events(self) -> list[dict]:
-        proc = self.lp("events", "--json", "--limit", "1000")
+        proc = self.cli("events", "--json", "--limit", "1000")
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
-
-    def start_minion(self, mid: str) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.procs[mid] = subprocess.Popen(
-            [self.lpminion, "-c", str(self.minion_dirs[mid] / "minion.yaml"), "--log-level", "info", "start"],
-            stdout=subprocess.DEVNULL, stderr=open(self.logs[mid], "a"), env=env)
-
-    def stop_minion(self, mid: str) -> None:
-        proc = self.procs.pop(mid)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="package")
 def fleet(tmp_path_factory, lpmaster_bin, lpminion_bin):
     root = tmp_path_factory.mktemp("drift")
-    pub_port, req_port, key_port = _free_ports(3)
-    mroot = root / "master"
-    subprocess.run([lpmaster_bin, "init", "--dir", str(mroot), "--interface", "127.0.0.1",
-                    "--publish-port", str(pub_port), "--request-port", str(req_port),
-                    "--key-port", str(key_port)], check=True, capture_output=True, timeout=60)
-    f = Fleet(root=mroot, cfg=str(mroot / "master.yaml"), lpmaster=lpmaster_bin, lpminion=lpminion_bin)
-    for rel, text in STATES.items():
-        path = f.states / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    (f.states / "tls").mkdir(exist_ok=True)
-    (f.states / "tls" / "site.pem").write_bytes(make_cert_pem(days=5))
-    pillar = mroot / "pillar"
-    pillar.mkdir(exist_ok=True)
-    assert f.lp("secret", "keygen").returncode == 0
-    token = subprocess.run([lpmaster_bin, "-c", f.cfg, "secret", "encrypt", "--key", "api_key", "-"],
-                           input=SECRET, capture_output=True, text=True, timeout=60).stdout.strip()
-    assert token.startswith("ENC[")
-    (pillar / "top.sls").write_text("base:\n  '*':\n    - common\n  'web1':\n    - app\n")
-    (pillar / "common.sls").write_text(
-        f"motd: {MOTD}\n"
-        "schedule:\n"
-        "  hello:\n"
-        "    function: cmd.run\n"
-        f"    job_args: [\"mkdir -p {root}/out/{{{{ grains['id'] }}}} && echo hi >> "
-        f"{root}/out/{{{{ grains['id'] }}}}/pillar-job\"]\n"
-        "    hours: 1\n"
-        "    run_on_start: true\n")
-    (pillar / "app.sls").write_text(f"api_key: {token}\n")
-
-    finger = f.lp("keys", "finger", "--master").stdout.strip()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    f.logs["master"] = root / "master.log"
-    f.procs["master"] = subprocess.Popen([lpmaster_bin, "-c", f.cfg, "--log-level", "info", "serve"],
-                                         stdout=subprocess.DEVNULL, stderr=open(f.logs["master"], "w"),
-                                         env=env)
+    f = Fleet(root, lpmaster_bin, lpminion_bin)
     try:
+        for rel, text in STATES.items():
+            path = f.states / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        (f.states / "tls").mkdir(exist_ok=True)
+        (f.states / "tls" / "site.pem").write_bytes(make_cert_pem(days=5))
+        pillar = f.master_dir / "pillar"
+        pillar.mkdir(exist_ok=True)
+        assert f.cli("secret", "keygen").returncode == 0
+        token = f.cli("secret", "encrypt", "--key", "api_key", "-", input=SECRET, timeout=60).stdout.strip()
+        assert token.startswith("ENC[")
+        (pillar / "top.sls").write_text("base:\n  '*':\n    - common\n  'web1':\n    - app\n")
+        (pillar / "common.sls").write_text(
+            f"motd: {MOTD}\n"
+            "schedule:\n"
+            "  hello:\n"
+            "    function: cmd.run\n"
+            f"    job_args: [\"mkdir -p {root}/out/{{{{ grains['id'] }}}} && echo hi >> "
+            f"{root}/out/{{{{ grains['id'] }}}}/pillar-job\"]\n"
+            "    hours: 1\n"
+            "    run_on_start: true\n")
+        (pillar / "app.sls").write_text(f"api_key: {token}\n")
+        f.start_master()
         for mid in MINIONS:
-            f.minion_dirs[mid] = root / mid
-            f.outdirs[mid] = root / "out" / mid
-            f.logs[mid] = root / f"{mid}.log"
-            subprocess.run([lpminion_bin, "init", "--dir", str(f.minion_dirs[mid]), "--id", mid,
-                            "--master", f"127.0.0.1:{req_port}", "--key-port", str(key_port),
-                            "--master-finger", finger, "--grain", f"outdir={f.outdirs[mid]}",
-                            "--heartbeat", "2"], check=True, capture_output=True, timeout=60)
+            f.init_minion(mid, "--grain", f"outdir={f.outdirs[mid]}")
             f.start_minion(mid)
-
-        def pending() -> bool:
-            out = f.lp("keys", "list", "--json")
-            return out.returncode == 0 and set(json.loads(out.stdout).get("pending", [])) >= set(MINIONS)
-
-        wait_for(pending, 60, "two pending keys")
-        assert f.lp("keys", "accept", "*", "--yes").returncode == 0
+        f.wait_pending(*MINIONS, timeout=60)
+        f.accept_keys("*")
         yield f
     finally:
-        for proc in f.procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in f.procs.values():
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        f.close()

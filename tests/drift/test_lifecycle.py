@@ -28,7 +28,7 @@ def test_each_minion_converges_on_start_without_a_command(fleet):
         wait_for(lambda: (fleet.outdirs[mid] / "pillar-job").exists(), 30, f"{mid}'s pillar job")
 
     def boot_jobs_returned():
-        jobs = json.loads(fleet.lp("jobs", "list", "--json").stdout)
+        jobs = json.loads(fleet.cli("jobs", "list", "--json").stdout)
         boot = [j for j in jobs if j["fun"] == "state.highstate" and j["user"] == "startup"]
         return len(boot) == 2 and all(j["returned"] == 1 for j in boot) and boot
 
@@ -54,7 +54,7 @@ def test_hand_edit_is_corrective_drift_with_its_diff_and_a_junit_failure(fleet, 
     motd = fleet.outdirs["web1"] / "motd"
     motd.write_text("edited by hand at 3am\n")
     junit = tmp_path / "report.xml"
-    proc = fleet.lp("drift", "--refresh", "--timeout", "60", "--junit", str(junit))
+    proc = fleet.cli("drift", "--refresh", "--timeout", "60", "--junit", str(junit))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "-edited by hand at 3am" in proc.stdout and f"+{MOTD}" in proc.stdout
     assert "corrective" in proc.stdout
@@ -74,10 +74,10 @@ def test_hand_edit_is_corrective_drift_with_its_diff_and_a_junit_failure(fleet, 
 
 
 def test_apply_puts_it_back_and_the_next_report_is_clean(fleet):
-    proc = fleet.lp("apply", "web1", "--timeout", "60")
+    proc = fleet.cli("apply", "web1", "--timeout", "60")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (fleet.outdirs["web1"] / "motd").read_text() == MOTD + "\n"
-    proc = fleet.lp("drift", "web1", "--refresh", "--timeout", "60")
+    proc = fleet.cli("drift", "web1", "--refresh", "--timeout", "60")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "clean" in proc.stdout
     kinds = [e["kind"] for e in fleet.events() if e["minion_id"] == "web1" and e["kind"].startswith("drift")]
@@ -101,7 +101,8 @@ def test_blueprint_change_not_applied_yet_is_pending(fleet):
 
 
 def test_secret_in_a_drifted_file_never_leaves_and_events_follow(fleet, tmp_path):
-    follower = subprocess.Popen([fleet.lpmaster, "-c", fleet.cfg, "events", "--follow", "--json", "--limit", "1"],
+    follower = subprocess.Popen([fleet.lpmaster, "-c", fleet.master_cfg, "events", "--follow", "--json",
+                                 "--limit", "1"],
                                 stdout=subprocess.PIPE, text=True)
     seen: list[dict] = []
     reader = threading.Thread(target=lambda: [seen.append(json.loads(x)) for x in follower.stdout], daemon=True)
@@ -111,13 +112,13 @@ def test_secret_in_a_drifted_file_never_leaves_and_events_follow(fleet, tmp_path
         app = fleet.outdirs["web1"] / "app.conf"
         app.write_text("api_key=typed-by-hand\n")
         junit = tmp_path / "report.xml"
-        proc = fleet.lp("drift", "web1", "--refresh", "--timeout", "60", "--junit", str(junit))
+        proc = fleet.cli("drift", "web1", "--refresh", "--timeout", "60", "--junit", str(junit))
         assert proc.returncode == 2, proc.stdout + proc.stderr
         assert str(app) in proc.stdout and "corrective" in proc.stdout
         code, rows = fleet.drift_json("web1")
-        proc_apply = fleet.lp("apply", "web1", "--timeout", "60")
+        proc_apply = fleet.cli("apply", "web1", "--timeout", "60")
         assert proc_apply.returncode == 0
-        assert fleet.lp("drift", "web1", "--refresh", "--timeout", "60").returncode == 0
+        assert fleet.cli("drift", "web1", "--refresh", "--timeout", "60").returncode == 0
         wait_for(lambda: [(e["kind"], e["minion_id"]) for e in seen[1:] if e["kind"] != "converged"]
                  == [("drift_found", "web1"), ("drift_cleared", "web1")], 30,
                  "drift_found then drift_cleared on the followed event log")
@@ -126,8 +127,8 @@ def test_secret_in_a_drifted_file_never_leaves_and_events_follow(fleet, tmp_path
         follower.terminate()
         follower.wait(timeout=10)
     assert SECRET not in proc.stdout + proc.stderr + json.dumps(rows) + junit.read_text()
-    assert SECRET.encode() not in b"".join(p.read_bytes() for p in fleet.root.glob("*.db*"))
-    assert all(SECRET not in log.read_text() for log in fleet.logs.values())
+    assert SECRET.encode() not in b"".join(p.read_bytes() for p in fleet.master_dir.glob("*.db*"))
+    assert all(SECRET not in log.read_text() for log in fleet.logs())
     assert app.read_text() == f"api_key={SECRET}\n"
 
 
@@ -139,7 +140,7 @@ def test_a_managed_certificate_expiring_within_the_window_is_reported(fleet):
     (cert,) = report["expiring_certs"]
     assert cert["path"] == str(fleet.outdirs["web2"] / "tls" / "site.pem")
     assert 4 < cert["days_left"] <= 5 and "web2.linkpeek.test" in cert["subject"]
-    table = fleet.lp("drift", "web2").stdout
+    table = fleet.cli("drift", "web2").stdout
     assert "site.pem" in table and "expires in 5.0 days" in table
 
 
@@ -158,7 +159,7 @@ def test_a_stopped_minion_shows_as_stale_once_its_report_is_older_than_max_age(f
 
 
 def test_a_job_whose_slot_passed_while_the_minion_was_stopped_runs_once_after_start(fleet):
-    mdir = fleet.minion_dirs["web2"]
+    mdir = fleet.minion_dir("web2")
     marker = fleet.outdirs["web2"] / "backup-ran"
     config_path = mdir / "minion.yaml"
     config = yaml.safe_load(config_path.read_text())
@@ -182,6 +183,6 @@ def test_a_job_whose_slot_passed_while_the_minion_was_stopped_runs_once_after_st
     # it converged on boot again, announced itself, and the missed job ran exactly once
     wait_for(lambda: sum(1 for e in fleet.events() if (e["kind"], e["minion_id"]) == ("minion_started", "web2")) == 2,
              30, "a second minion_started event for web2")
-    assert fleet.lp("run", "web2", "test.ping", "--timeout", "30").returncode == 0
+    assert fleet.cli("run", "web2", "test.ping", "--timeout", "30").returncode == 0
     assert marker.read_text() == "ran\n"
     assert (fleet.outdirs["web1"] / "pillar-job").read_text() == "hi\n"

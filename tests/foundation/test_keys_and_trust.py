@@ -31,7 +31,7 @@ def test_key_flow_pending_then_accepted(cluster):
 
 def test_a_second_key_for_an_accepted_id_is_denied(cluster):
     cluster.add_minions("web1")
-    impostor = cluster.tmp / "impostor"
+    impostor = cluster.root / "impostor"
     # same id, new keys: as if another machine claimed to be web1
     subprocess.run([cluster.lpminion, "init", "--dir", str(impostor), "--id", "web1",
                     "--master", f"127.0.0.1:{cluster.req_port}", "--key-port", str(cluster.key_port),
@@ -107,7 +107,7 @@ def test_a_changed_master_key_is_refused(cluster):
     cluster.minions["web1"].terminate()
     cluster.minions["web1"].wait(timeout=10)
     # the recorded key no longer matches what the master presents
-    other = cluster.tmp / "otherkey"
+    other = cluster.root / "otherkey"
     shutil.copytree(cluster.minion_dir("web1") / "pki", other)
     pub = cluster.minion_dir("web1") / "pki" / "master.pub"
     os.unlink(pub)

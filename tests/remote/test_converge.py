@@ -38,10 +38,10 @@ async def _as_minion(fleet, mid: str, requests: list[dict]) -> list[dict]:
     from core.keys import load_keypair, read_public_key
     from minion.link import MasterLink
 
-    pki = str(fleet.root.parent / mid / "pki")
+    pki = str(fleet.root / mid / "pki")
     pair = load_keypair(pki, "minion")
     channel = ClientChannel(read_public_key(f"{pki}/master.pub"), pair.public, pair.secret)
-    link = MasterLink(channel, f"tcp://127.0.0.1:{fleet.request_port}")
+    link = MasterLink(channel, f"tcp://127.0.0.1:{fleet.req_port}")
     link.open()
     try:
         return [await link.request(req, timeout=30) for req in requests]
@@ -71,7 +71,7 @@ async def test_a_minion_gets_only_its_own_pillar_and_nothing_outside_the_tree(fl
 
 
 def test_run_state_apply_is_the_same_job(fleet):
-    proc = fleet.lp("run", "web1", "state.apply", "web", "test=True", "--json")
+    proc = fleet.cli("run", "web1", "state.apply", "web", "test=True", "--json")
     assert proc.returncode == 0, proc.stderr
     [state_return] = json.loads(proc.stdout).values()
     assert all("_|-" in tag for tag in state_return)
@@ -89,16 +89,16 @@ def test_secrets_appear_nowhere_after_an_apply_that_embeds_them(fleet):
     assert (fleet.outdirs["db1"] / "db.conf").read_text() == f"password={DB_SECRET}\n"
     assert "the diff is hidden because it contains a secret" in out
     jid = out.split("lpmaster jobs show ")[1].split(")")[0]
-    shown = fleet.lp("jobs", "show", jid).stdout + fleet.lp("jobs", "show", jid, "--json").stdout
+    shown = fleet.cli("jobs", "show", jid).stdout + fleet.cli("jobs", "show", jid, "--json").stdout
     assert "web1" in shown and "db1" in shown
     assert "Summary for web1" in shown and "Summary for db1" in shown  # highstate output
-    shown += fleet.lp("pillar", "show", "web1").stdout
+    shown += fleet.cli("pillar", "show", "web1").stdout
     canaries = (new_secret, WEB_SECRET, DB_SECRET)
     for text, where in [(out, "apply output"), (shown, "jobs show / pillar show")]:
         assert not any(c in text for c in canaries), where
     # every file the master and the minions wrote: stores (SQLite + WAL), logs, caches, spools
-    for path in sorted(fleet.root.parent.rglob("*")):
-        if not path.is_file() or "out" in path.relative_to(fleet.root.parent).parts[:1]:
+    for path in sorted(fleet.root.rglob("*")):
+        if not path.is_file() or "out" in path.relative_to(fleet.root).parts[:1]:
             continue
         data = path.read_bytes()
         for canary in canaries:
@@ -126,7 +126,7 @@ def test_a_tampered_token_fails_that_minion_only(fleet):
 def test_a_minion_that_does_not_answer_exits_2_or_4_with_detailed_codes(fleet):
     import signal
 
-    db = fleet.procs["db1"]
+    db = fleet.minions["db1"]
     db.send_signal(signal.SIGSTOP)
     try:
         proc = fleet.apply("*", "--timeout", "4")
