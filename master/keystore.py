@@ -174,24 +174,22 @@ class KeyStore:
         self.refresh()
         if minion_id in self._by_state[ACCEPTED]:
             raise KeyStoreError(f"{minion_id} is already accepted")
-        for state in (PENDING, REJECTED):
-            entry = self._by_state[state].get(minion_id)
-            if entry is not None:
-                self._write(ACCEPTED, minion_id, entry.key)
-                self._remove(state, minion_id)
-                return KeyEntry(minion_id, ACCEPTED, entry.key)
-        raise KeyStoreError(f"no pending or rejected key for {minion_id}")
+        return self._move(minion_id, (PENDING, REJECTED), ACCEPTED)
 
     def reject(self, minion_id: str) -> KeyEntry:
         """Pending or accepted -> rejected (an accepted minion is cut off)."""
         self.refresh()
-        for state in (PENDING, ACCEPTED):
+        return self._move(minion_id, (PENDING, ACCEPTED), REJECTED)
+
+    def _move(self, minion_id: str, sources: tuple[str, str], dest: str) -> KeyEntry:
+        """Move `minion_id`'s key from the first of `sources` that holds it to `dest`."""
+        for state in sources:
             entry = self._by_state[state].get(minion_id)
             if entry is not None:
-                self._write(REJECTED, minion_id, entry.key)
+                self._write(dest, minion_id, entry.key)
                 self._remove(state, minion_id)
-                return KeyEntry(minion_id, REJECTED, entry.key)
-        raise KeyStoreError(f"no pending or accepted key for {minion_id}")
+                return KeyEntry(minion_id, dest, entry.key)
+        raise KeyStoreError(f"no {sources[0]} or {sources[1]} key for {minion_id}")
 
     def delete(self, minion_id: str) -> list[KeyEntry]:
         """Remove every key of `minion_id`, in any state."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from typing import Any
+
+from minion.providers.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -18,27 +19,8 @@ MAX_BYTES = 1_000_000
 
 def write_json_atomic(path: str, data: Any) -> None:
     """Temp file in the same directory (0600), fsync, rename over `path`, fsync the directory."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    payload = json.dumps(data, sort_keys=True).encode()
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    dfd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    write_atomic(path, json.dumps(data, sort_keys=True).encode(), mode=0o600, sync_dir=True)
 
 
 def read_json(path: str) -> Any:

@@ -78,6 +78,10 @@ def _schedule(args: Mapping[str, Any]) -> str:
 class Present:
     """cron.present: the command runs on the schedule, in the user's crontab."""
 
+    kind = "job"  # crontab item kind this function manages
+    in_place = "cron entry {key} is present for {user}"  # comment when nothing changes
+    append = True  # a new item goes after the others (False: before them)
+
     def parse(self, name: str, args: Mapping[str, Any]) -> CronSpec:
         unknown = set(args) - {"user", "identifier", "special", "comment", "commented", *FIELDS}
         if unknown:
@@ -96,20 +100,21 @@ class Present:
     def check(self, ctx: ExecContext, spec: CronSpec) -> Pending:
         check_account_name("user", spec.user)
         tab = crontab.read(spec.user, ctx.opts.get("cron_spool", crontab.SPOOL))
-        at = tab.find("job", spec.key)
+        at = tab.find(self.kind, spec.key)
         old = "" if at is None else tab.items[at][2]
         if old == spec.line:
-            return Pending(comment=f"cron entry {spec.key} is present for {spec.user}")
+            return Pending(comment=self.in_place.format(key=spec.key, user=spec.user))
         return Pending(changes={"entry": {"old": old, "new": spec.line}})
 
     def apply(self, ctx: ExecContext, spec: CronSpec, pending: Pending) -> dict[str, Any]:
         spool = ctx.opts.get("cron_spool", crontab.SPOOL)
         tab = crontab.read(spec.user, spool)
-        at = tab.find("job", spec.key)
+        at = tab.find(self.kind, spec.key)
+        item = (self.kind, spec.key, spec.line)
         if at is None:
-            tab.items.append(("job", spec.key, spec.line))
+            tab.items.insert(len(tab.items) if self.append else 0, item)
         else:
-            tab.items[at] = ("job", spec.key, spec.line)
+            tab.items[at] = item
         crontab.write(spec.user, tab, spool)
         return dict(pending.changes)
 
@@ -144,6 +149,10 @@ class Absent:
 class EnvPresent(Present):
     """cron.env_present: NAME=value in the managed section (before the entries it affects)."""
 
+    kind = "env"
+    in_place = "cron variable {key} is set for {user}"
+    append = False
+
     def parse(self, name: str, args: Mapping[str, Any]) -> CronSpec:
         unknown = set(args) - {"user", "value"}
         if unknown:
@@ -153,26 +162,6 @@ class EnvPresent(Present):
         return CronSpec(
             _user(args), str(name), f"{name}={_one_line('value', args.get('value', ''))}"
         )
-
-    def check(self, ctx: ExecContext, spec: CronSpec) -> Pending:
-        check_account_name("user", spec.user)
-        tab = crontab.read(spec.user, ctx.opts.get("cron_spool", crontab.SPOOL))
-        at = tab.find("env", spec.key)
-        old = "" if at is None else tab.items[at][2]
-        if old == spec.line:
-            return Pending(comment=f"cron variable {spec.key} is set for {spec.user}")
-        return Pending(changes={"entry": {"old": old, "new": spec.line}})
-
-    def apply(self, ctx: ExecContext, spec: CronSpec, pending: Pending) -> dict[str, Any]:
-        spool = ctx.opts.get("cron_spool", crontab.SPOOL)
-        tab = crontab.read(spec.user, spool)
-        at = tab.find("env", spec.key)
-        if at is None:
-            tab.items.insert(0, ("env", spec.key, spec.line))
-        else:
-            tab.items[at] = ("env", spec.key, spec.line)
-        crontab.write(spec.user, tab, spool)
-        return dict(pending.changes)
 
 
 class EnvAbsent(Absent):

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import stat
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -26,14 +25,13 @@ from core.errors import StateArgError
 from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.fileops import (
     Owner,
-    atomic_write,
     check_path,
-    default_file_mode,
     lstat_or_none,
     makedirs,
     need_parent,
     read_bytes,
     text_diff,
+    write_keeping_owner,
 )
 from minion.states.specargs import as_bool, as_list, check_known
 
@@ -56,21 +54,6 @@ def _read_text(path: str) -> str:
         return read_bytes(path).decode("utf-8")
     except UnicodeDecodeError:
         raise StateFailed(f"{path} is not UTF-8 text") from None
-
-
-def _write_keeping_owner(path: str, text: str) -> None:
-    st = lstat_or_none(path)
-    if st is None:
-        atomic_write(path, text.encode("utf-8"), default_file_mode())
-    else:
-        root = os.geteuid() == 0
-        atomic_write(
-            path,
-            text.encode("utf-8"),
-            stat.S_IMODE(st.st_mode),
-            st.st_uid if root else -1,
-            st.st_gid if root else -1,
-        )
 
 
 @dataclass(frozen=True)
@@ -178,7 +161,7 @@ class Replace:
     def apply(self, ctx: ExecContext, spec: ReplaceSpec, pending: Pending) -> dict[str, Any]:
         if spec.backup:
             shutil.copy2(spec.name, spec.name + spec.backup)
-        _write_keeping_owner(spec.name, pending.facts["text"])
+        write_keeping_owner(spec.name, pending.facts["text"].encode("utf-8"))
         return dict(pending.changes)
 
 
@@ -240,5 +223,5 @@ class Append:
         if pending.facts.get("new"):
             need_parent(spec.name, spec.makedirs)
             makedirs(os.path.dirname(spec.name), Owner())
-        _write_keeping_owner(spec.name, pending.facts["text"])
+        write_keeping_owner(spec.name, pending.facts["text"].encode("utf-8"))
         return dict(pending.changes)

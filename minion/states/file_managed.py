@@ -29,21 +29,18 @@ from core.errors import StateArgError
 from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.fileops import (
     Owner,
-    atomic_write,
     check_path,
-    default_file_mode,
-    gid_of,
     lstat_or_none,
     makedirs,
     missing_parent_note,
     need_parent,
-    owner_arg,
     owner_changes,
     parse_mode,
+    parse_owner,
     read_bytes,
     set_owner,
     text_diff,
-    uid_of,
+    write_keeping_owner,
 )
 from minion.states.specargs import as_bool, as_list, check_known
 
@@ -98,14 +95,6 @@ def parse_template(where: str, args: Mapping[str, Any]) -> tuple[str | None, dic
             raise StateArgError(f"{where}: {key} must be a mapping")
         ctx.update(value)
     return template or None, ctx
-
-
-def parse_owner(where: str, args: Mapping[str, Any], mode_key: str = "mode") -> Owner:
-    return Owner(
-        user=owner_arg(where, "user", args.get("user")),
-        group=owner_arg(where, "group", args.get("group")),
-        mode=parse_mode(where, args.get(mode_key)),
-    )
 
 
 class Managed:
@@ -281,21 +270,9 @@ def write_planned(path: str, want: Owner, pending: Pending, dir_owner: Owner | N
     target = pending.facts.get("target", path)
     content = pending.facts.get("content")
     if content is not None:
-        st = lstat_or_none(target)
-        if st is None:
+        if lstat_or_none(target) is None:
             need_parent(target, pending.facts.get("make_dirs", True))
             makedirs(os.path.dirname(target), dir_owner)
-            mode = want.mode if want.mode is not None else default_file_mode()
-            uid, gid = -1, -1
-        else:
-            mode = want.mode if want.mode is not None else stat.S_IMODE(st.st_mode)
-            uid, gid = st.st_uid, st.st_gid
-        if os.geteuid() != 0:  # only root can keep someone else's ownership
-            uid, gid = -1, -1
-        if want.user is not None:
-            uid = uid_of(want.user)
-        if want.group is not None:
-            gid = gid_of(want.group)
-        atomic_write(target, content, mode, uid, gid)
+        write_keeping_owner(target, content, want)
     else:
         set_owner(target, want)

@@ -45,6 +45,7 @@ from minion.states.fileops import (
     owner_arg,
     owner_changes,
     parse_mode,
+    parse_owner,
     read_bytes,
     remove_any,
     set_owner,
@@ -255,11 +256,7 @@ class Symlink:
             target=target,
             force=as_bool(where, "force", args.get("force")),
             makedirs=as_bool(where, "makedirs", args.get("makedirs")),
-            owner=Owner(
-                owner_arg(where, "user", args.get("user")),
-                owner_arg(where, "group", args.get("group")),
-                None,
-            ),
+            owner=parse_owner(where, args, None),
         )
 
     def check(self, ctx: ExecContext, spec: SymlinkSpec) -> Pending:

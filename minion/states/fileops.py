@@ -1,5 +1,6 @@
 """Host file operations shared by the file state functions: look (stat, read, diff) and change
-(atomic write, chown/chmod, makedirs). No subprocess: everything is a system call.
+(atomic write keeping the owner, chown/chmod, makedirs). No subprocess: everything is a system
+call.
 """
 
 from __future__ import annotations
@@ -8,11 +9,11 @@ import difflib
 import functools
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 
 from core.errors import StateArgError
+from minion.providers.atomic import write_atomic
 from minion.state.contract import StateFailed
 
 
@@ -51,6 +52,15 @@ def owner_arg(where: str, key: str, value: Any) -> str | None:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise StateArgError(f"{where}: {key} must be a name or a number, not {value!r}")
     return str(value)
+
+
+def parse_owner(where: str, args: Mapping[str, Any], mode_key: str | None = "mode") -> Owner:
+    """The `user`, `group` and `mode_key` (None: no mode) arguments of a state as an Owner."""
+    return Owner(
+        user=owner_arg(where, "user", args.get("user")),
+        group=owner_arg(where, "group", args.get("group")),
+        mode=parse_mode(where, args.get(mode_key)) if mode_key else None,
+    )
 
 
 # -- users and groups -----------------------------------------------------------------------
@@ -203,25 +213,24 @@ def makedirs(path: str, want: Owner | None = None) -> None:
             set_owner(d, want)
 
 
-def atomic_write(path: str, data: bytes, mode: int, uid: int = -1, gid: int = -1) -> None:
-    """Write `data` to a temp file beside `path`, set mode/owner, then rename over `path`."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)}.", suffix=".lp-tmp", dir=directory
-    )
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            if uid != -1 or gid != -1:
-                os.fchown(fh.fileno(), uid, gid)
-            os.fchmod(fh.fileno(), mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+def write_keeping_owner(path: str, data: bytes, want: Owner | None = None) -> None:
+    """Replace `path` atomically with `data`, keeping its mode and (as root) its owner, except
+    what `want` sets; a new file gets the default mode and our owner."""
+    st = lstat_or_none(path)
+    if st is None:
+        mode, uid, gid = default_file_mode(), -1, -1
+    else:
+        mode, uid, gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+    if os.geteuid() != 0:  # only root can keep someone else's ownership
+        uid, gid = -1, -1
+    if want is not None:
+        if want.mode is not None:
+            mode = want.mode
+        if want.user is not None:
+            uid = uid_of(want.user)
+        if want.group is not None:
+            gid = gid_of(want.group)
+    write_atomic(path, data, mode, uid, gid, sync=False)
 
 
 def remove_any(path: str) -> None:
