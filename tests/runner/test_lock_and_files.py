@@ -25,7 +25,8 @@ with state_run_lock(sys.argv[1], what="apply --local web"):
 """
 
 
-def test_a_second_run_is_refused_while_another_process_holds_the_lock(tmp_path: Path):
+def start_holder(tmp_path: Path) -> subprocess.Popen[str]:
+    """Another process that holds the lock until its stdin gets a line."""
     proc = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(tmp_path)],
         stdin=subprocess.PIPE,
@@ -33,8 +34,13 @@ def test_a_second_run_is_refused_while_another_process_holds_the_lock(tmp_path: 
         text=True,
         cwd=str(Path(__file__).parents[2]),
     )
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def test_a_second_run_is_refused_while_another_process_holds_the_lock(tmp_path: Path):
+    proc = start_holder(tmp_path)
     try:
-        assert proc.stdout.readline().strip() == "locked"
         with pytest.raises(RunLockedError) as err:
             with state_run_lock(str(tmp_path)):
                 pass
@@ -48,14 +54,7 @@ def test_a_second_run_is_refused_while_another_process_holds_the_lock(tmp_path: 
 
 
 def test_lock_is_released_when_the_holder_is_killed(tmp_path: Path):
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(tmp_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=str(Path(__file__).parents[2]),
-    )
-    assert proc.stdout.readline().strip() == "locked"
+    proc = start_holder(tmp_path)
     proc.kill()
     proc.wait(timeout=30)
     with state_run_lock(str(tmp_path)):
@@ -64,14 +63,7 @@ def test_lock_is_released_when_the_holder_is_killed(tmp_path: Path):
 
 def test_a_run_that_may_wait_gets_the_lock_once_the_holder_finishes(tmp_path: Path):
     """An apply arriving during a drift check waits for it instead of failing."""
-    proc = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(tmp_path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=str(Path(__file__).parents[2]),
-    )
-    assert proc.stdout.readline().strip() == "locked"
+    proc = start_holder(tmp_path)
     threading.Timer(0.5, lambda: (proc.stdin.write("\n"), proc.stdin.close())).start()
     with state_run_lock(str(tmp_path), what="state.apply", wait=30):
         assert proc.wait(timeout=30) == 0  # we only got in after the holder had finished
