@@ -9,10 +9,14 @@ a DriftService as `drift`.
     {"type": "minion_started", "startup_states": "highstate" | "none" | [SLS, ...]}
                                    -> {"type": "started", "jid": JID or None, "fun": ..., "arg": [...]}
     {"type": "converged", "revision": ..., "states": N, "changed": N}  -> {"type": "ack"}
+    {"type": "scheduled_job", "name": NAME, "fun": ..., "arg": [...], "kwarg": {...}, "return": {...}?}
+                                   -> {"type": "started", "jid": JID, "fun": ..., "arg": [...], "kwarg": {...}}
 
 `minion_started` records a job (`state.highstate`, or `state.apply` with the SLS list)
 targeting only that minion, so the converge-on-boot it then runs returns into the job
-store like any apply.
+store like any apply. `scheduled_job` does the same for a job of the minion's schedule
+(recorded with user `schedule:NAME`); a minion that ran one while the master was away
+sends it later with its `return` (success, ret, retcode), stored at once under the new job.
 """
 from __future__ import annotations
 
@@ -39,12 +43,38 @@ def handle_minion_started(master: Any, minion_id: str, request: dict[str, Any]) 
     master.drift.minion_started(minion_id, "none" if fun is None else (list(arg) or "highstate"))
     if fun is None:
         return wire.message("started", jid=None)
-    now = time.time()
-    job = wire.Job(jid=wire.new_jid(now), fun=fun, arg=tuple(arg), kwarg={}, tgt=minion_id,
-                   tgt_type="list", created=now, expires=now + float(master.config.job_ttl))
-    master.record_job(job, [minion_id], "startup")
+    job = record_own_job(master, minion_id, fun, list(arg), {}, "startup")
     log.info("%s started; converge-on-boot job %s (%s)", minion_id, job.jid, fun)
     return wire.message("started", jid=job.jid, fun=fun, arg=list(arg), expires=job.expires)
+
+
+def handle_scheduled_job(master: Any, minion_id: str, request: dict[str, Any]) -> Reply:
+    """Record a job of the minion's own schedule; store its return too when it came along."""
+    name, fun = request.get("name"), request.get("fun")
+    arg, kwarg = request.get("arg", []), request.get("kwarg", {})
+    if not isinstance(name, str) or not 0 < len(name) <= 200:
+        raise WireError("scheduled_job needs a name")
+    if not isinstance(fun, str) or not wire.FUNCTION_RE.match(fun):
+        raise WireError("scheduled_job has an invalid function name")
+    if not isinstance(arg, list) or not isinstance(kwarg, dict):
+        raise WireError("scheduled_job arg must be a list and kwarg a map")
+    ret = request.get("return")
+    if ret is not None and not isinstance(ret, dict):
+        raise WireError("scheduled_job return must be a map")
+    job = record_own_job(master, minion_id, fun, arg, kwarg, f"schedule:{name}")
+    if ret is not None:
+        master.store_return(minion_id, wire.Return.from_map({**ret, "jid": job.jid, "fun": fun}))
+    return wire.message("started", jid=job.jid, fun=fun, arg=list(arg), kwarg=dict(kwarg), expires=job.expires)
+
+
+def record_own_job(master: Any, minion_id: str, fun: str, arg: list[Any], kwarg: dict[str, Any],
+                   user: str) -> wire.Job:
+    """Record a job targeting only `minion_id` (one it runs on its own: boot converge, schedule)."""
+    now = time.time()
+    job = wire.Job(jid=wire.new_jid(now), fun=fun, arg=tuple(arg), kwarg=kwarg, tgt=minion_id,
+                   tgt_type="list", created=now, expires=now + float(master.config.job_ttl))
+    master.record_job(job, [minion_id], user)
+    return job
 
 
 def handle_converged(master: Any, minion_id: str, request: dict[str, Any]) -> Reply:
@@ -72,4 +102,5 @@ HANDLERS = {
     "drift": handle_drift,
     "minion_started": handle_minion_started,
     "converged": handle_converged,
+    "scheduled_job": handle_scheduled_job,
 }

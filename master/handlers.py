@@ -110,8 +110,9 @@ ACCEPTED_HANDLERS: dict[str, Handler] = {
     "file_stat": remote_handlers.handle_file_stat,
     "file_list": remote_handlers.handle_file_list,
     "file_batch": remote_handlers.handle_file_batch,
-    # drift and lifecycle (master/drift_handlers.py): reports, start-up, converged
+    # drift and lifecycle (master/drift_handlers.py): reports, start-up, converged, schedule
     "drift": drift_handlers.handle_drift,
     "minion_started": drift_handlers.handle_minion_started,
     "converged": drift_handlers.handle_converged,
+    "scheduled_job": drift_handlers.handle_scheduled_job,
 }

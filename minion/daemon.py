@@ -222,7 +222,7 @@ class MinionDaemon:
 
         if self.lifecycle is None:
             self.lifecycle = Lifecycle(self.config, self.grains, self._request_for_functions,
-                                       self._run_own_job)
+                                       self._run_own_job, self._run_scheduled)
             self._running_jobs.add(asyncio.ensure_future(self.lifecycle.scheduler.run()))
             self._running_jobs.add(asyncio.ensure_future(self._warm_up_later()))
         await self.lifecycle.on_connected()
@@ -244,6 +244,42 @@ class MinionDaemon:
         self._running_jobs.add(task)
         task.add_done_callback(self._running_jobs.discard)
         return task
+
+    async def _run_scheduled(self, name: str, fun: str, arg: list[Any], kwarg: dict[str, Any]) -> None:
+        """A job of our schedule: the master records it (`scheduled_job`) and it runs like any
+        job, its return going to the job store. With the master away it runs here all the
+        same, and the request, with the return, is spooled and delivered later."""
+        assert self.link is not None
+        msg = wire.message("scheduled_job", name=name, fun=fun, arg=list(arg), kwarg=dict(kwarg))
+        try:
+            reply: dict[str, Any] | None = await self.link.request(msg, self.config.request_timeout)
+        except TransportError:
+            reply = None
+        if reply is not None and reply.get("type") == "started" and reply.get("jid"):
+            now = time.time()
+            job = wire.Job(jid=str(reply["jid"]), fun=fun, arg=tuple(arg), kwarg=dict(kwarg),
+                           tgt=self.config.id, tgt_type="list", created=now,
+                           expires=float(reply.get("expires") or now + 300))
+            task = await self._run_own_job(job)
+            if task is not None:
+                await task
+            return
+        refused = reply is not None and "state" not in reply   # not just away or our key unaccepted
+        if refused:
+            log.warning("master refused to record scheduled job %s: %s", name, str(reply.get("error"))[:200])
+        loop = asyncio.get_running_loop()
+        local = wire.Job(jid=wire.new_jid(), fun=fun, arg=tuple(arg), kwarg=dict(kwarg))
+        ret = await loop.run_in_executor(self.pool, self._execute, local, loop)
+        if refused:
+            log.info("scheduled job %s finished: %s", name, "ok" if ret.success else "failed")
+            return  # the master will not take it; the log has it
+        msg["return"] = {"success": ret.success, "ret": ret.ret, "retcode": ret.retcode}
+        try:
+            msg = wire.decode(wire.encode(msg))
+        except WireError as exc:
+            msg["return"] = {"success": False, "ret": f"Error: return not sendable: {exc}", "retcode": 1}
+        path = self.spool.put(msg, tag="schedule")
+        log.warning("master away: scheduled job %s ran here; its return is spooled (%s)", name, path)
 
     # -- jobs ----------------------------------------------------------------------------
 
@@ -341,6 +377,7 @@ class MinionDaemon:
             log.warning("master refused return for %s: %s", ret.jid, str(reply.get("error"))[:200])
 
     async def _deliver_spool(self) -> None:
+        """Deliver the spooled returns, oldest first, then the kept drift report."""
         assert self.link is not None
         for path, msg in self.spool.items():
             try:
@@ -350,10 +387,33 @@ class MinionDaemon:
             if reply.get("type") == "error" and "state" in reply:
                 return  # our key is not accepted (now): keep the spool for later
             if reply.get("type") == "error":
-                log.warning("master refused spooled %s: %s", msg.get("jid"), str(reply.get("error"))[:200])
+                log.warning("master refused spooled %s: %s", msg.get("jid") or msg.get("type"),
+                            str(reply.get("error"))[:200])
             else:
-                log.info("delivered spooled return for %s", msg.get("jid"))
+                log.info("delivered spooled %s for %s", msg.get("type"), reply.get("jid"))
             self.spool.remove(path)
+        await self._deliver_drift_report()
+
+    async def _deliver_drift_report(self) -> None:
+        """Send the drift report a check kept while the master was away (minion/drift_remote.py)."""
+        from minion.drift_remote import clear_spooled_report, spooled_report
+
+        assert self.link is not None
+        report = spooled_report(self.config.spool_dir)
+        if report is None:
+            return
+        try:
+            reply = await self.link.request(wire.message("drift", report=report), self.config.request_timeout)
+        except TransportError:
+            return
+        if reply.get("type") == "error" and "state" in reply:
+            return
+        if reply.get("type") == "error":
+            log.warning("master refused the kept drift report: %s", str(reply.get("error"))[:200])
+        else:
+            log.info("delivered the kept drift report %s (stored: %s)", reply.get("seq"), reply.get("stored"))
+        seq = report.get("seq")
+        clear_spooled_report(self.config.spool_dir, seq if isinstance(seq, int) else -1)
 
 
 def run(config: MinionConfig) -> int:

@@ -1,17 +1,26 @@
 """The drift check against the master's tree and pillar, and the report sent over ROUTER.
 
     report = check_remote(request, "web1", grains, cachedir)      # DriftReport, masked
-    send_report(request, report)                                  # a `drift` request
+    send_report(request, report, spool_dir)                       # a `drift` request; kept on disk
+                                                                  # when the master is away
     record_remote_apply(cachedir, prepared, results)              # after each real apply
 
 `request(dict) -> dict` is the minion's synchronous ROUTER call (as remote_apply uses it).
 The check holds the host's state-run lock, so it never looks at a host halfway through an
 apply; it waits for a running apply to finish (up to LOCK_WAIT), then gives up (None).
+
+A report the master did not get is kept in one file beside the return spool
+(`<spool_dir>/drift-report.json`): only the newest matters (the master keeps the latest
+per minion), so a newer one replaces it. The daemon delivers it with the spooled returns
+(`spooled_report` / `clear_spooled_report`); the master drops it if it already holds a
+newer report (sequence numbers).
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
+import threading
 from typing import Any, Callable, Iterable, Mapping
 
 from core.drift import DriftReport, StaleBackup, report_to_wire
@@ -23,6 +32,7 @@ log = logging.getLogger("lp.minion.drift")
 
 Request = Callable[[dict[str, Any]], dict[str, Any]]
 LOCK_WAIT = 120.0     # seconds a check waits for a running apply
+_SPOOLED_REPORT_LOCK = threading.Lock()   # the check's worker thread vs the daemon's delivery
 
 
 def ledger_path(cachedir: str) -> str:
@@ -68,16 +78,79 @@ def check_remote(request: Request, minion_id: str, grains: Mapping[str, Any], ca
         return None
 
 
-def send_report(request: Request, report: DriftReport) -> dict[str, Any]:
-    """Send the report to the master (`drift` request); the master's reply (ack or error)."""
+def send_report(request: Request, report: DriftReport, spool_dir: str | None = None) -> dict[str, Any]:
+    """Send the report to the master (`drift` request); the master's reply (ack or error).
+
+    With `spool_dir`, a report the master did not answer is kept there for later delivery
+    (the reply then has `spooled`), and a delivered one clears any older kept report.
+    """
+    wire_report = report_to_wire(report)
     try:
-        reply = request({"type": "drift", "report": report_to_wire(report)})
+        reply = request({"type": "drift", "report": wire_report})
     except LinkpeekError as exc:
-        log.warning("drift report not delivered: %s", exc)
-        return {"error": str(exc)}
+        if spool_dir is None:
+            log.warning("drift report not delivered: %s", exc)
+            return {"error": str(exc)}
+        path = spool_report(spool_dir, wire_report)
+        log.warning("drift report not delivered (%s); kept in %s", exc, path)
+        return {"error": str(exc), "spooled": path}
     if isinstance(reply, dict) and "error" in reply:
         log.warning("master refused the drift report: %s", reply["error"])
+    elif spool_dir is not None:
+        clear_spooled_report(spool_dir, report.seq)
     return reply if isinstance(reply, dict) else {"error": "malformed reply"}
+
+
+def spooled_report_path(spool_dir: str) -> str:
+    return os.path.join(spool_dir, "drift-report.json")
+
+
+def spool_report(spool_dir: str, wire_report: Mapping[str, Any]) -> str:
+    """Keep `wire_report` (durably, 0600) as the one undelivered report, replacing an older one."""
+    from minion.statefile import write_json_atomic
+
+    path = spooled_report_path(spool_dir)
+    with _SPOOLED_REPORT_LOCK:
+        kept = _read_spooled(path)
+        if kept is None or _seq(kept) < _seq(wire_report):
+            write_json_atomic(path, dict(wire_report))
+    return path
+
+
+def spooled_report(spool_dir: str) -> dict[str, Any] | None:
+    """The undelivered report (wire form), or None."""
+    with _SPOOLED_REPORT_LOCK:
+        return _read_spooled(spooled_report_path(spool_dir))
+
+
+def clear_spooled_report(spool_dir: str, seq: int) -> None:
+    """Forget the kept report once the master has one at least as new (`seq`)."""
+    path = spooled_report_path(spool_dir)
+    with _SPOOLED_REPORT_LOCK:
+        kept = _read_spooled(path)
+        if kept is not None and _seq(kept) <= seq:
+            os.unlink(path)
+
+
+def _read_spooled(path: str) -> dict[str, Any] | None:
+    try:
+        with open(path, "rb") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        log.warning("kept drift report %s unreadable (%s); set aside", path, exc)
+        try:
+            os.replace(path, path + ".bad")
+        except OSError:
+            pass
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _seq(wire_report: Mapping[str, Any]) -> int:
+    seq = wire_report.get("seq")
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else -1
 
 
 def record_remote_apply(cachedir: str, prepared: Any, results: Mapping[str, Mapping[str, Any]]) -> str | None:

@@ -11,6 +11,8 @@ any job it receives (`run_job(wire.Job)` starts it and returns its task), so the
 lands in the job store. When that converge is done, one drift check runs at once, so the
 master has a report without waiting for the first scheduled check.
 
+Scheduled jobs other than the drift check go to the master's job store like any job
+(the daemon's `run_recorded`; see MinionDaemon._run_scheduled), spooled while it is away.
 The scheduler runs the minion config's `schedule:`, the pillar's `schedule:` (read at
 start and again after each drift check) and the built-in drift check (`drift:` in the
 config: interval, splay, cert_window_days, or `enabled: false`).
@@ -31,17 +33,19 @@ log = logging.getLogger("lp.minion.lifecycle")
 
 AsyncRequest = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 RunJob = Callable[[Any], Awaitable[Any]]
+RunScheduled = Callable[[str, str, list[Any], dict[str, Any]], Awaitable[None]]
 
 
 class Lifecycle:
     """Converge-on-boot and scheduled jobs for one running minion."""
 
     def __init__(self, config: Any, grains: Mapping[str, Any], request_async: AsyncRequest,
-                 run_job: RunJob) -> None:
+                 run_job: RunJob, run_recorded: RunScheduled | None = None) -> None:
         self.config = config
         self.grains = grains
         self._request = request_async
         self._run_job = run_job
+        self._run_recorded = run_recorded
         self._started = False
         self._tasks: set[asyncio.Future[Any]] = set()
         self.config_jobs: list[ScheduledJob] = []
@@ -139,7 +143,12 @@ class Lifecycle:
         self.scheduler.set_jobs(self.jobs())
 
     async def run_scheduled(self, job: ScheduledJob) -> None:
-        """Run one scheduled job's function in a worker thread, as a job would run."""
+        """Run one scheduled job: through `run_recorded` (the daemon's: the master records it
+        and gets its return) when given, except the drift check, whose report is its result;
+        otherwise here, in a worker thread, logging the outcome."""
+        if self._run_recorded is not None and job.function != DRIFT_FUNCTION:
+            await self._run_recorded(job.name, job.function, list(job.args), dict(job.kwargs))
+            return
         from minion.functions import lookup
         from minion.functions.context import JobContext
 

@@ -2,7 +2,8 @@
 
 What the scheduled drift job and `lpmaster drift --refresh` run: the highstate in test mode
 (nothing changes), the managed certificates' expiry, then a `drift` request with the
-report. Returns a short summary; the report itself travels on its own request.
+report. Returns a short summary; the report itself travels on its own request (kept on
+disk, and delivered later by the daemon, when the master does not answer).
 """
 from __future__ import annotations
 
@@ -22,11 +23,13 @@ def check(ctx: Any, window_days: Any = None) -> FunctionResult:
     if report is None:
         return FunctionResult({"status": "skipped", "comment": "a state run holds the lock; try again"},
                               success=False, retcode=1)
-    reply = send_report(ctx.request, report)
+    reply = send_report(ctx.request, report, ctx.config.spool_dir)
     summary = {"status": report.status, "seq": report.seq, "drifted": len(report.drifted),
                "failed": len(report.failed), "compile_errors": len(report.compile_errors),
                "expiring_certs": len(report.expiring_certs), "delivered": "error" not in reply}
     if "error" in reply:
         summary["error"] = str(reply["error"])
+        if "spooled" in reply:
+            summary["comment"] = "the master did not answer; the report is kept and sent when it is back"
         return FunctionResult(summary, success=False, retcode=1)
     return FunctionResult(summary)
