@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, is_dataclass, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from core.drift import DriftReport, StaleBackup, build_report, revision_of
-from core.errors import CompileError, LinkpeekError
+from core.errors import CompileError, LinkpeekError, TransportError
 from minion.certs import DEFAULT_WINDOW_DAYS, expiring, find_certificates, managed_paths
 from minion.statefile import read_json, write_json_atomic
 
@@ -180,6 +180,8 @@ def run_drift_check(minion_id: str, *, compile_plan: CompilePlan, run_test: RunT
         chunks, pillar = compile_plan()
     except CompileError as exc:
         compile_errors = list(exc.errors)
+    except TransportError:
+        raise  # no blueprint, no report: a kept report from an earlier check must not be replaced
     except LinkpeekError as exc:
         compile_errors = [str(exc)]
     else:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.drift import CLEAN, CORRECTIVE, DRIFTED, FAILING, PENDING
+from core.errors import TransportError
 from minion.drift_check import DriftLedger, plan_fingerprint, run_drift_check
 
 runner = pytest.importorskip("minion.state.runner")
@@ -108,6 +109,20 @@ def test_a_tree_that_does_not_compile_is_a_failing_report(tmp_path):
     (host.tree / "base.sls").write_text("motd:\n  file.managed:\n    - require:\n      - file: nowhere\n")
     report = host.check()
     assert report.status == FAILING and report.compile_errors
+
+
+def test_a_check_that_cannot_reach_the_master_makes_no_report(tmp_path):
+    """No blueprint, no verdict: a report kept from an earlier check must not be replaced."""
+    host = Host(tmp_path)
+    seq_before = host.ledger.next_seq(0.0)
+
+    def master_away():
+        raise TransportError("the master did not answer in time")
+
+    with pytest.raises(TransportError):
+        run_drift_check("web1", compile_plan=master_away, run_test=lambda c: host.run(c, True),
+                        ledger=host.ledger)
+    assert host.ledger.next_seq(0.0) == seq_before + 1  # no sequence number was spent on it
 
 
 def test_a_partly_failed_apply_does_not_become_the_applied_revision(tmp_path):
