@@ -37,3 +37,21 @@ def terminal_safe(value: Any, indent: str = "    ") -> str:
         text = _yaml(value)
     text = escape_controls(text)
     return "\n".join(indent + line for line in text.splitlines() or [""])
+
+
+def is_state_return(ret: Any) -> bool:
+    """Salt's state return shape: a map of state tags, or the list of errors of a run that did
+    not compile."""
+    return isinstance(ret, dict) or (isinstance(ret, list) and all(isinstance(x, str) for x in ret))
+
+
+def minion_return_text(fun: str, minion_id: str, ret: Any, *, success: bool = True, retcode: int = 0,
+                       verbose: bool = False, color: bool = False) -> str:
+    """One minion's return as the terminal shows it: highstate output for `state.*` functions,
+    indented YAML-ish text for everything else, control characters escaped either way."""
+    if str(fun).startswith("state.") and is_state_return(ret):
+        from core.stateoutput import format_highstate
+
+        return format_highstate(minion_id, ret, verbose=verbose, color=color)
+    mark = "" if success else f"  (failed{f', exit code {retcode}' if retcode else ''})"
+    return f"{escape_controls(minion_id)}:{mark}\n{terminal_safe(ret)}"

@@ -34,10 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from core.stateoutput import format_highstate
     from master import api
     from master.fleet import FleetSummary
-    from master.output import escape_controls
+    from master.output import escape_controls, minion_return_text
 
     cfg = api.load_config(cli.require_config(args, "master"))
     fun = "state.apply" if args.sls else "state.highstate"
@@ -62,7 +61,7 @@ def handle(args: argparse.Namespace) -> int:
             if progress:
                 sys.stderr.write("\r\x1b[K")
             if not args.json:
-                print(_minion_text(mid, ret, args.verbose, color, format_highstate, escape_controls),
+                print(minion_return_text(fun, mid, ret, success=event["success"], verbose=args.verbose, color=color),
                       flush=True)
             if progress:
                 sys.stderr.write(f"[{len(returns)}/{len(fleet.targeted)} returned]")
@@ -84,8 +83,3 @@ def handle(args: argparse.Namespace) -> int:
         print(f"lpmaster: {escape_controls(mid)} did not answer ({why})", file=sys.stderr)
     return fleet.exit_code(detailed=args.detailed_exitcodes)
 
-
-def _minion_text(mid: str, ret: object, verbose: bool, color: bool, format_highstate, escape) -> str:
-    if isinstance(ret, dict) or (isinstance(ret, list) and all(isinstance(x, str) for x in ret)):
-        return format_highstate(mid, ret, verbose=verbose, color=color)
-    return escape(f"{mid}:\n    {ret}")  # the function itself failed (e.g. bad arguments)

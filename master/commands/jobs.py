@@ -43,7 +43,7 @@ def handle_list(args: argparse.Namespace) -> int:
 
 
 def handle_show(args: argparse.Namespace) -> int:
-    from master.output import terminal_safe
+    from master.output import minion_return_text
     from master import api
 
     job = api.show_job(api.load_config(cli.require_config(args, "master")), args.jid)
@@ -59,10 +59,7 @@ def handle_show(args: argparse.Namespace) -> int:
         ret = job["returns"].get(mid)
         if ret is None:
             print(f"{mid}:\n    (no return)")
-        elif str(job["fun"]).startswith("state.") and isinstance(ret["ret"], (dict, list)):
-            from core.stateoutput import format_highstate  # an apply: highstate output (issue 5)
-            print(format_highstate(mid, ret["ret"], color=sys.stdout.isatty()))
         else:
-            print(f"{mid}:{'' if ret['success'] else '  FAILED'}")
-            print(terminal_safe(ret["ret"], indent="    "))
+            print(minion_return_text(job["fun"], mid, ret["ret"], success=ret["success"],
+                                     retcode=ret.get("retcode") or 0, color=sys.stdout.isatty()))
     return cli.EXIT_OK

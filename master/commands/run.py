@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from master import api
-    from master.output import escape_controls, terminal_safe
+    from master.output import minion_return_text
 
     cfg = api.load_config(cli.require_config(args, "master"))
     arg, kwarg = api.split_args(args.args)
@@ -50,9 +50,9 @@ def handle(args: argparse.Namespace) -> int:
             if progress:
                 sys.stderr.write("\r\x1b[K")
             if not args.json:
-                retcode = event.get("retcode") or 0
-                mark = "" if event["success"] else f"  (failed{f', exit code {retcode}' if retcode else ''})"
-                print(f"{escape_controls(mid)}:{mark}\n{terminal_safe(event['ret'])}", flush=True)
+                print(minion_return_text(args.fun, mid, event["ret"], success=event["success"],
+                                         retcode=event.get("retcode") or 0, color=sys.stdout.isatty()),
+                      flush=True)
             if progress:
                 sys.stderr.write(f"[{len(returns)}/{expected} returned]")
                 sys.stderr.flush()
