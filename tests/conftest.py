@@ -2,13 +2,10 @@
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
+from tests.cluster import VENV_BIN
 
 
 @pytest.fixture(scope="session")
