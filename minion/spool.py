@@ -1,20 +1,24 @@
 """Durable spool of messages for the master (returns, later reports): one file each.
 
-Written as tmp file + fsync + rename + fsync of the directory, so a spooled return
-survives a crash; delivered oldest first and removed only once the master acked it.
+Written with providers/atomic.write_atomic (temp file, fsync, rename, fsync of the
+directory), so a spooled return survives a crash; delivered oldest first and removed only
+once the master acked it.
 """
 from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from typing import Any, Iterator
 
 from core import wire
 from core.errors import WireError
 from core.keys import ensure_private_dir
+from minion.providers.atomic import write_atomic
 
 log = logging.getLogger("lp.minion.spool")
+_UNSAFE_TAG = re.compile(r"[^A-Za-z0-9_.-]|\.\.")
 
 
 class Spool:
@@ -25,23 +29,11 @@ class Spool:
         ensure_private_dir(directory)
 
     def put(self, message: dict[str, Any], tag: str = "msg") -> str:
-        """Store one message durably; return its path."""
-        name = f"{time.time_ns():020d}-{os.getpid()}-{tag}.mp"
+        """Store one message durably; return its path. `tag` (a jid, from the master) only
+        decorates the file name, so anything but [A-Za-z0-9_.-] in it becomes `_`."""
+        name = f"{time.time_ns():020d}-{os.getpid()}-{_UNSAFE_TAG.sub('_', tag)}.mp"
         path = os.path.join(self.directory, name)
-        tmp = path + ".tmp"
-        data = wire.encode(message)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, data)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-        dfd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        write_atomic(path, wire.encode(message), mode=0o600, sync_dir=True)
         return path
 
     def __len__(self) -> int:

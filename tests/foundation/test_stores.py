@@ -1,6 +1,7 @@
 """Job store, spool and seen-job set: real SQLite and real files."""
 from __future__ import annotations
 
+import os
 import time
 
 from core import wire
@@ -32,6 +33,15 @@ def test_spool_survives_a_restart_and_keeps_order(tmp_path):
     assert [m["n"] for _, m in items] == [0, 1, 2]
     again.remove(items[0][0])
     assert len(again) == 2
+
+
+def test_a_spooled_file_is_private_and_its_tag_cannot_leave_the_spool(tmp_path):
+    spool = Spool(str(tmp_path / "spool"))
+    path = spool.put(wire.message("return", n=1), tag="../../escape/x")
+    assert os.path.dirname(path) == str(tmp_path / "spool")
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert sorted(os.listdir(tmp_path / "spool")) == [os.path.basename(path)]  # no temp file left
+    assert [m["n"] for _, m in spool.items()] == [1]
 
 
 def test_a_corrupt_spool_file_is_set_aside(tmp_path):
