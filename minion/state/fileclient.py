@@ -29,6 +29,25 @@ def split_url(url: str) -> str:
     return url[len(SCHEME) :].split("?", 1)[0]
 
 
+def local_source(url: str) -> str:
+    """A source that is not salt://: an absolute local path (or file:// URL) to a regular file,
+    as in Salt. Both file clients serve these the same way."""
+    if isinstance(url, str) and url.startswith("file://"):
+        url = url[len("file://") :]
+    if not isinstance(url, str) or "\x00" in url or not os.path.isabs(url):
+        raise UnsafePathError(
+            f"source must be salt://... or an absolute local path, not {url!r}"
+        )
+    try:
+        if stat.S_ISREG(os.stat(url).st_mode):
+            return url
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise StateFailed(f"Source file {url} is not readable: {exc.strerror}") from exc
+    raise StateFailed(f"Source file {url} not found")
+
+
 class LocalFileClient:
     """contract.FileClient over a state tree directory on this host."""
 
@@ -42,20 +61,7 @@ class LocalFileClient:
                 return safe_regular_file(self.root, rel)
             except FileNotFoundError:
                 raise StateFailed(f"Source file {url} not found in the state tree") from None
-        if isinstance(url, str) and url.startswith("file://"):
-            url = url[len("file://") :]
-        if not isinstance(url, str) or "\x00" in url or not os.path.isabs(url):
-            raise UnsafePathError(
-                f"source must be salt://... or an absolute local path, not {url!r}"
-            )
-        try:
-            if stat.S_ISREG(os.stat(url).st_mode):
-                return url
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise StateFailed(f"Source file {url} is not readable: {exc.strerror}") from exc
-        raise StateFailed(f"Source file {url} not found")
+        return local_source(url)
 
     def _dir(self, url: str) -> str:
         rel = split_url(url).strip("/")

@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 from core.errors import LinkpeekError, UnsafePathError
 from core.safepath import check_relative, safe_join
 from minion.state.contract import StateFailed
+from minion.state.fileclient import SCHEME, local_source, split_url
 
 Request = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -49,10 +50,8 @@ class RemoteFileClient:
 
     def cache_file(self, url: str) -> str:
         """A local path holding the file's bytes; StateFailed when the master has no such file."""
-        if not url.startswith("salt://"):
-            if os.path.isabs(url) and os.path.isfile(url):
-                return url
-            raise StateFailed(f"source file {url!r} not found (use salt://path or an absolute path)")
+        if not (isinstance(url, str) and url.startswith(SCHEME)):
+            return local_source(url)
         rel = self._rel(url)
         meta = self._master_stat(rel)
         if not self._is_current(rel, meta["sha256"]):
@@ -116,9 +115,8 @@ class RemoteFileClient:
     # --- internals --------------------------------------------------------------------------
 
     def _rel(self, url: str) -> str:
-        path = url[len("salt://"):].split("?", 1)[0]
         try:
-            return check_relative(path)
+            return check_relative(split_url(url))
         except UnsafePathError as exc:
             raise StateFailed(f"{url}: {exc}") from exc
 

@@ -113,6 +113,27 @@ def test_file_client_serves_inside_paths_and_local_absolute_paths(tree: Path):
         files.list_dir("salt://../")
 
 
+def _no_master(request):
+    raise AssertionError(f"a local source must not ask the master: {request}")
+
+
+@pytest.mark.parametrize("make", ["local", "remote"])
+def test_both_file_clients_serve_local_sources_alike(tmp_path: Path, tree: Path, make: str):
+    from minion.state.remote_fileclient import RemoteFileClient
+
+    files = (LocalFileClient(str(tree)) if make == "local"
+             else RemoteFileClient(_no_master, str(tmp_path / "cache")))
+    conf = str(tree / "web" / "nginx.conf")
+    assert files.cache_file(conf) == conf
+    assert files.cache_file("file://" + conf) == conf
+    for refused in ("relative/path", "http://example.org/x", conf + "\x00"):
+        with pytest.raises(UnsafePathError):
+            files.cache_file(refused)
+    for missing in (str(tree / "web" / "missing.conf"), str(tree / "web")):
+        with pytest.raises(StateFailed, match="not found"):
+            files.cache_file(missing)
+
+
 def test_a_traversal_source_fails_the_state_and_writes_nothing(tmp_path: Path, tree: Path):
     from tests.runner.conftest import Harness, chunk
 
