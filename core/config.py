@@ -196,8 +196,6 @@ def write_config(path: str, cfg: MasterConfig | MinionConfig, overwrite: bool = 
     """Write a config file (0640); refuse to overwrite one unless asked."""
     if os.path.exists(path) and not overwrite:
         raise ConfigError(f"{path} already exists (use --force to overwrite)")
-    tmp = f"{path}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(dump(cfg))
-    os.replace(tmp, path)
+    from core.keys import write_private_file
+
+    write_private_file(path, dump(cfg), 0o640)

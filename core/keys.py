@@ -78,12 +78,12 @@ def ensure_private_dir(path: str) -> None:
     os.chmod(path, 0o700)
 
 
-def write_private_file(path: str, text: str) -> None:
-    """Write `text` to `path` created 0600 (atomically, never briefly readable)."""
+def write_private_file(path: str, text: str, mode: int = 0o600) -> None:
+    """Write `text` to `path` with `mode` (atomically, never briefly wider: created 0600)."""
     tmp = f"{path}.tmp{os.getpid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     try:
-        os.fchmod(fd, 0o600)
+        os.fchmod(fd, mode)
         os.write(fd, text.encode())
         os.fsync(fd)
     finally:
@@ -93,14 +93,7 @@ def write_private_file(path: str, text: str) -> None:
 
 def write_public_file(path: str, text: str) -> None:
     """Write a public key file (0644 is fine for public material)."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-    try:
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_private_file(path, text, 0o644)
 
 
 def generate_keypair(directory: str, name: str, overwrite: bool = False) -> KeyPair:

@@ -30,6 +30,7 @@ import stat
 from typing import Any, Mapping
 
 from core.errors import ConfigError, SecretError
+from core.keys import ensure_private_dir, write_private_file
 
 VERSION = "v1"
 TOKEN_PREFIX = "ENC["
@@ -155,16 +156,15 @@ def write_keypair(directory: str, overwrite: bool = False) -> tuple[str, str]:
     Refuses to replace an existing secret key unless `overwrite` (every token made for it
     would become unreadable). Returns (secret key path, public key path).
     """
-    os.makedirs(directory, mode=0o700, exist_ok=True)
-    os.chmod(directory, 0o700)
+    ensure_private_dir(directory)
     secret_path = os.path.join(directory, SECRET_KEY_FILE)
     public_path = os.path.join(directory, PUBLIC_KEY_FILE)
     if os.path.exists(secret_path) and not overwrite:
         raise ConfigError(f"{secret_path} exists; replacing it makes every ENC[...] token made for it "
                           "unreadable (pass --force if that is what you want)")
     secret, public = generate_keypair()
-    _write_private(secret_path, f"# {SECRET_KEY_HEADER}\n{_b64(secret)}\n")
-    _write_file(public_path, f"# {PUBLIC_KEY_HEADER}, id {key_id(public)}\n{_b64(public)}\n", 0o644)
+    write_private_file(secret_path, f"# {SECRET_KEY_HEADER}\n{_b64(secret)}\n")
+    write_private_file(public_path, f"# {PUBLIC_KEY_HEADER}, id {key_id(public)}\n{_b64(public)}\n", 0o644)
     return secret_path, public_path
 
 
@@ -281,20 +281,3 @@ def _read_key(path: str, what: str) -> bytes:
         return parse_key_text(text)
     except SecretError as exc:
         raise ConfigError(f"{path}: {exc}") from None
-
-
-def _write_private(path: str, text: str) -> None:
-    _write_file(path, text, 0o600)
-
-
-def _write_file(path: str, text: str, mode: int) -> None:
-    """Write via a temp file created with `mode` (never briefly wider), then rename into place."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        os.fchmod(fd, mode)
-        os.write(fd, text.encode("ascii"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
