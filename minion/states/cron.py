@@ -25,6 +25,7 @@ from core.errors import StateArgError
 from minion.providers import crontab
 from minion.providers.accounts import check_account_name
 from minion.state.contract import ExecContext, Pending
+from minion.states.specargs import one_line
 
 FIELDS = ("minute", "hour", "daymonth", "month", "dayweek")
 SPECIALS = (
@@ -47,15 +48,8 @@ class CronSpec:
     line: str  # the crontab line wanted ("" for absent)
 
 
-def _one_line(key: str, value: Any) -> str:
-    text = str(value)
-    if any(c in text for c in "\n\r\0"):
-        raise StateArgError(f"{key} must be one line")
-    return text
-
-
 def _user(args: Mapping[str, Any]) -> str:
-    return _one_line("user", args.get("user", "root"))
+    return one_line("user", args.get("user", "root"))
 
 
 def _schedule(args: Mapping[str, Any]) -> str:
@@ -64,7 +58,7 @@ def _schedule(args: Mapping[str, Any]) -> str:
         if special not in SPECIALS:
             raise StateArgError(f"special must be one of {', '.join(SPECIALS)}")
         return str(special)
-    parts = [_one_line(f, args.get(f, "*")).strip() or "*" for f in FIELDS]
+    parts = [one_line(f, args.get(f, "*")).strip() or "*" for f in FIELDS]
     if any(" " in p for p in parts):
         raise StateArgError("schedule fields must not contain spaces")
     expression = " ".join(parts)
@@ -86,15 +80,15 @@ class Present:
         unknown = set(args) - {"user", "identifier", "special", "comment", "commented", *FIELDS}
         if unknown:
             raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
-        command = _one_line("name", name).strip()
+        command = one_line("name", name).strip()
         if not command:
             raise StateArgError("the command (name) is empty")
         line = f"{_schedule(args)} {command}"
         if args.get("comment"):
-            line += f" # {_one_line('comment', args['comment'])}"
+            line += f" # {one_line('comment', args['comment'])}"
         if args.get("commented"):
             line = f"#DISABLED#{line}"
-        identifier = _one_line("identifier", args.get("identifier") or command)
+        identifier = one_line("identifier", args.get("identifier") or command)
         return CronSpec(_user(args), identifier, line)
 
     def check(self, ctx: ExecContext, spec: CronSpec) -> Pending:
@@ -128,7 +122,7 @@ class Absent:
         unknown = set(args) - {"user", "identifier", "special", *FIELDS}
         if unknown:
             raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
-        return CronSpec(_user(args), _one_line("identifier", args.get("identifier") or name), "")
+        return CronSpec(_user(args), one_line("identifier", args.get("identifier") or name), "")
 
     def check(self, ctx: ExecContext, spec: CronSpec) -> Pending:
         check_account_name("user", spec.user)
@@ -160,7 +154,7 @@ class EnvPresent(Present):
         if not ENV_NAME.match(str(name)):
             raise StateArgError(f"{name!r} is not a valid variable name")
         return CronSpec(
-            _user(args), str(name), f"{name}={_one_line('value', args.get('value', ''))}"
+            _user(args), str(name), f"{name}={one_line('value', args.get('value', ''))}"
         )
 
 

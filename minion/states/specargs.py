@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from core.errors import StateArgError
 
@@ -89,3 +90,11 @@ def as_str(where: str, key: str, value: Any, default: str | None = None) -> str 
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return str(value)
     raise StateArgError(f"{where}: {key} must be a string, not {value!r}")
+
+
+def one_line(key: str, value: Any) -> str:
+    """`value` as text that cannot break out of its line (no newline, carriage return or NUL)."""
+    text = str(value)
+    if any(c in text for c in "\n\r\0"):
+        raise StateArgError(f"{key} must be one line")
+    return text

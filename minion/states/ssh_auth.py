@@ -22,6 +22,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers.atomic import write_atomic
 from minion.state.contract import ExecContext, Pending, StateFailed
+from minion.states.specargs import one_line
 
 KEY_TYPES = (
     "ssh-ed25519",
@@ -51,22 +52,15 @@ class KeySpec:
         return " ".join(p for p in (opts, self.enc, self.blob, self.comment) if p)
 
 
-def _one_line(key: str, value: Any) -> str:
-    text = str(value)
-    if any(c in text for c in "\n\r\0"):
-        raise StateArgError(f"{key} must be one line")
-    return text
-
-
 def parse_key(name: str, args: Mapping[str, Any], allowed: set[str]) -> KeySpec:
     unknown = set(args) - allowed
     if unknown:
         raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
     if not args.get("user"):
         raise StateArgError("user is required (whose authorized_keys)")
-    words = _one_line("name", name).split()
+    words = one_line("name", name).split()
     enc = str(args.get("enc", "ssh-ed25519"))
-    comment = _one_line("comment", args.get("comment", ""))
+    comment = one_line("comment", args.get("comment", ""))
     if words and words[0] in KEY_TYPES:
         enc, words = words[0], words[1:]
     if not words or not BLOB.match(words[0]):
@@ -78,13 +72,13 @@ def parse_key(name: str, args: Mapping[str, Any], allowed: set[str]) -> KeySpec:
     options = args.get("options") or []
     if not isinstance(options, list):
         raise StateArgError("options must be a list")
-    config = _one_line("config", args.get("config", ".ssh/authorized_keys"))
+    config = one_line("config", args.get("config", ".ssh/authorized_keys"))
     return KeySpec(
         str(args["user"]),
         enc,
         blob,
         comment,
-        tuple(_one_line("options", o) for o in options),
+        tuple(one_line("options", o) for o in options),
         config,
     )
 
