@@ -79,14 +79,13 @@ class DriftLedger:
     def applied_states(self) -> Mapping[str, str]:
         return self.state.applied_states
 
-    def record_apply(self, fingerprint: Fingerprint | str, state_return: Mapping[str, Mapping[str, Any]],
+    def record_apply(self, fingerprint: Fingerprint, state_return: Mapping[str, Mapping[str, Any]],
                      now: float | None = None) -> bool:
         """Remember the plan's fingerprint as applied when every state succeeded; return whether it did."""
         if not state_return or any(r.get("result") is not True for r in state_return.values()):
             return False
-        fp = fingerprint if isinstance(fingerprint, Fingerprint) else Fingerprint(fingerprint)
-        self._save(LedgerState(self.state.seq, fp.revision, time.time() if now is None else now,
-                               dict(fp.states)))
+        self._save(LedgerState(self.state.seq, fingerprint.revision, time.time() if now is None else now,
+                               dict(fingerprint.states)))
         return True
 
     def _save(self, state: LedgerState) -> None:
@@ -123,11 +122,6 @@ def plan_fingerprint(chunks: Sequence[Any], pillar: Mapping[str, Any], files: An
         _collect_urls(args, urls)
         states[tag] = revision_of({"chunk": plain, "sources": {u: sources.get(u, "") for u in sorted(urls)}}, {})
     return Fingerprint(revision, states)
-
-
-def plan_revision(chunks: Sequence[Any], pillar: Mapping[str, Any], files: Any = None) -> str:
-    """The whole plan's revision (see plan_fingerprint)."""
-    return plan_fingerprint(chunks, pillar, files).revision
 
 
 def _dict_tag(chunk: Mapping[str, Any]) -> str:
