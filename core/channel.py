@@ -260,10 +260,6 @@ class ClientChannel:
         self.dealer: zmq.asyncio.Socket | None = None
         self.sub: zmq.asyncio.Socket | None = None
 
-    @staticmethod
-    def shared_context() -> Any:
-        return zmq.asyncio.Context()
-
     def _client_socket(self, kind: int) -> zmq.asyncio.Socket:
         sock = self.ctx.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)

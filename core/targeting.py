@@ -14,6 +14,7 @@ import fnmatch
 import re
 from typing import Any, Mapping
 
+from core.datamerge import traverse as grain_value  # `a:b:c` lookup, as grains.get and pillar.get
 from core.errors import LinkpeekError
 
 TARGET_TYPES = ("glob", "list", "grain", "pcre", "grain_pcre", "compound")
@@ -44,19 +45,6 @@ def matches(minion_id: str, grains: Mapping[str, Any], target: str, tgt_type: st
 def select(minions: Mapping[str, Mapping[str, Any]], target: str, tgt_type: str = "glob") -> list[str]:
     """The ids among `minions` (id -> grains) that `target` names, sorted."""
     return sorted(mid for mid, grains in minions.items() if matches(mid, grains or {}, target, tgt_type))
-
-
-def grain_value(grains: Mapping[str, Any], path: str, default: Any = None, delimiter: str = ":") -> Any:
-    """`a:b:c` lookup through nested dicts (and list indexes), as Salt's grains.get."""
-    node: Any = grains
-    for part in path.split(delimiter):
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return default
-    return node
 
 
 def _regex_match(pattern: str, value: str) -> bool:

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 
-from core.datamerge import traverse as _traverse
+from core.datamerge import traverse
 
 
 def _dump_yaml(value: Any, **kwargs: Any) -> str:
@@ -103,10 +103,6 @@ def unique(values: Iterable[Any]) -> list[Any]:
 def sequence(value: Any) -> list[Any]:
     """A list as-is, anything else wrapped in a one-item list."""
     return list(value) if isinstance(value, (list, tuple)) else [value]
-
-
-def traverse(data: Any, path: str, default: Any = None, delimiter: str = ":") -> Any:
-    return _traverse(data, path, default, delimiter)
 
 
 def load_yaml_text(text: str) -> Any:

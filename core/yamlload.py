@@ -80,9 +80,6 @@ class SlsLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         raise _RefusedTag(None, None, f"the tag {node.tag!r} is not allowed (plain YAML data only)",
                           node.start_mark)
 
-    def refuse_tag_suffix(self, suffix: str, node: Node) -> Any:
-        return self.refuse_tag(node)
-
 
 SlsLoader.add_constructor(_INT_TAG, SlsLoader.construct_salt_int)
 SlsLoader.add_constructor("tag:yaml.org,2002:timestamp", SlsLoader.construct_timestamp_as_str)
