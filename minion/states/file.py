@@ -1,14 +1,15 @@
 """The `file` state module: managed, directory, symlink, absent, replace, recurse, append.
 
-Each function lives in a small module of its own group (file_managed, file_tree, file_edit);
-this table is what the registry in minion/states/__init__.py reads.
+Each function lives in a small module of its own group (file_managed, file_tree, file_entry,
+file_edit); this table is what the registry in minion/states/__init__.py reads.
 """
 
 from __future__ import annotations
 
 from minion.states.file_edit import Append, Replace
+from minion.states.file_entry import Absent, Symlink
 from minion.states.file_managed import Managed
-from minion.states.file_tree import Absent, Directory, Recurse, Symlink
+from minion.states.file_tree import Directory, Recurse
 
 FUNCTIONS = {
     "managed": Managed(),

@@ -1,4 +1,5 @@
-"""file.directory, file.symlink, file.absent and file.recurse: entries in the file tree.
+"""file.directory and file.recurse: a directory and what is under it (owners, modes, copies
+from salt://, clean-up of what is not wanted). file.symlink and file.absent: file_entry.py.
 
 /srv/app:
   file.directory:
@@ -8,14 +9,6 @@
     - file_mode: 644
     - recurse: [user, group, mode]
     - makedirs: True
-
-/etc/nginx/sites-enabled/site:
-  file.symlink:
-    - target: /etc/nginx/sites-available/site
-    - force: True
-
-/tmp/old-release:
-  file.absent
 
 /srv/app/static:
   file.recurse:
@@ -42,7 +35,6 @@ from minion.states.fileops import (
     makedirs,
     missing_parent_note,
     need_parent,
-    owner_arg,
     owner_changes,
     parse_mode,
     parse_owner,
@@ -81,6 +73,10 @@ def _clean_plan(root: str, wanted: frozenset[str], exclude: str | None) -> list[
     return sorted(removed)
 
 
+# Arguments file.directory and file.recurse both take.
+_TREE_ARGS = ("user", "group", "dir_mode", "file_mode", "makedirs", "clean", "exclude_pat")
+
+
 # -- file.directory -------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DirectorySpec:
@@ -101,23 +97,7 @@ class Directory:
 
     def parse(self, name: str, args: Mapping[str, Any]) -> DirectorySpec:
         where = self.where
-        check_known(
-            where,
-            args,
-            (
-                "user",
-                "group",
-                "dir_mode",
-                "mode",
-                "file_mode",
-                "makedirs",
-                "recurse",
-                "clean",
-                "exclude_pat",
-                "force",
-                "allow_symlink",
-            ),
-        )
+        check_known(where, args, (*_TREE_ARGS, "mode", "recurse", "force", "allow_symlink"))
         recurse = frozenset(as_list(where, "recurse", args.get("recurse")))
         bad = recurse - {"user", "group", "mode", "ignore_files", "ignore_dirs", "silent"}
         if bad:
@@ -128,13 +108,10 @@ class Directory:
         dir_mode = parse_mode(
             where, args.get("dir_mode") if args.get("dir_mode") is not None else args.get("mode")
         )
+        owner = parse_owner(where, args, None)
         return DirectorySpec(
             name=check_path(where, name),
-            owner=Owner(
-                owner_arg(where, "user", args.get("user")),
-                owner_arg(where, "group", args.get("group")),
-                dir_mode,
-            ),
+            owner=Owner(owner.user, owner.group, dir_mode),
             file_mode=parse_mode(where, args.get("file_mode")),
             makedirs=as_bool(where, "makedirs", args.get("makedirs")),
             recurse=recurse,
@@ -228,119 +205,6 @@ class Directory:
         return dict(pending.changes)
 
 
-# -- file.symlink ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SymlinkSpec:
-    name: str
-    target: str
-    force: bool
-    makedirs: bool
-    owner: Owner
-
-
-class Symlink:
-    """file.symlink"""
-
-    where = "file.symlink"
-
-    def parse(self, name: str, args: Mapping[str, Any]) -> SymlinkSpec:
-        where = self.where
-        check_known(
-            where, args, ("target", "force", "makedirs", "user", "group", "mode", "backupname")
-        )
-        target = args.get("target")
-        if not isinstance(target, str) or not target or "\x00" in target:
-            raise StateArgError(f"{where}: target must be a path")
-        return SymlinkSpec(
-            name=check_path(where, name),
-            target=target,
-            force=as_bool(where, "force", args.get("force")),
-            makedirs=as_bool(where, "makedirs", args.get("makedirs")),
-            owner=parse_owner(where, args, None),
-        )
-
-    def check(self, ctx: ExecContext, spec: SymlinkSpec) -> Pending:
-        path = spec.name
-        st = lstat_or_none(path)
-        if st is None:
-            changes: dict[str, Any] = {"new": path}
-            changes.update(owner_changes(None, spec.owner))
-            note = missing_parent_note(path, spec.makedirs)
-            return Pending(
-                changes=changes,
-                comment=f"Symlink {path} to {spec.target} would be created{note}",
-                applied_comment=f"Created new symlink {path} -> {spec.target}",
-            )
-        if stat.S_ISLNK(st.st_mode):
-            changes = {}
-            if os.readlink(path) != spec.target:
-                changes["change"] = path
-            changes.update(owner_changes(st, spec.owner))
-            if not changes:
-                return Pending(comment=f"Symlink {path} is present and owned by the right user")
-            return Pending(
-                changes=changes,
-                comment=f"Symlink {path} would be set to {spec.target}",
-                applied_comment=f"Set symlink {path} to {spec.target}",
-            )
-        if not spec.force:
-            kind = "Directory" if stat.S_ISDIR(st.st_mode) else "File"
-            raise StateFailed(f"{kind} exists where the symlink {path} should be (set force: True)")
-        changes = {"forced": "Symlink was forcibly replaced", "new": path}
-        changes.update(owner_changes(None, spec.owner))
-        return Pending(
-            changes=changes,
-            comment=f"{path} would be replaced by a symlink to {spec.target}",
-            applied_comment=f"Created new symlink {path} -> {spec.target}",
-        )
-
-    def apply(self, ctx: ExecContext, spec: SymlinkSpec, pending: Pending) -> dict[str, Any]:
-        path = spec.name
-        if "new" in pending.changes or "change" in pending.changes:
-            need_parent(path, spec.makedirs)
-            if "forced" in pending.changes:
-                remove_any(path)
-            makedirs(os.path.dirname(path))
-            tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.lp-link")
-            remove_any(tmp)
-            os.symlink(spec.target, tmp)
-            os.replace(tmp, path)
-        set_owner(path, spec.owner, follow=False)
-        return dict(pending.changes)
-
-
-# -- file.absent ----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class AbsentSpec:
-    name: str
-
-
-class Absent:
-    """file.absent"""
-
-    where = "file.absent"
-
-    def parse(self, name: str, args: Mapping[str, Any]) -> AbsentSpec:
-        check_known(self.where, args, ())
-        path = check_path(self.where, name)
-        if path == "/":
-            raise StateArgError("file.absent refuses to remove /")
-        return AbsentSpec(name=path)
-
-    def check(self, ctx: ExecContext, spec: AbsentSpec) -> Pending:
-        if lstat_or_none(spec.name) is None:
-            return Pending(comment=f"File {spec.name} is not present")
-        return Pending(
-            changes={"removed": spec.name},
-            comment=f"File {spec.name} is set for removal",
-            applied_comment=f"Removed {spec.name}",
-        )
-
-    def apply(self, ctx: ExecContext, spec: AbsentSpec, pending: Pending) -> dict[str, Any]:
-        remove_any(spec.name)
-        return dict(pending.changes)
-
-
 # -- file.recurse ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class RecurseSpec:
@@ -368,18 +232,12 @@ class Recurse:
             where,
             args,
             (
+                *_TREE_ARGS,
                 "source",
-                "clean",
                 "include_empty",
-                "file_mode",
-                "dir_mode",
-                "user",
-                "group",
-                "makedirs",
                 "template",
                 "context",
                 "defaults",
-                "exclude_pat",
                 "keep_symlinks",
                 "include_pat",
                 "maxdepth",
@@ -389,17 +247,14 @@ class Recurse:
         if not isinstance(source, str) or not source.startswith("salt://"):
             raise StateArgError(f"{where}: source must be a salt:// directory")
         template, context = parse_template(where, args)
-        user, group = (
-            owner_arg(where, "user", args.get("user")),
-            owner_arg(where, "group", args.get("group")),
-        )
+        owner = parse_owner(where, args, None)
         return RecurseSpec(
             name=check_path(where, name),
             source=source.rstrip("/"),
             clean=as_bool(where, "clean", args.get("clean")),
             include_empty=as_bool(where, "include_empty", args.get("include_empty")),
-            file_owner=Owner(user, group, parse_mode(where, args.get("file_mode"))),
-            dir_owner=Owner(user, group, parse_mode(where, args.get("dir_mode"))),
+            file_owner=Owner(owner.user, owner.group, parse_mode(where, args.get("file_mode"))),
+            dir_owner=Owner(owner.user, owner.group, parse_mode(where, args.get("dir_mode"))),
             makedirs=as_bool(where, "makedirs", args.get("makedirs")),
             template=template,
             context=context,
