@@ -266,11 +266,11 @@ def _plain(value: Any) -> Any:
 
 
 def mask_deep(value: Any, mask: Mask) -> Any:
-    """Every string inside `value` (maps, lists) passed through `mask`."""
+    """Every string inside `value` (maps, lists), map keys included, passed through `mask`."""
     if isinstance(value, str):
         return mask(value)
     if isinstance(value, Mapping):
-        return {str(k): mask_deep(v, mask) for k, v in value.items()}
+        return {mask(str(k)): mask_deep(v, mask) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [mask_deep(v, mask) for v in value]
     return value

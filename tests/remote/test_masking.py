@@ -119,3 +119,16 @@ def test_the_log_filter_leaves_other_records_alone():
     logger.handlers[0].addFilter(MaskingLogFilter(Masker({"zzzz-secret"})))
     logger.info("count=%d name=%s", 3, "web1")
     assert stream.getvalue() == "count=3 name=web1\n"
+
+
+def test_a_drift_report_masks_secrets_in_change_keys_too():
+    from core.drift import build_report, report_to_wire
+
+    masker = Masker({"hunter22"})
+    ret = {"file_|-f_|-/etc/app_|-recurse": {"name": "/etc/app", "result": None, "comment": "",
+                                              "changes": {"/etc/app/hunter22.conf": {"new": "added"}}}}
+    report = build_report("web1", ret, revision="r", applied_revision="r", seq=1, reported_at=0,
+                          mask=masker.mask_for_users)
+    text = json.dumps(report_to_wire(report))
+    assert "hunter22" not in text
+    assert "/etc/app/***.conf" in text
