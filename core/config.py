@@ -186,9 +186,8 @@ def dump(cfg: MasterConfig | MinionConfig) -> str:
     import yaml
 
     data = asdict(cfg)
-    data["grains"] = dict(data["grains"]) if "grains" in data else None
-    if data.get("grains") is None:
-        data.pop("grains", None)
+    if "grains" in data and data["grains"] is None:
+        del data["grains"]  # `grains: null` would load back as None, not the default {}
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
 
 

@@ -22,6 +22,7 @@ def test_master_init_writes_config_keys_and_trees(tmp_path):
     assert loaded.pillar_tree == str(tmp_path / "m" / "pillar") and os.path.isdir(loaded.pillar_tree)
     assert loaded.db_path.startswith(loaded.root) and loaded.control_socket.startswith(loaded.root)
     assert stat.S_IMODE(os.stat(tmp_path / "m" / "pki" / "master.key").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(tmp_path / "m" / "master.yaml").st_mode) == 0o640
     with pytest.raises(ConfigError, match="already exists"):
         init_master(str(tmp_path / "m"))
 
