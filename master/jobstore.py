@@ -7,12 +7,11 @@ The daemon writes; the CLI may open the same file read-only for `jobs` and `stat
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 import time
 from typing import Any, Iterable, Mapping
 
 from core.wire import Job, Return
+from master.sqlitetable import open_table
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -53,20 +52,7 @@ class JobStore:
     """SQLite-backed store. One connection per process; the daemon owns writes."""
 
     def __init__(self, path: str, readonly: bool = False) -> None:
-        self.path = path
-        if readonly:
-            if not os.path.exists(path):
-                self.db = sqlite3.connect(":memory:")
-                self.db.executescript(SCHEMA)
-            else:
-                self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
-        else:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-            os.close(fd)
-            self.db = sqlite3.connect(path, timeout=10, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
+        self.db = open_table(path, SCHEMA, readonly)
 
     def close(self) -> None:
         self.db.close()
@@ -146,6 +132,3 @@ class JobStore:
         """id -> {"last_seen": ts, "grains": {...}} for every minion ever seen."""
         rows = self.db.execute("SELECT id, last_seen, grains FROM minions ORDER BY id").fetchall()
         return {mid: {"last_seen": seen, "grains": json.loads(grains)} for mid, seen, grains in rows}
-
-    def forget_minion(self, minion_id: str) -> None:
-        self.db.execute("DELETE FROM minions WHERE id=?", (minion_id,))

@@ -1,4 +1,4 @@
-"""Open the master's SQLite file for one module's own table (drift reports, events).
+"""Open the master's SQLite file for one module's own tables (jobs, drift reports, events).
 
 The daemon opens it read-write (WAL, schema created); the CLI opens it read-only, and a
 database or table that does not exist yet reads as empty rather than failing.
@@ -24,7 +24,7 @@ def open_table(db_path: str, schema: str, readonly: bool = False) -> sqlite3.Con
     os.close(fd)
     db = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")   # as the job store: no fsync per report on the event loop
+    db.execute("PRAGMA synchronous=NORMAL")   # no fsync per write on the event loop
     db.executescript(schema)
     return db
 
