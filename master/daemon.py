@@ -114,9 +114,6 @@ class MasterDaemon:
             self.jobstore.close()
             log.info("master stopped")
 
-    def stop(self) -> None:
-        self._stopping.set()
-
     # -- requests ------------------------------------------------------------------------
 
     async def _requests(self) -> None:

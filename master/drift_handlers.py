@@ -2,7 +2,7 @@
 
 Each receives the authenticated minion id (SECURITY.md rule 1); a report or event is
 always filed under that id, whatever the body says. Registered in master/handlers.py
-ACCEPTED_HANDLERS (`**drift_handlers.HANDLERS`). `master` is MasterServices, which holds
+ACCEPTED_HANDLERS. `master` is MasterServices, which holds
 a DriftService as `drift`.
 
     {"type": "drift", "report": {...core.drift wire form...}}          -> {"type": "ack", "seq": N, "stored": bool}
@@ -96,11 +96,3 @@ def startup_job(startup_states: Any) -> tuple[str | None, list[str]]:
             and all(isinstance(s, str) and 0 < len(s) <= 200 for s in startup_states)):
         return "state.apply", list(startup_states)
     raise WireError("startup_states must be 'highstate', 'none' or a list of SLS names")
-
-
-HANDLERS = {
-    "drift": handle_drift,
-    "minion_started": handle_minion_started,
-    "converged": handle_converged,
-    "scheduled_job": handle_scheduled_job,
-}

@@ -122,11 +122,6 @@ class KeyStore:
         self.refresh()
         return {mid: e.key for mid, e in self._by_state[ACCEPTED].items()}
 
-    def entries(self, state: str | None = None) -> list[KeyEntry]:
-        self.refresh()
-        states = STATES if state is None else (state,)
-        return [e for s in states for _, e in sorted(self._by_state[s].items())]
-
     def list_ids(self) -> dict[str, list[str]]:
         """Salt's shape: {"accepted": [...], "pending": [...], "rejected": [...], "denied": [...]}."""
         self.refresh()

@@ -52,15 +52,6 @@ handle_file_stat = _files_handler("file_stat")
 handle_file_list = _files_handler("file_list")
 handle_file_batch = _files_handler("file_batch")
 
-# The entries master/handlers.py adds to ACCEPTED_HANDLERS.
-HANDLERS = {
-    "pillar": handle_pillar,
-    "file": handle_file,
-    "file_stat": handle_file_stat,
-    "file_list": handle_file_list,
-    "file_batch": handle_file_batch,
-}
-
 
 def _string_keys(node: Any) -> Any:
     """The wire carries string keys only: `80: x` in pillar YAML arrives as `"80": x`."""
