@@ -181,35 +181,34 @@ def split_args(words: list[str]) -> tuple[list[str], dict[str, str]]:
 # -- jobs and status (read straight from the job store) ----------------------------------
 
 
-def _store(cfg: MasterConfig) -> Any:
+def _read_store(cfg: MasterConfig, read: Any) -> Any:
+    """`read(store)` over the job store opened read-only, closed after."""
     from master.jobstore import JobStore
-    return JobStore(cfg.db_path, readonly=True)
+
+    store = JobStore(cfg.db_path, readonly=True)
+    try:
+        return read(store)
+    finally:
+        store.close()
 
 
 def list_jobs(cfg: MasterConfig, limit: int = 50) -> list[dict[str, Any]]:
-    store = _store(cfg)
-    try:
-        return store.list_jobs(limit)
-    finally:
-        store.close()
+    return _read_store(cfg, lambda store: store.list_jobs(limit))
 
 
 def show_job(cfg: MasterConfig, jid: str) -> dict[str, Any] | None:
-    store = _store(cfg)
-    try:
-        return store.get_job(jid)
-    finally:
-        store.close()
+    return _read_store(cfg, lambda store: store.get_job(jid))
+
+
+def known_minions(cfg: MasterConfig) -> dict[str, dict[str, Any]]:
+    """id -> {"last_seen": ts, "grains": {...}} for every minion the job store has seen."""
+    return _read_store(cfg, lambda store: store.minions())
 
 
 def status(cfg: MasterConfig, now: float | None = None) -> dict[str, dict[str, Any]]:
     """{id: {"up": bool, "last_seen": ts or None}} for every accepted minion."""
     now = time.time() if now is None else now
-    store = _store(cfg)
-    try:
-        last_seen = {mid: info["last_seen"] for mid, info in store.minions().items()}
-    finally:
-        store.close()
+    last_seen = {mid: info["last_seen"] for mid, info in known_minions(cfg).items()}
     try:  # the running master knows the latest beats (the store lags by a few seconds)
         for event in control_request(cfg, {"op": "status"}, timeout=5):
             for mid, ts in event.get("last_seen", {}).items():

@@ -22,14 +22,9 @@ def targeted_minions(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob
     """Accepted minions the target names (grain targets use the grains the master stored)."""
     from core import targeting
     from master import api
-    from master.jobstore import JobStore
 
     accepted = api.list_keys(cfg)["accepted"]
-    store = JobStore(cfg.db_path, readonly=True)
-    try:
-        known = store.minions()
-    finally:
-        store.close()
+    known = api.known_minions(cfg)
     return targeting.select({mid: (known.get(mid) or {}).get("grains") or {} for mid in accepted}, target, tgt_type)
 
 

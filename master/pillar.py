@@ -151,13 +151,9 @@ def masked_pillar(config: Any, minion_id: str) -> tuple[dict[str, Any], bool]:
     """What `lpmaster pillar show ID` prints: (that minion's pillar with secrets masked,
     whether the master knows the minion's grains). Grains come from the job store."""
     from core.masking import Masker
-    from master.jobstore import JobStore
+    from master.api import known_minions
 
-    store = JobStore(config.db_path, readonly=True)
-    try:
-        known = store.minions().get(minion_id)
-    finally:
-        store.close()
+    known = known_minions(config).get(minion_id)
     grains = dict(known["grains"]) if known else {}
     grains["id"] = minion_id
     service = PillarService(config.pillar_tree, secrets_key_path(config.root), Masker())

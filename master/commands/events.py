@@ -43,15 +43,8 @@ def handle(args: argparse.Namespace) -> int:
     for event in past:
         show(event)
     if args.follow:
-        last = past[-1].id if past else 0
-        if not past:
-            from master.events import EventLog
-            log = EventLog(cfg.db_path, readonly=True)
-            try:
-                newest = log.latest(1)
-            finally:
-                log.close()
-            last = newest[-1].id if newest else 0
+        newest = past or list_events(cfg, 1)   # --limit 0: start after the newest event
+        last = newest[-1].id if newest else 0
         for event in follow_events(cfg, last):
             show(event)
     return cli.EXIT_OK
