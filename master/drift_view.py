@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from core.drift import CLEAN, STALE, MinionDrift, describe_tag, report_to_json
 from core.errors import ConfigError
+from master.output import escape_controls as escape   # minion text, safe for a terminal
 
 EXIT_CLEAN = 0
 EXIT_ERROR = 1
@@ -24,7 +25,6 @@ DEFAULT_MAX_AGE = 3600.0          # two drift intervals (30 min each, plus splay
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw]?)")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def parse_duration(text: str) -> float:
@@ -102,11 +102,6 @@ def format_age(age: float | None) -> str:
     if age < 172800:
         return f"{age / 3600:.0f}h"
     return f"{age / 86400:.0f}d"
-
-
-def escape(text: str) -> str:
-    """Make text a minion sent safe for a terminal: control characters become \\xNN."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def state_label(tag: str) -> str:

@@ -97,11 +97,11 @@ def drift_transition(old_status: str | None, new_status: str) -> str | None:
 
 def format_event(event: Event) -> str:
     """One line: time, kind, minion, details (control characters escaped)."""
-    from master.drift_view import escape
+    from master.output import escape_controls
 
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.ts))
     detail = " ".join(f"{k}={_short(v)}" for k, v in sorted(event.detail.items()))
-    return escape(f"{when}  {event.kind:<14} {event.minion_id or '-':<16} {detail}".rstrip())
+    return escape_controls(f"{when}  {event.kind:<14} {event.minion_id or '-':<16} {detail}".rstrip())
 
 
 def _short(value: Any) -> str:

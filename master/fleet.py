@@ -32,6 +32,7 @@ class FleetSummary:
         """Count one minion's return (Salt's state return, or a list of errors)."""
         failed_here = not success
         if isinstance(ret, Mapping):
+            changed_here = False
             for state in ret.values():
                 if not isinstance(state, Mapping):
                     continue
@@ -41,8 +42,8 @@ class FleetSummary:
                     failed_here = True
                 elif state.get("changes"):
                     self.states_changed += 1
-            if any(isinstance(s, Mapping) and s.get("changes") and s.get("result") is not False
-                   for s in ret.values()):
+                    changed_here = True
+            if changed_here:
                 self.changed.append(minion_id)
         else:
             failed_here = True

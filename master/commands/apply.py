@@ -11,8 +11,8 @@ import argparse
 import sys
 
 from core import cli
+from core.targeting import TARGET_TYPES
 
-TARGET_TYPES = ["glob", "list", "grain", "pcre", "grain_pcre", "compound"]
 DEFAULT_TIMEOUT_S = 60.0
 
 

@@ -12,8 +12,7 @@ import argparse
 import sys
 
 from core import cli
-
-TARGET_TYPES = ["glob", "list", "grain", "pcre", "grain_pcre", "compound"]
+from core.targeting import TARGET_TYPES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,14 +48,15 @@ def _drift(args: argparse.Namespace) -> int:
 
     from master import api
     from master.drift_api import drift_rows, refresh
-    from master.drift_view import DEFAULT_MAX_AGE, drift_exit_code, drift_json, drift_table, escape, parse_duration
+    from master.drift_view import DEFAULT_MAX_AGE, drift_exit_code, drift_json, drift_table, parse_duration
+    from master.output import escape_controls
 
     cfg = api.load_config(cli.require_config(args, "master"))
     max_age = parse_duration(args.max_age) if args.max_age else DEFAULT_MAX_AGE
     if args.refresh:
         outcome = refresh(cfg, args.target, args.tgt_type, args.timeout)
         for mid, why in sorted(outcome["missing"].items()):
-            print(f"lpmaster drift: {escape(mid)} did not answer the refresh ({why})", file=sys.stderr)
+            print(f"lpmaster drift: {escape_controls(mid)} did not answer the refresh ({why})", file=sys.stderr)
     now = time.time()
     rows = drift_rows(cfg, args.target, args.tgt_type, max_age=max_age, now=now)
     if args.junit:

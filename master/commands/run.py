@@ -9,8 +9,7 @@ import argparse
 import sys
 
 from core import cli
-
-TARGET_TYPES = ["glob", "list", "grain", "pcre", "grain_pcre", "compound"]
+from core.targeting import TARGET_TYPES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
