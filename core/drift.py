@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 from core.errors import WireError
+from core.stateoutput import split_tag
 
 REPORT_VERSION = 1
 CORRECTIVE = "corrective"
@@ -146,7 +147,7 @@ def build_report(minion_id: str, state_return: Mapping[str, Mapping[str, Any]], 
     failed: list[FailedState] = []
     ordered = sorted(state_return.items(), key=lambda kv: (kv[1].get("__run_num__", 0), kv[0]))
     for tag, ret in ordered:
-        name = str(ret.get("name", _tag_part(tag, 2)))
+        name = str(ret.get("name", split_tag(tag)[2]))
         sls = str(ret.get("__sls__", ""))
         comment = mask(_text(ret.get("comment", "")))
         changes = ret.get("changes") or {}
@@ -165,10 +166,9 @@ def build_report(minion_id: str, state_return: Mapping[str, Mapping[str, Any]], 
 
 def describe_tag(tag: str) -> str:
     """A state's key for people: `file_|-motd_|-/etc/motd_|-managed` -> `file.managed /etc/motd (motd)`."""
-    parts = tag.split("_|-")
-    if len(parts) != 4:
+    state, sid, name, fun = split_tag(tag)
+    if not state:
         return tag
-    state, sid, name, fun = parts
     return f"{state}.{fun} {name}" + (f" ({sid})" if sid != name else "")
 
 
@@ -274,11 +274,6 @@ def mask_deep(value: Any, mask: Mask) -> Any:
     if isinstance(value, (list, tuple)):
         return [mask_deep(v, mask) for v in value]
     return value
-
-
-def _tag_part(tag: str, index: int) -> str:
-    parts = tag.split("_|-")
-    return parts[index] if len(parts) > index else tag
 
 
 def _short(value: Any) -> str:

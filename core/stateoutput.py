@@ -54,7 +54,8 @@ def safe_text(text: Any) -> str:
     return "".join(ch if ch.isprintable() or ch in "\n\t" else f"\\x{ord(ch):02x}" for ch in s)
 
 
-def _split_tag(tag: str) -> tuple[str, str, str, str]:
+def split_tag(tag: str) -> tuple[str, str, str, str]:
+    """Salt's `state_|-id_|-name_|-fun` key as its four parts; ("", tag, tag, "") if it is not one."""
     parts = tag.split("_|-")
     if len(parts) == 4:
         return parts[0], parts[1], parts[2], parts[3]
@@ -95,7 +96,7 @@ def _color_of(ret: Mapping[str, Any]) -> str:
 
 def format_state(tag: str, ret: Mapping[str, Any], color: bool = False) -> str:
     """One state's block."""
-    state, sid, name, fun = _split_tag(tag)
+    state, sid, name, fun = split_tag(tag)
     sid = str(ret.get("__id__", sid))
     name = str(ret.get("name", name))
     head, tail = (_color_of(ret), _RESET) if color else ("", "")
