@@ -277,7 +277,7 @@ class MasterDaemon:
 
 
 def check_root(config: MasterConfig) -> None:
-    """The root dir and key dir must not be open to others (daemons refuse to start)."""
+    """The root dir must exist (load_keypair refuses a key dir or key open to others)."""
     if not os.path.isdir(config.root):
         raise ConfigError(f"root directory {config.root} does not exist")
 

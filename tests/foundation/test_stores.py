@@ -24,6 +24,18 @@ def test_returns_are_stored_once_per_job_and_minion(tmp_path):
     assert store.list_jobs()[0]["returned"] == 1
 
 
+def test_a_read_only_store_reads_a_missing_or_foreign_database_as_empty(tmp_path):
+    from master.drift_store import DriftStore
+
+    missing = str(tmp_path / "none.db")
+    assert JobStore(missing, readonly=True).list_jobs() == []
+    assert not os.path.exists(missing)                 # the CLI never creates the daemon's file
+    other = str(tmp_path / "drift-only.db")
+    DriftStore(other).close()                          # the file exists, without the job tables
+    reader = JobStore(other, readonly=True)
+    assert reader.minions() == {} and reader.get_job("x") is None
+
+
 def test_spool_survives_a_restart_and_keeps_order(tmp_path):
     spool = Spool(str(tmp_path / "spool"))
     for i in range(3):
