@@ -36,7 +36,7 @@ def compile_pillar(tree_dir: str, minion_id: str, grains: dict,
     root = os.path.realpath(tree_dir)
     if not os.path.isdir(root):
         raise RenderError(f"the pillar tree {tree_dir} is not a directory")
-    top_text = _read(root, "top.sls", optional=True)
+    top_text = _read_top(root)
     if top_text is None:
         pillar: dict = {}
         return transform(pillar) if transform else pillar
@@ -51,8 +51,9 @@ def compile_pillar(tree_dir: str, minion_id: str, grains: dict,
         if name in done:
             return
         done.add(name)
-        relpath = _sls_relpath(root, name, requested_by)
-        text = _read(root, relpath, optional=False) or ""
+        relpath, path = _find_sls(root, name, requested_by)
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
         context = sls_context(minion_id, grains, pillar, opts, name, relpath)
         data, lines = render_sls_located(text, relpath, context, root)
         if data is None:
@@ -90,7 +91,8 @@ def _refuse_secrets(data: Mapping[str, Any], relpath: str, lines: Mapping[Any, i
                 "minion id (a glob, list or pcre target)", location=f"{relpath}:{lines.get(key, 1)}")
 
 
-def _sls_relpath(root: str, name: str, requested_by: str) -> str:
+def _find_sls(root: str, name: str, requested_by: str) -> tuple[str, str]:
+    """(path relative to the tree, real path) of the pillar SLS `name`."""
     from core.safepath import safe_regular_file
 
     if not _SLS_NAME.match(name):
@@ -98,8 +100,7 @@ def _sls_relpath(root: str, name: str, requested_by: str) -> str:
     base = name.replace(".", "/")
     for rel in (f"{base}.sls", f"{base}/init.sls"):
         try:
-            safe_regular_file(root, rel)
-            return rel
+            return rel, safe_regular_file(root, rel)
         except (FileNotFoundError, NotADirectoryError):
             continue
         except UnsafePathError as exc:
@@ -108,15 +109,14 @@ def _sls_relpath(root: str, name: str, requested_by: str) -> str:
                       location=requested_by)
 
 
-def _read(root: str, relpath: str, optional: bool) -> str | None:
+def _read_top(root: str) -> str | None:
+    """The tree's top.sls, or None when it has none."""
     from core.safepath import safe_regular_file
 
     try:
-        path = safe_regular_file(root, relpath)
+        path = safe_regular_file(root, "top.sls")
     except FileNotFoundError:
-        if optional:
-            return None
-        raise RenderError(f"{relpath} not found in the pillar tree {root}") from None
+        return None
     with open(path, encoding="utf-8") as handle:
         return handle.read()
 
