@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any, NoReturn, Sequence
 
-from core.errors import LinkpeekError
+from core.errors import ConfigError, LinkpeekError
 
 EXIT_OK = 0
 EXIT_FAILED = 1       # something ran and failed
@@ -55,7 +55,7 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
         return 130
     except LinkpeekError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE if type(exc).__name__ == "ConfigError" else EXIT_FAILED
+        return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILED
 
 
 def print_json(data: Any) -> None:
@@ -71,7 +71,6 @@ def add_config_arg(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 def require_config(args: argparse.Namespace, what: str) -> str:
-    from core.errors import ConfigError
     if not getattr(args, "config", None):
         raise ConfigError(f"this command needs -c CONFIG (the {what}.yaml that `init --dir DIR` wrote)")
     return str(args.config)
