@@ -18,7 +18,7 @@ from typing import Any, Mapping, Sequence
 
 from core.errors import CompileError, ConfigError, RenderError, StateArgError
 
-log = logging.getLogger("lp.minion.local")
+log = logging.getLogger("lp.minion.state")  # the state run's logger, local or remote
 
 EXIT_OK = 0
 EXIT_STATE_FAILED = 1
@@ -54,7 +54,8 @@ def make_context(
     files: Any = None,
     mask: Any = None,
 ) -> Any:
-    """The ExecContext of a run: local file client, one template context built once, the masker."""
+    """The ExecContext of a run (local or, with the remote client as `files`, from the master):
+    the file client (default: the local tree's), one template context built once, the masker."""
     from core.render import render_template, sls_context
     from minion.state.contract import ExecContext
     from minion.state.fileclient import LocalFileClient
@@ -99,14 +100,14 @@ def apply_local(
     does not compile: (list of error strings, 2) and nothing ran. Raises RunLockedError when
     another state run holds the lock.
     """
-    from minion.state.compiler import compile_highstate, compile_sls
+    from minion.state.compiler import compile_plan
     from minion.state.lock import state_run_lock
     from minion.state.runner import run_plan
     from minion.state.tree import StateTree
 
     if not os.path.isdir(state_tree):
         raise ConfigError(f"the state tree {state_tree} is not a directory")
-    from minion.state.localinputs import default_minion_id, load_grains
+    from minion.state.localinputs import default_minion_id, load_grains, load_pillar
 
     if isinstance(grains, Mapping):
         mid = minion_id or str(grains.get("id") or "") or default_minion_id()
@@ -125,16 +126,8 @@ def apply_local(
         **dict(opts or {}),
     }
     try:
-        pillar: dict[str, Any] = {}
-        if pillar_tree:
-            from core.pillar import compile_pillar
-
-            pillar = compile_pillar(pillar_tree, mid, all_grains, opts=options)
-        tree = StateTree(state_tree)
-        if sls:
-            plan = compile_sls(tree, list(sls), all_grains, pillar, options)
-        else:
-            plan = compile_highstate(tree, mid, all_grains, pillar, options)
+        pillar = load_pillar(pillar_tree, mid, all_grains, options)
+        plan = compile_plan(StateTree(state_tree), mid, all_grains, pillar, sls, options)
     except CompileError as exc:
         return list(exc.errors), EXIT_NOT_COMPILED
     except (RenderError, StateArgError) as exc:

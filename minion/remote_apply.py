@@ -77,7 +77,10 @@ def prepare_remote(request: Request, minion_id: str, grains: Mapping[str, Any], 
     """Fetch this minion's pillar, sync the tree, compile. Raises LinkpeekError (RenderError,
     CompileError, or PillarError when the master could not give a pillar); nothing runs."""
     from core.masking import Masker
+    from minion.local import make_context
+    from minion.state.compiler import compile_plan
     from minion.state.remote_fileclient import RemoteFileClient
+    from minion.state.tree import StateTree
 
     masker = masker if masker is not None else Masker()
     reply = _request(request, {"type": "pillar"})
@@ -93,10 +96,10 @@ def prepare_remote(request: Request, minion_id: str, grains: Mapping[str, Any], 
     grains = dict(grains)
     run_opts = {"id": minion_id, "cachedir": cachedir, **dict(opts or {})}
     root = files.sync_tree()
-    plan = _compile(root, minion_id, grains, pillar, sls, run_opts)
+    plan = compile_plan(StateTree(root), minion_id, grains, pillar, sls, run_opts)
     return PreparedRun(plan, pillar, masker,
-                       lambda test: _context(minion_id, grains, pillar, files, root, test,
-                                             run_opts, masker))
+                       lambda test: make_context(root, minion_id, grains, pillar, run_opts, test,
+                                                 files=files, mask=masker.mask_for_users))
 
 
 _LOG_MASKING: list[Any] = []  # logging is process-wide, so is the masker its filter uses
@@ -141,32 +144,6 @@ def _request(request: Request, message: dict[str, Any]) -> dict[str, Any]:
     except LinkpeekError as exc:
         return {"error": f"the master did not answer: {exc}"}
     return reply if isinstance(reply, dict) else {"error": "malformed reply from the master"}
-
-
-def _compile(root: str, minion_id: str, grains: dict[str, Any], pillar: dict[str, Any],
-             sls: Sequence[str] | None, opts: dict[str, Any]) -> Any:
-    from minion.state.compiler import compile_highstate, compile_sls
-    from minion.state.tree import StateTree
-
-    tree = StateTree(root)
-    if sls:
-        return compile_sls(tree, list(sls), grains, pillar, opts)
-    return compile_highstate(tree, minion_id, grains, pillar, opts)
-
-
-def _context(minion_id: str, grains: dict[str, Any], pillar: dict[str, Any], files: Any,
-             root: str, test: bool, opts: dict[str, Any], masker: Any) -> Any:
-    from core.render import render_template
-    from core.templatecontext import sls_context
-    from minion.state.contract import ExecContext
-
-    def render(text: str, context: dict[str, Any], source: str) -> str:
-        variables = sls_context(minion_id, grains, pillar, opts, "")
-        variables.update(context or {})
-        return render_template(text, source, variables, tree_root=root)
-
-    return ExecContext(grains=grains, pillar=pillar, files=files, log=log, test=test,
-                       render=render, mask=masker.mask_for_users, opts=opts)
 
 
 def _not_compiled(masker: Any, message: str) -> ApplyOutcome:

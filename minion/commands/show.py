@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from core.cli import print_json
     from core.errors import CompileError, RenderError, UnsafePathError
     from minion.state import localinputs
-    from minion.state.compiler import compile_highstate, compile_sls
+    from minion.state.compiler import compile_plan
     from minion.state.tree import StateTree
 
     minion_id = args.id or localinputs.default_minion_id()
@@ -49,10 +49,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         pillar = localinputs.load_pillar(args.pillar_tree, minion_id, grains, opts)
         tree = StateTree(args.state_tree or localinputs.DEFAULT_STATE_TREE)
-        if args.sls:
-            plan = compile_sls(tree, list(args.sls), grains, pillar, opts)
-        else:
-            plan = compile_highstate(tree, minion_id, grains, pillar, opts)
+        plan = compile_plan(tree, minion_id, grains, pillar, args.sls, opts)
     except (RenderError, CompileError, UnsafePathError) as exc:
         print_errors(exc)
         return EXIT_NOT_COMPILED

@@ -3,6 +3,7 @@
     tree = StateTree("states")
     plan = compile_highstate(tree, "web1", grains, pillar)      # SLS names from top.sls
     plan = compile_sls(tree, ["web.nginx"], grains, pillar)
+    plan = compile_plan(tree, "web1", grains, pillar, sls)      # either, as the commands call it
     for chunk in plan.chunks: ...                               # execution order, edges resolved
 
 Stages: read_high (render, include, extend; minion.state.highdata) -> drafts (names,
@@ -54,6 +55,14 @@ def compile_sls(tree: StateTree, sls_names: list[str], grains: dict, pillar: dic
     options = opts or {}
     minion_id = str(options.get("id") or grains.get("id") or "localhost")
     return _compile(tree, list(sls_names), minion_id, grains, pillar, options, validate)
+
+
+def compile_plan(tree: StateTree, minion_id: str, grains: dict, pillar: dict, sls: list[str] | None,
+                 opts: dict | None = None) -> Plan:
+    """The named SLS files when `sls` names any, else the highstate from top.sls."""
+    if sls:
+        return compile_sls(tree, list(sls), grains, pillar, {"id": minion_id, **(opts or {})})
+    return compile_highstate(tree, minion_id, grains, pillar, opts)
 
 
 def _compile(tree: StateTree, names: list[str], minion_id: str, grains: dict, pillar: dict,
