@@ -42,6 +42,14 @@ def matches(minion_id: str, grains: Mapping[str, Any], target: str, tgt_type: st
     raise TargetError(f"unknown target type {tgt_type!r}; use one of {', '.join(TARGET_TYPES)}")
 
 
+def uses_grains(target: str, tgt_type: str = "glob") -> bool:
+    """Whether matching `target` reads grains (which the minion reports about itself)."""
+    if tgt_type == "compound":
+        return any(len(tok) > 2 and tok[1] == "@" and _ENGINES.get(tok[0]) in _GRAIN_TYPES
+                   for tok in _tokenize(str(target)))
+    return tgt_type in _GRAIN_TYPES
+
+
 def select(minions: Mapping[str, Mapping[str, Any]], target: str, tgt_type: str = "glob") -> list[str]:
     """The ids among `minions` (id -> grains) that `target` names, sorted."""
     return sorted(mid for mid, grains in minions.items() if matches(mid, grains or {}, target, tgt_type))
@@ -75,6 +83,7 @@ def _grain_match(grains: Mapping[str, Any], expr: str, regex: bool) -> bool:
 
 
 _ENGINES = {"G": "grain", "P": "grain_pcre", "L": "list", "E": "pcre"}
+_GRAIN_TYPES = ("grain", "grain_pcre")
 
 
 def _compound_match(minion_id: str, grains: Mapping[str, Any], expr: str) -> bool:

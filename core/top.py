@@ -18,10 +18,9 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from core.errors import RenderError
-from core.targeting import TargetError, matches
+from core.targeting import TargetError, matches, uses_grains
 
 MATCHERS = ("glob", "list", "grain", "grain_pcre", "pcre", "compound", "pillar")
-_GRAIN_MATCHERS = ("grain", "grain_pcre")
 
 
 def render_top(text: str, source: str, minion_id: str, grains: Mapping[str, Any],
@@ -62,8 +61,7 @@ def top_sls_names(top: Any, source: str, minion_id: str, grains: Mapping[str, An
     trusted: set[str] = set()
     for target, items in base.items():
         names, matcher = _split_entry(target, items, where)
-        by_grain = matcher in _GRAIN_MATCHERS or (
-            matcher == "compound" and any(w[:2] in ("G@", "P@") for w in str(target).split()))
+        by_grain = matcher != "pillar" and uses_grains(str(target), matcher)
         if not trust_grains and by_grain and grain_only is None:
             raise RenderError(f"target {target!r}: grain matching is refused here (grains are "
                               "reported by the minion and must not decide who gets secrets)",

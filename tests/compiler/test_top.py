@@ -83,10 +83,23 @@ def test_malformed_top_is_an_error(top: dict, message: str) -> None:
     assert str(info.value).startswith("top.sls")
 
 
-@pytest.mark.parametrize("target, match", [("os:Debian", "grain"), ("G@os:Debian", "compound")])
+@pytest.mark.parametrize("target, match", [
+    ("os:Debian", "grain"), ("os:Deb.*", "grain_pcre"), ("G@os:Debian", "compound"),
+    ("(G@os:Debian)", "compound"), ("db9 or (P@os:Deb.*)", "compound"),
+    ("web1 and not (G@os:Alpine)", "compound"),
+])
 def test_grain_matching_can_be_refused(target: str, match: str) -> None:
     top = {"base": {target: [{"match": match}, "secrets"]}}
     with pytest.raises(RenderError, match="grain matching is refused"):
         top_sls_names(top, "top.sls", "web1", DEBIAN, trust_grains=False)
     assert top_sls_names({"base": {"web*": ["ok"]}}, "top.sls", "web1", DEBIAN,
                          trust_grains=False) == ["ok"]
+
+
+@pytest.mark.parametrize("target", ["(G@os:Debian)", "db9 or (P@os:Deb.*)", "((G@os:Debian))"])
+def test_a_grain_match_inside_parentheses_is_still_a_grain_match(target: str) -> None:
+    grain_only: set[str] = set()
+    top = {"base": {target: [{"match": "compound"}, "secrets"], "web*": ["plain"]}}
+    assert top_sls_names(top, "top.sls", "web1", DEBIAN, trust_grains=False,
+                         grain_only=grain_only) == ["secrets", "plain"]
+    assert grain_only == {"secrets"}
