@@ -39,6 +39,7 @@ class Masker:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
+        self._forms: set[str] = set()   # what the pattern hunts: every secret's forms
         self._pattern: re.Pattern[str] | None = None
         self.add(secrets)
 
@@ -58,13 +59,11 @@ class Masker:
         with self._lock:
             if new <= self._secrets:
                 return
+            for secret in new - self._secrets:
+                self._forms |= {f for f in _forms(secret) if len(f) >= MIN_SUBSTRING}
             self._secrets |= new
-            forms: set[str] = set()
-            for secret in self._secrets:
-                forms |= _forms(secret)
-            forms = {f for f in forms if len(f) >= MIN_SUBSTRING}
             # Longest first, so a secret that contains another is masked whole.
-            ordered = sorted(forms, key=lambda f: (-len(f), f))
+            ordered = sorted(self._forms, key=lambda f: (-len(f), f))
             self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def reveals(self, text: str) -> bool:
