@@ -114,15 +114,19 @@ def test_key_files_are_private_and_load_back(tmp_path):
     secret_path, public_path = write_keypair(str(directory))
     assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
     assert stat.S_IMODE(os.stat(secret_path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(public_path).st_mode) == 0o644
     secret, public = load_secret_key(secret_path), load_public_key(public_path)
     assert decrypt(secret, "x", encrypt(public, "x", b"ok")) == b"ok"
 
 
 def test_keygen_refuses_to_overwrite_a_key_unless_forced(tmp_path):
-    write_keypair(str(tmp_path / "k"))
+    secret_path, _ = write_keypair(str(tmp_path / "k"))
+    first = load_secret_key(secret_path)
     with pytest.raises(ConfigError, match="exists"):
         write_keypair(str(tmp_path / "k"))
+    assert load_secret_key(secret_path) == first
     write_keypair(str(tmp_path / "k"), overwrite=True)
+    assert load_secret_key(secret_path) != first
 
 
 def test_a_secret_key_readable_by_others_is_refused(tmp_path):
