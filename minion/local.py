@@ -32,18 +32,6 @@ def default_cachedir() -> str:
     return os.path.join(os.path.expanduser("~"), ".cache", "lpminion")
 
 
-def host_grains(minion_id: str, custom: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """This host's grains from minion.grains when it is there, else the minimal set that
-    `lpminion show` uses (minion.state.localinputs); `custom` wins, `id` is always `minion_id`."""
-    try:
-        from minion.grains import collect
-    except ImportError:
-        from minion.state.localinputs import minimal_grains
-
-        return {**minimal_grains(), **dict(custom or {}), "id": minion_id}
-    return collect(minion_id, custom)
-
-
 def make_context(
     state_tree: str,
     minion_id: str,
@@ -95,7 +83,7 @@ def apply_local(
     """Compile `state_tree` (highstate from top.sls, or the named `sls`) and run it on this host.
 
     `grains`: a mapping, a path to a YAML grains file (as `lpminion show --grains` reads it), or
-    None for this host's grains (minion.grains). Returns (Salt's state return, exit code);
+    None for this host's grains (minion.grains.collect). Returns (Salt's state return, exit code);
     when the tree or pillar
     does not compile: (list of error strings, 2) and nothing ran. Raises RunLockedError when
     another state run holds the lock.
@@ -112,12 +100,9 @@ def apply_local(
     if isinstance(grains, Mapping):
         mid = minion_id or str(grains.get("id") or "") or default_minion_id()
         all_grains = {**dict(grains), "id": mid}
-    elif isinstance(grains, str):
+    else:  # a grains file, or None: this host's
         mid = minion_id or default_minion_id()
         all_grains = load_grains(grains, mid)
-    else:
-        mid = minion_id or default_minion_id()
-        all_grains = host_grains(mid)
     options = {
         "id": mid,
         "cachedir": cachedir or default_cachedir(),

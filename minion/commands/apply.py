@@ -81,9 +81,9 @@ def run(args: argparse.Namespace) -> int:
         minion_id = minion_id or cfg.id
         cachedir = cachedir or cfg.cache_dir
         if grains is None and cfg.grains:
-            from minion.local import host_grains
+            from minion.grains import collect
 
-            grains = host_grains(minion_id, cfg.grains)
+            grains = collect(minion_id, cfg.grains)
     results, code = apply_local(
         args.state_tree or DEFAULT_STATE_TREE,
         args.pillar_tree,

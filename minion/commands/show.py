@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
                          help="the state tree (default: ./states)")
         sub.add_argument("--pillar-tree", default=None, metavar="DIR", help="a local pillar tree")
         sub.add_argument("--grains", default=None, metavar="FILE",
-                         help="grains as a YAML/JSON mapping (default: a few read from this host)")
+                         help="grains as a YAML/JSON mapping (default: this host's grains)")
         sub.add_argument("--id", default=None, metavar="ID",
                          help="the minion id (default: hostname)")
         sub.set_defaults(func=run)

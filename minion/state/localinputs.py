@@ -1,4 +1,4 @@
-"""The inputs of a masterless compile: grains from a file (or a minimal set), local pillar.
+"""The inputs of a masterless compile: grains from a file (or this host's), local pillar.
 
 Shared by `lpminion show` and `lpminion apply --local`.
 """
@@ -17,7 +17,8 @@ def default_minion_id() -> str:
 
 
 def load_grains(path: str | None, minion_id: str) -> dict[str, Any]:
-    """Grains from a YAML/JSON file (a mapping), else a minimal set; `id` is always `minion_id`."""
+    """Grains from a YAML/JSON file (a mapping), else this host's (minion.grains, what
+    `apply --local` and the daemon use); `id` is always `minion_id`."""
     if path:
         from core.errors import RenderError
         from core.yamlload import load_yaml
@@ -33,37 +34,9 @@ def load_grains(path: str | None, minion_id: str) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise ConfigError(f"grains file {path} must hold a mapping")
         return {**data, "id": minion_id}
-    return {**minimal_grains(), "id": minion_id}
+    from minion.grains import collect
 
-
-def minimal_grains() -> dict[str, Any]:
-    """A few grains read without running anything: kernel, os, os_family, osrelease, host."""
-    uname = os.uname()
-    grains: dict[str, Any] = {"kernel": uname.sysname, "host": uname.nodename.split(".")[0],
-                              "nodename": uname.nodename, "cpuarch": uname.machine}
-    release = _os_release()
-    if release:
-        name = release.get("ID", "")
-        grains["os"] = {"debian": "Debian", "ubuntu": "Ubuntu"}.get(name, name.capitalize())
-        like = release.get("ID_LIKE", name).split()[0] if release.get("ID_LIKE") or name else ""
-        debian_like = "debian" in (name, like) or like == "ubuntu"
-        grains["os_family"] = "Debian" if debian_like else like.capitalize()
-        grains["osrelease"] = release.get("VERSION_ID", "")
-        grains["oscodename"] = release.get("VERSION_CODENAME", "")
-    return grains
-
-
-def _os_release() -> dict[str, str]:
-    for path in ("/etc/os-release", "/usr/lib/os-release"):
-        if os.path.exists(path):
-            out: dict[str, str] = {}
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                for line in handle:
-                    key, sep, value = line.strip().partition("=")
-                    if sep:
-                        out[key] = value.strip().strip('"')
-            return out
-    return {}
+    return collect(minion_id)
 
 
 def load_pillar(pillar_tree: str | None, minion_id: str, grains: dict[str, Any],
