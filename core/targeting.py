@@ -141,7 +141,7 @@ def _tokenize(expr: str) -> list[str]:
             out.append("(")
             word = word[1:]
         tail = 0
-        while word.endswith(")") and len(word) > 1 and "@" not in word[-1:]:
+        while word.endswith(")") and len(word) > 1:
             word = word[:-1]
             tail += 1
         out.append(word)

@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from core.errors import RenderError
-from core.targeting import TargetError, matches, uses_grains
+from core.targeting import TARGET_TYPES, TargetError, matches, uses_grains
 
-MATCHERS = ("glob", "list", "grain", "grain_pcre", "pcre", "compound", "pillar")
+MATCHERS = (*TARGET_TYPES, "pillar")
 
 
 def render_top(text: str, source: str, minion_id: str, grains: Mapping[str, Any],
