@@ -105,7 +105,7 @@ class Runner:
         listener = replace(chunk, id=f"listener_{chunk.id}", fun="mod_watch", edges=())
         try:
             fun = self.lookup(chunk.state, chunk.fun)
-            spec = fun.parse(chunk.name, _args_for(chunk, self.chunks))
+            spec = fun.parse(chunk.name, self._args_for(chunk))
             if not hasattr(fun, "watch"):
                 self._finish(listener, True, {}, "No watch action for this state", t0, start)
             else:
@@ -221,7 +221,7 @@ class Runner:
             target = self.by_tag[edge.target]
             try:
                 fun = self.lookup(target.state, target.fun)
-                pending = fun.check(self.ctx, fun.parse(target.name, target.args))
+                pending = fun.check(self.ctx, fun.parse(target.name, self._args_for(target)))
             except Exception:  # the target's own run will report its failure
                 continue
             if pending.changes:
@@ -268,7 +268,7 @@ class Runner:
         ctx = self.ctx
         try:
             fun = self.lookup(chunk.state, chunk.fun)
-            spec = fun.parse(chunk.name, _args_for(chunk, self.chunks))
+            spec = fun.parse(chunk.name, self._args_for(chunk))
             pending: Pending = fun.check(ctx, spec)
             if pending.changes:
                 if ctx.test:
@@ -296,6 +296,20 @@ class Runner:
         except Exception as exc:  # any module error is that state's failure, never the run's
             ctx.log.debug("state %s raised", chunk.tag, exc_info=True)
             return self._finish(chunk, False, {}, f"{type(exc).__name__}: {exc}", t0, start)
+
+    def _args_for(self, chunk: LowChunk) -> Mapping[str, Any]:
+        """The chunk's args; a cleaning file state also gets the file names its requisites manage."""
+        args = chunk.args
+        if chunk.state == "file" and args.get("clean"):
+            keep = [
+                self.by_tag[e.target].name
+                for e in chunk.edges
+                if e.kind in ("require", "require_any", "watch")
+                and e.target in self.by_tag
+                and self.by_tag[e.target].state == "file"
+            ]
+            args = {**args, "__keep__": keep}
+        return args
 
     def _watch(self, fun: Any, spec: Any) -> tuple[bool | None, dict[str, Any], str]:
         """Run a module's watch action (test mode: its check_watch, or a plain "would run")."""
@@ -362,22 +376,6 @@ def run_plan(
     to every state (Salt's global option); a chunk's own `failhard` always applies.
     """
     return Runner(chunks, ctx, lookup=lookup, failhard=failhard).run()
-
-
-def _args_for(chunk: LowChunk, chunks: Sequence[LowChunk]) -> Mapping[str, Any]:
-    """The chunk's args; a cleaning file state also gets the file names its requisites manage."""
-    args = chunk.args
-    if chunk.state == "file" and args.get("clean"):
-        by_tag = {c.tag: c for c in chunks}
-        keep = [
-            by_tag[e.target].name
-            for e in chunk.edges
-            if e.kind in ("require", "require_any", "watch")
-            and e.target in by_tag
-            and by_tag[e.target].state == "file"
-        ]
-        args = {**args, "__keep__": keep}
-    return args
 
 
 def _req_name(chunk: LowChunk) -> str:
