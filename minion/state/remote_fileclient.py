@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable
 
 from core.errors import LinkpeekError, UnsafePathError
 from core.safepath import check_relative, safe_join
+from minion.providers.atomic import write_atomic
 from minion.state.contract import StateFailed
 from minion.state.fileclient import SCHEME, local_source, split_url
 
@@ -195,10 +196,7 @@ class RemoteFileClient:
         os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
         if os.path.islink(target) or os.path.isdir(target):
             raise StateFailed(f"salt://{rel}: the cache holds something else at that path")
-        tmp = f"{target}.part{os.getpid()}"
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
+        write_atomic(target, data, sync=False)  # a cache: the index check catches a torn write
         st = os.stat(target)
         self._index[rel] = {"sha256": digest, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
         self.fetched.append(rel)
@@ -220,10 +218,7 @@ class RemoteFileClient:
             return {}
 
     def _save_index(self) -> None:
-        tmp = f"{self._index_path}.tmp{os.getpid()}"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(self._index, fh)
-        os.replace(tmp, self._index_path)
+        write_atomic(self._index_path, json.dumps(self._index), mode=0o600, sync=False)
 
 
 def _batches(paths: list[str], listing: dict[str, dict[str, Any]]) -> list[list[str]]:
