@@ -25,7 +25,7 @@ from core.errors import StateArgError
 from minion.providers import crontab
 from minion.providers.accounts import check_account_name
 from minion.state.contract import ExecContext, Pending
-from minion.states.specargs import one_line
+from minion.states.specargs import check_known, one_line
 
 FIELDS = ("minute", "hour", "daymonth", "month", "dayweek")
 SPECIALS = (
@@ -77,9 +77,9 @@ class Present:
     append = True  # a new item goes after the others (False: before them)
 
     def parse(self, name: str, args: Mapping[str, Any]) -> CronSpec:
-        unknown = set(args) - {"user", "identifier", "special", "comment", "commented", *FIELDS}
-        if unknown:
-            raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
+        check_known(
+            "cron.present", args, ("user", "identifier", "special", "comment", "commented", *FIELDS)
+        )
         command = one_line("name", name).strip()
         if not command:
             raise StateArgError("the command (name) is empty")
@@ -119,9 +119,7 @@ class Absent:
     kind = "job"
 
     def parse(self, name: str, args: Mapping[str, Any]) -> CronSpec:
-        unknown = set(args) - {"user", "identifier", "special", *FIELDS}
-        if unknown:
-            raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
+        check_known("cron.absent", args, ("user", "identifier", "special", *FIELDS))
         return CronSpec(_user(args), one_line("identifier", args.get("identifier") or name), "")
 
     def check(self, ctx: ExecContext, spec: CronSpec) -> Pending:
@@ -148,9 +146,7 @@ class EnvPresent(Present):
     append = False
 
     def parse(self, name: str, args: Mapping[str, Any]) -> CronSpec:
-        unknown = set(args) - {"user", "value"}
-        if unknown:
-            raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
+        check_known("cron.env_present", args, ("user", "value"))
         if not ENV_NAME.match(str(name)):
             raise StateArgError(f"{name!r} is not a valid variable name")
         return CronSpec(
@@ -164,6 +160,7 @@ class EnvAbsent(Absent):
     kind = "env"
 
     def parse(self, name: str, args: Mapping[str, Any]) -> CronSpec:
+        check_known("cron.env_absent", args, ("user",))
         return CronSpec(_user(args), str(name), "")
 
 

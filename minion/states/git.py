@@ -23,6 +23,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers import git as gitp
 from minion.state.contract import ExecContext, Pending, StateFailed
+from minion.states.specargs import check_known
 
 REV = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./+-]*$")
 
@@ -39,9 +40,7 @@ class Latest:
     """git.latest."""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> GitSpec:
-        unknown = set(args) - {"target", "rev", "branch", "force_reset"}
-        if unknown:
-            raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
+        check_known("git.latest", args, ("target", "rev", "branch", "force_reset"))
         url = str(name)
         if url.startswith("-") or any(c in url for c in "\n\r\0 "):
             raise StateArgError(f"{url!r} is not a repository URL")

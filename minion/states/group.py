@@ -16,6 +16,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers import accounts
 from minion.state.contract import ExecContext, Pending, StateFailed
+from minion.states.specargs import check_known
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,7 @@ class Present:
     """group.present: the group exists, with its gid and exactly `members` when given."""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> GroupSpec:
-        unknown = set(args) - {"gid", "system", "members"}
-        if unknown:
-            raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
+        check_known("group.present", args, ("gid", "system", "members"))
         gid = args.get("gid")
         if gid is not None and (isinstance(gid, bool) or not isinstance(gid, int) or gid < 0):
             raise StateArgError("gid must be a non-negative integer")
@@ -93,8 +92,7 @@ class Absent:
     """group.absent: no such group."""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> GroupSpec:
-        if args:
-            raise StateArgError(f"unknown argument(s) {', '.join(sorted(args))}")
+        check_known("group.absent", args, ())
         return GroupSpec(str(name))
 
     def check(self, ctx: ExecContext, spec: GroupSpec) -> Pending:

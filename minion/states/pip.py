@@ -22,6 +22,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers import python_env
 from minion.state.contract import ExecContext, Pending, StateFailed
+from minion.states.specargs import check_known
 
 OPTION_ARGS = {"no_index", "find_links", "upgrade", "index_url"}
 
@@ -68,9 +69,7 @@ class Installed:
     """pip.installed."""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> PipSpec:
-        unknown = set(args) - OPTION_ARGS - {"pkgs", "bin_env"}
-        if unknown:
-            raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
+        check_known("pip.installed", args, OPTION_ARGS | {"pkgs", "bin_env"})
         venv = args.get("bin_env")
         if not isinstance(venv, str) or not venv.startswith("/"):
             raise StateArgError("bin_env must be the absolute path of a virtualenv")

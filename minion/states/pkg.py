@@ -22,6 +22,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers import apt
 from minion.state.contract import ExecContext, Pending, StateFailed
+from minion.states.specargs import check_known
 
 UNKNOWN_HINT = (
     "check the spelling, or add the repository that has it (pkgrepo.managed) and set refresh: True"
@@ -35,7 +36,9 @@ class PkgSpec:
     refresh: bool = False
 
 
-def _parse_packages(name: str, args: Mapping[str, Any], allow_versions: bool) -> PkgSpec:
+def _parse_packages(
+    where: str, name: str, args: Mapping[str, Any], allow_versions: bool
+) -> PkgSpec:
     raw = args.get("pkgs")
     entries: list[tuple[str, str | None]] = []
     if raw is None:
@@ -62,9 +65,7 @@ def _parse_packages(name: str, args: Mapping[str, Any], allow_versions: bool) ->
     refresh = args.get("refresh", False)
     if not isinstance(refresh, bool):
         raise StateArgError("refresh must be true or false")
-    unknown = set(args) - {"pkgs", "version", "refresh"}
-    if unknown:
-        raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
+    check_known(where, args, ("pkgs", "version", "refresh"))
     return PkgSpec(str(name), tuple(entries), refresh)
 
 
@@ -78,7 +79,8 @@ class Installed:
     latest = False
 
     def parse(self, name: str, args: Mapping[str, Any]) -> PkgSpec:
-        return _parse_packages(name, args, allow_versions=not self.latest)
+        where = "pkg.latest" if self.latest else "pkg.installed"
+        return _parse_packages(where, name, args, allow_versions=not self.latest)
 
     def check(self, ctx: ExecContext, spec: PkgSpec) -> Pending:
         names = _names(spec)
@@ -143,7 +145,8 @@ class Removed:
         self.purge = purge
 
     def parse(self, name: str, args: Mapping[str, Any]) -> PkgSpec:
-        return _parse_packages(name, args, allow_versions=False)
+        where = "pkg.purged" if self.purge else "pkg.removed"
+        return _parse_packages(where, name, args, allow_versions=False)
 
     def check(self, ctx: ExecContext, spec: PkgSpec) -> Pending:
         current = apt.status(_names(spec))

@@ -33,6 +33,7 @@ from core.errors import StateArgError
 from minion.providers import apt
 from minion.providers.atomic import write_atomic
 from minion.state.contract import ExecContext, Pending, StateFailed
+from minion.states.specargs import check_known
 
 SOURCES_DIR = "/etc/apt/sources.list.d/"
 SIGNED_BY = re.compile(r"signed-by=([^\s\]]+)")
@@ -72,9 +73,7 @@ class Managed:
             "suites",
             "components",
         }
-        unknown = set(args) - allowed
-        if unknown:
-            raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
+        check_known("pkgrepo.managed", args, allowed)
         file = args.get("file")
         if (
             not isinstance(file, str)
@@ -168,13 +167,9 @@ class Absent:
     """pkgrepo.absent: the source file is gone (its key file is left: others may share it)."""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> str:
+        check_known("pkgrepo.absent", args, ("file",))
         file = args.get("file")
-        if (
-            set(args) - {"file"}
-            or not isinstance(file, str)
-            or not file.startswith(SOURCES_DIR)
-            or ".." in file
-        ):
+        if not isinstance(file, str) or not file.startswith(SOURCES_DIR) or ".." in file:
             raise StateArgError(f"pkgrepo.absent takes file: (a file in {SOURCES_DIR})")
         return file
 

@@ -42,6 +42,7 @@ from minion.providers.supervisord import (
     render_section,
 )
 from minion.state.contract import ExecContext, Pending, StateFailed
+from minion.states.specargs import check_known
 
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]*[$]?$")
@@ -146,9 +147,7 @@ class ServiceState:
 
     # -- parse --------------------------------------------------------------------------------
     def parse(self, name: str, args: Mapping[str, Any]) -> ServiceSpec:
-        unknown = set(args) - PROGRAM_ARGS - COMMON_ARGS
-        if unknown:
-            raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
+        check_known(f"service.{self.fun}", args, PROGRAM_ARGS | COMMON_ARGS)
         if not SERVICE_NAME.match(str(name)):
             raise StateArgError(f"{name!r} is not a valid service name")
         provider = args.get("provider")

@@ -48,9 +48,10 @@ def check_known(where: str, args: Mapping[str, Any], known: Iterable[str]) -> No
     allowed = set(known) | IGNORED
     unknown = sorted(k for k in args if k not in allowed)
     if unknown:
+        takes = ", ".join(sorted(set(known)))
         raise StateArgError(
             f"{where} does not take {', '.join(map(repr, unknown))}; "
-            f"it takes: {', '.join(sorted(set(known)))}"
+            + (f"it takes: {takes}" if takes else "it takes no arguments")
         )
 
 

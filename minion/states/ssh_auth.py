@@ -22,7 +22,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers.atomic import write_atomic
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.specargs import one_line
+from minion.states.specargs import check_known, one_line
 
 KEY_TYPES = (
     "ssh-ed25519",
@@ -52,10 +52,8 @@ class KeySpec:
         return " ".join(p for p in (opts, self.enc, self.blob, self.comment) if p)
 
 
-def parse_key(name: str, args: Mapping[str, Any], allowed: set[str]) -> KeySpec:
-    unknown = set(args) - allowed
-    if unknown:
-        raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
+def parse_key(where: str, name: str, args: Mapping[str, Any]) -> KeySpec:
+    check_known(where, args, ("user", "enc", "comment", "options", "config"))
     if not args.get("user"):
         raise StateArgError("user is required (whose authorized_keys)")
     words = one_line("name", name).split()
@@ -126,7 +124,7 @@ class Present:
     """ssh_auth.present: the key is in the user's authorized_keys, with its options/comment."""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> KeySpec:
-        return parse_key(name, args, {"user", "enc", "comment", "options", "config"})
+        return parse_key("ssh_auth.present", name, args)
 
     def check(self, ctx: ExecContext, spec: KeySpec) -> Pending:
         path, entry = _target(spec)
@@ -159,7 +157,7 @@ class Absent:
     """ssh_auth.absent: the key is not in the user's authorized_keys."""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> KeySpec:
-        return parse_key(name, args, {"user", "enc", "comment", "options", "config"})
+        return parse_key("ssh_auth.absent", name, args)
 
     def check(self, ctx: ExecContext, spec: KeySpec) -> Pending:
         path, entry = _target(spec)

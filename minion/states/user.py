@@ -24,6 +24,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers import accounts
 from minion.state.contract import ExecContext, Pending, StateFailed
+from minion.states.specargs import check_known
 
 PRESENT_ARGS = {
     "uid",
@@ -71,9 +72,7 @@ class Present:
     """user.present: the account exists with the given attributes."""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> UserSpec:
-        unknown = set(args) - PRESENT_ARGS
-        if unknown:
-            raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
+        check_known("user.present", args, PRESENT_ARGS)
         uid = args.get("uid")
         if uid is not None and (isinstance(uid, bool) or not isinstance(uid, int) or uid < 0):
             raise StateArgError("uid must be a non-negative integer")
@@ -186,9 +185,7 @@ class Absent:
     """user.absent: no such account (`purge: True` also removes its home and mail)."""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> UserSpec:
-        unknown = set(args) - {"purge"}
-        if unknown:
-            raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
+        check_known("user.absent", args, ("purge",))
         return UserSpec(name=str(name), purge=_flag(args, "purge", False))
 
     def check(self, ctx: ExecContext, spec: UserSpec) -> Pending:

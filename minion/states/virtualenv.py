@@ -23,6 +23,7 @@ from core.errors import StateArgError
 from minion.providers import python_env
 from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.pip import OPTION_ARGS, parse_options
+from minion.states.specargs import check_known
 
 
 @dataclass(frozen=True)
@@ -39,11 +40,11 @@ class Managed:
     """virtualenv.managed."""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> VenvSpec:
-        unknown = (
-            set(args) - OPTION_ARGS - {"python", "requirements", "system_site_packages", "pip"}
+        check_known(
+            "virtualenv.managed",
+            args,
+            OPTION_ARGS | {"python", "requirements", "system_site_packages", "pip"},
         )
-        if unknown:
-            raise StateArgError(f"unknown argument(s) {', '.join(sorted(unknown))}")
         path = str(name)
         if not path.startswith("/") or "\0" in path:
             raise StateArgError("the virtualenv's name must be an absolute path")

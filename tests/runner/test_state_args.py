@@ -1,0 +1,39 @@
+"""Every state function rejects an argument it does not take, naming itself and what it takes
+(specargs.check_known), and accepts the Salt arguments that change nothing here."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+from core.errors import StateArgError
+from minion.states import MODULES
+
+FUNCTIONS = [
+    (module, fun, impl)
+    for module, modname in sorted(MODULES.items())
+    for fun, impl in sorted(importlib.import_module(modname).FUNCTIONS.items())
+]
+
+
+@pytest.mark.parametrize(
+    ("module", "fun", "impl"), FUNCTIONS, ids=[f"{m}.{f}" for m, f, _ in FUNCTIONS]
+)
+def test_an_unknown_argument_is_a_compile_error_naming_the_state(module, fun, impl):
+    name = "nginx" if module == "pkg" else "/srv/x"  # a name each function's own check passes
+    with pytest.raises(StateArgError, match=rf"^{module}\.{fun} does not take 'no_such_arg'; "):
+        impl.parse(name, {"no_such_arg": 1})
+
+
+def test_a_function_without_arguments_says_so():
+    from minion.states.group import FUNCTIONS as GROUP
+
+    with pytest.raises(StateArgError, match="group.absent does not take 'gid'; it takes no"):
+        GROUP["absent"].parse("web", {"gid": 5})
+
+
+def test_ignored_salt_arguments_compile_on_account_states():
+    from minion.states.user import FUNCTIONS as USER
+
+    assert USER["absent"].parse("web", {"saltenv": "base", "purge": True}).purge is True
