@@ -158,10 +158,14 @@ def load_master(path: str) -> MasterConfig:
     data.setdefault("state_tree", os.path.join(root, "states"))
     data.setdefault("pillar_tree", os.path.join(root, "pillar"))
     cfg = MasterConfig(**data)
-    for port in (cfg.publish_port, cfg.request_port, cfg.key_port):
+    _check_ports(path, cfg.publish_port, cfg.request_port, cfg.key_port)
+    return cfg
+
+
+def _check_ports(path: str, *ports: int) -> None:
+    for port in ports:
         if not 0 < port < 65536:
             raise ConfigError(f"{path}: port {port} out of range")
-    return cfg
 
 
 def load_minion(path: str) -> MinionConfig:
@@ -175,6 +179,7 @@ def load_minion(path: str) -> MinionConfig:
     if not data.get("id") or not MINION_ID_RE.match(str(data["id"])):
         raise ConfigError(f"{path}: 'id' is missing or invalid (letters, digits, '.', '_', '-')")
     cfg = MinionConfig(**data)
+    _check_ports(path, cfg.master_port, cfg.master_key_port)
     if not cfg.master_finger and not cfg.trust_first_use:
         raise ConfigError(f"{path}: set master_finger (lpmaster keys finger --master) "
                           "or trust_first_use: true")

@@ -80,3 +80,13 @@ def test_startup_states_may_be_a_yaml_list(tmp_path):
                                              "startup_states:\n- web\n- db.mongo"))
     assert load_minion(str(path)).startup_states == "web,db.mongo"
     assert cfg.startup_states == "highstate"
+
+
+def test_a_minion_port_out_of_range_is_refused(tmp_path):
+    init_minion(str(tmp_path / "m"), "web1", "127.0.0.1", trust_first_use=True)
+    path = tmp_path / "m" / "minion.yaml"
+    text = path.read_text()
+    assert "master_key_port: 4607\n" in text
+    path.write_text(text.replace("master_key_port: 4607\n", "master_key_port: 70000\n"))
+    with pytest.raises(ConfigError, match="port 70000 out of range"):
+        load_minion(str(path))
