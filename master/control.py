@@ -24,7 +24,6 @@ import os
 import pwd
 import socket
 import struct
-import time
 from typing import TYPE_CHECKING, Any
 
 from core import wire
@@ -143,12 +142,8 @@ class ControlServer:
         timeout = float(request.get("timeout") or self.daemon.config.job_timeout)
         timeout = max(0.1, min(timeout, MAX_TIMEOUT_S))
         minions = services.select_targets(tgt, tgt_type)
-        now = time.time()
-        job = wire.Job(jid=wire.new_jid(now), fun=fun, arg=tuple(arg), kwarg=kwarg, tgt=tgt,
-                       tgt_type=tgt_type, created=now,
-                       expires=now + max(self.daemon.config.job_ttl, timeout))
-        wire.encode(job.to_map())  # refuse an oversized job before recording it
-        services.record_job(job, minions, user)
+        job = services.new_job(fun, arg, kwarg, tgt, tgt_type, minions, user,
+                               ttl=max(self.daemon.config.job_ttl, timeout))
         queue = services.watch_job(job.jid)
         try:
             await _send(writer, {"event": "job", "jid": job.jid, "minions": minions})

@@ -21,7 +21,6 @@ sends it later with its `return` (success, ret, retcode), stored at once under t
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from core import wire
@@ -70,11 +69,7 @@ def handle_scheduled_job(master: Any, minion_id: str, request: dict[str, Any]) -
 def record_own_job(master: Any, minion_id: str, fun: str, arg: list[Any], kwarg: dict[str, Any],
                    user: str) -> wire.Job:
     """Record a job targeting only `minion_id` (one it runs on its own: boot converge, schedule)."""
-    now = time.time()
-    job = wire.Job(jid=wire.new_jid(now), fun=fun, arg=tuple(arg), kwarg=kwarg, tgt=minion_id,
-                   tgt_type="list", created=now, expires=now + float(master.config.job_ttl))
-    master.record_job(job, [minion_id], user)
-    return job
+    return master.new_job(fun, arg, kwarg, minion_id, "list", [minion_id], user)
 
 
 def handle_converged(master: Any, minion_id: str, request: dict[str, Any]) -> Reply:

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 from core import targeting
 from core.config import MasterConfig
-from core.wire import Job, Return
+from core.wire import Job, Return, encode, new_jid
 from master.jobstore import JobStore
 from master.keystore import KeyStore
 
@@ -63,11 +63,18 @@ class MasterServices:
         accepted = self.keystore.accepted()
         return targeting.select({mid: self.grains.get(mid, {}) for mid in accepted}, tgt, tgt_type)
 
-    def record_job(self, job: Job, minions: list[str], user: str = "") -> None:
+    def new_job(self, fun: str, arg: list[Any], kwarg: dict[str, Any], tgt: str, tgt_type: str,
+                minions: list[str], user: str = "", ttl: float | None = None) -> Job:
+        """A job with a new id, expiring after `ttl` (default job_ttl), recorded for `minions`."""
+        now = time.time()
+        job = Job(jid=new_jid(now), fun=fun, arg=tuple(arg), kwarg=kwarg, tgt=tgt, tgt_type=tgt_type,
+                  created=now, expires=now + (self.config.job_ttl if ttl is None else ttl))
+        encode(job.to_map())  # refuse an oversized job before recording it
         self.jobstore.add_job(job, minions, user)
         self._job_targets[job.jid] = frozenset(minions)
         while len(self._job_targets) > 10_000:
             self._job_targets.popitem(last=False)
+        return job
 
     def job_targets(self, jid: str) -> frozenset[str] | None:
         targets = self._job_targets.get(jid)
