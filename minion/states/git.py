@@ -23,7 +23,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers import git as gitp
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.specargs import check_known
+from minion.states.specargs import as_bool, check_known
 
 REV = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./+-]*$")
 
@@ -50,9 +50,7 @@ class Latest:
         rev = str(args.get("rev", args.get("branch", "HEAD")))
         if not REV.match(rev) or ".." in rev:
             raise StateArgError(f"rev {rev!r} is not a valid branch, tag or commit")
-        force_reset = args.get("force_reset", False)
-        if not isinstance(force_reset, bool):
-            raise StateArgError("force_reset must be true or false")
+        force_reset = as_bool("git.latest", "force_reset", args.get("force_reset"))
         return GitSpec(url, os.path.normpath(target), rev, force_reset)
 
     def check(self, ctx: ExecContext, spec: GitSpec) -> Pending:

@@ -16,7 +16,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers import accounts
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.specargs import check_known
+from minion.states.specargs import as_bool, check_known
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,7 @@ class Present:
         gid = args.get("gid")
         if gid is not None and (isinstance(gid, bool) or not isinstance(gid, int) or gid < 0):
             raise StateArgError("gid must be a non-negative integer")
-        system = args.get("system", False)
-        if not isinstance(system, bool):
-            raise StateArgError("system must be true or false")
+        system = as_bool("group.present", "system", args.get("system"))
         members = args.get("members")
         if members is not None:
             if not isinstance(members, list) or not all(isinstance(m, str) for m in members):

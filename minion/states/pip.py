@@ -22,27 +22,26 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers import python_env
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.specargs import check_known
+from minion.states.specargs import as_bool, check_known
 
 OPTION_ARGS = {"no_index", "find_links", "upgrade", "index_url"}
 
 
-def parse_options(args: Mapping[str, Any]) -> python_env.PipOptions:
+def parse_options(where: str, args: Mapping[str, Any]) -> python_env.PipOptions:
     links = args.get("find_links") or []
     if isinstance(links, str):
         links = [links]
     if not isinstance(links, list) or any(str(x).startswith("-") for x in links):
         raise StateArgError("find_links must be a path or URL, or a list of them")
-    for key in ("no_index", "upgrade"):
-        if not isinstance(args.get(key, False), bool):
-            raise StateArgError(f"{key} must be true or false")
+    no_index = as_bool(where, "no_index", args.get("no_index"))
+    upgrade = as_bool(where, "upgrade", args.get("upgrade"))
     index_url = args.get("index_url")
     if index_url is not None and str(index_url).startswith("-"):
         raise StateArgError("index_url must be a URL")
     return python_env.PipOptions(
-        bool(args.get("no_index", False)),
+        no_index,
         tuple(str(x) for x in links),
-        bool(args.get("upgrade", False)),
+        upgrade,
         None if index_url is None else str(index_url),
     )
 
@@ -77,7 +76,7 @@ class Installed:
         pkgs = args.get("pkgs", [name])
         if not isinstance(pkgs, list) or not pkgs:
             raise StateArgError("pkgs must be a non-empty list of requirements")
-        return PipSpec(venv, parse_requirements(pkgs), parse_options(args))
+        return PipSpec(venv, parse_requirements(pkgs), parse_options("pip.installed", args))
 
     def check(self, ctx: ExecContext, spec: PipSpec) -> Pending:
         reqs = list(spec.requirements)

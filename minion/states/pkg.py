@@ -22,7 +22,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers import apt
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.specargs import check_known
+from minion.states.specargs import as_bool, check_known
 
 UNKNOWN_HINT = (
     "check the spelling, or add the repository that has it (pkgrepo.managed) and set refresh: True"
@@ -62,9 +62,7 @@ def _parse_packages(
             raise StateArgError(f"{pkg!r} is not a valid Debian package name")
         if ver is not None and (not allow_versions or not apt.VERSION.match(ver)):
             raise StateArgError(f"version {ver!r} for {pkg} is not allowed here or not valid")
-    refresh = args.get("refresh", False)
-    if not isinstance(refresh, bool):
-        raise StateArgError("refresh must be true or false")
+    refresh = as_bool(where, "refresh", args.get("refresh"))
     check_known(where, args, ("pkgs", "version", "refresh"))
     return PkgSpec(str(name), tuple(entries), refresh)
 

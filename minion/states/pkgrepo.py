@@ -33,7 +33,7 @@ from core.errors import StateArgError
 from minion.providers import apt
 from minion.providers.atomic import write_atomic
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.specargs import check_known
+from minion.states.specargs import as_bool, check_known
 
 SOURCES_DIR = "/etc/apt/sources.list.d/"
 SIGNED_BY = re.compile(r"signed-by=([^\s\]]+)")
@@ -119,9 +119,7 @@ class Managed:
             )
         if signed_by is not None and (not str(signed_by).startswith("/") or ".." in str(signed_by)):
             raise StateArgError("signed_by must be an absolute path (e.g. /etc/apt/keyrings/x.asc)")
-        refresh = args.get("refresh", False)
-        if not isinstance(refresh, bool):
-            raise StateArgError("refresh must be true or false")
+        refresh = as_bool("pkgrepo.managed", "refresh", args.get("refresh"))
         return RepoSpec(
             file,
             text,

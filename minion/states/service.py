@@ -42,7 +42,7 @@ from minion.providers.supervisord import (
     render_section,
 )
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.specargs import check_known
+from minion.states.specargs import as_bool, check_known
 
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]*[$]?$")
@@ -154,13 +154,11 @@ class ServiceState:
         if provider not in (None, "systemd", "supervisord"):
             raise StateArgError("provider must be systemd or supervisord")
         enable = args.get("enable")
-        if enable is not None and not isinstance(enable, bool):
-            raise StateArgError("enable must be true or false")
+        if enable is not None:
+            enable = as_bool(f"service.{self.fun}", "enable", enable)
         if self.fun in ("enabled", "disabled"):
             enable = self.fun == "enabled"
-        reload = args.get("reload", False)
-        if not isinstance(reload, bool):
-            raise StateArgError("reload must be true or false")
+        reload = as_bool(f"service.{self.fun}", "reload", args.get("reload"))
         timeout = args.get("timeout", 60)
         if not isinstance(timeout, (int, float)) or timeout <= 0:
             raise StateArgError("timeout must be a positive number of seconds")

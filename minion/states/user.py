@@ -24,7 +24,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers import accounts
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.specargs import check_known
+from minion.states.specargs import as_bool, check_known
 
 PRESENT_ARGS = {
     "uid",
@@ -61,13 +61,6 @@ def _no_newline(key: str, value: Any) -> str:
     return text
 
 
-def _flag(args: Mapping[str, Any], key: str, default: bool) -> bool:
-    value = args.get(key, default)
-    if not isinstance(value, bool):
-        raise StateArgError(f"{key} must be true or false")
-    return value
-
-
 class Present:
     """user.present: the account exists with the given attributes."""
 
@@ -94,9 +87,9 @@ class Present:
             home=None if args.get("home") is None else _no_newline("home", args["home"]),
             shell=None if args.get("shell") is None else _no_newline("shell", args["shell"]),
             groups=groups,
-            remove_groups=_flag(args, "remove_groups", True),
-            system=_flag(args, "system", False),
-            createhome=_flag(args, "createhome", True),
+            remove_groups=as_bool("user.present", "remove_groups", args.get("remove_groups"), True),
+            system=as_bool("user.present", "system", args.get("system")),
+            createhome=as_bool("user.present", "createhome", args.get("createhome"), True),
             fullname=None
             if args.get("fullname") is None
             else _no_newline("fullname", args["fullname"]).replace(",", " "),
@@ -186,7 +179,7 @@ class Absent:
 
     def parse(self, name: str, args: Mapping[str, Any]) -> UserSpec:
         check_known("user.absent", args, ("purge",))
-        return UserSpec(name=str(name), purge=_flag(args, "purge", False))
+        return UserSpec(name=str(name), purge=as_bool("user.absent", "purge", args.get("purge")))
 
     def check(self, ctx: ExecContext, spec: UserSpec) -> Pending:
         accounts.check_account_name("user", spec.name)

@@ -23,7 +23,7 @@ from core.errors import StateArgError
 from minion.providers import python_env
 from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.pip import OPTION_ARGS, parse_options
-from minion.states.specargs import check_known
+from minion.states.specargs import as_bool, check_known
 
 
 @dataclass(frozen=True)
@@ -54,16 +54,16 @@ class Managed:
         reqs = args.get("requirements")
         if reqs is not None and not (str(reqs).startswith("/") or str(reqs).startswith("salt://")):
             raise StateArgError("requirements must be an absolute path or a salt:// URL")
-        for key in ("system_site_packages", "pip"):
-            if not isinstance(args.get(key, key == "pip"), bool):
-                raise StateArgError(f"{key} must be true or false")
+        where = "virtualenv.managed"
+        site = as_bool(where, "system_site_packages", args.get("system_site_packages"))
+        with_pip = as_bool(where, "pip", args.get("pip"), default=True)
         return VenvSpec(
             os.path.normpath(path),
             python,
             None if reqs is None else str(reqs),
-            bool(args.get("system_site_packages", False)),
-            bool(args.get("pip", True)),
-            parse_options(args),
+            site,
+            with_pip,
+            parse_options(where, args),
         )
 
     def _req_file(self, ctx: ExecContext, spec: VenvSpec) -> str | None:

@@ -37,3 +37,19 @@ def test_ignored_salt_arguments_compile_on_account_states():
     from minion.states.user import FUNCTIONS as USER
 
     assert USER["absent"].parse("web", {"saltenv": "base", "purge": True}).purge is True
+
+
+def test_flags_take_salt_spellings_and_reject_the_rest():
+    from minion.states.pip import FUNCTIONS as PIP
+    from minion.states.pkg import FUNCTIONS as PKG
+    from minion.states.virtualenv import FUNCTIONS as VENV
+
+    assert PKG["installed"].parse("nginx", {"refresh": "no"}).refresh is False
+    assert PKG["installed"].parse("nginx", {"refresh": "yes"}).refresh is True
+    venv = VENV["managed"].parse("/srv/venv", {"pip": "off", "upgrade": "on"})
+    assert venv.pip is False and venv.system_site_packages is False
+    assert venv.options.upgrade is True and venv.options.no_index is False
+    with pytest.raises(StateArgError, match=r"^pkg.installed: refresh must be true or false"):
+        PKG["installed"].parse("nginx", {"refresh": 3})
+    with pytest.raises(StateArgError, match=r"^pip.installed: no_index must be true or false"):
+        PIP["installed"].parse("x", {"pkgs": ["six"], "bin_env": "/srv/v", "no_index": "maybe"})
