@@ -43,8 +43,8 @@ def handle_list(args: argparse.Namespace) -> int:
 
 
 def handle_show(args: argparse.Namespace) -> int:
-    from master.output import minion_return_text
     from master import api
+    from master.output import escape_controls, minion_return_text
 
     job = api.show_job(api.load_config(cli.require_config(args, "master")), args.jid)
     if job is None:
@@ -53,8 +53,9 @@ def handle_show(args: argparse.Namespace) -> int:
     if args.json:
         cli.print_json(job)
         return cli.EXIT_OK
-    print(f"jid: {job['jid']}\nfunction: {job['fun']} {' '.join(map(str, job['arg']))}\n"
-          f"target: {job['tgt']} ({job['tgt_type']})\ncreated: {_when(job['created'])}")
+    # a schedule's job carries the arguments its minion sent: escaped, as every minion text
+    print(escape_controls(f"jid: {job['jid']}\nfunction: {job['fun']} {' '.join(map(str, job['arg']))}\n"
+                          f"target: {job['tgt']} ({job['tgt_type']})\ncreated: {_when(job['created'])}"))
     for mid in job["minions"]:
         ret = job["returns"].get(mid)
         if ret is None:

@@ -36,6 +36,24 @@ def test_a_read_only_store_reads_a_missing_or_foreign_database_as_empty(tmp_path
     assert reader.minions() == {} and reader.get_job("x") is None
 
 
+def test_jobs_show_escapes_arguments_a_minion_sent(tmp_path, lpmaster_bin):
+    """A schedule's job is recorded with the arguments its minion sent (master/drift_handlers.py)."""
+    import subprocess
+
+    subprocess.run([lpmaster_bin, "init", "--dir", str(tmp_path / "m")], check=True, capture_output=True)
+    store = JobStore(str(tmp_path / "m" / "master.db"))
+    now = time.time()
+    job = wire.Job(jid=wire.new_jid(), fun="cmd.run", arg=("echo \x1b[2Jhi",), tgt="web1", tgt_type="list",
+                   created=now, expires=now + 60)
+    store.add_job(job, ["web1"], "schedule:evil")
+    store.close()
+    shown = subprocess.run([lpmaster_bin, "-c", str(tmp_path / "m" / "master.yaml"), "jobs", "show", job.jid],
+                           capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    assert "\x1b" not in shown.stdout and "function: cmd.run echo \\x1b[2Jhi" in shown.stdout
+    assert "web1:\n    (no return)" in shown.stdout
+
+
 def test_spool_survives_a_restart_and_keeps_order(tmp_path):
     spool = Spool(str(tmp_path / "spool"))
     for i in range(3):
