@@ -49,10 +49,6 @@ class Masker:
     def __bool__(self) -> bool:
         return bool(self._secrets)
 
-    @property
-    def secrets(self) -> frozenset[str]:
-        return frozenset(self._secrets)
-
     def add(self, secrets: Iterable[str]) -> None:
         """Learn more secret values (non-strings are turned into their text)."""
         new = {s if isinstance(s, str) else str(s) for s in secrets} - {""}
@@ -106,11 +102,8 @@ class Masker:
             return self.mask_data(changes)
         out: dict[Any, Any] = {}
         for key, value in changes.items():
-            if key in _DIFF_KEYS and isinstance(value, str):
-                out[self.mask(key)] = self.mask_diff(value)
-            else:
-                out[self.mask(key) if isinstance(key, str) else key] = self.mask_changes(value) \
-                    if isinstance(value, dict) else self._walk(value)
+            diff = key in _DIFF_KEYS and isinstance(value, str)
+            out[self.mask(key)] = self.mask_diff(value) if diff else self.mask_changes(value)
         return out
 
     def mask_state_return(self, ret: Any) -> Any:
@@ -120,11 +113,10 @@ class Masker:
         out: dict[Any, Any] = {}
         for tag, state in ret.items():
             if isinstance(state, dict):
-                masked = {k: (self.mask_changes(v) if k == "changes" else self._walk(v))
-                          for k, v in state.items()}
-                out[self.mask(tag) if isinstance(tag, str) else tag] = masked
+                out[self.mask(tag)] = {k: (self.mask_changes(v) if k == "changes" else self._walk(v))
+                                       for k, v in state.items()}
             else:
-                out[self.mask(tag) if isinstance(tag, str) else tag] = self._walk(state)
+                out[self.mask(tag)] = self._walk(state)
         return out
 
     def _walk(self, obj: Any) -> Any:
