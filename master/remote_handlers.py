@@ -15,6 +15,7 @@ from typing import Any, Callable
 
 from core import wire
 from core.errors import LinkpeekError
+from master.fileserver import FileServer
 
 log = logging.getLogger("lp.master.converge")
 
@@ -34,10 +35,11 @@ async def handle_pillar(master: Any, minion_id: str, request: dict[str, Any]) ->
     return wire.message("pillar", pillar=_string_keys(pillar), secrets=sorted(secrets))
 
 
-def _files_handler(name: str) -> Callable[[Any, str, dict[str, Any]], Any]:
+def _files_handler(serve: Callable[[FileServer, dict[str, Any]], dict[str, Any]]) -> Callable[..., Any]:
+    name = serve.__name__
+
     async def handler(master: Any, minion_id: str, request: dict[str, Any]) -> Reply:
-        serve = getattr(master.converge.files, name)  # one of four fixed names, not input
-        reply = await asyncio.to_thread(serve, request)
+        reply = await asyncio.to_thread(serve, master.converge.files, request)
         if "error" in reply:
             log.info("%s for %s refused: %s", name, minion_id, reply["error"])
         return wire.message(name, **reply)
@@ -47,10 +49,10 @@ def _files_handler(name: str) -> Callable[[Any, str, dict[str, Any]], Any]:
     return handler
 
 
-handle_file = _files_handler("file")
-handle_file_stat = _files_handler("file_stat")
-handle_file_list = _files_handler("file_list")
-handle_file_batch = _files_handler("file_batch")
+handle_file = _files_handler(FileServer.file)
+handle_file_stat = _files_handler(FileServer.file_stat)
+handle_file_list = _files_handler(FileServer.file_list)
+handle_file_batch = _files_handler(FileServer.file_batch)
 
 
 def _string_keys(node: Any) -> Any:
