@@ -33,7 +33,7 @@ from core.errors import StateArgError
 from minion.providers import apt
 from minion.providers.atomic import write_atomic
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.specargs import as_bool, check_known
+from minion.states.specargs import as_bool, check_known, one_line
 
 SOURCES_DIR = "/etc/apt/sources.list.d/"
 SIGNED_BY = re.compile(r"signed-by=([^\s\]]+)")
@@ -82,9 +82,7 @@ class Managed:
             or not file.endswith((".list", ".sources"))
         ):
             raise StateArgError(f"file must be a .list or .sources file in {SOURCES_DIR}")
-        line = str(name)
-        if any(c in line for c in "\n\r\0"):
-            raise StateArgError("name must be one line")
+        line = one_line("name", name)
         signed_by = args.get("signed_by")
         if line.startswith(("deb ", "deb-src ")):
             if not file.endswith(".list"):

@@ -42,7 +42,7 @@ from minion.providers.supervisord import (
     render_section,
 )
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.specargs import as_bool, check_known
+from minion.states.specargs import as_bool, check_known, one_line
 
 SERVICE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]*$")
 USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]*[$]?$")
@@ -73,13 +73,6 @@ class ServiceSpec:
     timeout: float = 60.0
 
 
-def _line_value(key: str, value: Any) -> str:
-    text = str(value)
-    if "\n" in text or "\r" in text or "\0" in text:
-        raise StateArgError(f"{key} must be one line")
-    return text
-
-
 def _int_arg(args: Mapping[str, Any], key: str, default: int) -> int:
     value = args.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -106,7 +99,7 @@ def _program(args: Mapping[str, Any], autostart: bool) -> ProgramConfig | None:
     for key, value in sorted(env.items()):
         if not ENV_KEY.match(str(key)):
             raise StateArgError(f"environment name {key!r} is not valid")
-        text = _line_value(f"environment {key}", value)
+        text = one_line(f"environment {key}", value)
         if '"' in text or "\\" in text:
             raise StateArgError(f"environment {key}: quotes and backslashes are not supported")
         pairs.append((str(key), text))
@@ -119,9 +112,9 @@ def _program(args: Mapping[str, Any], autostart: bool) -> ProgramConfig | None:
     if stopsignal not in SIGNALS:
         raise StateArgError(f"stopsignal must be one of {', '.join(SIGNALS)}")
     return ProgramConfig(
-        command=_line_value("command", args["command"]),
+        command=one_line("command", args["command"]),
         user=None if user is None else str(user),
-        directory=None if directory is None else _line_value("directory", directory),
+        directory=None if directory is None else one_line("directory", directory),
         environment=tuple(pairs),
         autostart=autostart,
         autorestart=autorestart,
