@@ -19,7 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import StateArgError
+from core.errors import StateArgError, UnsafePathError
+from core.safepath import check_relative
 from minion.providers.atomic import write_atomic
 from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.specargs import check_known, one_line
@@ -71,6 +72,11 @@ def parse_key(where: str, name: str, args: Mapping[str, Any]) -> KeySpec:
     if not isinstance(options, list):
         raise StateArgError("options must be a list")
     config = one_line("config", args.get("config", ".ssh/authorized_keys"))
+    if not config.startswith("/"):  # under the user's home: no way out of it (SECURITY.md rule 4)
+        try:
+            config = check_relative(config)
+        except UnsafePathError as exc:
+            raise StateArgError(f"config: {exc}") from None
     return KeySpec(
         str(args["user"]),
         enc,

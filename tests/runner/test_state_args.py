@@ -53,3 +53,16 @@ def test_flags_take_salt_spellings_and_reject_the_rest():
         PKG["installed"].parse("nginx", {"refresh": 3})
     with pytest.raises(StateArgError, match=r"^pip.installed: no_index must be true or false"):
         PIP["installed"].parse("x", {"pkgs": ["six"], "bin_env": "/srv/v", "no_index": "maybe"})
+
+
+def test_an_authorized_keys_path_under_home_cannot_climb_out_of_it():
+    from minion.states.ssh_auth import FUNCTIONS as SSH
+
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl a@b"
+    ok = SSH["present"].parse(key, {"user": "web", "config": "./.ssh//authorized_keys"})
+    assert ok.config == ".ssh/authorized_keys"
+    assert SSH["present"].parse(key, {"user": "web", "config": "/etc/ssh/keys/web"}).config == (
+        "/etc/ssh/keys/web"
+    )
+    with pytest.raises(StateArgError, match=r"^config: '\.\.' not allowed"):
+        SSH["present"].parse(key, {"user": "web", "config": ".ssh/../../root/.ssh/authorized_keys"})
