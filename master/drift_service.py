@@ -33,6 +33,7 @@ class DriftService:
         self.events = EventLog(db_path)
         self._mask = mask or (lambda s: s)
         self._keys: dict[str, str] | None = None
+        self._known_keys: dict[str, str] = {}   # id -> the last key accepted for it (kept after a revocation)
         self._last_event: dict[tuple[str, str], float] = {}
 
     def receive_report(self, minion_id: str, data: Any, now: float | None = None) -> tuple[bool, DriftReport]:
@@ -73,14 +74,22 @@ class DriftService:
             self._last_event.clear()
 
     def note_keys(self, accepted: Mapping[str, str]) -> None:
-        """Compare the accepted keys ({id: key}) with the last call; log accepted and revoked."""
+        """Compare the accepted keys ({id: key}) with the last call; log accepted and revoked.
+
+        An id accepted with another key than before is a new machine (a rebuilt VPS): its
+        sequence numbers start over, so the old machine's report is dropped, or it would
+        refuse every new report as a replay.
+        """
         current = dict(accepted)
         previous, self._keys = self._keys, current
+        known, self._known_keys = self._known_keys, {**self._known_keys, **current}
         if previous is None:
             return                       # first look, at start-up: nothing changed yet
         for mid in sorted(current):
             if previous.get(mid) != current[mid]:
                 self.events.record(KEY_ACCEPTED, mid, {})
+                if known.get(mid, current[mid]) != current[mid]:
+                    self.forget(mid)
         for mid in sorted(previous):
             if current.get(mid) != previous[mid]:
                 self.events.record(KEY_REVOKED, mid, {})

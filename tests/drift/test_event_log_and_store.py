@@ -76,6 +76,26 @@ def test_drift_service_files_reports_under_the_caller_and_logs_transitions(tmp_p
                      ("key_revoked", "web1")]
 
 
+def test_an_id_accepted_with_a_new_key_starts_its_reports_over(tmp_path):
+    """A rebuilt minion (same id, new key) counts its sequence from 1 again."""
+    from core.drift import report_to_wire
+    from master.drift_service import DriftService
+
+    svc = DriftService(str(tmp_path / "master.db"))
+    svc.note_keys({"web1": "K1", "db1": "K2"})
+    old = build_report("web1", MOTD, revision="r", applied_revision="r", seq=40, reported_at=1.0)
+    assert svc.receive_report("web1", report_to_wire(old))[0]
+    assert svc.receive_report("db1", report_to_wire(old))[0]
+    svc.note_keys({"db1": "K2"})                                  # web1's key deleted
+    svc.note_keys({"web1": "K3", "db1": "K2"})                    # the rebuilt web1 accepted
+    assert svc.store.get("web1") is None and svc.store.get("db1") is not None
+    fresh = build_report("web1", {}, revision="r", applied_revision="r", seq=1, reported_at=2.0)
+    assert svc.receive_report("web1", report_to_wire(fresh))[0]
+    svc.note_keys({"web1": "K3"})                                 # db1 rejected
+    svc.note_keys({"web1": "K3", "db1": "K2"})                    # and accepted again: the same machine
+    assert svc.store.get("db1") is not None
+
+
 @pytest.mark.parametrize("setting, job", [
     ("highstate", ("state.highstate", [])),
     ("none", (None, [])),
