@@ -238,6 +238,10 @@ class MinionDaemon:
     async def _run_own_job(self, job: wire.Job) -> asyncio.Future[None] | None:
         """Start a job the master recorded for us outside a publication (converge on boot);
         return its task (None when that job id already ran here)."""
+        return self._start_job(job)
+
+    def _start_job(self, job: wire.Job) -> asyncio.Task[None] | None:
+        """Run `job` in the background unless its id already ran here (then None)."""
         if not self.seen.first_time(job.jid, job.expires):
             return None
         task = asyncio.ensure_future(self._run_job(job))
@@ -314,12 +318,8 @@ class MinionDaemon:
         if why is not None:
             log.warning("refusing job: %s", why)
             return
-        if not self.seen.first_time(job.jid, job.expires):
+        if self._start_job(job) is None:
             log.warning("job %s already ran here; replay ignored", job.jid)
-            return
-        task = asyncio.ensure_future(self._run_job(job))
-        self._running_jobs.add(task)
-        task.add_done_callback(self._running_jobs.discard)
 
     async def _run_job(self, job: wire.Job) -> None:
         log.info("running job %s: %s", job.jid, job.fun)
@@ -378,19 +378,10 @@ class MinionDaemon:
 
     async def _deliver_spool(self) -> None:
         """Deliver the spooled returns, oldest first, then the kept drift report."""
-        assert self.link is not None
         for path, msg in self.spool.items():
-            try:
-                reply = await self.link.request(msg, self.config.request_timeout)
-            except TransportError:
+            jid = msg.get("jid")
+            if not await self._deliver_kept(msg, f"spooled {msg.get('type')}" + (f" for {jid}" if jid else "")):
                 return
-            if reply.get("type") == "error" and "state" in reply:
-                return  # our key is not accepted (now): keep the spool for later
-            if reply.get("type") == "error":
-                log.warning("master refused spooled %s: %s", msg.get("jid") or msg.get("type"),
-                            str(reply.get("error"))[:200])
-            else:
-                log.info("delivered spooled %s for %s", msg.get("type"), reply.get("jid"))
             self.spool.remove(path)
         await self._deliver_drift_report()
 
@@ -398,22 +389,28 @@ class MinionDaemon:
         """Send the drift report a check kept while the master was away (minion/drift_remote.py)."""
         from minion.drift_remote import clear_spooled_report, spooled_report
 
-        assert self.link is not None
         report = spooled_report(self.config.spool_dir)
-        if report is None:
+        if report is None or not await self._deliver_kept(wire.message("drift", report=report),
+                                                          "the kept drift report"):
             return
-        try:
-            reply = await self.link.request(wire.message("drift", report=report), self.config.request_timeout)
-        except TransportError:
-            return
-        if reply.get("type") == "error" and "state" in reply:
-            return
-        if reply.get("type") == "error":
-            log.warning("master refused the kept drift report: %s", str(reply.get("error"))[:200])
-        else:
-            log.info("delivered the kept drift report %s (stored: %s)", reply.get("seq"), reply.get("stored"))
         seq = report.get("seq")
         clear_spooled_report(self.config.spool_dir, seq if isinstance(seq, int) else -1)
+
+    async def _deliver_kept(self, msg: dict[str, Any], what: str) -> bool:
+        """Send a message kept on disk; True when it is settled (acked, or refused for good),
+        False when it must stay: the master is away or does not accept our key (now)."""
+        assert self.link is not None
+        try:
+            reply = await self.link.request(msg, self.config.request_timeout)
+        except TransportError:
+            return False
+        if reply.get("type") == "error" and "state" in reply:
+            return False
+        if reply.get("type") == "error":
+            log.warning("master refused %s: %s", what, str(reply.get("error"))[:200])
+        else:
+            log.info("delivered %s", what)
+        return True
 
 
 def run(config: MinionConfig) -> int:
