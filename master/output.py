@@ -6,10 +6,9 @@ newline and tab is shown escaped, so a return cannot rewrite the operator's term
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+from core.stateoutput import safe_text
 
 
 def _yaml(value: Any) -> str:
@@ -22,8 +21,9 @@ def _yaml(value: Any) -> str:
 
 
 def escape_controls(text: str) -> str:
-    """Replace control characters (but newline and tab) by visible escapes."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    """Replace control and invisible formatting characters (but newline and tab) by visible
+    escapes: also U+202E and friends, which could make a return read differently than it is."""
+    return safe_text(text)
 
 
 def terminal_safe(value: Any, indent: str = "    ") -> str:

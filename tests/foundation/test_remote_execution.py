@@ -98,3 +98,5 @@ def test_terminal_escapes_from_a_minion_are_shown_escaped(trio):
     assert res.returncode == 0
     assert "\x1b" not in res.stdout and "\x07" not in res.stdout
     assert r"a\x1b[2Jb\x07c" in res.stdout
+    flipped = trio.cli("run", "m1", "cmd.run", r"printf 'ok\342\200\256txt.exe'")  # U+202E
+    assert "\u202e" not in flipped.stdout and r"ok\x202etxt.exe" in flipped.stdout
