@@ -152,9 +152,10 @@ class Supervisord:
                 return found
         return None
 
-    def write_program(self, name: str, config: ProgramConfig) -> None:
+    def write_section(self, name: str, text: str) -> None:
+        """Replace our include file for program `name` with `text` (a rendered section)."""
         os.makedirs(self.include_dir, exist_ok=True)
-        write_atomic(self.conf_path(name), render_section(name, config), mode=0o644)
+        write_atomic(self.conf_path(name), text, mode=0o644)
 
     # -- XML-RPC ------------------------------------------------------------------------------
     def _rpc(self) -> Any:

@@ -25,7 +25,6 @@ section's differing keys); a watch adds `restarted: {old: pid, new: pid}` (or `r
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,7 +32,6 @@ from typing import Any
 
 from core.errors import StateArgError
 from minion.providers import systemd as systemd_mod
-from minion.providers.atomic import write_atomic
 from minion.providers.supervisord import (
     DEFAULT_CONF,
     ProgramConfig,
@@ -274,8 +272,7 @@ class ServiceState:
         sv = self._sv(ctx, spec)
         text = pending.facts.get("config_text")
         if text is not None:
-            os.makedirs(sv.include_dir, exist_ok=True)
-            write_atomic(sv.conf_path(spec.name), text)
+            sv.write_section(spec.name, text)
             sv.update(spec.name)
         want = self._want_running()
         if want:
