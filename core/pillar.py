@@ -12,13 +12,12 @@ to use (secret decryption plugs in there). No top.sls: an empty pillar.
 from __future__ import annotations
 
 import os
-import re
 from typing import Any, Callable, Mapping
 
 from core.datamerge import merge_recursive
 from core.errors import RenderError, UnsafePathError
+from core.slsname import SLS_NAME, resolve_relative
 
-_SLS_NAME = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 
 
 def compile_pillar(tree_dir: str, minion_id: str, grains: dict,
@@ -65,7 +64,11 @@ def compile_pillar(tree_dir: str, minion_id: str, grains: dict,
             _refuse_secrets(data, relpath, lines, minion_id)
         includes = data.get("include") or []
         for inc in includes if isinstance(includes, list) else [includes]:
-            add(_relative(name, relpath, str(inc)), f"{relpath}:{lines.get('include', 1)}", via_grains)
+            where = f"{relpath}:{lines.get('include', 1)}"
+            target = resolve_relative(name, relpath, str(inc))
+            if target is None:
+                raise RenderError(f"include {inc!r} goes above the top of the pillar tree", location=where)
+            add(target, where, via_grains)
         pillar = merge_recursive(pillar, {k: v for k, v in data.items() if k != "include"})
 
     for sls in names:
@@ -95,7 +98,7 @@ def _find_sls(root: str, name: str, requested_by: str) -> tuple[str, str]:
     """(path relative to the tree, real path) of the pillar SLS `name`."""
     from core.safepath import safe_regular_file
 
-    if not _SLS_NAME.match(name):
+    if not SLS_NAME.match(name):
         raise RenderError(f"{name!r} is not a valid pillar SLS name", location=requested_by)
     base = name.replace(".", "/")
     for rel in (f"{base}.sls", f"{base}/init.sls"):
@@ -119,11 +122,3 @@ def _read_top(root: str) -> str | None:
         return None
     with open(path, encoding="utf-8") as handle:
         return handle.read()
-
-
-def _relative(sls: str, relpath: str, inc: str) -> str:
-    if not inc.startswith("."):
-        return inc
-    dots = len(inc) - len(inc.lstrip("."))
-    parts = sls.split(".") + (["init"] if relpath.endswith("init.sls") else [])
-    return ".".join(parts[: max(0, len(parts) - dots)] + [inc[dots:]])

@@ -12,11 +12,11 @@ collected (a render error stops at once: the file could not be read at all).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from collections.abc import Mapping
 from typing import Any, Callable
 
+from core.slsname import resolve_relative
 from minion.state.contract import REQUISITES, REQUISITES_ANY, REQUISITES_IN
 from minion.state.tree import SlsNotFound, StateTree
 
@@ -243,21 +243,6 @@ def normalise_body(state_id: str, body: Any, where: Where,
     if not out and not errors and need_function:
         errors.append(f"{label} declares no state")
     return out, errors
-
-
-def resolve_relative(sls: str, relpath: str, inc: str) -> str | None:
-    """`.x` relative to `sls` (its package; for an init.sls, the SLS itself). None if too high."""
-    match = re.match(r"^(\.+)(.*)$", inc)
-    if match is None:
-        return inc
-    dots, rest = match.groups()
-    parts = sls.split(".")
-    if relpath.endswith("/init.sls") or relpath == "init.sls":
-        parts.append("init")
-    if len(dots) > len(parts):
-        return None
-    base = parts[: len(parts) - len(dots)]
-    return ".".join(base + [rest]) if rest else ".".join(base) or None
 
 
 def _as_list(value: Any) -> list[Any]:

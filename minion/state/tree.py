@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
 
 from core.errors import CompileError, UnsafePathError
 from core.safepath import safe_regular_file
+from core.slsname import SLS_NAME
 
-_SLS_NAME = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
 
 
 class SlsNotFound(CompileError):
@@ -39,7 +38,7 @@ class StateTree:
 
     def sls_relpath(self, name: str) -> str:
         """Like sls_path, relative to the root (what error messages show)."""
-        if not isinstance(name, str) or not _SLS_NAME.match(name):
+        if not isinstance(name, str) or not SLS_NAME.match(name):
             raise SlsNotFound(str(name),
                               f"{name!r} is not a valid SLS name (dotted words, e.g. web.nginx)")
         base = name.replace(".", "/")
@@ -86,7 +85,7 @@ class StateTree:
                     names.append(prefix[:-1])
                 elif filename != "init.sls":
                     names.append(prefix + filename[:-4])
-        return sorted(n for n in set(names) if n != "top" and _SLS_NAME.match(n))
+        return sorted(n for n in set(names) if n != "top" and SLS_NAME.match(n))
 
     def glob(self, pattern: str) -> list[str]:
         return [n for n in self.sls_names() if fnmatch.fnmatchcase(n, pattern)]

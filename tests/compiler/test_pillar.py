@@ -89,6 +89,7 @@ def test_no_top_means_empty_pillar(tmp_path: Path) -> None:
     ({"top.sls": "base:\n  '*':\n    - bad\n", "bad.sls": "a: 1\na: 2\n"}, "bad.sls:2", "duplicate key"),
     ({"top.sls": "base:\n  '*':\n    - bad\n", "bad.sls": "- a\n"}, "bad.sls:1", "must be a mapping"),
     ({"top.sls": "base:\n  '*':\n    - inc\n", "inc.sls": "include:\n  - gone\n"}, "inc.sls:1", "'gone' not found"),
+    ({"top.sls": "base:\n  '*':\n    - inc\n", "inc.sls": "include:\n  - ..up\n"}, "inc.sls:1", "above the top"),
 ])
 def test_errors_name_the_file(tmp_path: Path, files: dict, location: str, message: str) -> None:
     write_tree(tmp_path, files)
