@@ -110,7 +110,7 @@ def parse_cmd(where: str, name: str, args: Mapping[str, Any]) -> CmdSpec:
         shell=as_str(where, "shell", args.get("shell"), "/bin/sh") or "/bin/sh",
         stateful=as_bool(where, "stateful", args.get("stateful")),
         timeout=None if timeout is None else float(timeout),
-        success_retcodes=tuple(sorted(set(codes) | {0})) if codes != [0] else (0,),
+        success_retcodes=tuple(sorted({0, *codes})),
         stdin=as_str(where, "stdin", args.get("stdin")),
     )
 
@@ -245,7 +245,6 @@ class Run:
         return Pending(
             changes={"command": spec.name},
             comment=f"Command {spec.name!r} would have been executed",
-            facts={"guards_ok": True},
         )
 
     def apply(self, ctx: ExecContext, spec: CmdSpec, pending: Pending) -> dict[str, Any]:
@@ -274,15 +273,7 @@ class Run:
         return self.apply(ctx, spec, Pending())
 
     def check_watch(self, ctx: ExecContext, spec: CmdSpec) -> Pending:
-        skip = guards(spec)
-        return (
-            skip
-            if skip is not None
-            else Pending(
-                changes={"command": spec.name},
-                comment=f"Command {spec.name!r} would have been executed",
-            )
-        )
+        return Run.check(self, ctx, spec)  # what watch would do: cmd.run's check, guards and all
 
 
 class Wait(Run):
