@@ -265,7 +265,7 @@ class Recurse:
     def check(self, ctx: ExecContext, spec: RecurseSpec) -> Pending:
         root = spec.name
         st = lstat_or_none(root)
-        if st is not None and not stat.S_ISDIR(os.stat(root).st_mode):
+        if st is not None and not os.path.isdir(root):  # a file, or a dangling symlink
             raise StateFailed(f"The path {root} exists and is not a directory")
         rels = [
             r

@@ -66,3 +66,14 @@ def test_an_authorized_keys_path_under_home_cannot_climb_out_of_it():
     )
     with pytest.raises(StateArgError, match=r"^config: '\.\.' not allowed"):
         SSH["present"].parse(key, {"user": "web", "config": ".ssh/../../root/.ssh/authorized_keys"})
+
+
+def test_recurse_onto_a_dangling_symlink_fails_clearly(tmp_path):
+    from minion.state.contract import StateFailed
+    from minion.states.file_tree import Recurse
+
+    root = tmp_path / "site"
+    root.symlink_to(tmp_path / "gone")
+    spec = Recurse().parse(str(root), {"source": "salt://site"})
+    with pytest.raises(StateFailed, match="exists and is not a directory"):
+        Recurse().check(None, spec)
