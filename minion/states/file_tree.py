@@ -133,6 +133,10 @@ class Directory:
         st = lstat_or_none(path)
         if st is not None and stat.S_ISLNK(st.st_mode):
             st = lstat_or_none(os.path.realpath(path))
+            if st is None:  # mkdir would fail on the link itself
+                raise StateFailed(
+                    f"{path} is a symlink to {os.readlink(path)}, which does not exist"
+                )
         changes: dict[str, Any] = {}
         if st is None:
             changes[path] = "New Dir"

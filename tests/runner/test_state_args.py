@@ -77,3 +77,13 @@ def test_recurse_onto_a_dangling_symlink_fails_clearly(tmp_path):
     spec = Recurse().parse(str(root), {"source": "salt://site"})
     with pytest.raises(StateFailed, match="exists and is not a directory"):
         Recurse().check(None, spec)
+
+
+def test_directory_onto_a_dangling_symlink_fails_clearly(tmp_path):
+    from minion.state.contract import StateFailed
+    from minion.states.file_tree import Directory
+
+    root = tmp_path / "site"
+    root.symlink_to(tmp_path / "gone")
+    with pytest.raises(StateFailed, match="is a symlink to .*gone, which does not exist"):
+        Directory().check(None, Directory().parse(str(root), {}))
