@@ -241,7 +241,11 @@ class MinionDaemon:
         return self._start_job(job)
 
     def _start_job(self, job: wire.Job) -> asyncio.Task[None] | None:
-        """Run `job` in the background unless its id already ran here (then None)."""
+        """Run `job` in the background unless its id already ran here, or is no job id at all
+        (an own job's id comes from a master reply, not a checked publication): then None."""
+        if not wire.JID_RE.match(job.jid):
+            log.warning("job id %r from the master refused", job.jid[:64])
+            return None
         if not self.seen.first_time(job.jid, job.expires):
             return None
         task = asyncio.ensure_future(self._run_job(job))

@@ -9,6 +9,7 @@ import os
 import time
 
 from core.keys import ensure_private_dir
+from minion.providers.atomic import write_atomic
 
 
 class SeenJobs:
@@ -40,12 +41,7 @@ class SeenJobs:
     def _compact(self) -> None:
         items = sorted(self._seen.items(), key=lambda kv: kv[1])[-self.max_entries:]
         self._seen = dict(items)
-        tmp = self.path + ".tmp"
-        with open(tmp, "w", encoding="ascii") as fh:
-            fh.writelines(f"{jid} {exp}\n" for jid, exp in items)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        write_atomic(self.path, "".join(f"{jid} {exp}\n" for jid, exp in items), mode=0o600)
 
     def first_time(self, jid: str, expires: float) -> bool:
         """Record `jid`; False if it was seen before (a replay: do nothing)."""
