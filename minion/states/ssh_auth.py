@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import StateArgError, UnsafePathError
-from core.safepath import check_relative
+from core.safepath import check_relative, safe_join
 from minion.providers.atomic import write_atomic
 from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.specargs import check_known, one_line
@@ -92,8 +92,13 @@ def _target(spec: KeySpec) -> tuple[str, pwd.struct_passwd | None]:
         entry = pwd.getpwnam(spec.user)
     except KeyError:
         return "", None
-    path = spec.config if spec.config.startswith("/") else os.path.join(entry.pw_dir, spec.config)
-    return path, entry
+    if spec.config.startswith("/"):
+        return spec.config, entry
+    try:  # every link resolved: the file must still be under the user's home (SECURITY.md rule 4)
+        return safe_join(entry.pw_dir, spec.config), entry
+    except UnsafePathError as exc:
+        raise StateFailed(f"{spec.config} under {entry.pw_dir}: {exc}; a symlink on the way leads out "
+                          "of the home directory: replace it with a plain directory") from None
 
 
 def _lines(path: str) -> list[str]:

@@ -100,3 +100,13 @@ def test_ssh_auth_present_then_updated_then_absent(module_host):
     assert path.read_text().count(KEY) == 1
     assert_test_predicts_run(host, [state("ssh_auth.absent", KEY, user="lpdeploy")])
     assert KEY not in path.read_text()
+
+
+def test_ssh_auth_never_writes_through_a_symlink_that_leaves_the_home(module_host):
+    host = module_host
+    apply_states(host, [state("user.present", "lpescape", home="/home/lpescape")])
+    host.run(["mkdir", "-p", "/home/lpescape"], check=True)
+    host.run(["ln", "-s", "/etc", "/home/lpescape/conf"], check=True)  # made by the user, say
+    res = apply_states(host, [state("ssh_auth.present", KEY, user="lpescape", config="conf/lp/keys")])[0]
+    assert res["result"] is False and "leads out of the home directory" in res["comment"]
+    assert not host.exists("/etc/lp")
