@@ -14,10 +14,12 @@ from minion.functions import FunctionResult
 
 def check(ctx: Any, window_days: Any = None) -> FunctionResult:
     """Run the drift check and deliver the report; fails when it could not run or be delivered."""
+    from minion.certs import DEFAULT_WINDOW_DAYS
     from minion.drift_remote import check_remote, send_report
 
     drift_conf = getattr(ctx.config, "drift", None) or {}
-    window = float(window_days if window_days is not None else drift_conf.get("cert_window_days", 21))
+    window = float(window_days if window_days is not None
+                   else drift_conf.get("cert_window_days", DEFAULT_WINDOW_DAYS))
     report = check_remote(ctx.request, ctx.minion_id, ctx.grains, ctx.config.cache_dir,
                           cert_window_days=window)
     if report is None:
