@@ -11,6 +11,11 @@ clients pinned to the master's public key. libzmq never retries a connection tha
 refused, so the minion opens the SUB only once accepted, and `reset()` makes fresh
 sockets after a refusal or a silent master.
 
+Identity is read from each message's own ZAP metadata (`User-Id`), every time: nothing
+is remembered by routing id, which a peer may choose and a later peer may reuse. The only
+thing kept about a peer is which live descriptor carried its key, for revocation, and
+that entry goes when the connection does (`watch_connections`).
+
 Revocation does not end a live connection by itself: `kick(conn)` shuts down the TCP
 connection behind a ROUTER message or an XPUB subscription (descriptor from SRCFD,
 checked against the peer address first because descriptor numbers are reused).
@@ -21,7 +26,6 @@ import asyncio
 import logging
 import os
 import socket
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -146,7 +150,8 @@ class ServerChannel:
         self._auth: Any = None
         self.router: zmq.asyncio.Socket | None = None
         self.xpub: zmq.asyncio.Socket | None = None
-        self._conn_cache: OrderedDict[bytes, Connection] = OrderedDict()
+        self._live: dict[int, Connection] = {}  # descriptor -> the connection last seen on it
+        self._monitor: zmq.asyncio.Socket | None = None
 
     async def start(self, host: str, req_port: int, pub_port: int) -> None:
         """Start the authenticator, then configure and bind both sockets (options first)."""
@@ -165,6 +170,7 @@ class ServerChannel:
             self.xpub.bind(f"tcp://{host}:{pub_port}")
         except zmq.ZMQError as exc:
             raise TransportError(f"cannot listen on {host} ports {req_port}/{pub_port}: {exc}") from exc
+        self._monitor = self.router.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_CLOSED)
 
     def _server_socket(self, kind: int, domain: str) -> zmq.asyncio.Socket:
         sock = self.ctx.socket(kind)
@@ -177,15 +183,12 @@ class ServerChannel:
         sock.zap_domain = domain.encode()
         return sock
 
-    def _connection(self, routing_id: bytes, frame: Any) -> Connection:
-        cached = self._conn_cache.get(routing_id)
-        if cached is not None:
-            return cached
+    def _connection(self, frame: Any) -> Connection:
+        """Who sent this frame, from its own metadata (never from an earlier message)."""
         key, fd = _frame_origin(frame)
         conn = Connection(key=key, fd=fd, peer=_peer_of(fd))
-        self._conn_cache[routing_id] = conn
-        if len(self._conn_cache) > 50_000:
-            self._conn_cache.popitem(last=False)
+        if key is not None and conn.peer is not None:
+            self._live[fd] = conn
         return conn
 
     async def recv_request(self) -> Request | None:
@@ -194,9 +197,21 @@ class ServerChannel:
         frames = await self.router.recv_multipart(copy=False)
         if len(frames) != 2:
             return None
-        routing_id = frames[0].bytes
-        conn = self._connection(routing_id, frames[1])
-        return Request(routing_id=routing_id, payload=frames[1].bytes, conn=conn)
+        return Request(routing_id=frames[0].bytes, payload=frames[1].bytes,
+                       conn=self._connection(frames[1]))
+
+    async def watch_connections(self) -> None:
+        """Forget each ROUTER connection when libzmq reports it gone (runs until cancelled)."""
+        from zmq.utils.monitor import parse_monitor_message
+
+        assert self._monitor is not None
+        while True:
+            event = parse_monitor_message(await self._monitor.recv_multipart())
+            fd = event.get("value")
+            known = self._live.get(fd) if isinstance(fd, int) else None
+            # the descriptor may already carry a newer connection (numbers are reused)
+            if known is not None and _peer_of(fd) != known.peer:
+                del self._live[fd]
 
     async def send_reply(self, routing_id: bytes, data: bytes) -> None:
         assert self.router is not None
@@ -222,20 +237,23 @@ class ServerChannel:
 
     def kick(self, conn: Connection) -> bool:
         """Cut one live connection (ROUTER or XPUB) now; True if it was still there."""
-        for rid in [r for r, c in self._conn_cache.items() if c.fd == conn.fd]:
-            del self._conn_cache[rid]
+        if self._live.get(conn.fd) == conn:
+            del self._live[conn.fd]
         if conn.peer is None:
             return False
         return _shutdown_fd(conn.fd, conn.peer)
 
     def forget_key(self, key: str) -> list[Connection]:
-        """Drop cached ROUTER connections of `key`; return them (to kick)."""
-        gone = [(r, c) for r, c in self._conn_cache.items() if c.key == key]
-        for rid, _ in gone:
-            del self._conn_cache[rid]
-        return [c for _, c in gone]
+        """Drop the live ROUTER connections of `key`; return them (to kick)."""
+        gone = [c for c in self._live.values() if c.key == key]
+        for conn in gone:
+            del self._live[conn.fd]
+        return gone
 
     async def close(self) -> None:
+        if self.router is not None and self._monitor is not None:
+            self.router.disable_monitor()
+            self._monitor.close(linger=0)
         for sock in (self.router, self.xpub):
             if sock is not None:
                 sock.close(linger=0)

@@ -102,7 +102,8 @@ class MasterDaemon:
         try:
             async with asyncio.TaskGroup() as tg:
                 tasks = [tg.create_task(self._requests()), tg.create_task(self._subscribers()),
-                         tg.create_task(self._keywatch()), tg.create_task(self._presence())]
+                         tg.create_task(self._keywatch()), tg.create_task(self._presence()),
+                         tg.create_task(self.channel.watch_connections())]
                 await self._stopping.wait()
                 for task in tasks:
                     task.cancel()
