@@ -4,4 +4,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bash "$repo/scripts/setup.sh"
 cd "$repo"
-exec .venv/bin/python -m pytest -q -p no:cacheprovider "$@"
+# Test files run in parallel worker processes (most tests wait on real daemons and hosts, so
+# four workers on two cores halve the wall time); a file's tests stay in one worker, sharing its
+# module-scoped hosts. LP_TEST_WORKERS=0 runs everything in this process.
+exec .venv/bin/python -m pytest -q -p no:cacheprovider -n "${LP_TEST_WORKERS:-4}" --dist loadfile "$@"
