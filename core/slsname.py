@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-SLS_NAME = re.compile(r"^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$")
+SLS_NAME = re.compile(r"\A[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*\Z")  # \Z: no trailing newline
 
 
 def resolve_relative(sls: str, relpath: str, inc: str) -> str | None:

@@ -31,10 +31,11 @@ MAX_DEPTH = 32
 MAX_CONTAINER_LEN = 100_000
 MAX_STR_BYTES = MAX_MESSAGE_BYTES
 
-# Minion ids: what a file name and a pub/sub topic can carry safely.
-MINION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-FUNCTION_RE = re.compile(r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
-JID_RE = re.compile(r"^[0-9]{20}[0-9a-f]{6}$")
+# Minion ids: what a file name and a pub/sub topic can carry safely. Anchored with \Z, not
+# `$` (which also matches before a trailing newline), so `.match` checks the whole string.
+MINION_ID_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+FUNCTION_RE = re.compile(r"\A[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\Z")
+JID_RE = re.compile(r"\A[0-9]{20}[0-9a-f]{6}\Z")
 
 # How far a job's creation may lie in the future before a minion refuses it (clock skew).
 MAX_CLOCK_SKEW_S = 300.0
@@ -42,6 +43,18 @@ MAX_CLOCK_SKEW_S = 300.0
 
 def _ext_refused(code: int, data: bytes) -> Any:
     raise WireError(f"msgpack ext type {code} not allowed")
+
+
+def _unique_pairs(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
+    """A map from msgpack's pairs; a key given twice is refused (no last-one-wins)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen: set[Any] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise WireError(f"map has a duplicate key {str(key)[:40]!r}")
+            seen.add(key)
+    return out
 
 
 def encode(message: Mapping[str, Any]) -> bytes:
@@ -67,6 +80,7 @@ def decode(data: bytes) -> dict[str, Any]:
     try:
         obj = msgpack.unpackb(
             bytes(data), raw=False, strict_map_key=True, ext_hook=_ext_refused,
+            object_pairs_hook=_unique_pairs,
             max_str_len=MAX_STR_BYTES,
             max_bin_len=MAX_STR_BYTES, max_array_len=MAX_CONTAINER_LEN,
             max_map_len=MAX_CONTAINER_LEN, max_ext_len=0, timestamp=0,
@@ -83,6 +97,9 @@ def decode(data: bytes) -> dict[str, Any]:
         raise WireError("message has no protocol version")
     if version < MIN_PROTOCOL_VERSION:
         raise ProtocolVersionError(f"protocol version {version} is below the minimum {MIN_PROTOCOL_VERSION}")
+    if version > PROTOCOL_VERSION:
+        raise ProtocolVersionError(f"protocol version {version} is above this side's {PROTOCOL_VERSION}; "
+                                   "upgrade linkpeek-ops here")
     mtype = obj.get("type")
     if not isinstance(mtype, str) or not mtype:
         raise WireError("message has no type")
@@ -123,7 +140,7 @@ def error_reply(text: str, rid: Any = None) -> dict[str, Any]:
 
 def check_minion_id(minion_id: Any) -> str:
     """Validate a minion id (safe as a file name and a topic); return it."""
-    if not isinstance(minion_id, str) or not MINION_ID_RE.match(minion_id):
+    if not isinstance(minion_id, str) or not MINION_ID_RE.fullmatch(minion_id):
         raise WireError(f"invalid minion id {str(minion_id)[:80]!r}: use letters, digits, '.', '_', '-'")
     return minion_id
 
@@ -164,9 +181,9 @@ class Job:
         if data.get("type") != "job":
             raise WireError("not a job")
         jid, fun = data.get("jid"), data.get("fun")
-        if not isinstance(jid, str) or not JID_RE.match(jid):
+        if not isinstance(jid, str) or not JID_RE.fullmatch(jid):
             raise WireError("job has an invalid jid")
-        if not isinstance(fun, str) or not FUNCTION_RE.match(fun):
+        if not isinstance(fun, str) or not FUNCTION_RE.fullmatch(fun):
             raise WireError(f"job has an invalid function name {str(fun)[:80]!r}")
         arg, kwarg = data.get("arg", []), data.get("kwarg", {})
         if not isinstance(arg, list) or not isinstance(kwarg, dict):
@@ -209,7 +226,7 @@ class Return:
     @classmethod
     def from_map(cls, data: Mapping[str, Any]) -> "Return":
         jid, fun, success = data.get("jid"), data.get("fun"), data.get("success")
-        if not isinstance(jid, str) or not JID_RE.match(jid):
+        if not isinstance(jid, str) or not JID_RE.fullmatch(jid):
             raise WireError("return has an invalid jid")
         if not isinstance(fun, str) or len(fun) > 200:
             raise WireError("return has an invalid function name")

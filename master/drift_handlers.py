@@ -53,7 +53,7 @@ def handle_scheduled_job(master: Any, minion_id: str, request: dict[str, Any]) -
     arg, kwarg = request.get("arg", []), request.get("kwarg", {})
     if not isinstance(name, str) or not 0 < len(name) <= 200:
         raise WireError("scheduled_job needs a name")
-    if not isinstance(fun, str) or not wire.FUNCTION_RE.match(fun):
+    if not isinstance(fun, str) or not wire.FUNCTION_RE.fullmatch(fun):
         raise WireError("scheduled_job has an invalid function name")
     if not isinstance(arg, list) or not isinstance(kwarg, dict):
         raise WireError("scheduled_job arg must be a list and kwarg a map")

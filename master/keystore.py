@@ -87,7 +87,7 @@ class KeyStore:
             except FileNotFoundError:
                 continue
             for name in names:
-                if not MINION_ID_RE.match(name):
+                if not MINION_ID_RE.fullmatch(name):
                     continue
                 try:
                     with open(os.path.join(self._dir(state), name), encoding="ascii") as fh:
@@ -145,7 +145,7 @@ class KeyStore:
         Same key as the accepted one: accepted. A different key for an accepted (or
         pending) id: denied, never a replacement. Unknown id: pending, up to the cap.
         """
-        if not MINION_ID_RE.match(minion_id) or not is_public_key(key):
+        if not MINION_ID_RE.fullmatch(minion_id) or not is_public_key(key):
             raise KeyStoreError("invalid id or key")
         self.refresh()
         for state in (ACCEPTED, REJECTED, PENDING):
