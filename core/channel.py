@@ -48,6 +48,11 @@ def curve_keypair() -> tuple[str, str]:
     return public.decode("ascii"), secret.decode("ascii")
 
 
+def curve_public(secret: str) -> str:
+    """The public half of a Z85 CURVE secret key."""
+    return zmq.curve_public(secret.encode("ascii")).decode("ascii")
+
+
 @dataclass(frozen=True)
 class Connection:
     """One peer connection as seen by the server: its key, descriptor and address."""

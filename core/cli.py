@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import sys
 from typing import Any, NoReturn, Sequence
 
@@ -30,10 +31,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser(prog: str, description: str, command_modules: Sequence[str]) -> argparse.ArgumentParser:
+    what = prog.removeprefix("lp")
     parser = _Parser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-c", "--config", metavar="CONFIG", default=None,
-                        help="the config file written by `init` (also accepted after the command)")
+                        help="the config file written by `init` (also accepted after the command); "
+                             f"without it, ${config_env_var(what)}, else "
+                             f"{DEFAULT_CONFIG_DIR}/{what}.yaml")
     parser.add_argument("--log-level", default="warning",
                         choices=["debug", "info", "warning", "error"], help="stderr log level")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -70,10 +74,37 @@ def add_config_arg(parser: argparse.ArgumentParser, what: str) -> None:
                         help=f"path to the {what} config written by `init` (e.g. DIR/{what}.yaml)")
 
 
+DEFAULT_CONFIG_DIR = "/etc/linkpeek-ops"
+
+
+def config_env_var(what: str) -> str:
+    return f"LP{what.upper()}_CONFIG"
+
+
+def find_config(args: argparse.Namespace, what: str) -> tuple[str, str] | None:
+    """The config to use and where it came from: -c, then $LP<WHAT>_CONFIG, then the default.
+
+    The default path counts only when it exists, so a caller can tell "none at all" apart."""
+    explicit = getattr(args, "config", None)
+    if explicit:
+        return str(explicit), "-c"
+    env = os.environ.get(config_env_var(what))
+    if env:
+        return env, config_env_var(what)
+    default = os.path.join(DEFAULT_CONFIG_DIR, f"{what}.yaml")
+    if os.path.exists(default):
+        return default, "default"
+    return None
+
+
 def require_config(args: argparse.Namespace, what: str) -> str:
-    if not getattr(args, "config", None):
-        raise ConfigError(f"this command needs -c CONFIG (the {what}.yaml that `init --dir DIR` wrote)")
-    return str(args.config)
+    """-c CONFIG, else $LP<WHAT>_CONFIG, else /etc/linkpeek-ops/<what>.yaml (Salt's order)."""
+    found = find_config(args, what)
+    if found is None:
+        default = os.path.join(DEFAULT_CONFIG_DIR, f"{what}.yaml")
+        raise ConfigError(f"no {what} config: pass -c CONFIG (the {what}.yaml that `init --dir DIR` "
+                          f"wrote), set {config_env_var(what)}, or create {default}")
+    return found[0]
 
 
 def available_modules(modules: Sequence[str]) -> list[str]:

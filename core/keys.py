@@ -110,6 +110,38 @@ def generate_keypair(directory: str, name: str, overwrite: bool = False) -> KeyP
     return KeyPair(public=public, secret=secret)
 
 
+def install_keypair(directory: str, name: str, secret: str, overwrite: bool = False) -> KeyPair:
+    """Install a given secret key (and its derived public half) as `directory/NAME.{key,pub}`."""
+    from core import channel
+
+    ensure_private_dir(directory)
+    pub_path, key_path = _paths(directory, name)
+    if not overwrite and (os.path.exists(pub_path) or os.path.exists(key_path)):
+        raise KeyStoreError(f"a keypair {name!r} already exists in {directory}")
+    public = channel.curve_public(secret)
+    write_private_file(key_path, secret + "\n")
+    write_public_file(pub_path, public + "\n")
+    return KeyPair(public=public, secret=secret)
+
+
+def read_secret_key(path: str) -> str:
+    """Read a Z85 CURVE secret key file, refusing one that group or others can read."""
+    try:
+        mode = os.stat(path).st_mode
+        with open(path, encoding="ascii") as fh:
+            secret = fh.read().strip()
+    except OSError as exc:
+        raise KeyStoreError(f"cannot read key {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise KeyStoreError(f"{path} is not a key file") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyStoreError(f"secret key {path} is readable by others "
+                            f"(mode {stat.S_IMODE(mode):04o}); run chmod 600 {path}")
+    if not is_public_key(secret):  # same Z85 shape as a public key
+        raise KeyStoreError(f"{path} does not hold a CURVE secret key")
+    return secret
+
+
 def load_keypair(directory: str, name: str) -> KeyPair:
     """Load a keypair, refusing a secret key that others could read."""
     pub_path, key_path = _paths(directory, name)

@@ -22,8 +22,8 @@ def init_master(directory: str, *, interface: str = "0.0.0.0",
                 publish_port: int = DEFAULT_PUBLISH_PORT, request_port: int = DEFAULT_REQUEST_PORT,
                 key_port: int = DEFAULT_KEY_PORT, state_tree: str | None = None,
                 pillar_tree: str | None = None, control_group: str | None = None,
-                force: bool = False) -> MasterConfig:
-    """Write DIR/master.yaml and the master keypair under DIR/pki; return the config."""
+                force: bool = False, config_path: str | None = None) -> MasterConfig:
+    """Write DIR/master.yaml (or `config_path`) and the master keypair under DIR/pki."""
     root = os.path.abspath(directory)
     os.makedirs(root, exist_ok=True)
     os.chmod(root, 0o750 if control_group else 0o700)
@@ -31,9 +31,10 @@ def init_master(directory: str, *, interface: str = "0.0.0.0",
                        request_port=request_port, key_port=key_port, control_group=control_group,
                        state_tree=os.path.abspath(state_tree) if state_tree else os.path.join(root, "states"),
                        pillar_tree=os.path.abspath(pillar_tree) if pillar_tree else os.path.join(root, "pillar"))
-    path = os.path.join(root, "master.yaml")
+    path = os.path.abspath(config_path) if config_path else os.path.join(root, "master.yaml")
     if os.path.exists(path) and not force:
         raise ConfigError(f"{path} already exists (use --force to overwrite)")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     keystore = KeyStore(cfg.pki_dir)
     keystore.ensure_dirs()
     try:

@@ -171,6 +171,16 @@ class KeyStore:
             raise KeyStoreError(f"{minion_id} is already accepted")
         return self._move(minion_id, (PENDING, REJECTED), ACCEPTED)
 
+    def preseed(self, minion_id: str, key: str) -> KeyEntry:
+        """Accept `key` for an id that has no key yet (`lpmaster keys gen`)."""
+        if not MINION_ID_RE.match(minion_id) or not is_public_key(key):
+            raise KeyStoreError("invalid id or key")
+        self.refresh()
+        if any(minion_id in self._by_state[state] for state in STATES):
+            raise KeyStoreError(f"{minion_id} already has a key")
+        self._write(ACCEPTED, minion_id, key)
+        return KeyEntry(minion_id, ACCEPTED, key)
+
     def reject(self, minion_id: str) -> KeyEntry:
         """Pending or accepted -> rejected (an accepted minion is cut off)."""
         self.refresh()

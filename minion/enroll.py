@@ -14,8 +14,9 @@ from typing import Any
 
 from core.config import DEFAULT_KEY_PORT, DEFAULT_REQUEST_PORT, MinionConfig, write_config
 from core.errors import ConfigError, KeyStoreError, TransportError
-from core.keys import (ensure_private_dir, fingerprint, generate_keypair, is_public_key,
-                       normalize_fingerprint, read_public_key, write_public_file)
+from core.keys import (ensure_private_dir, fingerprint, generate_keypair, install_keypair,
+                       is_public_key, normalize_fingerprint, read_public_key, read_secret_key,
+                       write_public_file)
 from core.wire import check_minion_id
 
 log = logging.getLogger("lp.minion")
@@ -46,8 +47,12 @@ def init_minion(directory: str, minion_id: str, master: str, *, master_finger: s
                 trust_first_use: bool = False, key_port: int | None = None,
                 grains: dict[str, str] | None = None, force: bool = False,
                 heartbeat_interval: float | None = None,
-                startup_states: str | None = None) -> MinionConfig:
-    """Write DIR/minion.yaml and the minion keypair; return the config."""
+                startup_states: str | None = None, config_path: str | None = None,
+                key_file: str | None = None) -> MinionConfig:
+    """Write DIR/minion.yaml (or `config_path`) and the minion keypair; return the config.
+
+    `key_file` is a secret key from `lpmaster keys gen` (pre-accepted on the master): it is
+    installed as this minion's key instead of a fresh one."""
     from core.errors import WireError
 
     try:
@@ -68,9 +73,10 @@ def init_minion(directory: str, minion_id: str, master: str, *, master_finger: s
     root = os.path.abspath(directory)
     os.makedirs(root, exist_ok=True)
     os.chmod(root, 0o700)
-    path = os.path.join(root, "minion.yaml")
+    path = os.path.abspath(config_path) if config_path else os.path.join(root, "minion.yaml")
     if os.path.exists(path) and not force:
         raise ConfigError(f"{path} already exists (use --force to overwrite)")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     extra: dict[str, Any] = {} if heartbeat_interval is None else {"heartbeat_interval": heartbeat_interval}
     if startup_states is not None:
         extra["startup_states"] = startup_states
@@ -79,7 +85,10 @@ def init_minion(directory: str, minion_id: str, master: str, *, master_finger: s
                        trust_first_use=bool(trust_first_use and not master_finger),
                        grains=dict(grains or {}), **extra)
     try:
-        generate_keypair(cfg.pki_dir, "minion", overwrite=force)
+        if key_file:
+            install_keypair(cfg.pki_dir, "minion", read_secret_key(key_file), overwrite=force)
+        else:
+            generate_keypair(cfg.pki_dir, "minion", overwrite=force)
     except KeyStoreError as exc:
         raise ConfigError(str(exc)) from exc
     if force and os.path.exists(cfg.master_pub_path):

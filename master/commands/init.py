@@ -4,11 +4,15 @@ from __future__ import annotations
 import argparse
 import os
 
-from core.cli import EXIT_OK
+from core.cli import DEFAULT_CONFIG_DIR, EXIT_OK
+
+_DEFAULT = os.path.join(DEFAULT_CONFIG_DIR, "master.yaml")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("init", help="write a master config and keys into a directory")
+    p = sub.add_parser("init", help="write a master config and keys into a directory",
+                       description="Write DIR/master.yaml (or the file -c names, e.g. "
+                                   "/etc/linkpeek-ops/master.yaml) and the master's keys in DIR/pki.")
     p.add_argument("--dir", required=True, help="root directory for all master state")
     p.add_argument("--interface", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     p.add_argument("--publish-port", type=int, default=4605, help="job publishing port (default 4605)")
@@ -30,9 +34,11 @@ def handle(args: argparse.Namespace) -> int:
     cfg = api.init_master(args.dir, interface=args.interface, publish_port=args.publish_port,
                           request_port=args.request_port, key_port=args.request_port + 1 if args.key_port is None else args.key_port,
                           state_tree=args.states, pillar_tree=args.pillar,
-                          control_group=args.control_group, force=args.force)
-    path = os.path.join(cfg.root, "master.yaml")
+                          control_group=args.control_group, force=args.force,
+                          config_path=args.config)
+    path = args.config or os.path.join(cfg.root, "master.yaml")
     print(f"wrote {path}")
     print(f"master fingerprint: {api.master_finger(cfg)}")
-    print(f"next: lpmaster -c {path} serve")
+    print(f"next: lpmaster -c {path} serve" if args.config != _DEFAULT else
+          "next: systemctl enable --now lpmaster")
     return EXIT_OK

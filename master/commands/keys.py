@@ -1,7 +1,8 @@
-"""`lpmaster keys list|accept|reject|delete|finger`: manage minion keys."""
+"""`lpmaster keys list|accept|reject|delete|gen|finger`: manage minion keys."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from core import cli
@@ -26,6 +27,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         ap.add_argument("target", metavar="ID-or-GLOB")
         ap.add_argument("--yes", "-y", action="store_true", help="do not ask")
         ap.set_defaults(func=handle_change, action=action)
+
+    gp = ksub.add_parser(
+        "gen", help="make a minion's keypair here, accepted at once, for bootstrapping a host",
+        description="Generate a keypair for minion ID, accept its public half, and write "
+                    "DIR/ID.key (0600) and DIR/ID.pub for the host's bootstrap "
+                    "(packaging/bootstrap.sh --key ID.key). The master keeps no copy of the "
+                    "secret half: copy it to the host, then delete it here.")
+    cli.add_config_arg(gp, "master")
+    gp.add_argument("minion_id", metavar="ID")
+    gp.add_argument("--out", metavar="DIR", default=".",
+                    help="where to write ID.key and ID.pub (default: the current directory; "
+                         "never inside the master's root)")
+    gp.add_argument("--force", action="store_true",
+                    help="replace the id's existing key (a rebuilt host; the old one is cut off)")
+    gp.add_argument("--json", action="store_true")
+    gp.set_defaults(func=handle_gen)
 
     fp = ksub.add_parser("finger", help="fingerprints of minion keys, or of the master's key")
     cli.add_config_arg(fp, "master")
@@ -79,6 +96,30 @@ def handle_change(args: argparse.Namespace) -> int:
     done = api.change_keys(cfg, args.action, [e.minion_id for e in entries])
     for mid in done:
         print(f"Key for minion {mid} {args.action}ed.")
+    return cli.EXIT_OK
+
+
+def handle_gen(args: argparse.Namespace) -> int:
+    from master import api
+    from master.keygen import generate_minion_key
+
+    cfg = _config(args)
+    made = generate_minion_key(cfg, args.minion_id, args.out, force=args.force)
+    if made.replaced:
+        api.notify_keys_changed(cfg)
+    if args.json:
+        cli.print_json({"id": made.minion_id, "finger": made.finger, "key": made.secret_path,
+                        "pub": made.public_path, "replaced": list(made.replaced)})
+        return cli.EXIT_OK
+    if made.replaced:
+        print(f"Replaced the {', '.join(made.replaced)} key of {made.minion_id}.")
+    print(f"Key for minion {made.minion_id} generated and accepted.")
+    print(f"{made.minion_id}:  {made.finger}")
+    print(f"secret key: {made.secret_path} (0600; the master keeps no copy)")
+    print(f"public key: {made.public_path}")
+    print(f"next: copy {made.secret_path} to the host, run there "
+          f"`bootstrap.sh --id {made.minion_id} --key {os.path.basename(made.secret_path)} "
+          f"--master ADDRESS --master-finger {api.master_finger(cfg)}`, then delete it here")
     return cli.EXIT_OK
 
 

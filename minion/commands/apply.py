@@ -74,10 +74,13 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     minion_id, cachedir, grains = args.id, args.cachedir, args.grains
-    if getattr(args, "config", None):
+    from core.cli import find_config
+
+    found = find_config(args, "minion")
+    if found is not None:
         from core.config import load_minion
 
-        cfg = load_minion(args.config)
+        cfg = load_minion(found[0])
         minion_id = minion_id or cfg.id
         cachedir = cachedir or cfg.cache_dir
         if grains is None and cfg.grains:

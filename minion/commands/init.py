@@ -8,7 +8,9 @@ from core.cli import EXIT_OK
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("init", help="write a minion config and keys into a directory")
+    p = sub.add_parser("init", help="write a minion config and keys into a directory",
+                       description="Write DIR/minion.yaml (or the file -c names, e.g. "
+                                   "/etc/linkpeek-ops/minion.yaml) and this minion's keys in DIR/pki.")
     p.add_argument("--dir", required=True, help="root directory for all minion state")
     p.add_argument("--id", required=True, help="this minion's id (letters, digits, '.', '_', '-')")
     p.add_argument("--master", required=True, metavar="HOST[:PORT]",
@@ -24,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--heartbeat", type=float, default=None, help="heartbeat interval in seconds")
     p.add_argument("--startup-states", default=None, metavar="WHAT",
                    help="converge on boot: highstate (default), none, or comma-separated SLS names")
+    p.add_argument("--key", metavar="FILE", default=None,
+                   help="use this secret key (from `lpmaster keys gen ID`, already accepted "
+                        "there) instead of generating one")
     p.add_argument("--force", action="store_true", help="overwrite an existing config and keys")
     p.set_defaults(func=handle)
 
@@ -41,8 +46,9 @@ def handle(args: argparse.Namespace) -> int:
     cfg = init_minion(args.dir, args.id, args.master, master_finger=args.master_finger,
                       trust_first_use=args.trust_first_use, key_port=args.key_port, grains=grains,
                       force=args.force, heartbeat_interval=args.heartbeat,
-                      startup_states=args.startup_states)
-    path = os.path.join(cfg.root, "minion.yaml")
+                      startup_states=args.startup_states, config_path=args.config,
+                      key_file=args.key)
+    path = args.config or os.path.join(cfg.root, "minion.yaml")
     print(f"wrote {path}")
     print(f"next: lpminion -c {path} start")
     return EXIT_OK
