@@ -31,7 +31,8 @@ DRIFTED = "drifted"
 FAILING = "failing"
 STALE = "stale report"
 NEVER = "never reported"
-STATUSES = (CLEAN, DRIFTED, FAILING, STALE, NEVER)
+UNREACHABLE = "unreachable"       # did not answer a refresh: its stored report proves nothing now
+STATUSES = (CLEAN, DRIFTED, FAILING, STALE, NEVER, UNREACHABLE)
 
 # Hard limits on what a minion may send (SECURITY.md rule 9).
 MAX_ITEMS = 5000
@@ -187,11 +188,17 @@ def changes_text(changes: Mapping[str, Any]) -> str:
 
 
 def summarize(reports: Mapping[str, DriftReport | None], targeted: Iterable[str], now: float,
-              max_age: float) -> list[MinionDrift]:
-    """Each targeted minion's status, sorted by id: never reported, stale report, failing, drifted, clean."""
+              max_age: float, unreachable: Iterable[str] = ()) -> list[MinionDrift]:
+    """Each targeted minion's status, sorted by id: unreachable (did not answer a refresh),
+    never reported, stale report, failing, drifted, clean."""
     rows = []
+    unreachable = set(unreachable)
     for minion_id in sorted(set(targeted)):
         report = reports.get(minion_id)
+        if minion_id in unreachable:
+            age = None if report is None else max(0.0, now - report.reported_at)
+            rows.append(MinionDrift(minion_id, UNREACHABLE, report, age))
+            continue
         if report is None:
             rows.append(MinionDrift(minion_id, NEVER, None, None))
             continue

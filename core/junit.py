@@ -5,7 +5,7 @@
         <failure type="drift" message="corrective drift: /etc/motd">the unified diff</failure>
       </testcase>
       <testcase classname="web2" name="clean"/>            a clean minion: one passing case
-      <testcase classname="db1" name="report">              stale or never reported: a failure
+      <testcase classname="db1" name="report">              stale, never reported or unreachable: a failure
         <failure type="stale report" message="..."/>
       </testcase>
 
@@ -20,7 +20,7 @@ import time
 import xml.etree.ElementTree as ET
 from typing import Iterable
 
-from core.drift import NEVER, STALE, MinionDrift, describe_tag
+from core.drift import NEVER, STALE, UNREACHABLE, MinionDrift, describe_tag
 
 SUITE_NAME = "linkpeek-drift"
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -61,6 +61,9 @@ def _cases(row: MinionDrift, max_age: float | None) -> list[ET.Element]:
     mid = _clean(row.minion_id)
     if row.status == NEVER:
         return [_case(mid, "report", "failure", NEVER, f"{mid} never sent a drift report", "")]
+    if row.status == UNREACHABLE:
+        return [_case(mid, "report", "failure", UNREACHABLE,
+                      f"{mid} did not answer the drift refresh: this host was not checked", "")]
     report = row.report
     assert report is not None
     if row.status == STALE:

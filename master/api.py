@@ -208,16 +208,27 @@ def known_minions(cfg: MasterConfig) -> dict[str, dict[str, Any]]:
 
 def status(cfg: MasterConfig, now: float | None = None) -> dict[str, dict[str, Any]]:
     """{id: {"up": bool, "last_seen": ts or None}} for every accepted minion."""
+    return fleet_status(cfg, now)[1]
+
+
+def fleet_status(cfg: MasterConfig, now: float | None = None) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """(master, minions): master is {"running": bool, "error": why not, or None}; minions is
+    {id: {"up": bool, "last_seen": ts or None}} for every accepted minion. With the master not
+    running no minion is up: nobody can be reached, whatever the store last saw."""
     now = time.time() if now is None else now
     last_seen = {mid: info["last_seen"] for mid, info in known_minions(cfg).items()}
+    master: dict[str, Any] = {"running": False, "error": None}
     try:  # the running master knows the latest beats (the store lags by a few seconds)
         for event in control_request(cfg, {"op": "status"}, timeout=5):
             for mid, ts in event.get("last_seen", {}).items():
                 last_seen[mid] = max(ts, last_seen.get(mid) or 0)
-    except TransportError:
-        pass
+            master = {**{k: v for k, v in event.items() if k not in ("event", "last_seen", "connected")},
+                      "running": True, "error": None}
+    except TransportError as exc:
+        master["error"] = str(exc)
     out = {}
     for mid in keystore(cfg).list_ids()[ACCEPTED]:
         last = last_seen.get(mid) or None
-        out[mid] = {"up": bool(last and now - last < cfg.minion_down_after), "last_seen": last}
-    return out
+        up = master["running"] and bool(last and now - last < cfg.minion_down_after)
+        out[mid] = {"up": up, "last_seen": last}
+    return master, out

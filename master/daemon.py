@@ -296,6 +296,9 @@ def run(config: MasterConfig) -> int:
     async def main() -> None:
         await MasterDaemon(config, keypair).serve()
 
-    asyncio.run(main())
+    from core.pidlock import hold_pidlock
+
+    with hold_pidlock(os.path.join(config.root, "master.pid"), "lpmaster"):
+        asyncio.run(main())
     return 0
 

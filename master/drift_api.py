@@ -10,7 +10,7 @@ goes through the running master's control socket as a `drift.check` job.
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from core.config import MasterConfig
 from core.drift import MinionDrift, summarize
@@ -29,8 +29,9 @@ def targeted_minions(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob
 
 
 def drift_rows(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob", *, max_age: float,
-               now: float | None = None) -> list[MinionDrift]:
-    """Each targeted minion with its status and newest report."""
+               now: float | None = None, unreachable: Iterable[str] = ()) -> list[MinionDrift]:
+    """Each targeted minion with its status and newest report; `unreachable` (the minions that
+    did not answer a refresh) are shown as such whatever they reported before."""
     from master.drift_store import DriftStore
 
     store = DriftStore(cfg.db_path, readonly=True)
@@ -39,7 +40,7 @@ def drift_rows(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob", *, 
     finally:
         store.close()
     targets = targeted_minions(cfg, target, tgt_type)
-    return summarize(reports, targets, time.time() if now is None else now, max_age)
+    return summarize(reports, targets, time.time() if now is None else now, max_age, unreachable)
 
 
 def refresh(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob",

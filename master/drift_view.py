@@ -5,7 +5,7 @@
     sys.exit(drift_exit_code(rows))
 
 Exit codes: 0 every targeted minion reported recently and is clean; 2 any drifted, failing,
-stale or never reported (or no minion matched the target: nothing was verified); 1 is left
+stale, never reported or unreachable (or no minion matched the target: nothing was verified); 1 is left
 for errors running the command. Every text a minion sent is escaped before it reaches the
 terminal (SECURITY.md rule 10).
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-from core.drift import CLEAN, STALE, MinionDrift, describe_tag, report_to_json
+from core.drift import CLEAN, STALE, UNREACHABLE, MinionDrift, describe_tag, report_to_json
 from core.errors import ConfigError
 from master.output import escape_controls as escape   # minion text, safe for a terminal
 
@@ -57,8 +57,8 @@ def drift_table(rows: Iterable[MinionDrift], *, details: bool = True) -> str:
     header = ("MINION", "STATUS", "AGE", "DRIFTED", "FAILED", "NOTES")
     lines = [header]
     for row in rows:
-        report = row.report
-        notes = []
+        report = None if row.status == UNREACHABLE else row.report
+        notes = ["did not answer the refresh"] if row.status == UNREACHABLE else []
         if report is not None:
             kinds = sorted({d.kind for d in report.drifted})
             if kinds:
@@ -110,6 +110,10 @@ def state_label(tag: str) -> str:
 
 
 def _details(row: MinionDrift) -> list[str]:
+    if row.status == UNREACHABLE:
+        last = f"its last report is {format_age(row.age)} old" if row.age is not None else "it never reported"
+        return ["", f"{escape(row.minion_id)}: unreachable",
+                f"  did not answer the refresh, so it was not checked now ({last})"]
     report = row.report
     if report is None or row.status == CLEAN:
         return []

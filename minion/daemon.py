@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
 import signal
 import time
@@ -427,8 +428,11 @@ def run(config: MinionConfig) -> int:
     async def main() -> None:
         await MinionDaemon(config, keypair).run()
 
+    from core.pidlock import hold_pidlock
+
     try:
-        asyncio.run(main())
+        with hold_pidlock(os.path.join(config.root, "minion.pid"), f"lpminion {config.id}"):
+            asyncio.run(main())
     except KeyStoreError as exc:  # a changed master key, found at start
         raise ConfigError(str(exc)) from exc
     return 0

@@ -164,14 +164,19 @@ def run_drift_check(minion_id: str, *, compile_plan: CompilePlan, run_test: RunT
                     stale_backups: Callable[[], Iterable[StaleBackup]] | None = None,
                     fingerprint_for: FingerprintFor = plan_fingerprint) -> DriftReport:
     """Check this host and build its report; a render, compile or pillar error becomes a
-    compile error of the report (nothing runs then), never an exception."""
+    compile error of the report (nothing runs then), never an exception. A host the highstate
+    gives no states is clean; a master that could not be reached (TransportError) raises."""
     when = time.time() if now is None else now
     compile_errors: list[str] = []
     state_return: Mapping[str, Mapping[str, Any]] = {}
     fingerprint = Fingerprint("none")
     certs = []
+    from minion.state.compiler import NoStatesError
+
     try:
         chunks, pillar = compile_plan()
+    except NoStatesError:
+        pass  # no states for this host yet: nothing can have drifted, and nothing failed
     except CompileError as exc:
         compile_errors = list(exc.errors)
     except TransportError:

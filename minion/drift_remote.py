@@ -153,6 +153,23 @@ def _seq(wire_report: Mapping[str, Any]) -> int:
     return seq if isinstance(seq, int) and not isinstance(seq, bool) else -1
 
 
+def converged_report(minion_id: str, cachedir: str, prepared: Any, revision: str,
+                     now: float | None = None) -> DriftReport:
+    """The report of a host a highstate just converged: nothing drifted at `revision`; the
+    certificates it manages are checked as a drift check would."""
+    import time
+
+    from core.drift import build_report
+    from minion.certs import expiring, find_certificates, managed_paths
+
+    when = time.time() if now is None else now
+    chunks = prepared.plan.chunks
+    certs = expiring(find_certificates(managed_paths(chunks)), now=when, window_days=DEFAULT_WINDOW_DAYS)
+    ledger = DriftLedger(ledger_path(cachedir))
+    return build_report(minion_id, {}, revision=revision, applied_revision=revision,
+                        seq=ledger.next_seq(when), reported_at=when, expiring_certs=certs)
+
+
 def record_remote_apply(cachedir: str, prepared: Any, results: Mapping[str, Mapping[str, Any]]) -> str | None:
     """After a real (not test) apply: remember its revision when every state succeeded.
 
@@ -167,15 +184,22 @@ def record_remote_apply(cachedir: str, prepared: Any, results: Mapping[str, Mapp
 
 
 def after_apply(request: Request, cachedir: str, prepared: Any, results: Mapping[str, Mapping[str, Any]],
-                highstate: bool = True) -> None:
+                highstate: bool = True, minion_id: str | None = None) -> None:
     """The hook remote_apply calls after a real (not test) apply.
 
     A highstate that fully succeeded becomes the applied revision (what `corrective` compares
-    with); any apply that fully succeeded is announced to the master as `converged`.
+    with) and, with `minion_id`, this host's drift report: it matches the blueprint now, so
+    `lpmaster drift` stops showing what the apply just fixed. Any apply that fully succeeded
+    is announced to the master as `converged`.
     """
     if not results or any(r.get("result") is not True for r in results.values()):
         return
     revision = record_remote_apply(cachedir, prepared, results) if highstate else None
+    if revision is not None and minion_id is not None:
+        try:
+            send_report(request, converged_report(minion_id, cachedir, prepared, revision))
+        except Exception as exc:  # the apply succeeded; the next check reports in any case
+            log.info("drift report after the apply not delivered: %s", exc)
     changed = sum(1 for r in results.values() if r.get("changes"))
     message: dict[str, Any] = {"type": "converged", "states": len(results), "changed": changed}
     if revision is not None:

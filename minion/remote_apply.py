@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Sequence
 
-from core.errors import LinkpeekError, RunLockedError
+from core.errors import LinkpeekError, RunLockedError, TransportError
 
 log = logging.getLogger("lp.minion.state")
 
@@ -75,7 +75,8 @@ def prepare_remote(request: Request, minion_id: str, grains: Mapping[str, Any], 
                    sls: Sequence[str] | None = None, opts: Mapping[str, Any] | None = None,
                    masker: Any = None) -> PreparedRun:
     """Fetch this minion's pillar, sync the tree, compile. Raises LinkpeekError (RenderError,
-    CompileError, or PillarError when the master could not give a pillar); nothing runs."""
+    CompileError, PillarError when the master could not give a pillar, TransportError when
+    it did not answer); nothing runs."""
     from core.masking import Masker
     from minion.local import make_context
     from minion.state.compiler import compile_plan
@@ -131,7 +132,7 @@ def _apply_locked(request: Request, minion_id: str, grains: dict[str, Any], cach
     if not test:  # drift: remember what was applied, tell the master it converged (issue 6)
         from minion.drift_remote import after_apply
         try:
-            after_apply(request, cachedir, prepared, results, highstate=not sls)
+            after_apply(request, cachedir, prepared, results, highstate=not sls, minion_id=minion_id)
         except Exception:  # bookkeeping only: the states ran, their return must not be lost
             log.exception("recording the apply for drift reports failed")
     failed = any(r.get("result") is False for r in results.values())
@@ -139,8 +140,12 @@ def _apply_locked(request: Request, minion_id: str, grains: dict[str, Any], cach
 
 
 def _request(request: Request, message: dict[str, Any]) -> dict[str, Any]:
+    """The reply, an error reply for a refusal; TransportError (no answer) is raised, so a
+    drift check that could not reach the master makes no report (an apply still says why)."""
     try:
         reply = request(message)
+    except TransportError:
+        raise
     except LinkpeekError as exc:
         return {"error": f"the master did not answer: {exc}"}
     return reply if isinstance(reply, dict) else {"error": "malformed reply from the master"}

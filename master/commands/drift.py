@@ -1,10 +1,10 @@
 """`lpmaster drift [TARGET] [--refresh] [--max-age DURATION] [--json] [--junit FILE]`.
 
-A table of the targeted minions: clean, drifted, failing, stale report or never reported,
-and what drifted (with diffs, corrective or pending). Exit codes: 0 every targeted minion
-reported within --max-age and is clean; 2 any drifted, failing, stale or never reported (or
-no minion matched); 1 the command itself failed (master unreachable for --refresh, bad
-option value, unreadable store).
+A table of the targeted minions: clean, drifted, failing, stale report, never reported or
+unreachable (did not answer --refresh), and what drifted (with diffs, corrective or
+pending). Exit codes: 0 every targeted minion reported within --max-age and is clean; 2 any
+drifted, failing, stale, never reported or unreachable (or no minion matched); 1 the
+command itself failed (master not running for --refresh, bad option value, unreadable store).
 """
 from __future__ import annotations
 
@@ -53,12 +53,14 @@ def _drift(args: argparse.Namespace) -> int:
 
     cfg = api.load_config(cli.require_config(args, "master"))
     max_age = parse_duration(args.max_age) if args.max_age else DEFAULT_MAX_AGE
+    unreachable: dict[str, str] = {}
     if args.refresh:
         outcome = refresh(cfg, args.target, args.tgt_type, args.timeout)
-        for mid, why in sorted(outcome["missing"].items()):
+        unreachable = outcome["missing"]
+        for mid, why in sorted(unreachable.items()):
             print(f"lpmaster drift: {escape_controls(mid)} did not answer the refresh ({why})", file=sys.stderr)
     now = time.time()
-    rows = drift_rows(cfg, args.target, args.tgt_type, max_age=max_age, now=now)
+    rows = drift_rows(cfg, args.target, args.tgt_type, max_age=max_age, now=now, unreachable=unreachable)
     if args.junit:
         from core.junit import write_junit
         write_junit(args.junit, rows, now=now, max_age=max_age)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.errors import TransportError
 from minion.functions import FunctionResult
 
 
@@ -20,8 +21,13 @@ def check(ctx: Any, window_days: Any = None) -> FunctionResult:
     drift_conf = getattr(ctx.config, "drift", None) or {}
     window = float(window_days if window_days is not None
                    else drift_conf.get("cert_window_days", DEFAULT_WINDOW_DAYS))
-    report = check_remote(ctx.request, ctx.minion_id, ctx.grains, ctx.config.cache_dir,
-                          cert_window_days=window)
+    try:
+        report = check_remote(ctx.request, ctx.minion_id, ctx.grains, ctx.config.cache_dir,
+                              cert_window_days=window)
+    except TransportError as exc:
+        return FunctionResult({"status": "not checked", "error": str(exc),
+                               "comment": "the master could not be reached; no report was made"},
+                              success=False, retcode=1)
     if report is None:
         return FunctionResult({"status": "skipped", "comment": "a state run holds the lock; try again"},
                               success=False, retcode=1)

@@ -35,17 +35,21 @@ class Plan:
     sls: list[str]
 
 
+class NoStatesError(CompileError):
+    """The highstate gives this minion nothing to do (no top.sls, or no target matches it)."""
+
+
 def compile_highstate(tree: StateTree, minion_id: str, grains: dict, pillar: dict,
                       opts: dict | None = None, *, validate: Validator | None = None) -> Plan:
     """Compile what the tree's top.sls gives `minion_id`."""
     from core.top import render_top
 
     if not tree.has_file("top.sls"):
-        raise CompileError([f"{tree.root}: no top.sls in the state tree (name SLS files to apply)"])
+        raise NoStatesError([f"{tree.root}: no top.sls in the state tree (name SLS files to apply)"])
     names = render_top(tree.read_file("top.sls"), "top.sls", minion_id, grains, pillar,
                        opts, tree.root)
     if not names:
-        raise CompileError([f"top.sls: no target matches minion {minion_id!r}"])
+        raise NoStatesError([f"top.sls: no target matches minion {minion_id!r}"])
     return _compile(tree, names, minion_id, grains, pillar, opts or {}, validate)
 
 

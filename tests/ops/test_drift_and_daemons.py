@@ -1,0 +1,63 @@
+"""Issue 15 items 2-4 with real processes: drift never says `clean` for a host it did not
+check, an apply updates the drift record, one daemon per config, `status` with no master.
+The tests share one master (m1 has a state, m2 none) and run in order; the last stops it."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+from junitparser import Failure, JUnitXml
+
+from tests.ops.conftest import wait_for
+
+
+def test_a_host_with_no_states_yet_is_clean_not_failing(ops):
+    ops.add("m1", "m2")
+    code, rows, err = ops.drift_json("m2", "--refresh", "--timeout", "30")
+    assert rows["m2"]["status"] == "clean", (rows, err)
+    assert code == 0 and rows["m2"]["report"]["compile_errors"] == []
+
+
+def test_an_apply_that_converged_a_host_updates_its_drift_record(ops):
+    assert ops.cli("apply", "m1", "--timeout", "30").returncode == 0
+    (ops.outdir("m1") / "motd").write_text("edited by hand\n")
+    code, rows, _ = ops.drift_json("m1", "--refresh", "--timeout", "30")
+    assert code == 2 and rows["m1"]["status"] == "drifted"
+    proc = ops.cli("apply", "m1", "--timeout", "30")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    code, rows, _ = ops.drift_json("m1")                  # no --refresh: the record itself
+    assert rows["m1"]["status"] == "clean" and code == 0, rows
+
+
+def test_a_second_minion_daemon_with_the_same_config_is_refused_naming_the_first(ops):
+    cfg = str(ops.minion_dir("m1") / "minion.yaml")
+    try:
+        proc = subprocess.run([ops.lpminion, "-c", cfg, "start"], capture_output=True, text=True, timeout=20)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("a second lpminion with the same config kept running") from None
+    assert proc.returncode == 64, proc.stderr
+    assert f"pid {ops.minions['m1'].pid}" in proc.stderr and "already running" in proc.stderr
+    ops.wait_answering("m1")                                # the first one is undisturbed
+
+
+def test_a_stopped_minion_is_unreachable_on_refresh_not_clean(ops, tmp_path):
+    ops.stop_minion("m2")
+    junit = tmp_path / "drift.xml"
+    proc = ops.cli("drift", "--refresh", "--timeout", "5", "--junit", str(junit), "--json")
+    rows = json.loads(proc.stdout)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert rows["m2"]["status"] == "unreachable" and rows["m1"]["status"] == "clean"
+    failures = [c for suite in JUnitXml.fromfile(str(junit)) for c in suite
+                if c.classname == "m2" and any(isinstance(r, Failure) for r in c.result)]
+    assert len(failures) == 1
+    table = ops.cli("drift", "--refresh", "--timeout", "5")
+    assert table.returncode == 2 and "unreachable" in table.stdout
+
+
+def test_status_with_the_master_stopped_says_so_and_fails(ops):
+    wait_for(lambda: json.loads(ops.cli("status", "--json").stdout)["m1"]["up"], 10, "m1 up")
+    ops.stop_master()
+    proc = ops.cli("status")
+    assert proc.returncode != 0
+    assert "master is not running" in proc.stderr
+    assert " up " not in proc.stdout.splitlines()[0] and "0 up" in proc.stdout
