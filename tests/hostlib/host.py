@@ -95,8 +95,7 @@ class Host:
             host = cls(name, base, init, pid, None)
             Path(base, "init.pid").write_text(f"{pid}\n")
             if network_on:
-                network.ensure_bridge()
-                host.lease = network.lease_address()
+                host.lease = network.bridge_and_lease()
                 network.plug(pid, host.lease)
                 host.write_text("/etc/hosts", f"127.0.0.1 localhost\n{host.lease.address} {name}\n")
             return host

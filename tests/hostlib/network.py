@@ -6,9 +6,11 @@ machine never hand out the same one. Traffic only ever goes to these addresses.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 BRIDGE = "lpbr0"
@@ -33,10 +35,38 @@ def ensure_bridge() -> bool:
     return made.returncode == 0
 
 
+@contextlib.contextmanager
+def _bridge_lock() -> Iterator[None]:
+    """Held while a host goes from `ensure_bridge` to its lease, and while the bridge is removed,
+    so that a test session that ends (parallel test workers end at different times) never
+    deletes the bridge under a host that is being plugged in."""
+    os.makedirs(LEASE_DIR, exist_ok=True)
+    fd = os.open(f"{LEASE_DIR}/bridge.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def bridge_and_lease() -> Lease:
+    """Make sure the bridge exists and lease a host address on it, atomically."""
+    with _bridge_lock():
+        ensure_bridge()
+        return lease_address()
+
+
 def remove_bridge() -> bool:
     """Delete the bridge unless some host (of any test session) still holds an address lease."""
+    with _bridge_lock():
+        return _remove_unleased_bridge()
+
+
+def _remove_unleased_bridge() -> bool:
     if os.path.isdir(LEASE_DIR):
         for entry in os.listdir(LEASE_DIR):
+            if not entry.removesuffix(".lock").isdigit():
+                continue
             fd = os.open(os.path.join(LEASE_DIR, entry), os.O_RDWR)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
