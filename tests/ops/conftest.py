@@ -24,11 +24,11 @@ STATES = {
 class OpsCluster(Cluster):
     """The shared cluster with fast timings; each minion writes under ROOT/out/<id>."""
 
-    def __init__(self, root: Path, lpmaster: str, lpminion: str) -> None:
+    def __init__(self, root: Path, lpmaster: str, lpminion: str,
+                 drift: str = "drift:\n  enabled: false\n") -> None:
         super().__init__(root, lpmaster, lpminion,
                          minion_args=["--heartbeat", "0.5", "--startup-states", "none"],
-                         minion_config="register_backoff_max: 0.5\nrequest_timeout: 2\n"
-                                       "drift:\n  enabled: false\n")
+                         minion_config="register_backoff_max: 0.5\nrequest_timeout: 2\n" + drift)
         self.add_master_config("minion_down_after: 3\n")
         for rel, text in STATES.items():
             path = self.master_dir / "states" / rel
