@@ -19,6 +19,7 @@ import pwd
 from dataclasses import dataclass, field
 
 from minion.providers.atomic import write_atomic
+from minion.providers.safefs import DirSpec, UnsafeWrite, read_file
 from minion.state.contract import StateFailed
 
 SPOOL = "/var/spool/cron/crontabs"
@@ -83,13 +84,11 @@ def path_for(user: str, spool: str = SPOOL) -> str:
 
 def read(user: str, spool: str = SPOOL) -> Crontab:
     path = path_for(user, spool)
-    if os.path.islink(path):
-        raise StateFailed(f"{path} is a symlink: refusing to use it; replace it with a file")
     try:
-        with open(path) as fh:
-            return parse(fh.read())
-    except FileNotFoundError:
-        return Crontab()
+        data = read_file(os.path.abspath(path), follow=False)
+    except UnsafeWrite:
+        raise StateFailed(f"{path} is a symlink: refusing to use it; replace it with a file") from None
+    return Crontab() if data is None else parse(data.decode("utf-8", "replace"))
 
 
 def write(user: str, tab: Crontab, spool: str = SPOOL) -> None:
@@ -103,6 +102,7 @@ def write(user: str, tab: Crontab, spool: str = SPOOL) -> None:
         gid = grp.getgrnam("crontab").gr_gid
     except KeyError:
         gid = entry.pw_gid
-    if not os.path.isdir(spool):
-        os.makedirs(spool, mode=0o1730)
-    write_atomic(path_for(user, spool), tab.render(), mode=0o600, uid=entry.pw_uid, gid=gid)
+    write_atomic(
+        path_for(user, spool), tab.render(), mode=0o600, uid=entry.pw_uid, gid=gid,
+        make_dirs=DirSpec(0o1730, -1, gid),
+    )

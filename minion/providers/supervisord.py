@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from minion.providers.atomic import write_atomic
+from minion.providers.safefs import DirSpec, read_file
 from minion.state.contract import StateFailed
 
 DEFAULT_CONF = "/etc/supervisor/supervisord.conf"
@@ -134,11 +135,8 @@ class Supervisord:
         return os.path.join(self.include_dir, f"{name}.conf")
 
     def managed_text(self, name: str) -> str | None:
-        try:
-            with open(self.conf_path(name)) as fh:
-                return fh.read()
-        except FileNotFoundError:
-            return None
+        data = read_file(os.path.abspath(self.conf_path(name)), follow=False)
+        return None if data is None else data.decode("utf-8", "replace")
 
     def current_settings(self, name: str) -> dict[str, str] | None:
         """The program's section wherever supervisord's include finds it (ours first)."""
@@ -154,8 +152,7 @@ class Supervisord:
 
     def write_section(self, name: str, text: str) -> None:
         """Replace our include file for program `name` with `text` (a rendered section)."""
-        os.makedirs(self.include_dir, exist_ok=True)
-        write_atomic(self.conf_path(name), text, mode=0o644)
+        write_atomic(self.conf_path(name), text, mode=0o644, make_dirs=DirSpec())
 
     # -- XML-RPC ------------------------------------------------------------------------------
     def _rpc(self) -> Any:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -26,10 +25,10 @@ from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.fileops import (
     Owner,
     check_path,
-    lstat_or_none,
+    backup_copy,
     makedirs,
     need_parent,
-    read_bytes,
+    read_target,
     text_diff,
     write_keeping_owner,
 )
@@ -49,9 +48,13 @@ _FLAG_NAMES = {
 }
 
 
-def _read_text(path: str) -> str:
+def _read_text(path: str) -> str | None:
+    """The file's text through trusted links only (None: it does not exist)."""
+    data = read_target(path)
+    if data is None:
+        return None
     try:
-        return read_bytes(path).decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise StateFailed(f"{path} is not UTF-8 text") from None
 
@@ -136,11 +139,11 @@ class Replace:
         )
 
     def check(self, ctx: ExecContext, spec: ReplaceSpec) -> Pending:
-        if lstat_or_none(spec.name) is None:
+        old = _read_text(spec.name)
+        if old is None:
             if spec.ignore_if_missing:
                 return Pending(comment=f"{spec.name} does not exist; ignored")
             raise StateFailed(f"{spec.name}: file not found")
-        old = _read_text(spec.name)
         new, found = spec.pattern.subn(spec.repl, old, count=spec.count)
         if not found and (spec.append_if_not_found or spec.prepend_if_not_found):
             content = spec.not_found_content if spec.not_found_content is not None else spec.repl
@@ -160,8 +163,8 @@ class Replace:
 
     def apply(self, ctx: ExecContext, spec: ReplaceSpec, pending: Pending) -> dict[str, Any]:
         if spec.backup:
-            shutil.copy2(spec.name, spec.name + spec.backup)
-        write_keeping_owner(spec.name, pending.facts["text"].encode("utf-8"))
+            backup_copy(spec.name, spec.backup)
+        write_keeping_owner(spec.name, pending.facts["text"].encode("utf-8"), follow=True)
         return dict(pending.changes)
 
 
@@ -194,11 +197,8 @@ class Append:
         )
 
     def check(self, ctx: ExecContext, spec: AppendSpec) -> Pending:
-        st = lstat_or_none(spec.name)
-        if st is None:
-            old = ""
-        else:
-            old = _read_text(spec.name)
+        current = _read_text(spec.name)
+        old = current or ""
         squashed = _squash(old)
         new = old
         added = 0
@@ -214,7 +214,7 @@ class Append:
             return Pending(comment="File is already in the correct state")
         return Pending(
             changes={"diff": text_diff(old.encode(), new.encode())},
-            facts={"text": new, "new": st is None},
+            facts={"text": new, "new": current is None},
             comment=f"File {spec.name} is set to be updated",
             applied_comment=f"Appended {added} lines",
         )
@@ -223,5 +223,5 @@ class Append:
         if pending.facts.get("new"):
             need_parent(spec.name, spec.makedirs)
             makedirs(os.path.dirname(spec.name), Owner())
-        write_keeping_owner(spec.name, pending.facts["text"].encode("utf-8"))
+        write_keeping_owner(spec.name, pending.facts["text"].encode("utf-8"), follow=True)
         return dict(pending.changes)

@@ -11,6 +11,7 @@ and mode, replaced atomically.
         - group: root
         - mode: 644
         - makedirs: True
+        - follow_symlinks: True        # Salt's default; only links root could plant
 
     /etc/motd:
       file.managed:
@@ -30,7 +31,6 @@ from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.fileops import (
     Owner,
     check_path,
-    lstat_or_none,
     makedirs,
     missing_parent_note,
     need_parent,
@@ -40,8 +40,10 @@ from minion.states.fileops import (
     read_bytes,
     set_owner,
     text_diff,
+    want_uid,
     write_keeping_owner,
 )
+from minion.providers.safefs import MissingParent, locate, read_in
 from minion.states.specargs import as_bool, as_list, check_known
 
 _KNOWN = (
@@ -61,7 +63,11 @@ _KNOWN = (
     "dir_mode",
     "replace",
     "create",
+    "follow_symlinks",
+    "show_changes",
 )
+
+_LINK_TO_FILE = "Replace symbolic link with regular file"
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,8 @@ class ManagedSpec:
     makedirs: bool = False
     replace: bool = True
     create: bool = True
+    follow_symlinks: bool = True
+    show_changes: bool = True
 
 
 def parse_template(where: str, args: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
@@ -134,6 +142,8 @@ class Managed:
             makedirs=as_bool(where, "makedirs", args.get("makedirs")),
             replace=as_bool(where, "replace", args.get("replace"), True),
             create=as_bool(where, "create", args.get("create"), True),
+            follow_symlinks=as_bool(where, "follow_symlinks", args.get("follow_symlinks"), True),
+            show_changes=as_bool(where, "show_changes", args.get("show_changes"), True),
         )
 
     # -- the desired content -----------------------------------------------------------------
@@ -170,14 +180,19 @@ class Managed:
 
     def check(self, ctx: ExecContext, spec: ManagedSpec) -> Pending:
         content = self.wanted_content(ctx, spec)
-        return plan_file(
+        pending = plan_file(
             spec.name,
             content,
             spec.owner,
             replace=spec.replace,
             make_dirs=spec.makedirs,
             create=spec.create,
+            follow=spec.follow_symlinks,
         )
+        diff = pending.changes.get("diff")
+        if not spec.show_changes and diff not in (None, "New file", _LINK_TO_FILE):
+            pending.changes["diff"] = "<show_changes=False>"
+        return pending
 
     def apply(self, ctx: ExecContext, spec: ManagedSpec, pending: Pending) -> dict[str, Any]:
         dir_owner = (
@@ -225,36 +240,50 @@ def plan_file(
     replace: bool = True,
     make_dirs: bool = False,
     create: bool = True,
+    follow: bool = True,
 ) -> Pending:
-    """What writing `content` (None: leave content alone) with `want` to `path` would change."""
-    st = lstat_or_none(path)
-    target = path
-    if st is not None and stat.S_ISLNK(st.st_mode):  # Salt follows a symlink to the file it names
-        target = os.path.realpath(path)
-        st = lstat_or_none(target)
+    """What writing `content` (None: leave content alone) with `want` to `path` would change.
+
+    `follow` (Salt's follow_symlinks): a symlink at `path` is followed to the file it names,
+    if root or the file's owner alone could have planted it (safefs); otherwise the state
+    fails saying why. Not following replaces the link with a regular file, as Salt does.
+    """
+    try:
+        entry = locate(path, follow=follow, owner=want_uid(want))
+    except MissingParent:
+        entry = None
     changes: dict[str, Any] = {}
-    facts: dict[str, Any] = {"target": target, "content": None, "exists": st is not None}
-    if st is None:
-        if not create:
-            return Pending(comment=f"File {path} is not present and create is False")
-        facts["make_dirs"] = make_dirs
-        changes["diff"] = "New file"
-        facts["content"] = content if content is not None else b""
-        changes.update(owner_changes(None, want))
-        return Pending(
-            changes=changes,
-            facts=facts,
-            comment=f"File {path} would be created{missing_parent_note(target, make_dirs)}",
-            applied_comment=f"File {path} created",
-        )
-    if stat.S_ISDIR(st.st_mode):
-        raise StateFailed(f"Specified target {path} is a directory")
-    if content is not None and replace:
-        old = read_bytes(target)
-        if old != content:
-            changes["diff"] = text_diff(old, content)
-            facts["content"] = content
-    changes.update(owner_changes(st, want))
+    facts: dict[str, Any] = {"target": path, "content": None, "follow": follow}
+    st = None if entry is None else entry.st
+    try:
+        if entry is not None:
+            facts["target"] = entry.path
+        if st is None or stat.S_ISLNK(st.st_mode):
+            if st is None and not create:
+                return Pending(comment=f"File {path} is not present and create is False")
+            facts["make_dirs"] = make_dirs
+            facts["content"] = content if content is not None else b""
+            if st is None:
+                changes["diff"] = "New file"
+                comment = f"File {path} would be created{missing_parent_note(path, make_dirs)}"
+                applied = f"File {path} created"
+            else:
+                changes["diff"] = _LINK_TO_FILE
+                comment, applied = f"File {path} is set to be changed", f"File {path} updated"
+            changes.update(owner_changes(None, want))
+            return Pending(changes=changes, facts=facts, comment=comment, applied_comment=applied)
+        if stat.S_ISDIR(st.st_mode):
+            raise StateFailed(f"Specified target {path} is a directory")
+        if content is not None and replace:
+            assert entry is not None
+            old = read_in(entry) or b""
+            if old != content:
+                changes["diff"] = text_diff(old, content)
+                facts["content"] = content
+        changes.update(owner_changes(st, want))
+    finally:
+        if entry is not None:
+            entry.close()
     if not changes:
         return Pending(comment=f"File {path} is in the correct state")
     return Pending(
@@ -266,13 +295,15 @@ def plan_file(
 
 
 def write_planned(path: str, want: Owner, pending: Pending, dir_owner: Owner | None = None) -> None:
-    """Make what plan_file found: write content atomically (keeping owner/mode), chown/chmod."""
-    target = pending.facts.get("target", path)
+    """Make what plan_file found: write content atomically (keeping owner/mode), chown/chmod.
+
+    The path is walked again from `/` (not the target check found), so links are checked
+    again at the moment of writing."""
     content = pending.facts.get("content")
+    follow = pending.facts.get("follow", True)
     if content is not None:
-        if lstat_or_none(target) is None:
-            need_parent(target, pending.facts.get("make_dirs", True))
-            makedirs(os.path.dirname(target), dir_owner)
-        write_keeping_owner(target, content, want)
+        need_parent(path, pending.facts.get("make_dirs", True))
+        makedirs(os.path.dirname(path), dir_owner)
+        write_keeping_owner(path, content, want, follow=follow)
     else:
-        set_owner(target, want)
+        set_owner(path, want, follow=follow)

@@ -41,7 +41,9 @@ from minion.states.fileops import (
     read_bytes,
     remove_any,
     set_owner,
+    want_uid,
 )
+from minion.providers.safefs import MissingParent, locate
 from minion.states.specargs import as_bool, as_list, as_str, check_known
 
 
@@ -130,13 +132,7 @@ class Directory:
 
     def check(self, ctx: ExecContext, spec: DirectorySpec) -> Pending:
         path = spec.name
-        st = lstat_or_none(path)
-        if st is not None and stat.S_ISLNK(st.st_mode):
-            st = lstat_or_none(os.path.realpath(path))
-            if st is None:  # mkdir would fail on the link itself
-                raise StateFailed(
-                    f"{path} is a symlink to {os.readlink(path)}, which does not exist"
-                )
+        st = _directory_stat(path, spec.owner)
         changes: dict[str, Any] = {}
         if st is None:
             changes[path] = "New Dir"
@@ -189,8 +185,7 @@ class Directory:
         if pending.changes.get(path) == "New Dir":
             parent_owner = Owner(spec.owner.user, spec.owner.group, None)
             need_parent(path, spec.makedirs)
-            makedirs(os.path.dirname(path), parent_owner)
-            os.mkdir(path, 0o755)
+            makedirs(path, parent_owner)
         set_owner(path, spec.owner)
         dwant, fwant = self._recurse_wants(spec)
         for full, diff in pending.changes.get("recursion", {}).items():
@@ -207,6 +202,19 @@ class Directory:
         for full in pending.changes.get("removed", []):
             remove_any(full)
         return dict(pending.changes)
+
+
+def _directory_stat(path: str, want: Owner) -> os.stat_result | None:
+    """The directory's stat, a symlink at `path` followed (Salt's allow_symlink) only when
+    root or the owner alone could have planted it; None: it does not exist."""
+    try:
+        entry = locate(path, follow=True, owner=want_uid(want))
+    except MissingParent:
+        return None
+    with entry:
+        if entry.st is None and entry.path != path:  # mkdir would fail on the link itself
+            raise StateFailed(f"{path} is a symlink to {os.readlink(path)}, which does not exist")
+        return entry.st
 
 
 # -- file.recurse ---------------------------------------------------------------------------

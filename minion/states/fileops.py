@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from core.errors import StateArgError
-from minion.providers.atomic import write_atomic
+from minion.providers.safefs import (
+    DirSpec,
+    Entry,
+    MissingParent,
+    ensure_dir,
+    locate,
+    read_file,
+    read_in,
+    set_meta_in,
+    write_in,
+)
 from minion.state.contract import StateFailed
 
 
@@ -128,14 +138,23 @@ def _id_or_none(lookup: Any, name: str) -> int | None:
         return None
 
 
+def want_uid(want: Owner | None) -> int | None:
+    """The uid `want` gives the file (None: not given, or the user does not exist yet)."""
+    if want is None or want.user is None:
+        return None
+    return _id_or_none(uid_of, want.user)
+
+
 def set_owner(path: str, want: Owner, follow: bool = True) -> None:
-    """chown/chmod `path` to `want` (only the attributes given)."""
-    if want.user is not None or want.group is not None:
-        uid = uid_of(want.user) if want.user is not None else -1
-        gid = gid_of(want.group) if want.group is not None else -1
-        os.chown(path, uid, gid, follow_symlinks=follow)
-    if want.mode is not None and (follow or not os.path.islink(path)):
-        os.chmod(path, want.mode)
+    """chown/chmod `path` to `want` (only the attributes given), through trusted links only."""
+    if want.user is None and want.group is None and want.mode is None:
+        return
+    uid = uid_of(want.user) if want.user is not None else -1
+    gid = gid_of(want.group) if want.group is not None else -1
+    with locate(path, follow=follow, owner=uid) as entry:
+        if entry.st is None:
+            raise StateFailed(f"{path} does not exist")
+        set_meta_in(entry, uid, gid, want.mode)
 
 
 # -- looking --------------------------------------------------------------------------------
@@ -198,49 +217,83 @@ def need_parent(path: str, make_dirs: bool, what: str = "Parent directory") -> N
 
 # -- changing -------------------------------------------------------------------------------
 def makedirs(path: str, want: Owner | None = None) -> None:
-    """Create `path` and missing parents; new directories get `want`'s owner/mode when given."""
-    missing = []
-    cur = path
-    while cur and not os.path.isdir(cur):
-        missing.append(cur)
-        nxt = os.path.dirname(cur)
-        if nxt == cur:
-            break
-        cur = nxt
-    for d in reversed(missing):
-        os.mkdir(d, 0o755)
-        if want is not None:
-            set_owner(d, want)
+    """Create `path` and missing parents; new directories get `want`'s owner/mode when given
+    (0755 otherwise). Symlinks on the way are followed only when trusted (safefs)."""
+    want = want or Owner()
+    uid = uid_of(want.user) if want.user is not None else -1
+    gid = gid_of(want.group) if want.group is not None else -1
+    mode = want.mode if want.mode is not None else 0o755 & ~_umask()
+    ensure_dir(path, DirSpec(mode, uid, gid), owner=uid)
 
 
-def write_keeping_owner(path: str, data: bytes, want: Owner | None = None) -> None:
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def read_target(path: str, follow: bool = True, want: Owner | None = None) -> bytes | None:
+    """The content of the file a state manages (None: missing), read through trusted links
+    only, so a diff never shows a file a planted link points at."""
+    return read_file(path, follow=follow, owner=want_uid(want))
+
+
+def write_keeping_owner(
+    path: str, data: bytes, want: Owner | None = None, follow: bool = False
+) -> None:
     """Replace `path` atomically with `data`, keeping its mode and (as root) its owner, except
-    what `want` sets; a new file gets the default mode and our owner."""
-    st = lstat_or_none(path)
-    if st is None:
-        mode, uid, gid = default_file_mode(), -1, -1
-    else:
-        mode, uid, gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
-    if os.geteuid() != 0:  # only root can keep someone else's ownership
-        uid, gid = -1, -1
+    what `want` sets; a new file gets the default mode and our owner. `follow`: write the
+    file a symlink at `path` names (trusted links only) instead of replacing the link."""
+    uid = gid = -1
     if want is not None:
-        if want.mode is not None:
-            mode = want.mode
         if want.user is not None:
             uid = uid_of(want.user)
         if want.group is not None:
             gid = gid_of(want.group)
-    write_atomic(path, data, mode, uid, gid, sync=False)
+    with locate(path, follow=follow, owner=uid) as entry:
+        st = entry.st
+        if st is None or stat.S_ISLNK(st.st_mode):
+            mode, keep_uid, keep_gid = default_file_mode(), -1, -1
+        else:
+            mode, keep_uid, keep_gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+        if os.geteuid() != 0:  # only root can keep someone else's ownership
+            keep_uid, keep_gid = -1, -1
+        if want is not None and want.mode is not None:
+            mode = want.mode
+        write_in(
+            entry, data, mode, uid if uid != -1 else keep_uid, gid if gid != -1 else keep_gid,
+            sync=False,
+        )
+
+
+def backup_copy(path: str, suffix: str) -> None:
+    """Copy `path` (links followed only when trusted) to its real path + `suffix`, keeping
+    its mode and owner; the copy replaces whatever is at that name, a link included."""
+    with locate(path, follow=True) as entry:
+        data = read_in(entry)
+        st = entry.st
+        if data is None or st is None:
+            return
+        backup = Entry(entry.dir_fd, entry.name + suffix, entry.path + suffix, None, entry.dir_st)
+        backup.restat()
+        uid, gid = (st.st_uid, st.st_gid) if os.geteuid() == 0 else (-1, -1)
+        write_in(backup, data, stat.S_IMODE(st.st_mode), uid, gid, sync=False)
 
 
 def remove_any(path: str) -> None:
-    """Remove a file, a symlink, or a directory tree (never following symlinks)."""
-    st = lstat_or_none(path)
-    if st is None:
-        return
-    if stat.S_ISDIR(st.st_mode):
-        import shutil
+    """Remove a file, a symlink, or a directory tree (never following symlinks, on the way
+    to it either, unless root alone could have planted them)."""
+    import shutil
 
-        shutil.rmtree(path)
-    else:
-        os.unlink(path)
+    try:
+        entry = locate(path, follow=False)
+    except MissingParent:
+        return
+    with entry:
+        st = entry.st
+        if st is None:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(entry.name, dir_fd=entry.dir_fd)
+        else:
+            os.unlink(entry.name, dir_fd=entry.dir_fd)

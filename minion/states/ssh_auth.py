@@ -12,7 +12,6 @@ The file is replaced atomically, 0600 and owned by the user; symlinks are refuse
 
 from __future__ import annotations
 
-import os
 import pwd
 import re
 from collections.abc import Mapping
@@ -21,7 +20,7 @@ from typing import Any
 
 from core.errors import StateArgError, UnsafePathError
 from core.safepath import check_relative, safe_join
-from minion.providers.atomic import write_atomic
+from minion.providers.safefs import DirSpec, read_file, write_file
 from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.specargs import check_known, one_line
 
@@ -101,17 +100,10 @@ def _target(spec: KeySpec) -> tuple[str, pwd.struct_passwd | None]:
                           "of the home directory: replace it with a plain directory") from None
 
 
-def _lines(path: str) -> list[str]:
-    if os.path.islink(path) or os.path.islink(os.path.dirname(path)):
-        raise StateFailed(
-            f"{path} or its directory is a symlink: refusing to write through it; "
-            f"replace it with a plain file"
-        )
-    try:
-        with open(path) as fh:
-            return fh.read().splitlines()
-    except FileNotFoundError:
-        return []
+def _lines(path: str, entry: pwd.struct_passwd) -> list[str]:
+    """The file's lines, read through links only the user or root could plant (safefs)."""
+    data = read_file(path, follow=True, owner=entry.pw_uid)
+    return [] if data is None else data.decode("utf-8", "replace").splitlines()
 
 
 def _find(lines: list[str], blob: str) -> int | None:
@@ -122,12 +114,10 @@ def _find(lines: list[str], blob: str) -> int | None:
 
 
 def _write(path: str, entry: pwd.struct_passwd, lines: list[str]) -> None:
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, mode=0o700)
-        os.chown(directory, entry.pw_uid, entry.pw_gid)
-    write_atomic(
-        path, "".join(f"{ln}\n" for ln in lines), mode=0o600, uid=entry.pw_uid, gid=entry.pw_gid
+    uid, gid = entry.pw_uid, entry.pw_gid
+    write_file(
+        path, "".join(f"{ln}\n" for ln in lines), 0o600, uid, gid, follow=True,
+        make_dirs=DirSpec(0o700, uid, gid), sync=True,
     )
 
 
@@ -141,7 +131,7 @@ class Present:
         path, entry = _target(spec)
         if entry is None:  # may be created by an earlier state of this run
             return Pending(changes={"key": {"old": "", "new": spec.line}})
-        lines = _lines(path)
+        lines = _lines(path, entry)
         index = _find(lines, spec.blob)
         if index is not None and lines[index] == spec.line:
             return Pending(comment=f"key already in {path}")
@@ -154,7 +144,7 @@ class Present:
             raise StateFailed(
                 f"user {spec.user} does not exist: add a user.present for it and require it"
             )
-        lines = _lines(path)
+        lines = _lines(path, entry)
         index = _find(lines, spec.blob)
         if index is None:
             lines.append(spec.line)
@@ -172,15 +162,16 @@ class Absent:
 
     def check(self, ctx: ExecContext, spec: KeySpec) -> Pending:
         path, entry = _target(spec)
-        index = None if entry is None else _find(_lines(path), spec.blob)
+        lines = [] if entry is None else _lines(path, entry)
+        index = _find(lines, spec.blob)
         if index is None:
             return Pending(comment="key is absent")
-        return Pending(changes={"key": {"old": _lines(path)[index], "new": ""}})
+        return Pending(changes={"key": {"old": lines[index], "new": ""}})
 
     def apply(self, ctx: ExecContext, spec: KeySpec, pending: Pending) -> dict[str, Any]:
         path, entry = _target(spec)
         assert entry is not None
-        lines = [ln for ln in _lines(path) if spec.blob not in ln.split()]
+        lines = [ln for ln in _lines(path, entry) if spec.blob not in ln.split()]
         _write(path, entry, lines)
         return dict(pending.changes)
 
