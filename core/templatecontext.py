@@ -1,18 +1,24 @@
 """The Jinja context of SLS files and templates: grains, pillar, opts, sls paths, and `salt`.
 
-`salt` is a read-only table of harmless lookups (`salt['pillar.get']('a:b', 'dflt')`,
+`salt` is a read-only table of harmless lookups (`mine.get` asks the master, read-only) (`salt['pillar.get']('a:b', 'dflt')`,
 `grains.get`, `config.get`, `match.*`, `slsutil.merge`, ...). Nothing in it touches the
 host or runs a command: asking for anything else (`salt['cmd.run']`) fails the render
 with a message that says so (SECURITY.md rule 5: pass no dangerous function in).
 """
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any, Callable, Iterator, Mapping
 
 from core.datamerge import merge_recursive, traverse
 from core.errors import RenderError
 
 _MISSING = object()
+
+# Where `salt['mine.get']` reads: set by a run that has a master (minion.mine.reading);
+# without one (masterless) the mine is empty, as Salt's is.
+MINE_SOURCE: ContextVar[Callable[[str, str, str], dict[str, Any]] | None] = ContextVar(
+    "mine_source", default=None)
 
 
 class TemplateFunctions(Mapping[str, Callable[..., Any]]):
@@ -52,6 +58,7 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
                 a or {}, b or {}, merge_lists),
             "defaults.merge": self.defaults_merge,
             "defaults.deepcopy": lambda value: _deepcopy(value),
+            "mine.get": self.mine_get,
             "test.true": lambda *a, **k: True,
             "test.false": lambda *a, **k: False,
         }
@@ -96,6 +103,12 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
 
     def grains_item(self, *keys: str, default: Any = "", delimiter: str = ":", **_: Any) -> dict:
         return {k: traverse(self._grains, k, default, delimiter) for k in keys}
+
+    def mine_get(self, tgt: str, fun: str, tgt_type: str = "glob", **_: Any) -> dict[str, Any]:
+        """Salt's mine.get: {minion: value} of `fun` published by the minions `tgt` names and
+        that this minion may read (the master decides)."""
+        source = MINE_SOURCE.get()
+        return {} if source is None else source(str(tgt), str(fun), str(tgt_type))
 
     def config_get(self, key: str, default: Any = "", delimiter: str = ":", **_: Any) -> Any:
         """Salt's config.get: the minion options, then grains, then pillar."""

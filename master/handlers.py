@@ -24,6 +24,7 @@ from typing import Any, Awaitable, Callable, Union
 from core import wire
 from core.errors import KeyStoreError, WireError
 from master import drift_handlers, remote_handlers
+from master.mine import handlers as mine_handlers
 from master.keystore import ACCEPTED
 from master.services import MasterServices
 
@@ -115,4 +116,7 @@ ACCEPTED_HANDLERS: dict[str, Handler] = {
     "minion_started": drift_handlers.handle_minion_started,
     "converged": drift_handlers.handle_converged,
     "scheduled_job": drift_handlers.handle_scheduled_job,
+    # Salt's mine (master/mine/): publish this minion's values, read others' allowed ones
+    "mine_update": mine_handlers.handle_mine_update,
+    "mine_get": mine_handlers.handle_mine_get,
 }

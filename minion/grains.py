@@ -1,7 +1,7 @@
 """Grains: facts about this host, read from /proc, /etc/os-release and the kernel (no subprocess).
 
     id, hostname, fqdn, os, os_family, osrelease, oscodename, kernel, kernelrelease,
-    cpuarch, num_cpus, mem_total (MiB), ipv4, ipv6, ip_interfaces
+    cpuarch, num_cpus, mem_total (MiB), ipv4, ipv6, ip_interfaces, init (systemd or unknown)
 
 plus the `grains:` map from minion.yaml (custom grains win over detected ones).
 """
@@ -118,6 +118,7 @@ def collect(minion_id: str, custom: Mapping[str, Any] | None = None) -> dict[str
         "ipv4": ipv4,
         "ipv6": ipv6,
         "ip_interfaces": interfaces,
+        "init": "systemd" if os.path.isdir("/run/systemd/system") else "unknown",
     }
     grains.update(dict(custom or {}))
     grains["id"] = minion_id

@@ -62,12 +62,14 @@ class PreparedRun:
     pillar: dict[str, Any]
     masker: Any               # core.masking.Masker with this minion's secrets
     ctx_for: Callable[[bool], Any]  # test flag -> ExecContext
+    reading: Callable[[], Any]      # a context in which templates read the master's mine
 
     def run(self, chunks: Sequence[Any] | None = None, test: bool = False) -> dict[str, Any]:
         """Run the plan (or these chunks); Salt's state return, masked."""
         from minion.state.runner import run_plan
 
-        results = run_plan(self.plan.chunks if chunks is None else chunks, self.ctx_for(test))
+        with self.reading():
+            results = run_plan(self.plan.chunks if chunks is None else chunks, self.ctx_for(test))
         return self.masker.mask_state_return(results)
 
 
@@ -93,14 +95,19 @@ def prepare_remote(request: Request, minion_id: str, grains: Mapping[str, Any], 
     masker.add(secrets)
     _log_masker().add(secrets)
 
+    from minion import mine
+
+    mine.publish(request, pillar)  # before the compile: a host's own address is current
     files = RemoteFileClient(request, cachedir)
     grains = dict(grains)
     run_opts = {"id": minion_id, "cachedir": cachedir, **dict(opts or {})}
     root = files.sync_tree()
-    plan = compile_plan(StateTree(root), minion_id, grains, pillar, sls, run_opts)
+    with mine.reading(request):
+        plan = compile_plan(StateTree(root), minion_id, grains, pillar, sls, run_opts)
     return PreparedRun(plan, pillar, masker,
                        lambda test: make_context(root, minion_id, grains, pillar, run_opts, test,
-                                                 files=files, mask=masker.mask_for_users))
+                                                 files=files, mask=masker.mask_for_users),
+                       lambda: mine.reading(request))
 
 
 _LOG_MASKING: list[Any] = []  # logging is process-wide, so is the masker its filter uses

@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="record whatever key the master presents first (explicit choice)")
     p.add_argument("--key-port", type=int, default=None,
                    help="the master's key port (default: the request port + 1, so 4607)")
-    p.add_argument("--grain", action="append", default=[], metavar="KEY=VALUE", help="a custom grain")
+    p.add_argument("--grain", action="append", default=[], metavar="KEY=VALUE", help="a custom grain; a value with commas is a list (--grain roles=web,db)")
     p.add_argument("--heartbeat", type=float, default=None, help="heartbeat interval in seconds")
     p.add_argument("--startup-states", default=None, metavar="WHAT",
                    help="converge on boot: highstate (default), none, or comma-separated SLS names")
@@ -42,7 +42,7 @@ def handle(args: argparse.Namespace) -> int:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"--grain wants KEY=VALUE, got {item!r}")
-        grains[key] = value
+        grains[key] = [v.strip() for v in value.split(",") if v.strip()] if "," in value else value
     cfg = init_minion(args.dir, args.id, args.master, master_finger=args.master_finger,
                       trust_first_use=args.trust_first_use, key_port=args.key_port, grains=grains,
                       force=args.force, heartbeat_interval=args.heartbeat,

@@ -32,6 +32,9 @@ FUNCTIONS: dict[str, str] = {
     "state.highstate": "minion.functions.state:highstate",
     "state.sls": "minion.functions.state:sls",
     "drift.check": "minion.functions.drift:check",
+    "network.ip_addrs": "minion.functions.network:ip_addrs",
+    "network.ip_addrs6": "minion.functions.network:ip_addrs6",
+    "mine.update": "minion.functions.mine:update",
 }
 
 

@@ -24,6 +24,8 @@ MODULES: dict[str, str] = {
     "git": "minion.states.git",
     "virtualenv": "minion.states.virtualenv",
     "pip": "minion.states.pip",
+    "postgres_user": "minion.states.postgres_user",
+    "postgres_database": "minion.states.postgres_database",
 }
 
 # Salt spellings that map onto another module's function.
