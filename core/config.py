@@ -34,6 +34,7 @@ class MasterConfig:
     minion_down_after: float = 45.0    # status shows a minion down after this silence
     max_pending_keys: int = 1000
     log_level: str = "info"
+    strict_arguments: bool = False     # `lpmaster apply` as with --strict
 
     @property
     def pki_dir(self) -> str:
@@ -74,6 +75,7 @@ class MinionConfig:
     startup_states: str = field(default="highstate", metadata={"csv_list": True})
     schedule: Mapping[str, Any] = field(default_factory=dict)   # Salt's `schedule:` jobs
     drift: Mapping[str, Any] = field(default_factory=dict)      # interval, splay, cert_window_days, enabled
+    strict_arguments: bool = False  # unknown state arguments and bad values are compile errors
 
     @property
     def pki_dir(self) -> str:

@@ -114,6 +114,10 @@ def format_state(tag: str, ret: Mapping[str, Any], color: bool = False) -> str:
     out.append("     Changes:   " if not changes else "     Changes:")
     if changes:
         out.extend(_nested(changes, 14))
+    warnings = [safe_text(w) for w in ret.get("warnings") or ()]
+    if warnings:
+        out.append(f"    Warnings: {warnings[0]}")
+        out.extend(f"              {w}" for w in warnings[1:])
     return "\n".join(out) + tail
 
 
@@ -152,7 +156,7 @@ def format_highstate(
     blocks = [
         format_state(tag, ret, color)
         for tag, ret in ordered
-        if verbose or ret.get("changes") or ret.get("result") is not True
+        if verbose or ret.get("changes") or ret.get("result") is not True or ret.get("warnings")
     ]
     counts = summary_counts(results)
     succeeded = f"Succeeded: {counts['succeeded']}"
@@ -168,12 +172,11 @@ def format_highstate(
     time_text = f"{total_time / 1000:.3f} s" if total_time >= 1000 else f"{total_time:.3f} ms"
     lines = [f"{mid}:"]
     lines.extend(blocks)
+    lines += ["", f"Summary for {mid}", "------------", succeeded, failed]
+    warned = sum(1 for r in results.values() if r.get("warnings"))
+    if warned:  # as Salt counts them: states that carry warnings
+        lines.append(f"{_YELLOW}Warnings:  {warned}{_RESET}" if color else f"Warnings:  {warned}")
     lines += [
-        "",
-        f"Summary for {mid}",
-        "------------",
-        succeeded,
-        failed,
         "------------",
         f"Total states run:     {counts['total']}",
         f"Total run time: {time_text:>10}",

@@ -26,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-t", "--tgt-type", default="glob", choices=TARGET_TYPES, help="how TARGET matches")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
                    help=f"seconds to wait for the minions (default {DEFAULT_TIMEOUT_S:g})")
+    p.add_argument("--strict", action="store_true",
+                   help="an unknown state argument or a bad value fails the compile "
+                        "(default: a warning in the state's return; master.yaml strict_arguments)")
     p.add_argument("--json", action="store_true", help="print {minion_id: {state_key: return}}")
     p.add_argument("--verbose", action="store_true", help="show every state, not only changes and failures")
     p.add_argument("--detailed-exitcodes", action="store_true",
@@ -40,7 +43,9 @@ def handle(args: argparse.Namespace) -> int:
 
     cfg = api.load_config(cli.require_config(args, "master"))
     fun = "state.apply" if args.sls else "state.highstate"
-    kwarg = {"test": True} if args.test else {}
+    kwarg: dict[str, object] = {"test": True} if args.test else {}
+    if args.strict or cfg.strict_arguments:
+        kwarg["strict"] = True
     color = sys.stdout.isatty()
     progress = sys.stderr.isatty() and not args.json
     fleet = FleetSummary(targeted=[])

@@ -56,6 +56,12 @@ def register(subparsers: Any) -> None:
         "--test", action="store_true", help="report what would change, change nothing"
     )
     parser.add_argument("--failhard", action="store_true", help="stop at the first failed state")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="an unknown state argument or a bad value is a compile error (exit 2); default: "
+        "a warning in the state's return (minion.yaml: strict_arguments: true)",
+    )
     parser.add_argument("--json", action="store_true", help="print Salt's state return as JSON")
     parser.add_argument(
         "--verbose", action="store_true", help="show every state, not only changed and failed"
@@ -74,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     minion_id, cachedir, grains = args.id, args.cachedir, args.grains
+    strict = args.strict
     from core.cli import find_config
 
     found = find_config(args, "minion")
@@ -83,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
         cfg = load_minion(found[0])
         minion_id = minion_id or cfg.id
         cachedir = cachedir or cfg.cache_dir
+        strict = strict or cfg.strict_arguments
         if grains is None and cfg.grains:
             from minion.grains import collect
 
@@ -96,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         args.test,
         cachedir,
         failhard=args.failhard,
+        opts={"strict_arguments": True} if strict else None,
     )
     if args.json:
         from core.cli import print_json

@@ -12,6 +12,8 @@ import argparse
 import sys
 from typing import Any
 
+from core.cli import add_config_arg
+
 EXIT_NOT_COMPILED = 2
 
 
@@ -33,6 +35,10 @@ def register(subparsers: Any) -> None:
                          help="grains as a YAML/JSON mapping (default: this host's grains)")
         sub.add_argument("--id", default=None, metavar="ID",
                          help="the minion id (default: hostname)")
+        sub.add_argument("--strict", action="store_true",
+                         help="an unknown state argument or a bad value is a compile error "
+                              "(default: a warning; minion.yaml: strict_arguments: true)")
+        add_config_arg(sub, "minion")
         sub.set_defaults(func=run)
 
 
@@ -40,12 +46,17 @@ def run(args: argparse.Namespace) -> int:
     from core.cli import print_json
     from core.errors import CompileError, RenderError, UnsafePathError
     from minion.state import localinputs
-    from minion.state.compiler import compile_plan
+    from minion.state.compiler import compile_plan, plan_warnings
     from minion.state.tree import StateTree
 
+    strict = args.strict
+    if getattr(args, "config", None):
+        from core.config import load_minion
+
+        strict = strict or load_minion(args.config).strict_arguments
     minion_id = args.id or localinputs.default_minion_id()
     grains = localinputs.load_grains(args.grains, minion_id)
-    opts = {"id": minion_id}
+    opts: dict[str, Any] = {"id": minion_id, "strict_arguments": strict}
     try:
         pillar = localinputs.load_pillar(args.pillar_tree, minion_id, grains, opts)
         tree = StateTree(args.state_tree or localinputs.DEFAULT_STATE_TREE)
@@ -53,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     except (RenderError, CompileError, UnsafePathError) as exc:
         print_errors(exc)
         return EXIT_NOT_COMPILED
+    print_warnings(plan_warnings(plan))
     if args.what == "highstate":
         if args.json:
             print_json(plan.high)
@@ -77,6 +89,18 @@ def print_errors(exc: Exception) -> None:
         print(f"  {line}", file=sys.stderr)
 
 
+def print_warnings(warnings: list[str]) -> None:
+    """Compile warnings on stderr (stdout stays the plan, for pipes and --json)."""
+    if not warnings:
+        return
+    from core.stateoutput import safe_text
+
+    print(f"lpminion: {len(warnings)} warning{'s' if len(warnings) != 1 else ''} "
+          "(--strict makes them errors):", file=sys.stderr)
+    for line in warnings:
+        print(f"  {safe_text(line)}", file=sys.stderr)
+
+
 def lowstate_row(chunk: Any) -> dict[str, Any]:
     """A chunk as JSON: Salt's low-state keys, args nested, edges as (kind, target tag)."""
     return {
@@ -84,6 +108,7 @@ def lowstate_row(chunk: Any) -> dict[str, Any]:
         "__sls__": chunk.sls, "order": chunk.order, "tag": chunk.tag, "failhard": chunk.failhard,
         "args": dict(chunk.args), "source": chunk.source,
         "requisites": [{"kind": e.kind, "target": e.target} for e in chunk.edges],
+        "warnings": list(chunk.warnings),
     }
 
 
@@ -102,6 +127,8 @@ def format_lowstate(chunks: list[Any]) -> str:
             lines.append(" " * (width + 4) + f"{edge.kind}: {target}")
         for key, value in chunk.args.items():
             lines.append(" " * (width + 4) + f"- {key}: {_inline(value)}")
+        for warning in chunk.warnings:
+            lines.append(" " * (width + 4) + f"warning: {warning}")
     return "\n".join(lines) + ("\n" if lines else "")
 
 

@@ -16,32 +16,35 @@ _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off", ""}
 
 
-def apply(ctx: Any, *mods: Any, test: Any = False, **kwargs: Any) -> Any:
-    """Salt's state.apply: the named SLS (comma-separated or several args), else the highstate."""
+def apply(ctx: Any, *mods: Any, test: Any = False, strict: Any = False, **kwargs: Any) -> Any:
+    """Salt's state.apply: the named SLS (comma-separated or several args), else the highstate.
+    strict=True: unknown state arguments and bad values are compile errors."""
     _refuse_unknown(kwargs)
-    return _run(ctx, _sls_names(mods), _flag(test, "test"))
+    return _run(ctx, _sls_names(mods), _flag(test, "test"), _flag(strict, "strict"))
 
 
-def sls(ctx: Any, *mods: Any, test: Any = False, **kwargs: Any) -> Any:
+def sls(ctx: Any, *mods: Any, test: Any = False, strict: Any = False, **kwargs: Any) -> Any:
     """Salt's state.sls: the named SLS (at least one)."""
     _refuse_unknown(kwargs)
     names = _sls_names(mods)
     if not names:
         raise StateArgError("state.sls needs at least one SLS name")
-    return _run(ctx, names, _flag(test, "test"))
+    return _run(ctx, names, _flag(test, "test"), _flag(strict, "strict"))
 
 
-def highstate(ctx: Any, test: Any = False, **kwargs: Any) -> Any:
+def highstate(ctx: Any, test: Any = False, strict: Any = False, **kwargs: Any) -> Any:
     """Salt's state.highstate: what top.sls gives this minion."""
     _refuse_unknown(kwargs)
-    return _run(ctx, None, _flag(test, "test"))
+    return _run(ctx, None, _flag(test, "test"), _flag(strict, "strict"))
 
 
-def _run(ctx: Any, names: list[str] | None, test: bool) -> Any:
+def _run(ctx: Any, names: list[str] | None, test: bool, strict: bool) -> Any:
     from minion.remote_apply import apply_remote
 
     config = ctx.config
-    return apply_remote(ctx.request, config.id, dict(ctx.grains), config.cache_dir, names, test=test)
+    strict = strict or bool(getattr(config, "strict_arguments", False))
+    return apply_remote(ctx.request, config.id, dict(ctx.grains), config.cache_dir, names, test=test,
+                        opts={"strict_arguments": True} if strict else None)
 
 
 def _sls_names(mods: tuple[Any, ...]) -> list[str] | None:
@@ -70,4 +73,4 @@ def _refuse_unknown(kwargs: dict[str, Any]) -> None:
     # and secrets must never ride there (DESIGN.md, Wire and trust).
     unknown = sorted(k for k in kwargs if not k.startswith("__"))
     if unknown:
-        raise StateArgError(f"unsupported argument(s): {', '.join(unknown)} (only test= is taken)")
+        raise StateArgError(f"unsupported argument(s): {', '.join(unknown)} (only test= and strict= are taken)")

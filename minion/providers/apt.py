@@ -91,9 +91,10 @@ def status(names: list[str]) -> dict[str, PackageStatus]:
     return {n: found.get(n, PackageStatus(n, None)) for n in names}
 
 
-def policy(names: list[str]) -> dict[str, tuple[str | None, list[str]]]:
-    """Candidate and known versions of each package; unknown packages are missing from the map."""
-    result = run(["apt-cache", "policy", "--", *names])
+def policy(names: list[str], release: str | None = None) -> dict[str, tuple[str | None, list[str]]]:
+    """Candidate and known versions of each package (the candidate from `release` when given,
+    as `apt-get -t` picks it); unknown packages are missing from the map."""
+    result = run(["apt-cache", *_release_opt(release), "policy", "--", *names])
     return parse_policy(result.stdout)
 
 
@@ -106,11 +107,16 @@ def refresh() -> None:
     )
 
 
-def install(targets: list[str]) -> None:
-    """Install `name` or `name=version` targets in one apt-get call."""
+def _release_opt(release: str | None) -> list[str]:
+    return ["-o", f"APT::Default-Release={release}"] if release else []
+
+
+def install(targets: list[str], release: str | None = None) -> None:
+    """Install `name` or `name=version` targets in one apt-get call (from `release`: -t)."""
     run_ok(
         [
             "apt-get",
+            *_release_opt(release),
             "install",
             "-y",
             "-q",

@@ -10,6 +10,12 @@ Stages: read_high (render, include, extend; minion.state.highdata) -> drafts (na
 requisites, use; minion.state.requisites) -> argument validation through the state
 module registry -> topological order. A file that does not render raises RenderError
 (`file:line`); every other problem found is collected into one CompileError.
+
+Arguments, as Salt 3008 treats them but better: an argument a function does not take compiles
+with a warning naming it and what the function takes (`LowChunk.warnings`, shown in the
+state's return); a bad value (Salt checks those when the state runs) compiles too, the state
+fails when it runs, and the compile warns. Strict mode (`opts["strict_arguments"]`) makes
+both compile errors.
 """
 from __future__ import annotations
 
@@ -25,6 +31,11 @@ from minion.state.tree import StateTree
 
 # validate(state, fun, name, args) -> an error message, or None when the arguments are good.
 Validator = Callable[[str, str, str, Mapping[str, Any]], "str | None"]
+
+
+class RunTimeProblem(str):
+    """A validator's message about a value Salt checks when the state runs: outside strict
+    mode the state compiles and fails when it runs, not the whole tree."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +74,8 @@ def compile_sls(tree: StateTree, sls_names: list[str], grains: dict, pillar: dic
 
 def compile_plan(tree: StateTree, minion_id: str, grains: dict, pillar: dict, sls: list[str] | None,
                  opts: dict | None = None) -> Plan:
-    """The named SLS files when `sls` names any, else the highstate from top.sls."""
+    """The named SLS files when `sls` names any, else the highstate from top.sls.
+    `opts["strict_arguments"]`: unknown arguments and bad values are compile errors."""
     if sls:
         return compile_sls(tree, list(sls), grains, pillar, {"id": minion_id, **(opts or {})})
     return compile_highstate(tree, minion_id, grains, pillar, opts)
@@ -80,18 +92,35 @@ def _compile(tree: StateTree, names: list[str], minion_id: str, grains: dict, pi
     errors = list(high.errors)
     drafts = drafts_from_high(high.high, high.where, opts, errors)
     resolve_requisites(drafts, errors)
-    _validate_args(drafts, validate or registry_validator(), errors)
+    _validate_args(drafts, validate or registry_validator(), errors,
+                   strict=bool(opts.get("strict_arguments")))
     ordered = order_drafts(drafts, errors)
     if errors:
         raise CompileError(errors)
     return Plan(chunks=freeze(ordered), high=high.high, sls=high.sls)
 
 
-def _validate_args(drafts: list[Draft], validate: Validator, errors: list[str]) -> None:
+def _validate_args(drafts: list[Draft], validate: Validator, errors: list[str], *,
+                   strict: bool) -> None:
+    from minion.state.argcheck import collecting_unknown
+
     for draft in drafts:
-        problem = validate(draft.state, draft.fun, draft.name, draft.args)
-        if problem:
+        if strict:
+            problem = validate(draft.state, draft.fun, draft.name, draft.args)
+            unknown: list[str] = []
+        else:
+            with collecting_unknown() as unknown:
+                problem = validate(draft.state, draft.fun, draft.name, draft.args)
+        draft.warnings.extend(unknown)
+        if problem and isinstance(problem, RunTimeProblem) and not strict:
+            draft.warnings.append(f"this state will fail when it runs: {problem}")
+        elif problem:
             errors.append(f"{draft.where}: {draft.label}: {problem}")
+
+
+def plan_warnings(plan: Plan) -> list[str]:
+    """Every compile warning of a plan, each as `file:line: state 'id': warning`."""
+    return [f"{c.source}: {c.state}.{c.fun} {c.id!r}: {w}" for c in plan.chunks for w in c.warnings]
 
 
 def registry_validator() -> Validator:
@@ -99,6 +128,7 @@ def registry_validator() -> Validator:
     function's `parse(name, args)` must accept the arguments. A module that the registry
     lists but whose file does not exist yet is not checked (state modules land one by one)."""
     from minion import states
+    from minion.state import universal
 
     cache: dict[tuple[str, str], Any] = {}
 
@@ -113,9 +143,10 @@ def registry_validator() -> Validator:
         if parse is None:
             return None
         try:
-            parse(name, args)
+            module_args, _ = universal.split(found, f"{state}.{fun}", args)
+            parse(name, module_args)
         except (StateArgError, TypeError, ValueError) as exc:
-            return str(exc)
+            return RunTimeProblem(str(exc))
         return None
 
     return validate

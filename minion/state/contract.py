@@ -2,7 +2,8 @@
 
 Compiler (pure)   SLS text + grains + pillar -> list[LowChunk] in execution order, with edges.
 Runner            for each chunk: look up its StateFunction, `parse` the args into a spec
-                  (done at compile time too, so bad args are compile errors), then
+                  (done at compile time too: an unknown argument is a warning, a bad value
+                  fails that state when it runs; both are compile errors in strict mode), then
                   `check(ctx, spec)` -> Pending (read-only); in test mode stop there;
                   otherwise `apply(ctx, spec, pending)` -> changes actually made.
                   The runner, not the module, turns this into Salt's result:
@@ -61,6 +62,7 @@ class LowChunk:
     order: int = 0                  # position in execution order (0-based), set by the compiler
     failhard: bool = False
     source: str = ""                # "web/nginx.sls:12" for error messages
+    warnings: tuple[str, ...] = ()  # compile warnings (unknown arguments...), in the state's return
 
     @property
     def tag(self) -> str:

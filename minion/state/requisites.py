@@ -47,6 +47,7 @@ class Draft:
     requisites: list[tuple[str, Any]] = field(default_factory=list)   # (kind, raw value)
     edges: list[Edge] = field(default_factory=list)
     uses: list["Draft"] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def tag(self) -> str:
@@ -280,5 +281,6 @@ def _describe_cycle(drafts: list[Draft], waits_for: list[int]) -> str:
 def freeze(ordered: list[Draft]) -> list[LowChunk]:
     """The LowChunks, in execution order, `order` set to each one's position."""
     return [LowChunk(state=d.state, fun=d.fun, id=d.id, name=d.name, sls=d.sls, args=d.args,
-                     edges=tuple(d.edges), order=pos, failhard=d.failhard, source=str(d.where))
+                     edges=tuple(d.edges), order=pos, failhard=d.failhard, source=str(d.where),
+                     warnings=tuple(d.warnings))
             for pos, d in enumerate(ordered)]

@@ -19,6 +19,8 @@ Requisites (Salt's semantics):
                      own `<state>_|-listener_<id>_|-<name>_|-mod_watch` entry.
   use                compile time only.
 failhard stops the run at the first failure of a failhard state; later states are absent.
+Every state takes onlyif / unless / creates and retry (minion.state.universal); compile
+warnings (unknown arguments) are the return's `warnings` list.
 The runner never reads a module's test flag: test mode is "check only".
 """
 
@@ -29,7 +31,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from core.errors import StateArgError
+from minion.state import universal
+from minion.state.argcheck import collecting_unknown
 from minion.state.contract import ExecContext, LowChunk, Pending, StateFailed
+from minion.state.universal import Universal
 
 Result = dict[str, Any]
 Lookup = Callable[[str, str], Any]
@@ -104,8 +110,7 @@ class Runner:
         t0 = time.perf_counter()
         listener = replace(chunk, id=f"listener_{chunk.id}", fun="mod_watch", edges=())
         try:
-            fun = self.lookup(chunk.state, chunk.fun)
-            spec = fun.parse(chunk.name, self._args_for(chunk))
+            fun, spec, _ = self._prepare(chunk)
             if not hasattr(fun, "watch"):
                 self._finish(listener, True, {}, "No watch action for this state", t0, start)
             else:
@@ -220,8 +225,8 @@ class Runner:
                 continue
             target = self.by_tag[edge.target]
             try:
-                fun = self.lookup(target.state, target.fun)
-                pending = fun.check(self.ctx, fun.parse(target.name, self._args_for(target)))
+                fun, spec, extra = self._prepare(target)
+                pending = self._check(fun, spec, extra)
             except Exception:  # the target's own run will report its failure
                 continue
             if pending.changes:
@@ -264,38 +269,61 @@ class Runner:
         return ""
 
     # -- calling the module ----------------------------------------------------------------
+    def _prepare(self, chunk: LowChunk) -> tuple[Any, Any, Universal]:
+        """The chunk's state function, its spec, and the arguments every state takes. Unknown
+        arguments were the compiler's to report (a warning, or an error in strict mode)."""
+        fun = self.lookup(chunk.state, chunk.fun)
+        args, extra = universal.split(fun, f"{chunk.state}.{chunk.fun}", self._args_for(chunk))
+        with collecting_unknown():
+            spec = fun.parse(chunk.name, args)
+        return fun, spec, extra
+
+    def _check(self, fun: Any, spec: Any, extra: Universal) -> Pending:
+        """The module's check, unless onlyif/unless/creates say the state must not run."""
+        skip = universal.guard_comment(extra)
+        if skip is not None:
+            return Pending(comment=skip, skip_watch=True)
+        return fun.check(self.ctx, spec)
+
     def _call(self, chunk: LowChunk, t0: float, start: str, watched_changed: bool) -> Result:
+        result, changes, comment, extra = self._attempt(chunk, watched_changed)
+        retry = extra.retry if extra is not None else None
+        if retry is not None and not self.ctx.test:
+            tries = [(result, comment)]
+            while result is not retry.until and len(tries) < retry.attempts:
+                time.sleep(retry.delay())
+                result, changes, comment, _ = self._attempt(chunk, watched_changed)
+                tries.append((result, comment))
+            if len(tries) > 1:  # each earlier attempt, then the last one's own comment
+                comment = "\n".join([*(f"Attempt {n}: result {r}: {c}"
+                                       for n, (r, c) in enumerate(tries[:-1], 1)), comment])
+        return self._finish(chunk, result, changes, comment, t0, start)
+
+    def _attempt(self, chunk: LowChunk, watched_changed: bool
+                 ) -> tuple[bool | None, dict[str, Any], str, Universal | None]:
+        """One run of the state: (result, changes, comment, its universal arguments)."""
         ctx = self.ctx
+        extra: Universal | None = None
         try:
-            fun = self.lookup(chunk.state, chunk.fun)
-            spec = fun.parse(chunk.name, self._args_for(chunk))
-            pending: Pending = fun.check(ctx, spec)
+            fun, spec, extra = self._prepare(chunk)
+            pending: Pending = self._check(fun, spec, extra)
             if pending.changes:
                 if ctx.test:
-                    return self._finish(
-                        chunk,
-                        None,
-                        pending.changes,
-                        pending.comment or "The state would change",
-                        t0,
-                        start,
-                    )
+                    return None, pending.changes, pending.comment or "The state would change", extra
                 changes = fun.apply(ctx, spec, pending)
                 comment = pending.applied_comment or pending.comment or "Changed"
-                return self._finish(chunk, True, dict(changes or {}), comment, t0, start)
+                return True, dict(changes or {}), comment, extra
             if watched_changed and hasattr(fun, "watch") and not pending.skip_watch:
                 result, changes, comment = self._watch(fun, spec)
-                return self._finish(chunk, result, changes, comment or pending.comment, t0, start)
-            return self._finish(
-                chunk, True, {}, pending.comment or "Already in the correct state", t0, start
-            )
+                return result, changes, comment or pending.comment, extra
+            return True, {}, pending.comment or "Already in the correct state", extra
         except StateFailed as exc:
-            return self._finish(chunk, False, exc.changes, exc.comment, t0, start)
-        except _Failhard:
-            raise
+            return False, exc.changes, exc.comment, extra
+        except StateArgError as exc:  # a value Salt checks at run time: this state fails
+            return False, {}, str(exc), extra
         except Exception as exc:  # any module error is that state's failure, never the run's
             ctx.log.debug("state %s raised", chunk.tag, exc_info=True)
-            return self._finish(chunk, False, {}, f"{type(exc).__name__}: {exc}", t0, start)
+            return False, {}, f"{type(exc).__name__}: {exc}", extra
 
     def _args_for(self, chunk: LowChunk) -> Mapping[str, Any]:
         """The chunk's args; a cleaning file state also gets the file names its requisites manage."""
@@ -358,6 +386,8 @@ class Runner:
             "__sls__": chunk.sls,
             "__id__": chunk.id,
         }
+        if chunk.warnings:
+            res["warnings"] = [mask(w) for w in chunk.warnings]
         self.run_num += 1
         self.results[chunk.tag] = res
         return res

@@ -234,6 +234,7 @@ class Run:
     """cmd.run: run the command unless its guards say it is done."""
 
     where = "cmd.run"
+    own_guards = True  # creates/unless/onlyif run with the command's cwd, env and runas
 
     def parse(self, name: str, args: Mapping[str, Any]) -> CmdSpec:
         return parse_cmd(self.where, name, args)

@@ -19,7 +19,6 @@ from salt://, clean-up of what is not wanted). file.symlink and file.absent: fil
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import stat
 from dataclasses import dataclass
@@ -44,7 +43,8 @@ from minion.states.fileops import (
     want_uid,
 )
 from minion.providers.safefs import MissingParent, locate
-from minion.states.specargs import as_bool, as_list, as_str, check_known
+from minion.states.pathpatterns import parse_patterns, selected
+from minion.states.specargs import as_bool, as_list, check_known
 
 
 def _keep_set(args: Mapping[str, Any]) -> frozenset[str]:
@@ -56,13 +56,13 @@ def _kept(path: str, keep: frozenset[str]) -> bool:
     return path in keep or any(k.startswith(path + "/") for k in keep)
 
 
-def _clean_plan(root: str, wanted: frozenset[str], exclude: str | None) -> list[str]:
+def _clean_plan(root: str, wanted: frozenset[str], exclude: tuple[str, ...]) -> list[str]:
     """Entries under `root` that are neither wanted nor hold something wanted (top-most only)."""
     removed: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         for entry in sorted(dirnames + filenames):
             full = os.path.join(dirpath, entry)
-            if exclude and fnmatch.fnmatch(os.path.relpath(full, root), exclude):
+            if exclude and not selected(os.path.relpath(full, root), (), exclude):
                 continue
             if not _kept(full, wanted):
                 removed.append(full)
@@ -89,7 +89,7 @@ class DirectorySpec:
     recurse: frozenset[str]
     clean: bool
     keep: frozenset[str]
-    exclude_pat: str | None
+    exclude_pat: tuple[str, ...]
 
 
 class Directory:
@@ -119,7 +119,7 @@ class Directory:
             recurse=recurse,
             clean=as_bool(where, "clean", args.get("clean")),
             keep=_keep_set(args),
-            exclude_pat=as_str(where, "exclude_pat", args.get("exclude_pat")),
+            exclude_pat=parse_patterns(where, "exclude_pat", args.get("exclude_pat")),
         )
 
     def _recurse_wants(self, spec: DirectorySpec) -> tuple[Owner, Owner]:
@@ -230,7 +230,8 @@ class RecurseSpec:
     template: str | None
     context: Mapping[str, Any]
     keep: frozenset[str]
-    exclude_pat: str | None
+    exclude_pat: tuple[str, ...]
+    include_pat: tuple[str, ...] = ()
 
 
 class Recurse:
@@ -253,6 +254,7 @@ class Recurse:
                 "keep_symlinks",
                 "include_pat",
                 "maxdepth",
+                "sym_mode",
             ),
         )
         source = args.get("source")
@@ -271,7 +273,8 @@ class Recurse:
             template=template,
             context=context,
             keep=_keep_set(args),
-            exclude_pat=as_str(where, "exclude_pat", args.get("exclude_pat")),
+            exclude_pat=parse_patterns(where, "exclude_pat", args.get("exclude_pat")),
+            include_pat=parse_patterns(where, "include_pat", args.get("include_pat")),
         )
 
     def check(self, ctx: ExecContext, spec: RecurseSpec) -> Pending:
@@ -282,7 +285,7 @@ class Recurse:
         rels = [
             r
             for r in ctx.files.list_dir(spec.source)
-            if not (spec.exclude_pat and fnmatch.fnmatch(r, spec.exclude_pat))
+            if selected(r, spec.include_pat, spec.exclude_pat)
         ]
         empty: list[str] = []
         lister = getattr(ctx.files, "list_empty_dirs", None)

@@ -4,6 +4,10 @@
       pkg.installed:
         - pkgs: [nginx, {python3: 3.11.2-1+b1}]
         - refresh: True
+    sudo:
+      pkg.installed:
+        - version: latest                  # as pkg.latest
+        - fromrepo: bookworm-backports     # apt-get -t bookworm-backports
     hello:
       pkg.latest: []
     telnet:
@@ -15,6 +19,7 @@ installed or removed in a single apt-get call.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,18 +27,23 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers import apt
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.specargs import as_bool, check_known
+from minion.states.specargs import as_bool, as_str, check_known
 
 UNKNOWN_HINT = (
     "check the spelling, or add the repository that has it (pkgrepo.managed) and set refresh: True"
 )
 
 
+RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+~/-]*$")
+LATEST = "latest"  # Salt's `version: latest`: the candidate version, as pkg.latest
+
+
 @dataclass(frozen=True)
 class PkgSpec:
     name: str
-    packages: tuple[tuple[str, str | None], ...]  # (name, pinned version or None)
+    packages: tuple[tuple[str, str | None], ...]  # (name, pinned version, "latest", or None)
     refresh: bool = False
+    fromrepo: str | None = None  # the apt release to install from (apt-get -t)
 
 
 def _parse_packages(
@@ -60,11 +70,16 @@ def _parse_packages(
     for pkg, ver in entries:
         if not apt.PACKAGE_NAME.match(pkg):
             raise StateArgError(f"{pkg!r} is not a valid Debian package name")
-        if ver is not None and (not allow_versions or not apt.VERSION.match(ver)):
+        if ver is not None and (
+            not allow_versions or (ver != LATEST and not apt.VERSION.match(ver))
+        ):
             raise StateArgError(f"version {ver!r} for {pkg} is not allowed here or not valid")
     refresh = as_bool(where, "refresh", args.get("refresh"))
-    check_known(where, args, ("pkgs", "version", "refresh"))
-    return PkgSpec(str(name), tuple(entries), refresh)
+    fromrepo = as_str(where, "fromrepo", args.get("fromrepo"))
+    if fromrepo is not None and not RELEASE.match(fromrepo):
+        raise StateArgError(f"{where}: fromrepo {fromrepo!r} is not an apt release name")
+    check_known(where, args, ("pkgs", "version", "refresh", "fromrepo"))
+    return PkgSpec(str(name), tuple(entries), refresh, fromrepo)
 
 
 def _names(spec: PkgSpec) -> list[str]:
@@ -83,7 +98,7 @@ class Installed:
     def check(self, ctx: ExecContext, spec: PkgSpec) -> Pending:
         names = _names(spec)
         current = apt.status(names)
-        known = apt.policy(names)
+        known = apt.policy(names, spec.fromrepo)
         changes: dict[str, Any] = {}
         targets: list[str] = []
         for pkg, pinned in spec.packages:
@@ -96,6 +111,8 @@ class Installed:
                     raise StateFailed(
                         f"package {pkg!r} is not known to apt on this host: {UNKNOWN_HINT}"
                     )
+            elif pinned == LATEST:
+                want, pinned = candidate or have or "", None
             elif pinned is not None:
                 if pinned not in versions and pinned != have and not spec.refresh:
                     raise StateFailed(
@@ -119,7 +136,7 @@ class Installed:
     def apply(self, ctx: ExecContext, spec: PkgSpec, pending: Pending) -> dict[str, Any]:
         if spec.refresh:
             apt.refresh()
-        apt.install(pending.facts["targets"])
+        apt.install(pending.facts["targets"], spec.fromrepo)
         after = apt.status(list(pending.changes))
         made: dict[str, Any] = {}
         for pkg, change in pending.changes.items():

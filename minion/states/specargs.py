@@ -1,4 +1,8 @@
-"""Argument checks shared by the state modules' `parse`: bad args are compile errors."""
+"""Argument checks shared by the state modules' `parse`.
+
+A bad value raises StateArgError (the compiler turns it into a run-time failure of that state,
+or a compile error in strict mode); an unknown argument goes to minion.state.argcheck.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from core.errors import StateArgError
+from minion.state.argcheck import report_unknown
 
 # Salt arguments that change nothing here (we accept them so existing SLS keep compiling).
 IGNORED = frozenset(
@@ -44,15 +49,12 @@ IGNORED = frozenset(
 
 
 def check_known(where: str, args: Mapping[str, Any], known: Iterable[str]) -> None:
-    """Raise StateArgError naming every argument `where` (e.g. 'file.managed') does not take."""
+    """Report every argument `where` (e.g. 'file.managed') does not take, naming what it takes:
+    a warning while the compiler collects them, else StateArgError (minion.state.argcheck)."""
     allowed = set(known) | IGNORED
     unknown = sorted(k for k in args if k not in allowed)
     if unknown:
-        takes = ", ".join(sorted(set(known)))
-        raise StateArgError(
-            f"{where} does not take {', '.join(map(repr, unknown))}; "
-            + (f"it takes: {takes}" if takes else "it takes no arguments")
-        )
+        report_unknown(where, unknown, ", ".join(sorted(set(known))))
 
 
 def as_list(where: str, key: str, value: Any) -> tuple[str, ...]:

@@ -5,6 +5,10 @@
         - name: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI... deploy@ci
         - user: linkpeek
         - options: ['from="10.0.0.0/8"', no-pty]
+    team-keys:
+      ssh_auth.present:
+        - user: linkpeek
+        - source: salt://keys/team.pub       # every key in the file (the name is then free)
 
 The key is matched by its base64 blob, so a changed comment or options replace the line.
 The file is replaced atomically, 0600 and owned by the user; symlinks are refused.
@@ -45,6 +49,7 @@ class KeySpec:
     comment: str
     options: tuple[str, ...]
     config: str
+    source: str | None = None  # a file of keys, one a line; each key is then a KeySpec of its own
 
     @property
     def line(self) -> str:
@@ -52,21 +57,31 @@ class KeySpec:
         return " ".join(p for p in (opts, self.enc, self.blob, self.comment) if p)
 
 
-def parse_key(where: str, name: str, args: Mapping[str, Any]) -> KeySpec:
-    check_known(where, args, ("user", "enc", "comment", "options", "config"))
-    if not args.get("user"):
-        raise StateArgError("user is required (whose authorized_keys)")
-    words = one_line("name", name).split()
-    enc = str(args.get("enc", "ssh-ed25519"))
-    comment = one_line("comment", args.get("comment", ""))
+def _key_fields(key: str, enc: str, comment: str) -> tuple[str, str, str]:
+    """(type, blob, comment) of `[type] base64-blob [comment]`; StateArgError when it is not."""
+    words = key.split()
     if words and words[0] in KEY_TYPES:
         enc, words = words[0], words[1:]
     if not words or not BLOB.match(words[0]):
         raise StateArgError("name must be a public key: [type] base64-blob [comment]")
-    blob = words[0]
-    comment = comment or " ".join(words[1:])
     if enc not in KEY_TYPES:
         raise StateArgError(f"enc must be one of {', '.join(KEY_TYPES)}")
+    return enc, words[0], comment or " ".join(words[1:])
+
+
+def parse_key(where: str, name: str, args: Mapping[str, Any], *, sourced: bool = False) -> KeySpec:
+    check_known(where, args, ("user", "enc", "comment", "options", "config")
+                + (("source",) if sourced else ()))
+    if not args.get("user"):
+        raise StateArgError("user is required (whose authorized_keys)")
+    source = args.get("source")
+    if source is not None and not (isinstance(source, str) and source):
+        raise StateArgError("source must be a salt:// URL or a path of a file of public keys")
+    enc = str(args.get("enc", "ssh-ed25519"))
+    comment = one_line("comment", args.get("comment", ""))
+    blob = ""
+    if source is None:
+        enc, blob, comment = _key_fields(one_line("name", name), enc, comment)
     options = args.get("options") or []
     if not isinstance(options, list):
         raise StateArgError("options must be a list")
@@ -83,7 +98,28 @@ def parse_key(where: str, name: str, args: Mapping[str, Any]) -> KeySpec:
         comment,
         tuple(one_line("options", o) for o in options),
         config,
+        source,
     )
+
+
+def sourced_keys(ctx: ExecContext, spec: KeySpec) -> list[KeySpec]:
+    """The keys a spec stands for: itself, or each key line of its `source` file."""
+    if spec.source is None:
+        return [spec]
+    from dataclasses import replace
+
+    with open(ctx.files.cache_file(spec.source), encoding="utf-8", errors="replace") as fh:
+        lines = [ln.strip() for ln in fh if ln.strip() and not ln.lstrip().startswith("#")]
+    keys = []
+    for line in lines:
+        try:
+            enc, blob, comment = _key_fields(line, spec.enc, "")
+        except StateArgError:
+            raise StateFailed(f"{spec.source}: {line[:40]!r} is not a public key line") from None
+        keys.append(replace(spec, enc=enc, blob=blob, comment=comment, source=None))
+    if not keys:
+        raise StateFailed(f"{spec.source} holds no public key")
+    return keys
 
 
 def _target(spec: KeySpec) -> tuple[str, pwd.struct_passwd | None]:
@@ -125,18 +161,21 @@ class Present:
     """ssh_auth.present: the key is in the user's authorized_keys, with its options/comment."""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> KeySpec:
-        return parse_key("ssh_auth.present", name, args)
+        return parse_key("ssh_auth.present", name, args, sourced=True)
 
     def check(self, ctx: ExecContext, spec: KeySpec) -> Pending:
+        keys = sourced_keys(ctx, spec)
         path, entry = _target(spec)
-        if entry is None:  # may be created by an earlier state of this run
-            return Pending(changes={"key": {"old": "", "new": spec.line}})
-        lines = _lines(path, entry)
-        index = _find(lines, spec.blob)
-        if index is not None and lines[index] == spec.line:
-            return Pending(comment=f"key already in {path}")
-        old = "" if index is None else lines[index]
-        return Pending(changes={"key": {"old": old, "new": spec.line}})
+        lines = [] if entry is None else _lines(path, entry)  # the user may come from an earlier state
+        changes: dict[str, Any] = {}
+        for key in keys:
+            index = _find(lines, key.blob)
+            if index is None or lines[index] != key.line:
+                label = "key" if spec.source is None else key.comment or key.blob[-12:]
+                changes[label] = {"old": "" if index is None else lines[index], "new": key.line}
+        if not changes:
+            return Pending(comment=f"key{'s' if len(keys) > 1 else ''} already in {path}")
+        return Pending(changes=changes, facts={"keys": keys})
 
     def apply(self, ctx: ExecContext, spec: KeySpec, pending: Pending) -> dict[str, Any]:
         path, entry = _target(spec)
@@ -145,11 +184,12 @@ class Present:
                 f"user {spec.user} does not exist: add a user.present for it and require it"
             )
         lines = _lines(path, entry)
-        index = _find(lines, spec.blob)
-        if index is None:
-            lines.append(spec.line)
-        else:
-            lines[index] = spec.line
+        for key in pending.facts.get("keys") or [spec]:
+            index = _find(lines, key.blob)
+            if index is None:
+                lines.append(key.line)
+            else:
+                lines[index] = key.line
         _write(path, entry, lines)
         return dict(pending.changes)
 

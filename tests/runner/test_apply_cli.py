@@ -140,14 +140,6 @@ def test_a_failed_state_exits_1_and_verbose_shows_all(lpminion_bin: str, tmp_pat
             },
             "site.sls",
         ),
-        (
-            {
-                "top.sls": TOP,
-                "site.sls": "f:\n  file.managed:\n    - name: {out}/f\n    - contents: x\n"
-                "    - mode: 999\n",
-            },
-            "site.sls",
-        ),
     ],
 )
 def test_render_yaml_and_compile_errors_exit_2_and_change_nothing(
@@ -159,6 +151,22 @@ def test_render_yaml_and_compile_errors_exit_2_and_change_nothing(
     res = _apply(lpminion_bin, tmp_path, tree)
     assert res.returncode == 2, res.stdout + res.stderr
     assert where in res.stdout + res.stderr
+    assert os.listdir(out) == []
+
+
+def test_a_bad_value_fails_its_state_and_strict_refuses_the_tree(lpminion_bin: str, tmp_path: Path):
+    out = tmp_path / "host"
+    out.mkdir()
+    site = (f"f:\n  file.managed:\n    - name: {out}/f\n    - contents: x\n    - mode: 999\n"
+            f"g:\n  file.managed:\n    - name: {out}/g\n    - contents: y\n")
+    tree = _tree(tmp_path, {"top.sls": TOP, "site.sls": site})
+    res = _apply(lpminion_bin, tmp_path, tree)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "mode must be octal" in res.stdout
+    assert os.listdir(out) == ["g"]
+    os.unlink(out / "g")
+    res = _apply(lpminion_bin, tmp_path, tree, "--strict")
+    assert res.returncode == 2 and "site.sls:1" in res.stdout + res.stderr
     assert os.listdir(out) == []
 
 
