@@ -27,6 +27,21 @@ class CommandResult:
         return "\n".join(text[-lines:])
 
 
+SCRIPT_VAR = "LINKPEEK_SCRIPT"
+
+
+def shell_call(shell: str, command: str) -> tuple[list[str], dict[str, str]]:
+    """The argv and extra environment that run `command` in `shell` with the command in no
+    process's argv (it may hold a secret; /proc/PID/cmdline is readable by every user).
+
+    The shell finds the command in its environment (/proc/PID/environ is readable by its own
+    user and root only), moves it to an unexported variable and evaluates it, so no child
+    inherits it either; `$0`, `exit` and the exit status behave as with `shell -c command`.
+    """
+    script = f'__lp_script=${SCRIPT_VAR}; unset {SCRIPT_VAR}; eval "$__lp_script"'
+    return [shell, "-c", script], {SCRIPT_VAR: command}
+
+
 def run(
     argv: Sequence[str],
     *,

@@ -314,6 +314,28 @@ def write_in(
             os.close(dfd)
 
 
+def link_in(entry: Entry, target: str) -> None:
+    """Replace `entry` with a symlink to `target` (made under a fresh name, renamed over)."""
+    for _ in range(100):
+        tmp = _tmp_name(entry.name)
+        try:
+            os.symlink(target, tmp, dir_fd=entry.dir_fd)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise StateFailed(f"could not create a temp link beside {entry.path}")
+    try:
+        os.rename(tmp, entry.name, src_dir_fd=entry.dir_fd, dst_dir_fd=entry.dir_fd)
+    except BaseException:
+        try:
+            os.unlink(tmp, dir_fd=entry.dir_fd)
+        except OSError:
+            pass
+        raise
+    entry.restat()
+
+
 def read_in(entry: Entry, limit: int | None = None) -> bytes | None:
     """The content of `entry` (None: it does not exist); it must be a regular file."""
     try:

@@ -12,7 +12,8 @@
           - file: /srv/site/Makefile
 
 `cmd.run` runs its command through a shell because the user asked for one (SECURITY.md rule 6);
-`unless`/`onlyif` too. A watch on `cmd.run` runs it again only when its own guards allow it.
+`unless`/`onlyif` too. The command reaches the shell through its environment, never its argv,
+so a pillar secret in it is not in /proc/*/cmdline (providers/process.shell_call). A watch on `cmd.run` runs it again only when its own guards allow it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from core.errors import StateArgError
+from minion.providers.process import shell_call
 from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.specargs import as_bool, as_list, as_str, check_known
 
@@ -149,6 +151,8 @@ def run_shell(spec: CmdSpec, command: str) -> Completed:
         except KeyError:
             raise StateFailed(f"Group {spec.group!r} is not available") from None
     env.update(spec.env)
+    argv, script_env = shell_call(spec.shell, command)
+    env.update(script_env)
     cwd = spec.cwd
     if cwd is None:  # Salt: the user's home; "/" when it has none (e.g. nobody's /nonexistent)
         home = env.get("HOME") or "/"
@@ -157,7 +161,7 @@ def run_shell(spec: CmdSpec, command: str) -> Completed:
         raise StateFailed(f"Desired working directory {cwd!r} is not available")
     try:
         proc = subprocess.Popen(
-            [spec.shell, "-c", command],
+            argv,
             cwd=cwd,
             env=env,
             stdin=subprocess.PIPE if spec.stdin is not None else subprocess.DEVNULL,

@@ -30,6 +30,7 @@ from minion.states.fileops import (
     remove_any,
     set_owner,
 )
+from minion.providers.safefs import link_in, locate
 from minion.states.specargs import as_bool, check_known
 
 
@@ -106,10 +107,8 @@ class Symlink:
             if "forced" in pending.changes:
                 remove_any(path)
             makedirs(os.path.dirname(path))
-            tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.lp-link")
-            remove_any(tmp)
-            os.symlink(spec.target, tmp)
-            os.replace(tmp, path)
+            with locate(path, follow=False) as entry:
+                link_in(entry, spec.target)
         set_owner(path, spec.owner, follow=False)
         return dict(pending.changes)
 

@@ -184,3 +184,11 @@ def test_racing_a_link_in_during_applies_never_reaches_the_victim(scene):
         racer.kill()
         racer.wait()
     assert untouched(victim)
+
+
+def test_file_symlink_is_not_made_through_a_planted_directory_link(scene):
+    harness, attic, victim = scene
+    plant(attic / "cron.d", victim.parent)
+    res = one(harness, chunk("file.symlink", "l", str(attic / "cron.d" / "job"), target="/x"))
+    assert res["result"] is False and "symlink owned by nobody" in res["comment"]
+    assert sorted(os.listdir(victim.parent)) == ["shadow"]

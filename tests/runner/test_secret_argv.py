@@ -1,0 +1,62 @@
+"""Issue 14.3: a command holding a secret never shows it in any process's argv.
+
+While the command runs (a `sleep` inside it keeps it running), every process's
+/proc/PID/cmdline is sampled, as any local user can; the canary must be in none of them,
+and the command must still work (its output, its exit code, guards).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+from tests.runner.conftest import Harness, chunk
+
+CANARY = "canary-7f3a9c-hunter2"
+
+
+def _cmdlines() -> list[bytes]:
+    out = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                    out.append(fh.read())
+            except OSError:
+                pass
+    return out
+
+
+def _run_sampling(harness: Harness, chunks) -> tuple[dict, int, bool]:
+    """Run `chunks` in a thread; sample cmdlines until it ends. (results, samples, saw sleep)"""
+    box: dict = {}
+    worker = threading.Thread(target=lambda: box.update(harness.run(chunks)))
+    worker.start()
+    samples, saw_sleep, leaked = 0, False, []
+    while worker.is_alive():
+        lines = _cmdlines()
+        samples += 1
+        saw_sleep = saw_sleep or any(c.startswith(b"sleep\x000.7") for c in lines)
+        leaked += [c for c in lines if CANARY.encode() in c]
+        time.sleep(0.01)
+    worker.join()
+    assert not leaked, leaked
+    return box, samples, saw_sleep
+
+
+def test_cmd_run_keeps_a_secret_off_every_command_line(harness: Harness):
+    command = f"pw='{CANARY}'; sleep 0.7; printf '%s' \"$pw\" | wc -c; exit 3"
+    c = chunk("cmd.run", "db-password", command, success_retcodes=[3],
+              unless=f"test '{CANARY}' = x && sleep 0.7")
+    res, samples, saw_sleep = _run_sampling(harness, [c])
+    assert saw_sleep and samples > 5
+    (out,) = res.values()
+    assert out["result"] is True and out["changes"]["retcode"] == 3
+    assert out["changes"]["stdout"].strip() == str(len(CANARY))
+
+
+def test_the_command_is_not_inherited_by_its_children(harness: Harness):
+    command = f"x='{CANARY}'; env | grep -c LINKPEEK_SCRIPT; echo \"$0\""
+    (out,) = harness.run([chunk("cmd.run", "c", command, success_retcodes=[1])]).values()
+    assert out["changes"]["stdout"].split("\n") == ["0", "/bin/sh"]
