@@ -161,6 +161,9 @@ class ControlServer:
                     break
                 if mid not in waiting:
                     continue
+                if isinstance(ret, dict):   # a progress update (services.job_progress)
+                    await _send(writer, {"event": "progress", "minion": mid, **ret})
+                    continue
                 waiting.discard(mid)
                 await _send(writer, {"event": "return", "minion": mid, "success": ret.success,
                                      "retcode": ret.retcode, "ret": ret.ret})

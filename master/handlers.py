@@ -25,6 +25,7 @@ from core import wire
 from core.errors import KeyStoreError, WireError
 from master import drift_handlers, remote_handlers
 from master.mine import handlers as mine_handlers
+from master.backups import handlers as backup_handlers
 from master.keystore import ACCEPTED
 from master.services import MasterServices
 
@@ -119,4 +120,7 @@ ACCEPTED_HANDLERS: dict[str, Handler] = {
     # Salt's mine (master/mine/): publish this minion's values, read others' allowed ones
     "mine_update": mine_handlers.handle_mine_update,
     "mine_get": mine_handlers.handle_mine_get,
+    # backups (master/backups/handlers.py): run records for the catalogue, progress for a waiting CLI
+    "backup_report": backup_handlers.handle_backup_report,
+    "backup_progress": backup_handlers.handle_backup_progress,
 }

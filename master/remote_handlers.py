@@ -32,6 +32,7 @@ async def handle_pillar(master: Any, minion_id: str, request: dict[str, Any]) ->
     except LinkpeekError as exc:
         log.warning("pillar for %s did not compile: %s", minion_id, converge.masker.mask(str(exc)))
         raise
+    master.backups.note_pillar(minion_id, pillar)
     return wire.message("pillar", pillar=_string_keys(pillar), secrets=sorted(secrets))
 
 

@@ -34,7 +34,7 @@ class MasterServices:
         self.register_times: dict[str, float] = {}
         self.subscribed: dict[str, set[Any]] = {}     # minion id -> live XPUB connections
         self._job_targets: OrderedDict[str, frozenset[str]] = OrderedDict()
-        self._waiters: dict[str, asyncio.Queue[tuple[str, Return]]] = {}
+        self._waiters: dict[str, asyncio.Queue[tuple[str, Any]]] = {}   # Return, or a progress map
         from master.converge import ConvergeServices
         self.converge = ConvergeServices(config, self.grains)  # file server, pillar, secret masking
         from master.drift_service import DriftService
@@ -42,6 +42,8 @@ class MasterServices:
         self.drift.note_keys(keystore.accepted())  # baseline for key accepted/revoked events
         from master.mine.store import MineStore
         self.mine = MineStore(config.db_path)  # Salt's mine: what minions publish for templates
+        from master.backups.service import BackupService
+        self.backups = BackupService(config.db_path, mask=self.converge.masker.mask)  # the catalogue
 
     # -- presence and grains -------------------------------------------------------------
 
@@ -95,8 +97,14 @@ class MasterServices:
         else:
             log.info("duplicate return from %s for %s ignored", minion_id, ret.jid)
 
-    def watch_job(self, jid: str) -> asyncio.Queue[tuple[str, Return]]:
-        queue: asyncio.Queue[tuple[str, Return]] = asyncio.Queue()
+    def job_progress(self, jid: str, minion_id: str, progress: dict[str, Any]) -> None:
+        """Pass a running job's progress to the CLI waiting on it (if any); never stored."""
+        queue = self._waiters.get(jid)
+        if queue is not None:
+            queue.put_nowait((minion_id, progress))
+
+    def watch_job(self, jid: str) -> asyncio.Queue[tuple[str, Any]]:
+        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._waiters[jid] = queue
         return queue
 

@@ -35,6 +35,10 @@ FUNCTIONS: dict[str, str] = {
     "network.ip_addrs": "minion.functions.network:ip_addrs",
     "network.ip_addrs6": "minion.functions.network:ip_addrs6",
     "mine.update": "minion.functions.mine:update",
+    "backup.run": "minion.functions.backup:run",
+    "backup.check": "minion.functions.backup:check",
+    "backup.snapshots": "minion.functions.backup:snapshots",
+    "backup.restore": "minion.functions.backup:restore",
 }
 
 

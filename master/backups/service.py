@@ -1,0 +1,44 @@
+"""The master daemon's side of the catalogue (MasterServices holds one as `backups`).
+
+    backups = BackupService(config.db_path, mask)
+    backups.receive("web1", wire_record)             # validated, masked, stored once
+    backups.note_pillar("web1", pillar)              # the jobs web1's compiled pillar declares
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Mapping
+
+from master.backups.catalogue import Catalogue, record_from_wire
+from master.backups.status import declared_from_pillar
+
+log = logging.getLogger("lp.master.backups")
+
+
+class BackupService:
+    def __init__(self, db_path: str, mask: Callable[[str], str] | None = None) -> None:
+        self.catalogue = Catalogue(db_path)
+        self._mask = mask or (lambda s: s)
+
+    def receive(self, minion_id: str, data: Any) -> bool:
+        record = record_from_wire(data)
+        record = {k: (self._mask(v) if isinstance(v, str) and k not in ("run_id", "kind", "job") else v)
+                  for k, v in record.items()}
+        stored = self.catalogue.add_run(minion_id, record)
+        if stored:
+            log.info("backup %s %s on %s: %s", record["kind"], record["job"], minion_id,
+                     "ok" if record["success"] else "failed")
+        return stored
+
+    def note_pillar(self, minion_id: str, pillar: Mapping[str, Any]) -> None:
+        """Record the backup jobs the master's own compile of `minion_id`'s pillar declares."""
+        try:
+            self.catalogue.declare(minion_id, declared_from_pillar(pillar.get("backup")))
+        except Exception:   # the pillar reply must go out whatever the catalogue does
+            log.exception("could not record the backup jobs of %s", minion_id)
+
+    def forget(self, minion_id: str) -> None:
+        self.catalogue.forget(minion_id)
+
+    def close(self) -> None:
+        self.catalogue.close()

@@ -1,0 +1,160 @@
+"""The minion's backup engine against a real restic repository (no master): what a user of
+`backup.run` / `backup.restore` notices."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from minion.backup.restic import Restic
+from minion.backup.restore import RestoreError, restore
+from minion.backup.run import run_backup
+from tests.backup.conftest import make_spec
+
+
+def _tree(root: Path) -> dict[str, tuple]:
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath, name)
+            st = os.lstat(p)
+            rel = str(p.relative_to(root))
+            body = os.readlink(p) if p.is_symlink() else (None if p.is_dir() else p.read_bytes())
+            out[rel] = (st.st_mode, st.st_uid, st.st_gid, body)
+    return out
+
+
+def test_files_job_restores_byte_identical(repo: Path, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    (src / "a.txt").write_text("hello\n")
+    (src / "sub" / "bin").write_bytes(os.urandom(70_000))
+    os.chmod(src / "a.txt", 0o640)
+    os.chown(src / "a.txt", 1234, 4321)
+    os.chmod(src / "sub", 0o750)
+    (src / "link").symlink_to("a.txt")
+    (src / "skip.old").write_text("excluded")
+    spec = make_spec(str(repo), {"etc": {"source": "files", "paths": [str(src)], "exclude": ["*.old"],
+                                         "cron": "0 4 * * 0"}})
+    record = run_backup(spec, spec.job("etc"), str(tmp_path / "cache"))
+    assert record["success"], record["error"]
+    assert record["snapshot_id"] and record["files"] == 2 and record["bytes_added"] > 0
+    out = tmp_path / "out"
+    result = restore(spec, spec.job("etc"), str(tmp_path / "cache"), to=str(out))
+    assert result["snapshot_id"].startswith(record["snapshot_id"])
+    want = _tree(src)
+    del want["skip.old"]
+    assert _tree(out / str(src).lstrip("/")) == want
+    with pytest.raises(RestoreError, match="not empty"):
+        restore(spec, spec.job("etc"), str(tmp_path / "cache"), to=str(out))
+
+
+def test_failing_command_records_a_failure_and_leaves_no_snapshot(repo: Path, tmp_path: Path) -> None:
+    spec = make_spec(str(repo), {"export": {"source": "command", "command": "echo partial; exit 3",
+                                            "filename": "export.json", "cron": "30 3 * * *"}})
+    record = run_backup(spec, spec.job("export"), str(tmp_path / "cache"))
+    assert not record["success"]
+    assert "exited 3" in record["error"] and record["producer_failed"]
+    with Restic(spec, str(tmp_path / "cache")) as restic:
+        assert restic.snapshots(tags=["lp-job=export"]) == []
+    with pytest.raises(RestoreError, match="no good snapshot"):
+        restore(spec, spec.job("export"), str(tmp_path / "cache"), to=str(tmp_path / "out"))
+
+
+def test_killed_dump_is_no_good_snapshot_and_latest_stays_the_good_one(repo: Path, tmp_path: Path) -> None:
+    marker = tmp_path / "fail"
+    cmd = f"echo good-data; if [ -e {marker} ]; then kill -9 $$; fi"
+    spec = make_spec(str(repo), {"dump": {"source": "command", "command": cmd, "filename": "d.txt",
+                                          "cron": "0 3 * * *", "restore_command": f"cat > {tmp_path}/loaded"}})
+    good = run_backup(spec, spec.job("dump"), str(tmp_path / "cache"))
+    marker.write_text("")
+    bad = run_backup(spec, spec.job("dump"), str(tmp_path / "cache"))
+    assert good["success"] and not bad["success"] and "signal 9" in bad["error"]
+    result = restore(spec, spec.job("dump"), str(tmp_path / "cache"), in_place=True)
+    assert result["snapshot_id"].startswith(good["snapshot_id"])
+    assert (tmp_path / "loaded").read_text() == "good-data\n"
+
+
+def test_retention_removes_old_snapshots(repo: Path, tmp_path: Path) -> None:
+    spec = make_spec(str(repo), {"keep2": {"source": "command", "command": "date +%s%N", "filename": "t",
+                                           "cron": "0 * * * *", "keep": {"last": 2}}})
+    ids = [run_backup(spec, spec.job("keep2"), str(tmp_path / "cache"))["snapshot_id"] for _ in range(3)]
+    with Restic(spec, str(tmp_path / "cache")) as restic:
+        left = [s["short_id"] for s in restic.snapshots(tags=["lp-job=keep2"])]
+    assert left == ids[1:]
+
+
+def test_sqlite_job_under_a_writer_restores_a_sound_database(repo: Path, tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+    db.commit()
+    stop = threading.Event()
+
+    def writer() -> None:
+        conn = sqlite3.connect(path, timeout=30)
+        while not stop.is_set():
+            conn.execute("INSERT INTO t (body) VALUES (?)", ("x" * 500,))
+            conn.commit()
+        conn.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        spec = make_spec(str(repo), {"lite": {"source": "sqlite", "path": str(path), "cron": "0 * * * *"}})
+        record = run_backup(spec, spec.job("lite"), str(tmp_path / "cache"))
+    finally:
+        stop.set()
+        thread.join()
+    assert record["success"], record["error"]
+    (rows_now,) = db.execute("SELECT COUNT(*) FROM t").fetchone()
+    result = restore(spec, spec.job("lite"), str(tmp_path / "cache"), in_place=True)
+    assert result["loaded_into"] == str(path)
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    (rows_restored,) = check.execute("SELECT COUNT(*) FROM t").fetchone()
+    assert 0 < rows_restored <= rows_now
+    out = restore(spec, spec.job("lite"), str(tmp_path / "cache"), to=str(tmp_path / "copy"))
+    copy = sqlite3.connect(out["restored_to"])
+    assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_unreachable_repository_is_a_failure_and_the_next_run_retries(tmp_path: Path) -> None:
+    spec = make_spec("rest:http://127.0.0.1:9/nothing", {"etc": {"source": "files", "paths": [str(tmp_path)],
+                                                                 "cron": "0 4 * * *"}})
+    first = run_backup(spec, spec.job("etc"), str(tmp_path / "cache"))
+    second = run_backup(spec, spec.job("etc"), str(tmp_path / "cache"))
+    assert not first["success"] and not second["success"]
+    assert "repository" in first["error"] and second["run_id"] != first["run_id"]
+
+
+def test_password_never_on_a_command_line(repo: Path, tmp_path: Path) -> None:
+    """A /proc cmdline sample of every process while a job runs never holds the password."""
+    from tests.backup.conftest import PASSWORD
+
+    spec = make_spec(str(repo), {"slow": {"source": "command", "command": "sleep 1; echo done", "filename": "s",
+                                          "cron": "0 * * * *"}})
+    seen: list[str] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+            seen.append(out)
+
+    thread = threading.Thread(target=sample)
+    thread.start()
+    try:
+        record = run_backup(spec, spec.job("slow"), str(tmp_path / "cache"))
+    finally:
+        stop.set()
+        thread.join()
+    assert record["success"]
+    assert any("restic" in s for s in seen)
+    assert not any(PASSWORD in s for s in seen)
+    assert PASSWORD not in repr(record)
