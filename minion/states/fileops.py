@@ -74,8 +74,9 @@ def parse_owner(where: str, args: Mapping[str, Any], mode_key: str | None = "mod
 
 
 # -- users and groups -----------------------------------------------------------------------
-@functools.lru_cache(maxsize=256)
 def uid_of(user: str) -> int:
+    """The uid of `user` (a name or a number), looked up every time: a minion daemon lives
+    longer than a uid (groupmod/usermod by hand must show as drift)."""
     import pwd
 
     try:
@@ -86,8 +87,8 @@ def uid_of(user: str) -> int:
         raise StateFailed(f"User {user} is not available") from None
 
 
-@functools.lru_cache(maxsize=256)
 def gid_of(group: str) -> int:
+    """The gid of `group` (a name or a number), looked up every time (see uid_of)."""
     import grp
 
     try:
