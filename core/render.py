@@ -72,7 +72,8 @@ def render_template(text: str, source: str, context: Mapping[str, Any],
         raise RenderError(f"template {exc.name!r} not found in the tree{_tree_hint(tree_root)}",
                           location=_locate(sys.exc_info()[2], source)) from None
     except jinja2.UndefinedError as exc:
-        raise RenderError(f"Jinja variable {exc.message}",
+        message = str(exc.message)
+        raise RenderError(message if message.startswith("salt[") else f"Jinja variable {message}",
                           location=_locate(sys.exc_info()[2], source)) from None
     except jinja2.exceptions.SecurityError as exc:
         raise RenderError(f"refused by the template sandbox: {exc}",

@@ -1,14 +1,16 @@
 """The Jinja context of SLS files and templates: grains, pillar, opts, sls paths, and `salt`.
 
 `salt` is a read-only table of harmless lookups (`mine.get` asks the master, read-only) (`salt['pillar.get']('a:b', 'dflt')`,
-`grains.get`, `config.get`, `match.*`, `slsutil.merge`, ...). Nothing in it touches the
-host or runs a command: asking for anything else (`salt['cmd.run']`) fails the render
-with a message that says so (SECURITY.md rule 5: pass no dangerous function in).
+`grains.get`, `config.get`, `match.*`, `slsutil.merge`, `file.file_exists`, `user.info`,
+`cp.list_master`, `log.debug`, ...), also spelled `salt.user.info(name)` as formulas do.
+Nothing in it changes the host or runs a command: anything else (`salt['cmd.run']`) is
+undefined (`is defined` is false, `in salt` too), and calling it fails the render naming it
+(SECURITY.md rule 5: pass no dangerous function in).
 """
 from __future__ import annotations
 
 from contextvars import ContextVar
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from core.datamerge import merge_recursive, traverse
 from core.errors import RenderError
@@ -25,7 +27,10 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
     """`salt[...]` in templates: an explicit allowlist of pure lookups over this minion's data."""
 
     def __init__(self, minion_id: str, grains: Mapping[str, Any], pillar: Mapping[str, Any],
-                 opts: Mapping[str, Any]) -> None:
+                 opts: Mapping[str, Any],
+                 file_list: Callable[[], Iterable[str]] | None = None) -> None:
+        from core import hostlookups
+
         self._minion_id = minion_id
         self._grains = grains
         self._pillar = pillar
@@ -61,18 +66,20 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
             "mine.get": self.mine_get,
             "test.true": lambda *a, **k: True,
             "test.false": lambda *a, **k: False,
+            **hostlookups.helpers(file_list),
         }
 
-    def __getitem__(self, name: str) -> Callable[..., Any]:
+    def __getitem__(self, name: str) -> Any:
         func = self._table.get(name)
         if func is not None:
             return func
+        return missing_helper(name, self._table)
 
-        def unavailable(*args: Any, **kwargs: Any) -> Any:
-            raise RenderError(
-                f"salt[{name!r}] is not available in templates here; only pure lookups are: "
-                + ", ".join(sorted(self._table)))
-        return unavailable
+    def __getattr__(self, name: str) -> Any:
+        """`salt.user.info(...)`: the helpers of one module, as attributes."""
+        if not name.startswith("_") and any(k.startswith(f"{name}.") for k in self._table):
+            return _HelperModule(self, name)
+        raise AttributeError(name)
 
     def __contains__(self, name: object) -> bool:
         return name in self._table
@@ -132,6 +139,32 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
         return matches(minion_id or self._minion_id, self._grains, tgt, tgt_type)
 
 
+class _HelperModule:
+    """`salt.user`: attribute access to `salt['user.*']`; an unknown one is undefined."""
+
+    def __init__(self, functions: TemplateFunctions, module: str) -> None:
+        self._functions = functions
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._functions[f"{self._module}.{name}"]
+
+    def __getitem__(self, name: str) -> Any:
+        return self._functions[f"{self._module}.{name}"]
+
+
+def missing_helper(name: str, table: Mapping[str, Any]) -> Any:
+    """An undefined value for `salt[name]`: `is defined` is false; using or calling it fails
+    the render with a message naming the helper."""
+    import jinja2
+
+    hint = (f"salt[{name!r}] is not available in templates here (only read-only lookups are: "
+            f"{', '.join(sorted(table))})")
+    return jinja2.StrictUndefined(hint=hint, name=name)
+
+
 def filter_by(lookup: Mapping[str, Any], data: Mapping[str, Any], path: str, merge: Any,
               default: str, base: str | None) -> Any:
     """Salt's filter_by: the entry of `lookup` whose key (a glob) matches the value at `path`
@@ -173,14 +206,15 @@ def _deepcopy(value: Any) -> Any:
 
 def sls_context(minion_id: str, grains: Mapping[str, Any], pillar: Mapping[str, Any],
                 opts: Mapping[str, Any] | None, sls: str,
-                tplfile: str | None = None) -> dict[str, Any]:
+                tplfile: str | None = None, *,
+                file_list: Callable[[], Iterable[str]] | None = None) -> dict[str, Any]:
     """The standard Jinja context of an SLS file (also used, with sls='', for file templates).
 
     Variables, as Salt names them: grains, pillar, opts, salt, sls, saltenv, slspath,
     sls_path, slsdotpath, slscolonpath, tplfile, tpldir, tpldot, minion_id. `tplfile` is
     the file's path relative to the tree (`web/init.sls`); without it, the SLS is taken to
     be `a/b.sls` for `a.b`. slspath is the file's directory ("" at the root), tpldir the
-    same but "." at the root.
+    same but "." at the root. `file_list()` gives the tree's files for `cp.list_master`.
     """
     options: Mapping[str, Any] = opts or {}
     if "id" not in options:
@@ -195,7 +229,7 @@ def sls_context(minion_id: str, grains: Mapping[str, Any], pillar: Mapping[str, 
         "grains": grains,
         "pillar": pillar,
         "opts": options,
-        "salt": TemplateFunctions(minion_id, grains, pillar, options),
+        "salt": TemplateFunctions(minion_id, grains, pillar, options, file_list),
         "saltenv": "base",
         "sls": sls,
         "slspath": slspath,

@@ -48,8 +48,11 @@ def make_context(
     from minion.state.contract import ExecContext
     from minion.state.fileclient import LocalFileClient
 
-    base = sls_context(minion_id, grains, pillar, opts, "")
+    from minion.state.tree import StateTree
+
     root = os.path.realpath(state_tree)
+    file_list = getattr(files, "master_files", None) or StateTree(root).list_files
+    base = sls_context(minion_id, grains, pillar, opts, "", file_list=file_list)
 
     def render(text: str, context: dict[str, Any], source: str) -> str:
         return render_template(text, source, {**base, **(context or {})}, tree_root=root)

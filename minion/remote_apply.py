@@ -103,7 +103,8 @@ def prepare_remote(request: Request, minion_id: str, grains: Mapping[str, Any], 
     run_opts = {"id": minion_id, "cachedir": cachedir, **dict(opts or {})}
     root = files.sync_tree()
     with mine.reading(request):
-        plan = compile_plan(StateTree(root), minion_id, grains, pillar, sls, run_opts)
+        plan = compile_plan(StateTree(root, listing=files.master_files), minion_id, grains, pillar, sls,
+                        run_opts)
     return PreparedRun(plan, pillar, masker,
                        lambda test: make_context(root, minion_id, grains, pillar, run_opts, test,
                                                  files=files, mask=masker.mask_for_users),

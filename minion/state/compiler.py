@@ -86,7 +86,8 @@ def _compile(tree: StateTree, names: list[str], minion_id: str, grains: dict, pi
     from core.render import sls_context
 
     def context_for(sls: str, relpath: str) -> dict:
-        return sls_context(minion_id, grains, pillar, opts, sls, relpath)
+        return sls_context(minion_id, grains, pillar, opts, sls, relpath,
+                           file_list=tree.list_files)
 
     high = read_high(tree, names, context_for)
     errors = list(high.errors)

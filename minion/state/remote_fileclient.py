@@ -113,6 +113,10 @@ class RemoteFileClient:
         self._save_index()
         return self.root
 
+    def master_files(self) -> list[str]:
+        """Every file of the master's tree, as its last listing gave them (cp.list_master)."""
+        return sorted(self._listing or ())
+
     # --- internals --------------------------------------------------------------------------
 
     def _rel(self, url: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+from typing import Callable
 
 from core.errors import CompileError, UnsafePathError
 from core.safepath import safe_regular_file
@@ -26,10 +27,23 @@ class SlsNotFound(CompileError):
 class StateTree:
     """A directory of SLS files. Names are dotted (`web.nginx`); files never leave the root."""
 
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, listing: Callable[[], list[str]] | None = None) -> None:
         if not os.path.isdir(root):
             raise CompileError([f"{root}: the tree is not a directory"])
         self.root = os.path.realpath(root)
+        self._listing = listing  # the master's file list, when `root` mirrors only part of it
+
+    def list_files(self) -> list[str]:
+        """Every file of the tree, relative to its root, sorted (Salt's cp.list_master)."""
+        if self._listing is not None:
+            return sorted(self._listing())
+        found: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            rel_dir = os.path.relpath(dirpath, self.root)
+            found.extend(f if rel_dir == "." else f"{rel_dir}/{f}" for f in filenames
+                         if not f.startswith("."))
+        return sorted(found)
 
     def sls_path(self, name: str) -> str:
         """The file of SLS `name`: `a/b.sls`, else `a/b/init.sls`; SlsNotFound when neither is."""
