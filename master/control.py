@@ -113,7 +113,8 @@ class ControlServer:
             elif op == "status":
                 services = self.daemon.services
                 await _send(writer, {"event": "done", "last_seen": dict(services.last_seen),
-                                     "connected": sorted(services.subscribed)})
+                                     "connected": sorted(services.subscribed),
+                                     "storage": services.storage.as_dict()})
             elif op == "ping":
                 await _send(writer, {"event": "done"})
             else:
@@ -166,10 +167,14 @@ class ControlServer:
                     continue
                 waiting.discard(mid)
                 await _send(writer, {"event": "return", "minion": mid, "success": ret.success,
-                                     "retcode": ret.retcode, "ret": ret.ret})
+                                     "retcode": ret.retcode, "ret": ret.ret,
+                                     "stored": (job.jid, mid) not in services.unstored})
             missing = {mid: ("no answer" if mid in services.subscribed else "not connected")
                        for mid in sorted(waiting)}
-            await _send(writer, {"event": "done", "jid": job.jid, "missing": missing})
+            done = {"event": "done", "jid": job.jid, "missing": missing}
+            if services.storage.problem is not None:
+                done["storage"] = services.storage.as_dict()
+            await _send(writer, done)
         finally:
             services.unwatch_job(job.jid)
 

@@ -23,7 +23,7 @@ from typing import Any
 from core import wire
 from core.channel import Request, ServerChannel
 from core.config import MasterConfig
-from core.errors import ConfigError, LinkpeekError, WireError
+from core.errors import ConfigError, WireError
 from core.keys import KeyPair, load_keypair
 from master.handlers import ACCEPTED_HANDLERS, UNACCEPTED_HANDLERS
 from master.jobstore import JobStore
@@ -166,11 +166,8 @@ class MasterDaemon:
                 asyncio.ensure_future(self._finish(req, result, rid))
                 return
             reply = result
-        except LinkpeekError as exc:
-            reply = wire.error_reply(str(exc), rid)
-        except Exception:
-            log.exception("handler for %r failed", msg["type"])
-            reply = wire.error_reply("internal error", rid)
+        except Exception as exc:  # a refusal, a full store (retry), or a bug (internal error)
+            reply = self._error_reply(exc, rid, msg["type"])
         if rid is not None:
             reply["rid"] = rid
         await self._reply(req, reply)
@@ -181,14 +178,21 @@ class MasterDaemon:
         except asyncio.TimeoutError:
             log.warning("a handler took longer than %ds; answered with an error", HANDLER_TIMEOUT_S)
             reply = wire.error_reply("the master timed out on this request", rid)
-        except LinkpeekError as exc:
-            reply = wire.error_reply(str(exc), rid)
-        except Exception:
-            log.exception("async handler failed")
-            reply = wire.error_reply("internal error", rid)
+            reply["retry"] = True
+        except Exception as exc:
+            reply = self._error_reply(exc, rid, "async")
         if rid is not None:
             reply["rid"] = rid
         await self._reply(req, reply)
+
+    def _error_reply(self, exc: Exception, rid: Any, kind: Any) -> dict[str, Any]:
+        from master.storage import error_reply
+
+        reply = error_reply(exc, self.services.storage, rid)
+        if reply is None:
+            log.error("handler for %r failed", kind, exc_info=exc)
+            reply = wire.error_reply("internal error", rid)
+        return reply
 
     async def _reply(self, req: Request, reply: dict[str, Any]) -> None:
         try:
@@ -273,8 +277,9 @@ class MasterDaemon:
             await asyncio.sleep(2.0)
             try:
                 self.services.flush_presence()
-            except Exception:
-                log.exception("presence flush failed")
+            except Exception as exc:
+                if self.services.storage.failed(exc) is None:  # a full store is logged once
+                    log.exception("presence flush failed")
 
 
 def check_root(config: MasterConfig) -> None:

@@ -33,6 +33,9 @@ class MasterServices:
             mid: info["grains"] for mid, info in jobstore.minions().items()}
         self.register_times: dict[str, float] = {}
         self.subscribed: dict[str, set[Any]] = {}     # minion id -> live XPUB connections
+        from master.storage import StorageHealth
+        self.storage = StorageHealth()                # a full disk: retry replies, status says so
+        self.unstored: set[tuple[str, str]] = set()   # (jid, minion) returns seen but not stored yet
         self._job_targets: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._waiters: dict[str, asyncio.Queue[tuple[str, Any]]] = {}   # Return, or a progress map
         from master.converge import ConvergeServices
@@ -53,12 +56,20 @@ class MasterServices:
         self._unflushed_seen[minion_id] = now
 
     def flush_presence(self) -> None:
+        """Write the last-seen times; on a full store they wait for the next flush."""
+        from master.storage import StorageUnavailable
+
         seen, self._unflushed_seen = self._unflushed_seen, {}
-        self.jobstore.touch_minions(seen)
+        try:
+            with self.storage.writing():
+                self.jobstore.touch_minions(seen)
+        except StorageUnavailable:
+            self._unflushed_seen = {**seen, **self._unflushed_seen}
 
     def set_grains(self, minion_id: str, grains: Mapping[str, Any]) -> None:
         self.grains[minion_id] = dict(grains)
-        self.jobstore.set_grains(minion_id, grains)
+        with self.storage.writing():
+            self.jobstore.set_grains(minion_id, grains)
 
     # -- jobs ----------------------------------------------------------------------------
 
@@ -74,7 +85,8 @@ class MasterServices:
         job = Job(jid=new_jid(now), fun=fun, arg=tuple(arg), kwarg=kwarg, tgt=tgt, tgt_type=tgt_type,
                   created=now, expires=now + (self.config.job_ttl if ttl is None else ttl))
         encode(job.to_map())  # refuse an oversized job before recording it
-        self.jobstore.add_job(job, minions, user)
+        with self.storage.writing():
+            self.jobstore.add_job(job, minions, user)
         self._job_targets[job.jid] = frozenset(minions)
         while len(self._job_targets) > 10_000:
             self._job_targets.popitem(last=False)
@@ -89,13 +101,25 @@ class MasterServices:
 
     def store_return(self, minion_id: str, ret: Return) -> None:
         """Store idempotently; wake the CLI waiting on this job (first delivery only)."""
+        from master.storage import StorageUnavailable
+
         ret = self.converge.mask_wire_return(minion_id, ret)  # secrets never reach the store or CLI
-        if self.jobstore.add_return(ret.jid, minion_id, ret):
-            queue = self._waiters.get(ret.jid)
-            if queue is not None:
+        queue = self._waiters.get(ret.jid)
+        try:
+            with self.storage.writing():
+                added = self.jobstore.add_return(ret.jid, minion_id, ret)
+        except StorageUnavailable:
+            # the minion keeps it and sends it again; the waiting CLI sees it now, marked unstored
+            if (ret.jid, minion_id) not in self.unstored and queue is not None:
+                queue.put_nowait((minion_id, ret))
+            self.unstored.add((ret.jid, minion_id))
+            raise
+        if added:
+            if queue is not None and (ret.jid, minion_id) not in self.unstored:
                 queue.put_nowait((minion_id, ret))
         else:
             log.info("duplicate return from %s for %s ignored", minion_id, ret.jid)
+        self.unstored.discard((ret.jid, minion_id))
 
     def job_progress(self, jid: str, minion_id: str, progress: dict[str, Any]) -> None:
         """Pass a running job's progress to the CLI waiting on it (if any); never stored."""

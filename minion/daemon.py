@@ -273,7 +273,8 @@ class MinionDaemon:
             if task is not None:
                 await task
             return
-        refused = reply is not None and "state" not in reply   # not just away or our key unaccepted
+        refused = (reply is not None and "state" not in reply   # not just away, our key unaccepted,
+                   and not reply.get("retry"))                  # or the master's store full
         if refused:
             log.warning("master refused to record scheduled job %s: %s", name, str(reply.get("error"))[:200])
         loop = asyncio.get_running_loop()
@@ -378,7 +379,11 @@ class MinionDaemon:
             path = self.spool.put(msg, tag=ret.jid)
             log.warning("master away: return for %s spooled (%s)", ret.jid, path)
             return
-        if reply.get("type") == "error":
+        if reply.get("type") == "error" and reply.get("retry"):
+            path = self.spool.put(msg, tag=ret.jid)
+            log.warning("the master could not store the return for %s now (%s); kept in the spool (%s) "
+                        "and sent again", ret.jid, str(reply.get("error"))[:200], path)
+        elif reply.get("type") == "error":
             log.warning("master refused return for %s: %s", ret.jid, str(reply.get("error"))[:200])
 
     async def _deliver_spool(self) -> None:
@@ -409,7 +414,7 @@ class MinionDaemon:
             reply = await self.link.request(msg, self.config.request_timeout)
         except TransportError:
             return False
-        if reply.get("type") == "error" and "state" in reply:
+        if reply.get("type") == "error" and ("state" in reply or reply.get("retry")):
             return False
         if reply.get("type") == "error":
             log.warning("master refused %s: %s", what, str(reply.get("error"))[:200])

@@ -94,6 +94,10 @@ def send_report(request: Request, report: DriftReport, spool_dir: str | None = N
         path = spool_report(spool_dir, wire_report)
         log.warning("drift report not delivered (%s); kept in %s", exc, path)
         return {"error": str(exc), "spooled": path}
+    if isinstance(reply, dict) and "error" in reply and reply.get("retry") and spool_dir is not None:
+        path = spool_report(spool_dir, wire_report)
+        log.warning("the master could not store the drift report now (%s); kept in %s", reply["error"], path)
+        return {**reply, "spooled": path}
     if isinstance(reply, dict) and "error" in reply:
         log.warning("master refused the drift report: %s", reply["error"])
     elif spool_dir is not None:

@@ -40,6 +40,7 @@ def handle(args: argparse.Namespace) -> int:
     from master import api
     from master.fleet import FleetSummary
     from master.output import escape_controls, minion_return_text
+    from master.storage import unstored_warning
 
     cfg = api.load_config(cli.require_config(args, "master"))
     fun = "state.apply" if args.sls else "state.highstate"
@@ -51,6 +52,8 @@ def handle(args: argparse.Namespace) -> int:
     fleet = FleetSummary(targeted=[])
     returns: dict[str, object] = {}
     jid = ""
+    unstored: list[str] = []
+    storage = None
     for event in api.run_job(cfg, args.target, fun, list(args.sls), kwarg, args.tgt_type, args.timeout):
         kind = event["event"]
         if kind == "job":
@@ -62,6 +65,8 @@ def handle(args: argparse.Namespace) -> int:
         elif kind == "return":
             mid, ret = event["minion"], event["ret"]
             returns[mid] = ret
+            if event.get("stored") is False:
+                unstored.append(mid)
             fleet.add(mid, bool(event["success"]), ret)
             if progress:
                 sys.stderr.write("\r\x1b[K")
@@ -73,6 +78,7 @@ def handle(args: argparse.Namespace) -> int:
                 sys.stderr.flush()
         elif kind == "done":
             fleet.missing = dict(event.get("missing", {}))
+            storage = event.get("storage")
         elif kind == "error":
             print(f"lpmaster: error: {event.get('error')}", file=sys.stderr)
             return cli.EXIT_FAILED
@@ -86,5 +92,8 @@ def handle(args: argparse.Namespace) -> int:
             print(f"Job id: {jid} (lpmaster jobs show {jid})")
     for mid, why in sorted(fleet.missing.items()):
         print(f"lpmaster: {escape_controls(mid)} did not answer ({why})", file=sys.stderr)
+    warning = unstored_warning(unstored, storage)
+    if warning:
+        print(warning, file=sys.stderr)
     return fleet.exit_code(detailed=args.detailed_exitcodes)
 

@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from master import api
     from master.output import minion_return_text
+    from master.storage import unstored_warning
 
     cfg = api.load_config(cli.require_config(args, "master"))
     arg, kwarg = api.split_args(args.args)
@@ -35,6 +36,8 @@ def handle(args: argparse.Namespace) -> int:
     failed = False
     expected = 0
     missing: dict[str, str] = {}
+    unstored: list[str] = []
+    storage = None
     for event in api.run_job(cfg, args.target, args.fun, arg, kwarg, args.tgt_type, args.timeout):
         kind = event["event"]
         if kind == "job":
@@ -45,6 +48,8 @@ def handle(args: argparse.Namespace) -> int:
         elif kind == "return":
             mid = event["minion"]
             returns[mid] = event["ret"]
+            if event.get("stored") is False:
+                unstored.append(mid)
             failed = failed or not event["success"]
             if progress:
                 sys.stderr.write("\r\x1b[K")
@@ -57,10 +62,14 @@ def handle(args: argparse.Namespace) -> int:
                 sys.stderr.flush()
         elif kind == "done":
             missing = event.get("missing", {})
+            storage = event.get("storage")
     if progress:
         sys.stderr.write("\r\x1b[K")
     if args.json:
         cli.print_json(returns)
+    warning = unstored_warning(unstored, storage)
+    if warning:
+        print(warning, file=sys.stderr)
     if missing:
         print(f"lpmaster: {len(missing)} of {expected} minion(s) did not answer:", file=sys.stderr)
         for mid, why in missing.items():

@@ -1,7 +1,8 @@
 """`lpmaster status`: each accepted minion up or down, and when it was last seen.
 
-Exit 0 when the master is running; 1 when it is not (then no minion is shown as up: the
-last-seen times come from the job store, and nobody can be reached).
+Exit 0 when the master is running and can write its store; 1 when it is not running (then
+no minion is shown as up: the last-seen times come from the job store, and nobody can be
+reached) or its storage is full.
 """
 from __future__ import annotations
 
@@ -27,9 +28,16 @@ def handle(args: argparse.Namespace) -> int:
     if not master["running"]:
         print(f"lpmaster: {master['error']}; minions are shown as last recorded, none can be reached "
               "(start it: lpmaster serve)", file=sys.stderr)
+    storage = master.get("storage") or {}
+    if storage:
+        since = time.strftime("%H:%M:%S", time.localtime(storage.get("since") or time.time()))
+        print(f"lpmaster: the master's storage is {storage.get('problem')} since {since} "
+              f"({storage.get('error')}): returns and reports wait on the minions until it can store "
+              "them; free space for the master's database", file=sys.stderr)
+    healthy = master["running"] and not storage
     if args.json:
         cli.print_json(states)
-        return cli.EXIT_OK if master["running"] else cli.EXIT_FAILED
+        return cli.EXIT_OK if healthy else cli.EXIT_FAILED
     now = time.time()
     for mid, info in states.items():
         seen = info["last_seen"]
@@ -37,4 +45,4 @@ def handle(args: argparse.Namespace) -> int:
         print(f"{mid:30} {'up' if info['up'] else 'down':5} {ago}")
     up = sum(1 for i in states.values() if i["up"])
     print(f"{up} up, {len(states) - up} down" + ("" if master["running"] else " (the master is not running)"))
-    return cli.EXIT_OK if master["running"] else cli.EXIT_FAILED
+    return cli.EXIT_OK if healthy else cli.EXIT_FAILED
