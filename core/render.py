@@ -2,7 +2,8 @@
 
 The Jinja environment matches Salt's defaults: sandboxed, StrictUndefined (an undefined
 variable is an error unless opts has `allow_undefined: true`), the `do` and
-`loopcontrols` extensions, the trailing newline kept. Its loader is rooted at the tree:
+`loopcontrols` extensions, and Salt's final newline: whatever the tags did with it, a
+template that ends in a newline renders ending in one (more if the text kept more). Its loader is rooted at the tree:
 `{% import 'x/map.jinja' as m %}`, `{% from './map.jinja' import m %}` and
 `{% include %}` resolve inside the tree only (core.safepath). Salt's common filters
 come from core.templatefilters, the context from core.templatecontext.
@@ -63,7 +64,10 @@ def render_template(text: str, source: str, context: Mapping[str, Any],
     try:
         code = _compile(env, text, source, _code_cache_dir(context))
         template = env.template_class.from_code(env, code, env.make_globals(variables))
-        return template.render()
+        rendered = template.render()
+        # As Salt: Jinja drops the final newline, and the template's own is given back, so
+        # `{{ x -}}` then a newline renders `x` and that newline.
+        return rendered + "\n" if text.endswith("\n") else rendered
     except jinja2.TemplateSyntaxError as exc:
         where = exc.filename or exc.name or source
         raise RenderError(f"Jinja syntax error: {exc.message}",
@@ -135,7 +139,7 @@ def _environment(tree_root: str | None, allow_undefined: bool) -> Any:
         undefined=jinja2.Undefined if allow_undefined else jinja2.StrictUndefined,
         extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols",
                     "core.templateext.SerializerExtension"],
-        keep_trailing_newline=True,
+        keep_trailing_newline=False,  # render_template gives the template's own newline back
         autoescape=False,
         auto_reload=True,
     )
@@ -188,7 +192,7 @@ def _disk_cached(env: Any, text: str, source: str, cache_dir: str) -> Any:
     return code
 
 
-_CODE_CACHE_VERSION = "1"
+_CODE_CACHE_VERSION = "2"  # 2: keep_trailing_newline off (the lexer's output differs)
 
 
 def _code_cache_dir(context: Mapping[str, Any]) -> str | None:

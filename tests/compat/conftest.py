@@ -5,7 +5,6 @@ on the same trees, in its own venv); Salt never runs here.
 """
 from __future__ import annotations
 
-import logging
 import textwrap
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -14,7 +13,6 @@ import pytest
 
 from minion.state.compiler import Plan, compile_sls
 from minion.state.contract import ExecContext
-from minion.state.fileclient import LocalFileClient
 from minion.state.tree import StateTree
 
 
@@ -46,8 +44,10 @@ class Tree:
         return compile_sls(tree, sls, grains or {"id": "m1", "os": "Debian"}, pillar or {}, opts)
 
     def ctx(self, test: bool = False) -> ExecContext:
-        return ExecContext(grains={"id": "m1"}, pillar={}, files=LocalFileClient(str(self.states)),
-                           log=logging.getLogger("compat"), test=test)
+        from minion.local import make_context
+
+        return make_context(str(self.states), "m1", {"id": "m1", "os": "Debian"}, {},
+                            {"id": "m1"}, test)
 
     def run(self, plan: Plan, test: bool = False) -> dict[str, dict[str, Any]]:
         from minion.state.runner import run_plan
