@@ -6,6 +6,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 debs=(restic supervisor git iproute2 util-linux python3-venv procps)
+# packaging/build-deb and its tests: dpkg-shlibdeps and strip, lintian, systemd-analyze
+debs+=(dpkg-dev lintian systemd)
 missing=()
 for p in "${debs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
