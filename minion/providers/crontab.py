@@ -7,7 +7,7 @@
     0 3 * * * /usr/local/bin/backup
 
 Entries are found by their identifier comment, so an edited schedule replaces its line instead
-of adding a second one. The file lives in cron's spool (/var/spool/cron/crontabs/USER, what
+of adding a second one. A crontab Salt wrote (its own marker line) is read as managed too. The file lives in cron's spool (/var/spool/cron/crontabs/USER, what
 `crontab -u USER` writes), is replaced atomically, 0600, owned by the user and group crontab.
 """
 
@@ -24,6 +24,7 @@ from minion.state.contract import StateFailed
 
 SPOOL = "/var/spool/cron/crontabs"
 MARKER = "# Lines below here are managed by linkpeek-ops, do not edit"
+SALT_MARKER = "# Lines below here are managed by Salt, do not edit"  # a crontab Salt wrote
 IDENT = "# SALT_CRON_IDENTIFIER:"
 
 
@@ -55,10 +56,10 @@ class Crontab:
 def parse(text: str) -> Crontab:
     tab = Crontab()
     lines = text.splitlines()
-    if MARKER not in lines:
+    at = next((i for i, line in enumerate(lines) if line in (MARKER, SALT_MARKER)), None)
+    if at is None:
         tab.head = lines
         return tab
-    at = lines.index(MARKER)
     tab.head = lines[:at]
     pending_ident: str | None = None
     for line in lines[at + 1 :]:
