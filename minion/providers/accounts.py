@@ -91,3 +91,23 @@ def uid_taken(uid: int) -> str | None:
 
 def shadow(argv: list[str], what: str) -> None:
     run_ok(argv, what=what)
+
+
+SHADOW = "/etc/shadow"
+
+
+def password_hash(name: str, path: str = SHADOW) -> str | None:
+    """The user's password field in /etc/shadow (None: no entry or no shadow file)."""
+    from minion.providers.safefs import read_file
+
+    data = read_file(path, follow=False)
+    for line in (data or b"").decode("utf-8", "replace").splitlines():
+        fields = line.split(":")
+        if len(fields) > 1 and fields[0] == name:
+            return fields[1]
+    return None
+
+
+def set_password_hash(name: str, hashed: str) -> None:
+    """Set the user's password hash with `chpasswd -e`, the hash on its stdin (never argv)."""
+    run_ok(["chpasswd", "-e"], input=f"{name}:{hashed}\n", what="chpasswd")

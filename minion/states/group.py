@@ -4,7 +4,7 @@ linkpeek:
   group.present:
     - gid: 990
     - system: True
-    - members: [deploy]
+    - members: [deploy]       # exactly these; or addusers: [...] / delusers: [...]
 """
 
 from __future__ import annotations
@@ -25,27 +25,43 @@ class GroupSpec:
     gid: int | None = None
     system: bool = False
     members: tuple[str, ...] | None = None
+    addusers: tuple[str, ...] = ()
+    delusers: tuple[str, ...] = ()
+
+
+def _users(key: str, value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
+        raise StateArgError(f"{key} must be a list of user names")
+    return tuple(sorted(set(value)))
 
 
 class Present:
-    """group.present: the group exists, with its gid and exactly `members` when given."""
+    """group.present: the group exists, with its gid; `members` sets exactly who is in it,
+    `addusers` / `delusers` only add or remove those users (Salt's three forms)."""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> GroupSpec:
-        check_known("group.present", args, ("gid", "system", "members"))
+        check_known("group.present", args, ("gid", "system", "members", "addusers", "delusers"))
         gid = args.get("gid")
         if gid is not None and (isinstance(gid, bool) or not isinstance(gid, int) or gid < 0):
             raise StateArgError("gid must be a non-negative integer")
         system = as_bool("group.present", "system", args.get("system"))
-        members = args.get("members")
-        if members is not None:
-            if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
-                raise StateArgError("members must be a list of user names")
-            members = tuple(sorted(set(members)))
-        return GroupSpec(str(name), gid, system, members)
+        members = _users("members", args.get("members"))
+        addusers = _users("addusers", args.get("addusers")) or ()
+        delusers = _users("delusers", args.get("delusers")) or ()
+        if members is not None and (args.get("addusers") is not None
+                                    or args.get("delusers") is not None):
+            raise StateArgError('Conflicting options "members" with "addusers" and/or '
+                                '"delusers" can not be used together')
+        if set(addusers) & set(delusers):
+            raise StateArgError("Same user(s) can not be added and deleted simultaneously: "
+                                + ", ".join(sorted(set(addusers) & set(delusers))))
+        return GroupSpec(str(name), gid, system, members, addusers, delusers)
 
     def check(self, ctx: ExecContext, spec: GroupSpec) -> Pending:
         accounts.check_account_name("group", spec.name)
-        for member in spec.members or ():
+        for member in (*(spec.members or ()), *spec.addusers, *spec.delusers):
             accounts.check_account_name("user", member)
         have = accounts.group(spec.name)
         changes: dict[str, Any] = {}
@@ -55,11 +71,19 @@ class Present:
                 changes["gid"] = {"old": None, "new": spec.gid}
             if spec.members:
                 changes["members"] = {"old": [], "new": list(spec.members)}
+            if spec.addusers:
+                changes["addusers"] = list(spec.addusers)
             return Pending(changes=changes)
         if spec.gid is not None and have.gr_gid != spec.gid:
             changes["gid"] = {"old": have.gr_gid, "new": spec.gid}
         if spec.members is not None and sorted(have.gr_mem) != list(spec.members):
             changes["members"] = {"old": sorted(have.gr_mem), "new": list(spec.members)}
+        add = [u for u in spec.addusers if u not in have.gr_mem]
+        if add:
+            changes["addusers"] = add
+        delete = [u for u in spec.delusers if u in have.gr_mem]
+        if delete:
+            changes["delusers"] = delete
         return Pending(
             changes=changes, comment="" if changes else f"group {spec.name} is present as specified"
         )
@@ -73,16 +97,20 @@ class Present:
             accounts.shadow([*argv, "--", spec.name], "groupadd")
         elif "gid" in changes:
             accounts.shadow(["groupmod", "-g", str(spec.gid), "--", spec.name], "groupmod")
+        for member in (spec.members or ()) if "members" in changes else changes.get("addusers", ()):
+            if accounts.user(member) is None:
+                raise StateFailed(
+                    f"member {member!r} of group {spec.name} does not exist: "
+                    f"add a user.present for it and require it"
+                )
         if "members" in changes:
-            for member in spec.members or ():
-                if accounts.user(member) is None:
-                    raise StateFailed(
-                        f"member {member!r} of group {spec.name} does not exist: "
-                        f"add a user.present for it and require it"
-                    )
             accounts.shadow(
                 ["gpasswd", "-M", ",".join(spec.members or ()), "--", spec.name], "gpasswd"
             )
+        for user in changes.get("addusers", ()):
+            accounts.shadow(["gpasswd", "-a", user, "--", spec.name], "gpasswd -a")
+        for user in changes.get("delusers", ()):
+            accounts.shadow(["gpasswd", "-d", user, "--", spec.name], "gpasswd -d")
         return dict(changes)
 
 

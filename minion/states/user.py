@@ -7,6 +7,8 @@
         - home: /opt/linkpeek
         - shell: /usr/sbin/nologin
         - groups: [adm]
+        - optional_groups: [docker]              # joined when it exists
+        - password: $6$rounds=...$...            # a hash; shown as XXX-REDACTED-XXX
         - system: True
         - require:
           - group: linkpeek
@@ -18,7 +20,7 @@ Changes are per attribute: `{shell: {old: /bin/sh, new: /usr/sbin/nologin}}`; a 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import StateArgError
@@ -32,11 +34,18 @@ PRESENT_ARGS = {
     "home",
     "shell",
     "groups",
+    "optional_groups",
     "remove_groups",
     "system",
     "createhome",
     "fullname",
+    "password",
+    "enforce_password",
+    "allow_uid_change",
+    "allow_gid_change",
 }
+REDACTED = "XXX-REDACTED-XXX"  # what Salt shows for a password hash
+UNSET_HASHES = ("", "!", "*", "!*", "!!")
 
 
 @dataclass(frozen=True)
@@ -47,11 +56,16 @@ class UserSpec:
     home: str | None = None
     shell: str | None = None
     groups: tuple[str, ...] | None = None
+    optional_groups: tuple[str, ...] = ()
     remove_groups: bool = True
     system: bool = False
     createhome: bool = True
     fullname: str | None = None
     purge: bool = False
+    password: str | None = field(default=None, repr=False)
+    enforce_password: bool = True
+    allow_uid_change: bool = False
+    allow_gid_change: bool = False
 
 
 def _no_newline(key: str, value: Any) -> str:
@@ -61,46 +75,74 @@ def _no_newline(key: str, value: Any) -> str:
     return text
 
 
+def _names(key: str, value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(g, str) for g in value):
+        raise StateArgError(f"{key} must be a list of group names")
+    return tuple(sorted(set(value)))
+
+
 class Present:
-    """user.present: the account exists with the given attributes."""
+    """user.present: the account exists with the given attributes.
+
+    `password` is a hash (`mkpasswd -m sha-512`), set with chpasswd on its stdin and shown
+    only as XXX-REDACTED-XXX, as Salt does. Changing the uid or gid of an existing account
+    needs `allow_uid_change` / `allow_gid_change` (Salt's defaults: refused). A group named
+    like the user that already exists and is listed in `groups` becomes its primary group.
+    `optional_groups` are joined when they exist and skipped when they do not.
+    """
 
     def parse(self, name: str, args: Mapping[str, Any]) -> UserSpec:
-        check_known("user.present", args, PRESENT_ARGS)
+        where = "user.present"
+        check_known(where, args, PRESENT_ARGS)
         uid = args.get("uid")
         if uid is not None and (isinstance(uid, bool) or not isinstance(uid, int) or uid < 0):
             raise StateArgError("uid must be a non-negative integer")
         gid = args.get("gid")
         if gid is not None and not isinstance(gid, (int, str)) or isinstance(gid, bool):
             raise StateArgError("gid must be a group name or number")
-        groups = args.get("groups")
-        if groups is not None:
-            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-                raise StateArgError("groups must be a list of group names")
-            groups = tuple(sorted(set(groups)))
         for key in ("home", "shell"):
             if args.get(key) is not None and not str(args[key]).startswith("/"):
                 raise StateArgError(f"{key} must be an absolute path")
+        password = args.get("password")
+        if password is not None:
+            if not isinstance(password, str) or any(c in password for c in "\n\r\0:"):
+                raise StateArgError("password must be a password hash on one line without ':' "
+                                    "(make one with mkpasswd -m sha-512)")
         return UserSpec(
             name=str(name),
             uid=uid,
             gid=gid,
             home=None if args.get("home") is None else _no_newline("home", args["home"]),
             shell=None if args.get("shell") is None else _no_newline("shell", args["shell"]),
-            groups=groups,
-            remove_groups=as_bool("user.present", "remove_groups", args.get("remove_groups"), True),
-            system=as_bool("user.present", "system", args.get("system")),
-            createhome=as_bool("user.present", "createhome", args.get("createhome"), True),
+            groups=_names("groups", args.get("groups")),
+            optional_groups=_names("optional_groups", args.get("optional_groups")) or (),
+            remove_groups=as_bool(where, "remove_groups", args.get("remove_groups"), True),
+            system=as_bool(where, "system", args.get("system")),
+            createhome=as_bool(where, "createhome", args.get("createhome"), True),
             fullname=None
             if args.get("fullname") is None
             else _no_newline("fullname", args["fullname"]).replace(",", " "),
+            password=password,
+            enforce_password=as_bool(where, "enforce_password", args.get("enforce_password"), True),
+            allow_uid_change=as_bool(where, "allow_uid_change", args.get("allow_uid_change")),
+            allow_gid_change=as_bool(where, "allow_gid_change", args.get("allow_gid_change")),
         )
 
     def check(self, ctx: ExecContext, spec: UserSpec) -> Pending:
         accounts.check_account_name("user", spec.name)
-        for g in [*(spec.groups or ()), *([spec.gid] if isinstance(spec.gid, str) else [])]:
+        named = [*(spec.groups or ()), *spec.optional_groups]
+        for g in [*named, *([spec.gid] if isinstance(spec.gid, str) else [])]:
             accounts.check_account_name("group", g)
         # Groups may be created by earlier states of the same run, so a missing one is only an
         # error in apply; gid changes are shown as given (a name or a number).
+        optional = [g for g in spec.optional_groups if accounts.group(g) is not None]
+        wanted_groups = None
+        if spec.groups is not None or spec.optional_groups:
+            wanted_groups = sorted(set(spec.groups or ()) | set(optional))
+        skipped = sorted(set(spec.optional_groups) - set(optional))
+        note = f" (optional groups not present: {', '.join(skipped)})" if skipped else ""
         have = accounts.user(spec.name)
         want: dict[str, Any] = {
             "uid": spec.uid,
@@ -109,8 +151,6 @@ class Present:
             "shell": spec.shell,
             "fullname": spec.fullname,
         }
-        if spec.groups is not None:
-            want["groups"] = list(spec.groups)
         want = {k: v for k, v in want.items() if v is not None}
         if spec.uid is not None:
             owner = accounts.uid_taken(spec.uid)
@@ -121,9 +161,21 @@ class Present:
                 )
         changes: dict[str, Any] = {}
         if have is None:
+            if spec.gid is None and accounts.group(spec.name) is not None and (
+                spec.name not in (wanted_groups or ())
+            ):
+                raise StateFailed(
+                    f"group {spec.name} already exists: list it in groups (it becomes the "
+                    f"primary group, as in Salt) or set gid"
+                )
             changes["user"] = {"old": "", "new": spec.name}
             changes.update({k: {"old": None, "new": v} for k, v in want.items()})
-            return Pending(changes=changes)
+            if wanted_groups is not None:
+                changes["groups"] = {"old": None, "new": wanted_groups}
+            if spec.password is not None:
+                changes["password"] = REDACTED
+            return Pending(changes=changes, comment=f"User {spec.name} set to be added{note}",
+                           applied_comment=f"New user {spec.name} created{note}")
         gid_shown: int | str = have.gid
         if isinstance(spec.gid, str):
             found = accounts.group_by_id(have.gid)
@@ -134,15 +186,32 @@ class Present:
             "home": have.home,
             "shell": have.shell,
             "fullname": have.fullname,
-            "groups": list(have.groups),
         }
-        if spec.groups is not None and not spec.remove_groups:
-            want["groups"] = sorted(set(have.groups) | set(spec.groups))
         for key, value in want.items():
             if current[key] != value:
                 changes[key] = {"old": current[key], "new": value}
-        comment = "" if changes else f"user {spec.name} is present as specified"
-        return Pending(changes=changes, comment=comment)
+        refused = [
+            f"Changing {key} ({changes[key]['old']} -> {changes[key]['new']}) not permitted, "
+            f"set allow_{key}_change to True to force this change. Note that this will not "
+            f"change file ownership."
+            for key, allowed in (("uid", spec.allow_uid_change), ("gid", spec.allow_gid_change))
+            if key in changes and not allowed
+        ]
+        if refused:
+            raise StateFailed(" ".join(refused))
+        groups = _group_change(spec, have, wanted_groups)
+        if groups is not None:
+            changes["groups"] = groups
+        if spec.password is not None:
+            current_hash = accounts.password_hash(spec.name)
+            if current_hash != spec.password and (
+                spec.enforce_password or current_hash in (None, *UNSET_HASHES)
+            ):
+                changes["passwd"] = REDACTED
+        if not changes:
+            return Pending(comment=f"user {spec.name} is present as specified{note}")
+        return Pending(changes=changes, comment=f"User {spec.name} set to be updated{note}",
+                       applied_comment=f"Updated user {spec.name}{note}")
 
     def apply(self, ctx: ExecContext, spec: UserSpec, pending: Pending) -> dict[str, Any]:
         changes = pending.changes
@@ -154,8 +223,17 @@ class Present:
             argv += ["-m"] if spec.createhome else ["-M"]
             if spec.system:
                 argv.append("-r")
-            if gid is None and spec.gid is None:
-                argv.append("-U")
+            if gid is None:
+                own = accounts.group(spec.name)
+                if own is None:
+                    argv.append("-U")
+                elif spec.name in (changes.get("groups") or {}).get("new", ()):
+                    argv += ["-g", str(own.gr_gid)]  # Salt: the listed group of that name
+                else:
+                    raise StateFailed(
+                        f"group {spec.name} already exists: list it in groups (it becomes "
+                        f"the primary group, as in Salt) or set gid"
+                    )
         else:
             argv = ["usermod"]
         if "uid" in changes:
@@ -170,8 +248,35 @@ class Present:
             argv += ["-c", str(spec.fullname)]
         if "groups" in changes:
             argv += ["-G", ",".join(changes["groups"]["new"])]
-        accounts.shadow([*argv, "--", spec.name], what=argv[0])
+        if len(argv) > 1 or "user" in changes:
+            accounts.shadow([*argv, "--", spec.name], what=argv[0])
+        if spec.password is not None and ("password" in changes or "passwd" in changes):
+            accounts.set_password_hash(spec.name, spec.password)
         return dict(changes)
+
+
+def _group_change(
+    spec: UserSpec, have: accounts.UserFacts, wanted: list[str] | None
+) -> dict[str, Any] | None:
+    """The supplementary groups change, compared as Salt does: the primary group (and a group
+    named like the user, unless wanted) left out of both sides."""
+    if wanted is None:
+        return None
+    target = set(wanted)
+    if not spec.remove_groups:
+        target |= set(have.groups)
+    primary = accounts.group_by_id(have.gid) if spec.gid is None else (
+        accounts.group(spec.gid) if isinstance(spec.gid, str) else accounts.group_by_id(spec.gid)
+    )
+    current = set(have.groups)
+    for side in (current, target):
+        if primary is not None:
+            side.discard(primary.gr_name)
+    if spec.name in current and spec.name not in target:
+        current.discard(spec.name)
+    if current == target:
+        return None
+    return {"old": sorted(current), "new": sorted(target)}
 
 
 class Absent:
