@@ -35,6 +35,11 @@ class MasterConfig:
     max_pending_keys: int = 1000
     log_level: str = "info"
     strict_arguments: bool = False     # `lpmaster apply` as with --strict
+    # issue 11 (master/drills/): hosts that may receive another's role in a drill, scheduled
+    # drills ({SOURCE: {onto: SCRATCH, cron: "0 6 * * 1"}}), and when a drill is stale
+    scratch: str = field(default="", metadata={"csv_list": True})
+    drills: Mapping[str, Any] = field(default_factory=dict)
+    drill_max_age: str = "8d"
 
     @property
     def pki_dir(self) -> str:

@@ -102,12 +102,30 @@ class DriftReport:
 
 
 @dataclass(frozen=True)
+class MasterCheck:
+    """A check the master makes itself about a minion (e.g. `drill`: recovery not rehearsed)."""
+    name: str                         # drill
+    kind: str                         # e.g. "never drilled", "stale drill"
+    message: str
+
+
+@dataclass(frozen=True)
 class MinionDrift:
     """One row of `lpmaster drift`: a targeted minion, its status and its latest report (if any)."""
     minion_id: str
     status: str
     report: DriftReport | None
     age: float | None                 # seconds since the report, None if never reported
+    checks: tuple[MasterCheck, ...] = ()   # the master's own findings (master/drills/checks.py)
+
+
+def with_checks(row: MinionDrift, checks: Iterable[MasterCheck]) -> MinionDrift:
+    """The row with the master's failed checks added: a clean minion becomes drifted."""
+    found = tuple(checks)
+    if not found:
+        return row
+    from dataclasses import replace
+    return replace(row, checks=row.checks + found, status=DRIFTED if row.status == CLEAN else row.status)
 
 
 def revision_of(states: Any, pillar: Mapping[str, Any]) -> str:

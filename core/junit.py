@@ -59,6 +59,14 @@ def write_junit(path: str, rows: Iterable[MinionDrift], *, now: float | None = N
 
 def _cases(row: MinionDrift, max_age: float | None) -> list[ET.Element]:
     mid = _clean(row.minion_id)
+    checks = [_case(mid, check.name, "failure", check.kind, check.message, "") for check in row.checks]
+    cases = _report_cases(row, max_age, mid)
+    if checks and len(cases) == 1 and cases[0].get("name") == "clean" and not len(cases[0]):
+        return checks
+    return cases + checks
+
+
+def _report_cases(row: MinionDrift, max_age: float | None, mid: str) -> list[ET.Element]:
     if row.status == NEVER:
         return [_case(mid, "report", "failure", NEVER, f"{mid} never sent a drift report", "")]
     if row.status == UNREACHABLE:

@@ -18,6 +18,7 @@ publishes jobs and collects what minions return.
   lpmaster -c ... apply 'web*' --test    what converging would change (nothing is touched)
   lpmaster -c ... apply 'web*'           converge them to the state tree
   lpmaster -c ... drift --junit r.xml    who drifted from the blueprint (exit 2 if anyone)
+  lpmaster -c ... drill web1 --onto scratch1   rehearse recovering web1, timed by phase
 
 Exit codes: 0 success, 1 something failed, 2 a minion did not answer (or drifted,
 for `drift`), 64 a usage or config error.
@@ -36,6 +37,7 @@ COMMAND_MODULES = [
     "master.commands.apply",
     "master.commands.drift",
     "master.commands.events",
+    "master.commands.drill",
 ]
 
 

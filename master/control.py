@@ -13,6 +13,7 @@ the master answers with JSON lines (events) and closes.
     {"op": "keys_changed"}  -> {"event": "done", "cut": [...]}   (after `keys reject/delete`)
     {"op": "status"}        -> {"event": "done", "last_seen": {id: ts}, "connected": [ids]}
     {"op": "ping"}          -> {"event": "done"}
+    {"op": "drill", ...}    -> phase events, then done with the result (master/drills/control.py)
 """
 from __future__ import annotations
 
@@ -115,6 +116,10 @@ class ControlServer:
                 await _send(writer, {"event": "done", "last_seen": dict(services.last_seen),
                                      "connected": sorted(services.subscribed),
                                      "storage": services.storage.as_dict()})
+            elif op == "drill":  # master/drills/control.py: a drill or rebuild, followed
+                from master.drills.control import handle_drill
+                await handle_drill(self.daemon, request, lambda event: _send(writer, event),
+                                   _peer_user(writer))
             elif op == "ping":
                 await _send(writer, {"event": "done"})
             else:

@@ -9,6 +9,7 @@ Tasks (one asyncio.TaskGroup, so none fails silently):
   presence     flushes last-seen times to the job store
   control      the local Unix socket the CLI talks to (master/control.py)
   keyannounce  serves the master's public key for the minion's first contact
+  drills       runs the drills master.yaml schedules (master/drills/schedule.py)
 """
 from __future__ import annotations
 
@@ -72,6 +73,10 @@ class MasterDaemon:
                                      admit_subscriber=self._admit_subscriber)
         self.bad = RateLimitedLog(log)
         self._accepted_keys: set[str] = set(self.keystore.accepted().values())
+        from master.drills.runner import DrillRunner
+        from master.drills.schedule import parse_schedule
+        self.drill_schedule = parse_schedule(config.drills)  # a bad `drills:` entry: no start
+        self.drills = DrillRunner(self)
         self._stopping = asyncio.Event()
 
     # -- ZAP -----------------------------------------------------------------------------
@@ -103,7 +108,8 @@ class MasterDaemon:
             async with asyncio.TaskGroup() as tg:
                 tasks = [tg.create_task(self._requests()), tg.create_task(self._subscribers()),
                          tg.create_task(self._keywatch()), tg.create_task(self._presence()),
-                         tg.create_task(self.channel.watch_connections())]
+                         tg.create_task(self.channel.watch_connections()),
+                         tg.create_task(self._scheduled_drills())]
                 await self._stopping.wait()
                 for task in tasks:
                     task.cancel()
@@ -113,6 +119,7 @@ class MasterDaemon:
             self.services.flush_presence()
             await self.channel.close()
             self.jobstore.close()
+            self.drills.close()
             log.info("master stopped")
 
     # -- requests ------------------------------------------------------------------------
@@ -271,6 +278,10 @@ class MasterDaemon:
         if revoked:
             log.warning("revoked %d key(s); live connections cut", len(revoked))
         return cut
+
+    async def _scheduled_drills(self) -> None:
+        from master.drills.schedule import run_schedule
+        await run_schedule(self.drills, self.drill_schedule)
 
     async def _presence(self) -> None:
         while True:

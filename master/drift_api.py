@@ -39,8 +39,14 @@ def drift_rows(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob", *, 
         reports = store.all()
     finally:
         store.close()
+    from core.drift import with_checks
+    from master.drills.checks import drill_checks
+
     targets = targeted_minions(cfg, target, tgt_type)
-    return summarize(reports, targets, time.time() if now is None else now, max_age, unreachable)
+    now = time.time() if now is None else now
+    checks = drill_checks(cfg, targets, now)  # recovery not rehearsed lately is drift too
+    return [with_checks(row, checks.get(row.minion_id, ()))
+            for row in summarize(reports, targets, now, max_age, unreachable)]
 
 
 def refresh(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob",

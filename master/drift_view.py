@@ -69,6 +69,7 @@ def drift_table(rows: Iterable[MinionDrift], *, details: bool = True) -> str:
                 notes.append(f"{len(report.stale_backups)} stale backup(s)")
             if report.expiring_certs:
                 notes.append(f"{len(report.expiring_certs)} certificate(s) expiring")
+        notes.extend(check.kind for check in row.checks)
         lines.append((escape(row.minion_id), row.status, format_age(row.age),
                       str(len(report.drifted)) if report else "-",
                       str(len(report.failed)) if report else "-", ", ".join(notes)))
@@ -87,9 +88,14 @@ def drift_table(rows: Iterable[MinionDrift], *, details: bool = True) -> str:
 
 def drift_json(rows: Iterable[MinionDrift]) -> dict[str, Any]:
     """`--json`: {minion_id: {status, age, report}}."""
-    return {row.minion_id: {"status": row.status, "age": row.age,
-                            "report": report_to_json(row.report) if row.report else None}
-            for row in rows}
+    out: dict[str, Any] = {}
+    for row in rows:
+        out[row.minion_id] = {"status": row.status, "age": row.age,
+                              "report": report_to_json(row.report) if row.report else None}
+        if row.checks:  # the master's own findings (a stale drill)
+            out[row.minion_id]["checks"] = [{"name": c.name, "kind": c.kind, "message": c.message}
+                                            for c in row.checks]
+    return out
 
 
 def format_age(age: float | None) -> str:
@@ -115,10 +121,11 @@ def _details(row: MinionDrift) -> list[str]:
         return ["", f"{escape(row.minion_id)}: unreachable",
                 f"  did not answer the refresh, so it was not checked now ({last})"]
     report = row.report
-    if report is None or row.status == CLEAN:
-        return []
     mid = escape(row.minion_id)
-    out = ["", f"{mid}: {row.status}"]
+    checks = [f"  {check.name:<11} {escape(check.message)}" for check in row.checks]
+    if report is None or row.status == CLEAN:
+        return ["", f"{mid}: {row.status}", *checks] if checks else []
+    out = ["", f"{mid}: {row.status}", *checks]
     if row.status == STALE:
         out.append(f"  last report {format_age(row.age)} ago (older than --max-age)")
     for err in report.compile_errors:

@@ -196,6 +196,21 @@ class KeyStore:
                 return KeyEntry(minion_id, dest, entry.key)
         raise KeyStoreError(f"no {sources[0]} or {sources[1]} key for {minion_id}")
 
+    def transfer(self, from_id: str, to_id: str) -> KeyEntry | None:
+        """`lpmaster rebuild`: the accepted key of `from_id` becomes `to_id`'s accepted key and
+        `from_id` is gone. `to_id`'s previous accepted key (the lost machine's) moves to
+        rejected, so it cannot come back; that entry is returned (None if it had none)."""
+        self.refresh()
+        new = self._by_state[ACCEPTED].get(from_id)
+        if new is None:
+            raise KeyStoreError(f"no accepted key for {from_id}")
+        old = self._by_state[ACCEPTED].get(to_id)
+        if old is not None and old.key != new.key:
+            self._write(REJECTED, to_id, old.key)
+        self._write(ACCEPTED, to_id, new.key)
+        self._remove(ACCEPTED, from_id)
+        return old
+
     def delete(self, minion_id: str) -> list[KeyEntry]:
         """Remove every key of `minion_id`, in any state."""
         self.refresh()

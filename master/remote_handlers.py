@@ -23,16 +23,23 @@ Reply = dict[str, Any]
 
 
 async def handle_pillar(master: Any, minion_id: str, request: dict[str, Any]) -> Reply:
-    """The caller's own pillar, with the secret values in it listed for the minion's masking."""
+    """The caller's own pillar, with the secret values in it listed for the minion's masking.
+
+    A request naming a job that a drill bound to this minion (master/drills/grants.py) gets
+    that drill's SOURCE pillar instead, compiled with SOURCE's id and stored grains."""
     converge = master.converge
-    grains = dict(master.grains.get(minion_id, {}))
-    grains["id"] = minion_id
+    whose = master.pillar_grants.source_for(request.get("jid"), minion_id) or minion_id
+    grains = dict(master.grains.get(whose, {}))
+    grains["id"] = whose
     try:
-        pillar, secrets = await asyncio.to_thread(converge.pillar.compile_for, minion_id, grains)
+        pillar, secrets = await asyncio.to_thread(converge.pillar.compile_for, whose, grains)
     except LinkpeekError as exc:
-        log.warning("pillar for %s did not compile: %s", minion_id, converge.masker.mask(str(exc)))
+        log.warning("pillar for %s did not compile: %s", whose, converge.masker.mask(str(exc)))
         raise
-    master.backups.note_pillar(minion_id, pillar)
+    if whose != minion_id:
+        log.info("drill job %s: %s receives the pillar of %s", request.get("jid"), minion_id, whose)
+    else:  # a drill's pillar is SOURCE's: SCRATCH does not take on SOURCE's backup jobs
+        master.backups.note_pillar(minion_id, pillar)
     return wire.message("pillar", pillar=_string_keys(pillar), secrets=sorted(secrets))
 
 

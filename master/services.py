@@ -47,6 +47,8 @@ class MasterServices:
         self.mine = MineStore(config.db_path)  # Salt's mine: what minions publish for templates
         from master.backups.service import BackupService
         self.backups = BackupService(config.db_path, mask=self.converge.masker.mask)  # the catalogue
+        from master.drills.grants import PillarGrants
+        self.pillar_grants = PillarGrants()  # drills: SCRATCH gets SOURCE's pillar for one job
 
     # -- presence and grains -------------------------------------------------------------
 

@@ -28,6 +28,7 @@ from minion.jobguard import SeenJobs
 from minion.link import MasterLink
 from minion.spool import Spool
 
+ADOPT_ID = "minion.adopt_id"  # minion/functions/identity.py
 WARM_UP_DELAY_S = 5.0  # then up to twice that, spread at random
 
 log = logging.getLogger("lp.minion")
@@ -59,6 +60,7 @@ class MinionDaemon:
         self.link: MasterLink | None = None
         self.publish_port: int | None = None
         self.lifecycle: Any = None  # minion.lifecycle.Lifecycle, made once the key is accepted
+        self.restart_requested = False
 
     @property
     def grains(self) -> dict[str, Any]:
@@ -336,6 +338,10 @@ class MinionDaemon:
         except Exception:  # whatever went wrong on the way, the return is kept
             log.exception("delivering the return for %s failed; spooling it", job.jid)
             self.spool.put(ret.to_map(), tag=ret.jid)
+        if job.fun == ADOPT_ID and ret.success:  # a rebuild gave us a new id: restart under it
+            log.warning("this minion now runs as %s; restarting", (ret.ret or {}).get("id"))
+            self.restart_requested = True
+            self._stopping.set()
 
     def _execute(self, job: wire.Job, loop: asyncio.AbstractEventLoop) -> wire.Return:
         """Run one function in a worker thread; every failure becomes a failed return."""
@@ -430,8 +436,10 @@ def run(config: MinionConfig) -> int:
     except KeyStoreError as exc:
         raise ConfigError(str(exc)) from exc
 
+    daemon = MinionDaemon(config, keypair)
+
     async def main() -> None:
-        await MinionDaemon(config, keypair).run()
+        await daemon.run()
 
     from core.pidlock import hold_pidlock
 
@@ -440,4 +448,7 @@ def run(config: MinionConfig) -> int:
             asyncio.run(main())
     except KeyStoreError as exc:  # a changed master key, found at start
         raise ConfigError(str(exc)) from exc
+    if daemon.restart_requested:  # same process, same argv: the config now names the new id
+        import sys
+        os.execv(sys.executable, sys.orig_argv)
     return 0

@@ -14,11 +14,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     import logging
+    import os
 
     from core.config import load_minion
     from minion import daemon
 
-    cfg = load_minion(cli.require_config(args, "minion"))
+    path = os.path.abspath(cli.require_config(args, "minion"))
+    cfg = load_minion(path)
+    os.environ[cli.config_env_var("minion")] = path  # the file minion.adopt_id rewrites (a rebuild)
     if args.log_level == "warning":
         logging.getLogger().setLevel(cfg.log_level.upper())
     return daemon.run(cfg)

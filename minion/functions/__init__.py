@@ -39,6 +39,7 @@ FUNCTIONS: dict[str, str] = {
     "backup.check": "minion.functions.backup:check",
     "backup.snapshots": "minion.functions.backup:snapshots",
     "backup.restore": "minion.functions.backup:restore",
+    "minion.adopt_id": "minion.functions.identity:adopt_id",
 }
 
 

@@ -32,8 +32,14 @@ class JobContext:
         return self.config.id
 
     def request(self, message: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
-        """Ask the master from a worker thread (never call this on the event loop)."""
-        future = asyncio.run_coroutine_threadsafe(self.request_async(dict(message)), self.loop)
+        """Ask the master from a worker thread (never call this on the event loop).
+
+        A `pillar` request carries this job's id: a drill's job gets the pillar the master
+        granted it (master/drills/grants.py), every other job the minion's own."""
+        message = dict(message)
+        if message.get("type") == "pillar":
+            message.setdefault("jid", self.jid)
+        future = asyncio.run_coroutine_threadsafe(self.request_async(message), self.loop)
         try:
             return future.result(timeout=(timeout or self.config.request_timeout) + 5)
         except TimeoutError as exc:
