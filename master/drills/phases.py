@@ -41,7 +41,7 @@ async def restore(runner: Any, plan: RecoveryPlan, onto: str) -> Phase:
         return phase
     restored = []
     for job, spec in sorted(plan.backup_jobs.items()):
-        ret, why = await run_on(runner.daemon, onto, RESTORE_FUNCTION, [job], restore_kwargs(spec),
+        ret, why = await run_on(runner.daemon, onto, RESTORE_FUNCTION, [job], restore_kwargs(plan),
                                 as_source=plan.source, timeout=runner.phase_timeout,
                                 user=f"drill:{plan.source}")
         item: dict[str, Any] = {"job": job, "source": str(spec.get("source", "")),
@@ -63,10 +63,11 @@ async def restore(runner: Any, plan: RecoveryPlan, onto: str) -> Phase:
     return phase
 
 
-def restore_kwargs(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """backup.restore's options for a drill: the latest snapshot, back where it came from,
-    without touching the repository beyond reading it."""
-    return {"snapshot": "latest", "in_place": True, "read_only": True}
+def restore_kwargs(plan: RecoveryPlan) -> dict[str, Any]:
+    """backup.restore's options for a drill: SOURCE's latest good snapshot (by its restic host),
+    back where it came from (a database loaded, files to their paths). backup.restore only
+    ever reads the repository (--no-lock; never init, forget, prune or backup)."""
+    return {"snapshot": "latest", "in_place": True, "force": True, "host": plan.backup_host}
 
 
 async def verify(runner: Any, plan: RecoveryPlan, onto: str) -> Phase:

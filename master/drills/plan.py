@@ -3,6 +3,7 @@
     plan = recovery_plan(services, "web1")
     plan.sls            the SLS names top.sls gives SOURCE (what SCRATCH is converged to)
     plan.backup_jobs    {job: spec} from SOURCE's `backup:` pillar (what the restore phase restores)
+    plan.backup_host    whose snapshots: `backup: host:` of that pillar, else SOURCE's id
     plan.health         SOURCE's health checks from pillar (what the verify phase runs)
 
 Grains come from what SOURCE reported; top.sls matches on them as it does for SOURCE itself
@@ -23,6 +24,7 @@ class RecoveryPlan:
     source: str
     sls: list[str]
     backup_jobs: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    backup_host: str = ""     # restic's --host of SOURCE's snapshots (backup:host, else its id)
     health: Any = None
 
 
@@ -62,4 +64,5 @@ def recovery_plan(services: Any, source: str) -> RecoveryPlan:
     jobs = backup.get("jobs") if isinstance(backup.get("jobs"), Mapping) else {}
     return RecoveryPlan(source=source, sls=list(names),
                         backup_jobs={str(k): (v if isinstance(v, Mapping) else {}) for k, v in jobs.items()},
+                        backup_host=str(backup.get("host") or source),
                         health=pillar.get("health"))

@@ -21,6 +21,11 @@ import pytest
 from tests.cluster import Cluster
 
 WEB_SECRET = "canary-drill-3c9d51"
+REPO_PASSWORD = "canary-restic-8e21f4"
+# web1's links live on its "disk" (its minion dir): a command job backs them up, and its
+# restore_command writes them back on whichever host restores it (a drill's SCRATCH too)
+DISK = '"$(dirname "$LPMINION_CONFIG")/links.txt"'
+
 SCRATCH_VALUE = "scratch-own-pillar"
 MINIONS = ("web1", "scratch1", "plain1", "web2", "scratch2")
 SCRATCH = ("scratch1", "scratch2")
@@ -75,7 +80,21 @@ def fleet(lpmaster_bin, lpminion_bin):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
         pillar = mroot / "pillar"
-        (pillar / "top.sls").write_text("base:\n  'web*':\n    - web\n  'scratch*':\n    - scratch\n  'plain*':\n    - scratch\n")
+        (pillar / "top.sls").write_text("base:\n  'web*':\n    - web\n  'web1':\n    - backup1\n"
+                                        "  'scratch*':\n    - scratch\n  'plain*':\n    - scratch\n")
+        f.repository = root / "repo-web1"
+        f.backup_pillar = (
+            "backup:\n"
+            f"  repository: {f.repository}\n"
+            f"  password: {f.secret('backup:password', REPO_PASSWORD)}\n"
+            "  jobs:\n"
+            "    links:\n"
+            "      source: command\n"
+            f"      command: 'cat {DISK}'\n"
+            f"      restore_command: 'cat > {DISK}'\n"
+            "      filename: links.txt\n"
+            "      cron: '0 3 * * *'\n")
+        (pillar / "backup1.sls").write_text(f.backup_pillar)
         (pillar / "web.sls").write_text(
             "app:\n  name: {{ grains['id'] }}\n"
             f"  api_key: {f.secret('app:api_key', WEB_SECRET)}\n")

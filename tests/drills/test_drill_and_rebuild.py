@@ -4,7 +4,14 @@ from __future__ import annotations
 import json
 
 from tests.cluster import wait_for
-from tests.drills.conftest import SCRATCH_VALUE, WEB_SECRET
+from tests.drills.conftest import REPO_PASSWORD, SCRATCH_VALUE, WEB_SECRET
+
+LINKS = "https://example.org/a\nhttps://example.org/b\n"
+
+
+def repo_listing(fleet) -> dict[str, int]:
+    return {str(p.relative_to(fleet.repository)): p.stat().st_mtime_ns
+            for p in fleet.repository.rglob("*")}
 
 
 def test_a_host_not_marked_scratch_is_refused_and_receives_nothing(fleet):
@@ -22,8 +29,12 @@ def test_the_cli_says_scratch_gets_the_secrets_and_asks(fleet):
     assert not (fleet.outdirs["scratch1"] / "app.conf").exists()
 
 
-def test_a_drill_converges_scratch_as_source_and_records_its_phases(fleet):
+def test_a_drill_converges_scratch_as_source_restores_and_records_its_phases(fleet):
     assert fleet.cli("apply", "web1").returncode == 0
+    (fleet.minion_dir("web1") / "links.txt").write_text(LINKS)
+    code, data, err = fleet.run_json("web1", "backup.run", "links", "--timeout", "60")
+    assert code == 0 and data["web1"]["success"], (data, err)
+    repo = repo_listing(fleet)
     source_file = fleet.outdirs["web1"] / "app.conf"
     before = (source_file.read_text(), source_file.stat().st_mtime_ns)
 
@@ -38,15 +49,53 @@ def test_a_drill_converges_scratch_as_source_and_records_its_phases(fleet):
     # SCRATCH got SOURCE's role and pillar (the pillar rendered for web1, secret included)
     drilled = (fleet.outdirs["scratch1"] / "app.conf").read_text()
     assert drilled == f"role=web\nname=web1\napi_key={WEB_SECRET}\n"
-    # SOURCE untouched
+    # ... and restored SOURCE's latest backup there
+    restore = result["phases"][1]
+    assert restore["detail"] == "1/1 backup jobs restored (links)"
+    assert restore["items"][0]["ret"]["snapshot_id"].startswith(data["web1"]["snapshot_id"])
+    assert (fleet.minion_dir("scratch1") / "links.txt").read_text() == LINKS
+    # SOURCE untouched, its repository only read
     assert (source_file.read_text(), source_file.stat().st_mtime_ns) == before
+    assert repo_listing(fleet) == repo
     # the secret is nowhere in what the master keeps or prints
-    assert WEB_SECRET not in res.stdout + res.stderr
     listed = fleet.drills_json("web1")
     assert listed[0]["id"] == result["id"] and listed[0]["passed"]
-    assert WEB_SECRET not in json.dumps(listed)
-    for path in fleet.master_dir.glob("master.db*"):
-        assert WEB_SECRET.encode() not in path.read_bytes()
+    for secret in (WEB_SECRET, REPO_PASSWORD):
+        assert secret not in res.stdout + res.stderr + json.dumps(listed)
+        for path in list(fleet.master_dir.glob("master.db*")) + fleet.logs():
+            assert secret.encode() not in path.read_bytes()
+
+
+def test_a_drill_whose_restore_fails_names_the_phase_and_leaves_source_untouched(fleet):
+    source_file = fleet.outdirs["web1"] / "app.conf"
+    before = (source_file.read_text(), source_file.stat().st_mtime_ns)
+    repo = repo_listing(fleet)
+    wrong = fleet.backup_pillar.replace(fleet.backup_pillar.split("password: ")[1].split("\n")[0],
+                                        fleet.secret("backup:password", "not-the-password"))
+    pillar = fleet.master_dir / "pillar" / "backup1.sls"
+    try:
+        pillar.write_text(wrong)
+        res = fleet.drill("drill", "web1", "--onto", "scratch1", "--yes")
+    finally:
+        pillar.write_text(fleet.backup_pillar)
+    assert res.returncode == 1
+    assert "FAIL restore" in res.stdout and "FAILED in phase restore" in res.stdout
+    assert "wrong password" in res.stdout or "password is incorrect" in res.stdout, res.stdout
+    last = fleet.drills_json("web1")[0]
+    assert not last["passed"] and last["failed_phase"] == "restore"
+    assert [p["name"] for p in last["phases"]] == ["converge", "restore"]   # verify never ran
+
+    gone = fleet.repository.with_name("repo-web1.gone")
+    fleet.repository.rename(gone)
+    try:
+        res = fleet.drill("drill", "web1", "--onto", "scratch1", "--yes", "--json")
+    finally:
+        gone.rename(fleet.repository)
+    result = json.loads(res.stdout)
+    assert res.returncode == 1 and result["failed_phase"] == "restore"
+    assert "links" in result["reason"]
+    assert (source_file.read_text(), source_file.stat().st_mtime_ns) == before
+    assert repo_listing(fleet) == repo
 
 
 def test_the_grant_ends_with_the_drill_jobs(fleet):
@@ -138,6 +187,13 @@ def test_rebuild_gives_new_host_the_lost_id(fleet):
     assert config["id"] == "web1" and "scratch" not in config["grains"]
     # converged as itself: web1's role, with web1's pillar
     assert (fleet.outdirs["scratch1"] / "app.conf").read_text() == f"role=web\nname=web1\napi_key={WEB_SECRET}\n"
+    # the links backed up before the loss are on the new web1, and its backups go on into
+    # web1's repository, as web1
+    assert (fleet.minion_dir("scratch1") / "links.txt").read_text() == LINKS
+    code, data, err = fleet.run_json("web1", "backup.run", "links", "--timeout", "60")
+    assert code == 0 and data["web1"]["success"], (data, err)
+    code, data, _ = fleet.run_json("web1", "backup.snapshots", "links")
+    assert code == 0 and [s["hostname"] for s in data["web1"]] == ["web1", "web1"]
     # a rebuild is a passing drill of web1: no drill check in drift
     assert "checks" not in json.loads(fleet.cli("drift", "web1", "--json").stdout)["web1"]
 
