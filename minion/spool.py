@@ -2,7 +2,9 @@
 
 Written with providers/atomic.write_atomic (temp file, fsync, rename, fsync of the
 directory), so a spooled return survives a crash; delivered oldest first and removed only
-once the master acked it.
+once the master acked it. When the spool cannot be written (disk full, read-only), the
+newest MEMORY_LIMIT messages are kept in memory instead, said loudly in the log, and
+delivered the same way (a crash before then loses only those).
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import logging
 import os
 import re
 import time
+from collections import OrderedDict
 from typing import Any, Iterator
 
 from core import wire
@@ -19,30 +22,65 @@ from minion.providers.atomic import write_atomic
 
 log = logging.getLogger("lp.minion.spool")
 _UNSAFE_TAG = re.compile(r"[^A-Za-z0-9_.-]|\.\.")
+MEMORY_LIMIT = 1000
+MEMORY_PREFIX = "memory:"
 
 
 class Spool:
     """A directory of msgpack files, one message each."""
 
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, memory_limit: int = MEMORY_LIMIT) -> None:
         self.directory = directory
-        ensure_private_dir(directory)
+        self.memory_limit = memory_limit
+        self._memory: OrderedDict[str, dict[str, Any]] = OrderedDict()  # "memory:NAME" -> message
+        try:
+            ensure_private_dir(directory)
+        except OSError as exc:
+            log.error("spool %s cannot be made (%s): returns are kept in memory", directory, exc)
 
     def put(self, message: dict[str, Any], tag: str = "msg") -> str:
-        """Store one message durably; return its path. `tag` (a jid, from the master) only
-        decorates the file name, so anything but [A-Za-z0-9_.-] in it becomes `_`."""
+        """Store one message durably; return its path (or a `memory:` key when the disk
+        refused it). `tag` (a jid, from the master) only decorates the file name, so anything
+        but [A-Za-z0-9_.-] in it becomes `_`."""
         name = f"{time.time_ns():020d}-{os.getpid()}-{_UNSAFE_TAG.sub('_', tag)}.mp"
         path = os.path.join(self.directory, name)
-        write_atomic(path, wire.encode(message), mode=0o600, sync_dir=True)
+        data = wire.encode(message)
+        try:
+            write_atomic(path, data, mode=0o600, sync_dir=True)
+        except OSError as exc:
+            return self._keep_in_memory(name, message, exc)
         return path
 
+    def _keep_in_memory(self, name: str, message: dict[str, Any], exc: OSError) -> str:
+        key = MEMORY_PREFIX + name
+        self._memory[key] = message
+        dropped = 0
+        while len(self._memory) > self.memory_limit:
+            self._memory.popitem(last=False)
+            dropped += 1
+        log.error("spool %s cannot be written (%s): %s kept in memory (%d there now) and sent when the "
+                  "master answers; stopping the minion before then loses them%s", self.directory,
+                  exc.strerror or exc, name, len(self._memory),
+                  f"; the {dropped} oldest were dropped" if dropped else "")
+        return key
+
     def __len__(self) -> int:
-        return sum(1 for n in os.listdir(self.directory) if n.endswith(".mp"))
+        return len(self._memory) + sum(1 for n in self._names() if n.endswith(".mp"))
+
+    def _names(self) -> list[str]:
+        try:
+            return os.listdir(self.directory)
+        except OSError:
+            return []
 
     def items(self) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(path, message) oldest first; unreadable files are set aside as .bad."""
-        for name in sorted(os.listdir(self.directory)):
-            if not name.endswith(".mp"):
+        """(path, message) oldest first, those kept in memory among them; unreadable files
+        are set aside as .bad."""
+        names = [n for n in self._names() if n.endswith(".mp")] + list(self._memory)
+        for name in sorted(names, key=lambda n: n.removeprefix(MEMORY_PREFIX)):
+            if name.startswith(MEMORY_PREFIX):
+                if name in self._memory:
+                    yield name, self._memory[name]
                 continue
             path = os.path.join(self.directory, name)
             try:
@@ -55,6 +93,9 @@ class Spool:
                 os.replace(path, path + ".bad")
 
     def remove(self, path: str) -> None:
+        if path.startswith(MEMORY_PREFIX):
+            self._memory.pop(path, None)
+            return
         try:
             os.unlink(path)
         except FileNotFoundError:

@@ -3,6 +3,7 @@ The tests share one master and minion m1 (a drift check every 2 s) and run in or
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 
 import pytest
@@ -45,3 +46,41 @@ def test_a_drift_check_that_could_not_reach_the_master_makes_no_report(outage):
     row = wait_for(fresh_report, 30, "a check after the master is back")
     assert row["status"] == "clean", row
     assert events(outage, "drift_found") == []             # no false alarm, no false all-clear
+
+
+def start_minion_with_a_full_spool(cluster: OpsCluster, mid: str) -> None:
+    """Start `mid` in a private mount namespace whose tmpfs over its spool is full."""
+    spool = cluster.minion_dir(mid) / "spool"
+    script = (f"set -e; mkdir -p {spool}; mount -t tmpfs -o size=64k,mode=0700 lp-test-spool {spool}; "
+              f"mkdir -m 0700 {spool}/returns; cat /dev/zero > {spool}/filler 2>/dev/null || true; exec \"$@\"")
+    argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+            *cluster._daemon(cluster.lpminion, str(cluster.minion_dir(mid) / "minion.yaml"), "start")]
+    cluster.minions[mid] = cluster._spawn(mid, argv)
+
+
+def test_a_return_the_full_spool_cannot_hold_is_kept_in_memory_and_delivered(outage):
+    outage.init_minion("m2", "--grain", f"outdir={outage.outdir('m2')}")
+    start_minion_with_a_full_spool(outage, "m2")
+    outage.wait_pending("m2")
+    outage.accept_keys("m2")
+    outage.wait_answering("m2")
+    marker = outage.outdir("m2") / "ran"
+    outage.outdir("m2").mkdir(parents=True, exist_ok=True)
+    waiting = subprocess.Popen([outage.lpmaster, "-c", outage.master_cfg, "run", "m2", "cmd.run",
+                                f"touch {marker}; sleep 2; echo finished", "--timeout", "20"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(marker.exists, 20, "the job to start on m2")
+        outage.stop_master()
+    finally:
+        waiting.wait(timeout=30)
+    wait_for(lambda: any(w in outage.minion_log("m2") for w in ("kept in memory", "spooling it")), 30,
+             "m2 to find the master away and its spool full")
+    outage.start_master()
+    (job,) = [j for j in json.loads(outage.cli("jobs", "list", "--json").stdout)
+              if j["fun"] == "cmd.run" and j["minions"] == ["m2"]]
+
+    def delivered():
+        return json.loads(outage.cli("jobs", "show", job["jid"], "--json").stdout)["returns"].get("m2")
+    ret = wait_for(delivered, 30, "the return kept in memory to reach the job store", step=0.3)
+    assert ret["success"] and ret["ret"] == "finished"
