@@ -37,15 +37,25 @@ class PipOptions:
     index_url: str | None = None
 
     def argv(self) -> list[str]:
+        """pip's flags; URLs (which may hold a token) travel in env() instead."""
         out: list[str] = []
         if self.no_index:
             out.append("--no-index")
-        if self.index_url:
-            out += ["--index-url", self.index_url]
         for link in self.find_links:
-            out += ["--find-links", link]
+            if any(c.isspace() for c in link):  # a local path PIP_FIND_LINKS cannot carry
+                out += ["--find-links", link]
         if self.upgrade:
             out.append("--upgrade")
+        return out
+
+    def env(self) -> dict[str, str]:
+        """The index URL and find-links for pip's environment, off every process's argv."""
+        out: dict[str, str] = {}
+        if self.index_url:
+            out["PIP_INDEX_URL"] = self.index_url
+        links = [link for link in self.find_links if not any(c.isspace() for c in link)]
+        if links:
+            out["PIP_FIND_LINKS"] = " ".join(links)
         return out
 
 
@@ -165,7 +175,7 @@ def plan(
             *options.argv(),
             *_targets(requirements, req_file),
         ],
-        env=PIP_ENV,
+        env={**PIP_ENV, **options.env()},
     )
     if not result.ok:
         raise _fail(result.tail(4), options)
@@ -186,7 +196,7 @@ def install(
     before = installed(venv)
     result = run(
         [*_pip(venv), "install", "--quiet", *options.argv(), *_targets(requirements, req_file)],
-        env=PIP_ENV,
+        env={**PIP_ENV, **options.env()},
     )
     if not result.ok:
         raise _fail(result.tail(4), options)

@@ -60,3 +60,27 @@ def test_the_command_is_not_inherited_by_its_children(harness: Harness):
     command = f"x='{CANARY}'; env | grep -c LINKPEEK_SCRIPT; echo \"$0\""
     (out,) = harness.run([chunk("cmd.run", "c", command, success_retcodes=[1])]).values()
     assert out["changes"]["stdout"].split("\n") == ["0", "/bin/sh"]
+
+
+def test_a_pip_index_url_with_a_token_stays_off_the_command_line():
+    """A real pip (this checkout's own venv, a dry run of a requirement it already has, so
+    the index is never asked) with a token in index_url: not in any argv while pip runs."""
+    import sys
+
+    from minion.providers import python_env
+
+    venv = os.path.dirname(os.path.dirname(sys.executable))
+    options = python_env.PipOptions(index_url=f"http://lp:{CANARY}@127.0.0.1:9/simple")
+    box: dict = {}
+    worker = threading.Thread(
+        target=lambda: box.update(plan=python_env.plan(venv, ["packaging"], None, options)))
+    worker.start()
+    saw_pip, leaked = False, []
+    while worker.is_alive():
+        lines = _cmdlines()
+        saw_pip = saw_pip or any(b"--dry-run" in c and b"packaging" in c for c in lines)
+        leaked += [c for c in lines if CANARY.encode() in c]
+        time.sleep(0.01)
+    worker.join()
+    assert saw_pip and not leaked, leaked
+    assert box["plan"] == {}
