@@ -36,11 +36,14 @@ async def handle_pillar(master: Any, minion_id: str, request: dict[str, Any]) ->
     except LinkpeekError as exc:
         log.warning("pillar for %s did not compile: %s", whose, converge.masker.mask(str(exc)))
         raise
-    if whose != minion_id:
-        log.info("drill job %s: %s receives the pillar of %s", request.get("jid"), minion_id, whose)
-    else:  # a drill's pillar is SOURCE's: SCRATCH does not take on SOURCE's backup jobs
+    if whose == minion_id:
         master.backups.note_pillar(minion_id, pillar)
-    return wire.message("pillar", pillar=_string_keys(pillar), secrets=sorted(secrets))
+        return wire.message("pillar", pillar=_string_keys(pillar), secrets=sorted(secrets))
+    # a drill: SCRATCH renders as SOURCE (its id and grains, see minion/remote_apply.py), and
+    # does not take on SOURCE's backup jobs in the catalogue
+    log.info("drill job %s: %s receives the pillar of %s", request.get("jid"), minion_id, whose)
+    return wire.message("pillar", pillar=_string_keys(pillar), secrets=sorted(secrets),
+                        as_minion={"id": whose, "grains": _string_keys(grains)})
 
 
 def _files_handler(serve: Callable[[FileServer, dict[str, Any]], dict[str, Any]]) -> Callable[..., Any]:

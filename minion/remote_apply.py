@@ -100,6 +100,8 @@ def prepare_remote(request: Request, minion_id: str, grains: Mapping[str, Any], 
     mine.publish(request, pillar)  # before the compile: a host's own address is current
     files = RemoteFileClient(request, cachedir)
     grains = dict(grains)
+    if isinstance(reply.get("as_minion"), dict):  # a drill's job: this host renders as SOURCE
+        minion_id, grains = rendering_as(reply["as_minion"], minion_id, grains)
     run_opts = {"id": minion_id, "cachedir": cachedir, **dict(opts or {})}
     root = files.sync_tree()
     with mine.reading(request):
@@ -109,6 +111,20 @@ def prepare_remote(request: Request, minion_id: str, grains: Mapping[str, Any], 
                        lambda test: make_context(root, minion_id, grains, pillar, run_opts, test,
                                                  files=files, mask=masker.mask_for_users),
                        lambda: mine.reading(request))
+
+
+def rendering_as(source: Mapping[str, Any], minion_id: str, grains: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The id and grains a drill's job compiles with: SOURCE's id, this host's own grains (its
+    addresses, OS, init), and SOURCE's grains this host lacks (custom ones such as `roles`),
+    without the scratch mark. A malformed `as_minion` leaves this minion as it is."""
+    from core.wire import MINION_ID_RE
+
+    sid, sgrains = source.get("id"), source.get("grains")
+    if not isinstance(sid, str) or not MINION_ID_RE.match(sid) or not isinstance(sgrains, dict):
+        return minion_id, grains
+    merged = {**sgrains, **grains, "id": sid}
+    merged.pop("scratch", None)
+    return sid, merged
 
 
 _LOG_MASKING: list[Any] = []  # logging is process-wide, so is the masker its filter uses

@@ -39,7 +39,7 @@ STATES = {
         "    - template: jinja\n"
         "    - makedirs: True\n"
         "    - mode: '0600'\n"),
-    "web/app.conf.j2": "role=web\nname={{ pillar['app']['name'] }}\napi_key={{ pillar['app']['api_key'] }}\n",
+    "web/app.conf.j2": "role=web\nname={{ pillar['app']['name'] }}\nhost={{ grains['id'] }}\napi_key={{ pillar['app']['api_key'] }}\n",
     "scratch.sls": (
         "{{ grains['outdir'] }}/own.conf:\n"
         "  file.managed:\n"

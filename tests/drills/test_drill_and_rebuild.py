@@ -46,9 +46,10 @@ def test_a_drill_converges_scratch_as_source_restores_and_records_its_phases(fle
     assert all(p["passed"] and p["duration"] > 0 for p in result["phases"] if p["name"] != "restore")
     assert abs(result["total"] - sum(p["duration"] for p in result["phases"])) < 0.01
 
-    # SCRATCH got SOURCE's role and pillar (the pillar rendered for web1, secret included)
+    # SCRATCH got SOURCE's role and pillar (the pillar rendered for web1, secret included) and
+    # rendered as web1 (grains['id']), writing under its own outdir grain
     drilled = (fleet.outdirs["scratch1"] / "app.conf").read_text()
-    assert drilled == f"role=web\nname=web1\napi_key={WEB_SECRET}\n"
+    assert drilled == f"role=web\nname=web1\nhost=web1\napi_key={WEB_SECRET}\n"
     # ... and restored SOURCE's latest backup there
     restore = result["phases"][1]
     assert restore["detail"] == "1/1 backup jobs restored (links)"
@@ -120,7 +121,7 @@ def test_a_scheduled_drill_runs_without_anyone(fleet):
     drill = found[-1]
     assert drill["passed"], drill
     assert drill["onto"] == "scratch2" and drill["user"] == "schedule"
-    assert (fleet.outdirs["scratch2"] / "app.conf").read_text().startswith("role=web\nname=web2\n")
+    assert (fleet.outdirs["scratch2"] / "app.conf").read_text().startswith("role=web\nname=web2\nhost=web2\n")
     events = json.loads(fleet.cli("events", "--json", "--limit", "1000").stdout)
     assert any(e["kind"] == "drill_passed" and e["minion_id"] == "web2" for e in events)
 
@@ -186,7 +187,7 @@ def test_rebuild_gives_new_host_the_lost_id(fleet):
     config = yaml.safe_load((fleet.minion_dir("scratch1") / "minion.yaml").read_text())
     assert config["id"] == "web1" and "scratch" not in config["grains"]
     # converged as itself: web1's role, with web1's pillar
-    assert (fleet.outdirs["scratch1"] / "app.conf").read_text() == f"role=web\nname=web1\napi_key={WEB_SECRET}\n"
+    assert (fleet.outdirs["scratch1"] / "app.conf").read_text() == f"role=web\nname=web1\nhost=web1\napi_key={WEB_SECRET}\n"
     # the links backed up before the loss are on the new web1, and its backups go on into
     # web1's repository, as web1
     assert (fleet.minion_dir("scratch1") / "links.txt").read_text() == LINKS
