@@ -7,9 +7,9 @@ on the way (a directory, or the entry itself when `follow` asks for it, as Salt'
 
 - the link is owned by root or by the file's owner (`owner`, the state's `user`), and
 - the directory holding it is owned by root or the owner and nobody else can write it;
-- a link owned by the owner rather than root may only lead to an entry that already
-  exists and that the owner already owns (root must never write, through a user's link,
-  where that user could not).
+- a link owned by the owner rather than root may only lead to an entry that the owner
+  already owns, or to a new one in a directory the owner owns (root must never write,
+  through a user's link, where that user could not).
 
 Anything else raises UnsafeWrite naming the link and what to do. Writes go to a temp file
 made with O_EXCL beside the (resolved) entry, get owner and mode on the open descriptor,
@@ -176,10 +176,10 @@ class _Walk:
         where = os.path.join(self.cur, name)
         if spec is None:
             raise MissingParent(where)
-        if self.user_link is not None:
+        if self.user_link is not None and os.fstat(self.fd).st_uid != self.user_link[1]:
             raise UnsafeWrite(
                 f"refusing to create {where} through {self.user_link[0]}, a symlink owned by "
-                f"{_user(self.user_link[1])}"
+                f"{_user(self.user_link[1])}, in a directory that user does not own"
             )
         try:
             os.mkdir(name, 0o700, dir_fd=self.fd)
@@ -244,15 +244,21 @@ class _Walk:
 
     def _entry(self, name: str, st: os.stat_result | None) -> Entry:
         where = os.path.join(self.cur, name)
+        dir_st = os.fstat(self.fd)
         if self.user_link is not None:
             link, uid = self.user_link
-            if st is None or st.st_uid != uid or (stat.S_ISREG(st.st_mode) and st.st_nlink > 1):
+            if st is None:
+                ok = dir_st.st_uid == uid
+                what = "is in a directory that user does not own"
+            else:
+                ok = st.st_uid == uid and not (stat.S_ISREG(st.st_mode) and st.st_nlink > 1)
+                what = "that user does not own alone"
+            if not ok:
                 raise UnsafeWrite(
                     f"{link} is a symlink owned by {_user(uid)} leading to {where}, which "
-                    f"{'does not exist' if st is None else 'that user does not own alone'}: "
-                    f"refusing to write there as root"
+                    f"{what}: refusing to write there as root"
                 )
-        return Entry(self.fd, name, where, st, os.fstat(self.fd))
+        return Entry(self.fd, name, where, st, dir_st)
 
 
 def locate(

@@ -151,8 +151,10 @@ class Supervisord:
         return None
 
     def write_section(self, name: str, text: str) -> None:
-        """Replace our include file for program `name` with `text` (a rendered section)."""
-        write_atomic(self.conf_path(name), text, mode=0o644, make_dirs=DirSpec())
+        """Replace our include file for program `name` with `text` (a rendered section);
+        a section with an `environment` line is readable by root only (0600)."""
+        mode = 0o600 if "\nenvironment" in f"\n{text}" else 0o644  # env often holds secrets
+        write_atomic(self.conf_path(name), text, mode=mode, make_dirs=DirSpec())
 
     # -- XML-RPC ------------------------------------------------------------------------------
     def _rpc(self) -> Any:

@@ -303,7 +303,7 @@ def write_planned(path: str, want: Owner, pending: Pending, dir_owner: Owner | N
     follow = pending.facts.get("follow", True)
     if content is not None:
         need_parent(path, pending.facts.get("make_dirs", True))
-        makedirs(os.path.dirname(path), dir_owner)
+        makedirs(os.path.dirname(path), dir_owner, trust=want_uid(want))
         write_keeping_owner(path, content, want, follow=follow)
     else:
         set_owner(path, want, follow=follow)

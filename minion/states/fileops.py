@@ -217,14 +217,15 @@ def need_parent(path: str, make_dirs: bool, what: str = "Parent directory") -> N
 
 
 # -- changing -------------------------------------------------------------------------------
-def makedirs(path: str, want: Owner | None = None) -> None:
+def makedirs(path: str, want: Owner | None = None, trust: int | None = None) -> None:
     """Create `path` and missing parents; new directories get `want`'s owner/mode when given
-    (0755 otherwise). Symlinks on the way are followed only when trusted (safefs)."""
+    (0755 otherwise). Symlinks on the way are followed only when root planted them, or the
+    user `trust` (the uid of the file to be written there; default: `want`'s user)."""
     want = want or Owner()
     uid = uid_of(want.user) if want.user is not None else -1
     gid = gid_of(want.group) if want.group is not None else -1
     mode = want.mode if want.mode is not None else 0o755 & ~_umask()
-    ensure_dir(path, DirSpec(mode, uid, gid), owner=uid)
+    ensure_dir(path, DirSpec(mode, uid, gid), owner=uid if trust is None else trust)
 
 
 def _umask() -> int:

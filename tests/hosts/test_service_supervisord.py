@@ -67,6 +67,7 @@ def test_running_starts_a_program_defined_by_the_state(sv_host):
     assert answers(sv_host.address, 8081)
     conf = sv_host.read_text("/etc/supervisor/conf.d/lpweb.conf")
     assert "[program:lpweb]" in conf and 'LINKPEEK_ROLE="web"' in conf
+    assert sv_host.path("/etc/supervisor/conf.d/lpweb.conf").stat().st_mode & 0o077 == 0  # env
 
 
 def test_watch_restarts_the_program_and_its_pid_changes(sv_host):

@@ -92,6 +92,16 @@ def test_a_users_link_to_their_own_file_is_followed_for_that_user_only(scene):
     plant(attic / ".rc", own)
     res = one(harness, chunk("file.managed", "rc", str(attic / ".rc"), contents="new", user=NOBODY))
     assert res["result"] is True and own.read_text() == "new\n"
+    (attic / "releases" / "7").mkdir(parents=True)
+    os.chown(attic / "releases" / "7", NOBODY, NOBODY)
+    plant(attic / "current", attic / "releases" / "7")  # a deploy's own link, to its own dir
+    res = one(harness, chunk("file.managed", "c", str(attic / "current" / "app.yml"),
+                             contents="new", user=NOBODY))
+    assert res["result"] is True and (attic / "releases" / "7" / "app.yml").read_text() == "new\n"
+    plant(attic / "current2", victim.parent)
+    res = one(harness, chunk("file.managed", "c2", str(attic / "current2" / "app.yml"),
+                             contents="x", user=NOBODY))
+    assert res["result"] is False and "does not own" in res["comment"]
     plant(attic / ".evil", victim)
     res = one(harness, chunk("file.managed", "e", str(attic / ".evil"), contents="x", user=NOBODY))
     assert res["result"] is False and "refusing to write there as root" in res["comment"]
