@@ -78,10 +78,17 @@ def fingers(cfg: MasterConfig, pattern: str = "*") -> dict[str, dict[str, str]]:
     return out
 
 
-def keys_matching(cfg: MasterConfig, pattern: str, action: str) -> list[KeyEntry]:
-    """The keys an action (accept/reject/delete) would touch, to show before asking."""
+def key_problems(cfg: MasterConfig) -> list[str]:
+    """Refused key files and keys stored under two ids (master/keystore.py), as sentences."""
+    return keystore(cfg).problems()
+
+
+def keys_matching(cfg: MasterConfig, pattern: str, action: str, state: str | None = None) -> list[KeyEntry]:
+    """The keys an action (accept/reject/delete) would touch (only those in `state`, if given)."""
     states = {"accept": (PENDING, REJECTED), "reject": (PENDING, ACCEPTED),
               "delete": (ACCEPTED, PENDING, REJECTED, DENIED)}[action]
+    if state is not None:
+        states = tuple(s for s in states if s == state)
     entries = keystore(cfg).match(pattern, states)
     if action == "accept":
         # a rejected key is only accepted when named exactly (as Salt's include_rejected)
@@ -89,8 +96,9 @@ def keys_matching(cfg: MasterConfig, pattern: str, action: str) -> list[KeyEntry
     return entries
 
 
-def change_keys(cfg: MasterConfig, action: str, minion_ids: list[str]) -> list[str]:
-    """Apply accept/reject/delete to these ids; tell a running master so it cuts off at once."""
+def change_keys(cfg: MasterConfig, action: str, minion_ids: list[str], state: str | None = None) -> list[str]:
+    """Apply accept/reject/delete to these ids (delete: only their `state` key, if given);
+    tell a running master so it cuts off at once."""
     store = keystore(cfg)
     done = []
     for mid in dict.fromkeys(minion_ids):
@@ -99,7 +107,7 @@ def change_keys(cfg: MasterConfig, action: str, minion_ids: list[str]) -> list[s
         elif action == "reject":
             store.reject(mid)
         elif action == "delete":
-            store.delete(mid)
+            store.delete(mid, (state,) if state else None)
         else:
             raise KeyStoreError(f"unknown key action {action!r}")
         done.append(mid)

@@ -19,6 +19,7 @@ import logging
 import os
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from core import wire
@@ -62,7 +63,8 @@ class MasterDaemon:
     def __init__(self, config: MasterConfig, keypair: KeyPair) -> None:
         self.config = config
         self.keypair = keypair
-        self.keystore = KeyStore(config.pki_dir)
+        self._key_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lp-keys")
+        self.keystore = KeyStore(config.pki_dir, writer=self._key_writer.submit)  # writes off the loop
         self.keystore.ensure_dirs()
         self.jobstore = JobStore(config.db_path)
         self.services = MasterServices(config, self.keystore, self.jobstore)
@@ -117,6 +119,7 @@ class MasterDaemon:
             announce.close()
             await control.close()
             self.services.flush_presence()
+            self._key_writer.shutdown(wait=True)
             await self.channel.close()
             self.jobstore.close()
             self.drills.close()
@@ -258,6 +261,7 @@ class MasterDaemon:
     def keys_changed(self) -> list[str]:
         """Re-read the key store; cut off every key that is no longer accepted. Returns ids cut."""
         self.keystore.refresh()
+        self.services.registration.note_problems(self.keystore.problems())
         accepted = self.keystore.accepted()
         self.services.drift.note_keys(accepted)  # key accepted/revoked events (master/events.py)
         now_keys = set(accepted.values())

@@ -18,7 +18,6 @@ and presence.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, Awaitable, Callable, Union
 
 from core import wire
@@ -26,7 +25,7 @@ from core.errors import KeyStoreError, WireError
 from master import drift_handlers, remote_handlers
 from master.mine import handlers as mine_handlers
 from master.backups import handlers as backup_handlers
-from master.keystore import ACCEPTED
+from master.keystore import ACCEPTED, PendingFull
 from master.services import MasterServices
 
 log = logging.getLogger("lp.master.handlers")
@@ -35,7 +34,6 @@ Reply = dict[str, Any]
 Handler = Callable[[MasterServices, str, dict[str, Any]], Union[Reply, Awaitable[Reply]]]
 
 MAX_GRAINS_BYTES = 256 * 1024
-REGISTER_MIN_INTERVAL_S = 0.5
 
 
 def _registered_reply(master: MasterServices, state: str) -> Reply:
@@ -43,20 +41,23 @@ def _registered_reply(master: MasterServices, state: str) -> Reply:
 
 
 def handle_register_unaccepted(master: MasterServices, key: str, request: dict[str, Any]) -> Reply:
-    """A not-yet-accepted key asks to join as the id it claims: record it (pending/denied)."""
+    """A not-yet-accepted key asks to join as the id it claims: record it (pending/denied).
+
+    Rate-limited per key (master/registration.py); a full pending list is refused with the
+    command that clears it (logged and recorded as an event now and then).
+    """
     minion_id = wire.check_minion_id(request.get("id"))
-    now = time.monotonic()
-    last = master.register_times.get(key, 0.0)
-    if now - last < REGISTER_MIN_INTERVAL_S:
-        raise WireError("register rate limit: retry later")
-    master.register_times[key] = now
-    if len(master.register_times) > 20_000:
-        master.register_times.clear()
-    entry = master.keystore.lookup(key)
+    guard = master.registration
+    guard.admit(key)
+    store = master.keystore
+    entry = store.lookup(key)
     if entry is not None and entry.minion_id != minion_id:
-        raise WireError(f"this key is already registered as {entry.minion_id!r}")
+        raise WireError(f"this key is registered as {entry.minion_id!r}")
+    cap = master.config.max_pending_keys
     try:
-        state = master.keystore.register(minion_id, key, master.config.max_pending_keys)
+        state = store.register(minion_id, key, cap)
+    except PendingFull:
+        raise WireError(guard.pending_full(store.pending_count(), cap)) from None
     except KeyStoreError as exc:
         raise WireError(str(exc)) from exc
     if state != ACCEPTED:

@@ -31,7 +31,6 @@ class MasterServices:
         self._unflushed_seen: dict[str, float] = {}
         self.grains: dict[str, dict[str, Any]] = {
             mid: info["grains"] for mid, info in jobstore.minions().items()}
-        self.register_times: dict[str, float] = {}
         self.subscribed: dict[str, set[Any]] = {}     # minion id -> live XPUB connections
         from master.storage import StorageHealth
         self.storage = StorageHealth()                # a full disk: retry replies, status says so
@@ -49,6 +48,8 @@ class MasterServices:
         self.backups = BackupService(config.db_path, mask=self.converge.masker.mask)  # the catalogue
         from master.drills.grants import PillarGrants
         self.pillar_grants = PillarGrants()  # drills: SCRATCH gets SOURCE's pillar for one job
+        from master.registration import RegistrationGuard
+        self.registration = RegistrationGuard(self.drift.events)  # register limits, operator notices
 
     # -- presence and grains -------------------------------------------------------------
 

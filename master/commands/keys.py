@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         cli.add_config_arg(ap, "master")
         ap.add_argument("target", metavar="ID-or-GLOB")
         ap.add_argument("--yes", "-y", action="store_true", help="do not ask")
+        ap.add_argument("--state", choices=("accepted", "pending", "rejected", "denied"),
+                        help="only keys in this state (e.g. clear a flood: delete '*' --state pending)")
         ap.set_defaults(func=handle_change, action=action)
 
     gp = ksub.add_parser(
@@ -64,7 +66,10 @@ _TITLES = {"accepted": "Accepted Keys:", "pending": "Unaccepted Keys:",
 def handle_list(args: argparse.Namespace) -> int:
     from master import api
 
-    keys = api.list_keys(_config(args))
+    cfg = _config(args)
+    keys = api.list_keys(cfg)
+    for problem in api.key_problems(cfg):
+        print(f"lpmaster: warning: {problem}", file=sys.stderr)
     if args.json:
         cli.print_json(keys)
         return cli.EXIT_OK
@@ -79,7 +84,7 @@ def handle_change(args: argparse.Namespace) -> int:
     from master import api
 
     cfg = _config(args)
-    entries = api.keys_matching(cfg, args.target, args.action)
+    entries = api.keys_matching(cfg, args.target, args.action, args.state)
     if not entries:
         print(f"lpmaster: no key matches {args.target!r} for {args.action}", file=sys.stderr)
         return cli.EXIT_FAILED
@@ -93,7 +98,7 @@ def handle_change(args: argparse.Namespace) -> int:
         if answer not in ("y", "yes"):
             print("nothing changed")
             return cli.EXIT_FAILED
-    done = api.change_keys(cfg, args.action, [e.minion_id for e in entries])
+    done = api.change_keys(cfg, args.action, [e.minion_id for e in entries], args.state)
     for mid in done:
         print(f"Key for minion {mid} {args.action}ed.")
     return cli.EXIT_OK

@@ -20,6 +20,7 @@ from tests.cluster import Cluster
 
 VAULT_SECRET = "canary-vault-5e8d21"
 MINIONS = ("vault1", "web1")
+MAX_PENDING = 1000  # the default max_pending_keys
 
 
 class Guarded(Cluster):
