@@ -118,7 +118,11 @@ class _Walk:
         if not isinstance(path, str) or not path.startswith("/") or "\x00" in path:
             raise UnsafeWrite(f"{path!r} is not an absolute path")
         self.path = path
-        self.trusted = frozenset({0} if owner is None or owner < 0 else {0, owner})
+        # root, the file's owner, and whoever runs this (a link of theirs only redirects
+        # their own writes)
+        self.trusted = frozenset(
+            {0, os.geteuid()} | (set() if owner is None or owner < 0 else {owner})
+        )
         self.owner = owner
         self.make_dirs = make_dirs
         self.links = 0
@@ -165,7 +169,7 @@ class _Walk:
                 f"(it can be swapped for a link to any file); replace it with a plain file or "
                 f"directory, or make the directory root's and not writable by others"
             )
-        if lst.st_uid != 0 and self.user_link is None:
+        if lst.st_uid not in (0, os.geteuid()) and self.user_link is None:
             self.user_link = (where, lst.st_uid)
         if target.startswith("/"):
             self._chdir(os.open("/", _DIR), "/")
