@@ -17,8 +17,8 @@ from core.datamerge import traverse
 
 
 def _dump_yaml(value: Any, **kwargs: Any) -> str:
-    text = yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=1_000_000,
-                          **kwargs).strip()
+    options: dict[str, Any] = {"sort_keys": False, "width": 1_000_000, **kwargs}
+    text = yaml.safe_dump(value, allow_unicode=True, **options).strip()
     if text.endswith("\n..."):
         text = text[:-4].rstrip()
     elif text == "...":
@@ -27,8 +27,18 @@ def _dump_yaml(value: Any, **kwargs: Any) -> str:
 
 
 def format_yaml(value: Any, flow_style: bool = True) -> str:
-    """`{{ data|yaml }}`: YAML text, flow style by default (`|yaml(False)` for block style)."""
-    return _dump_yaml(value, default_flow_style=flow_style)
+    """`{{ data|yaml }}`: YAML text, flow style by default (`|yaml(False)` for block style);
+    as Salt's: keys sorted, lines folded at PyYAML's default width."""
+    return _dump_yaml(value, default_flow_style=flow_style, sort_keys=True, width=None)
+
+
+def tojson(value: Any, indent: int | None = None, **options: Any) -> str:
+    """`{{ data|tojson }}` as Salt's: keys in their own order, ASCII, HTML-safe escapes."""
+    options.setdefault("ensure_ascii", True)
+    text = json.dumps(value, indent=indent, default=str, **options)
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(char, escape)
+    return text
 
 
 def format_json(value: Any, sort_keys: bool = True, indent: int | None = None) -> str:
@@ -144,6 +154,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "yaml": format_yaml,
     "json": format_json,
     "json_encode": format_json,
+    "tojson": tojson,
     "yaml_encode": yaml_encode,
     "yaml_dquote": yaml_dquote,
     "yaml_squote": yaml_squote,

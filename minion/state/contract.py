@@ -63,6 +63,7 @@ class LowChunk:
     failhard: bool = False
     source: str = ""                # "web/nginx.sls:12" for error messages
     warnings: tuple[str, ...] = ()  # compile warnings (unknown arguments...), in the state's return
+    salt_order: Any = None          # Salt's `order` of the chunk (10000 + n, first 0, ...)
 
     @property
     def tag(self) -> str:

@@ -8,10 +8,9 @@ A requisite item names its target as Salt allows:
 A target that is an ID with `names` covers every name. `X_in` on A naming B is `X` on B
 naming A. `use` copies the used state's arguments (never its name or requisites) at
 compile time and adds no edge; `listen` adds an edge but no ordering; `require_any`
-(and watch_, onchanges_, onfail_any) are edges of that kind, their targets ordered first. Ordering is a
-topological sort as Salt runs a plan: states are taken by `order` (first / N, then
-unordered, then last) and declaration order, and each one's prerequisites (targets of
-require, watch, onchanges, onfail; the holder of a prereq) are placed just before it.
+(and watch_, onchanges_, onfail_any) are edges of that kind, their targets ordered first. Ordering is
+Salt 3008's own (minion.state.saltorder): automatic orders 10000+ in declaration order mixed
+with numbered ones, first / last, requisites and prereq check points in one topological sort.
 """
 from __future__ import annotations
 
@@ -48,6 +47,8 @@ class Draft:
     edges: list[Edge] = field(default_factory=list)
     uses: list["Draft"] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    salt_order: Any = None    # `order` as written, else Salt's automatic one (10000, 10001, ...)
+    name_order: int = 0       # 1, 2, ... for the entries of `names`
 
     @property
     def tag(self) -> str:
@@ -62,8 +63,11 @@ class Draft:
 def drafts_from_high(high: Mapping[str, Mapping[str, Any]], where: Mapping[str, Where],
                      opts: Mapping[str, Any], errors: list[str]) -> list[Draft]:
     """One Draft per (ID, state module, name), in declaration order."""
+    from minion.state.saltorder import AUTO_ORDER_START
+
     drafts: list[Draft] = []
     global_failhard = bool(opts.get("failhard", False))
+    auto = AUTO_ORDER_START
     for state_id, body in high.items():
         loc = where[state_id]
         for state, items in body.items():
@@ -78,16 +82,22 @@ def drafts_from_high(high: Mapping[str, Mapping[str, Any]], where: Mapping[str, 
                 if isinstance(item, dict):
                     merged.update(item)
             order_key = _order_key(merged.get("order"), state_id, loc, errors)
+            salt_order = merged.get("order")
+            if salt_order is None:
+                salt_order, auto = auto, auto + 1
             requisites = [(k, merged[k]) for k in merged if k in REQUISITES or k in REQUISITES_IN
                           or k in REQUISITES_ANY]
             failhard = bool(merged.get("failhard", global_failhard))
             base_args = {k: v for k, v in merged.items() if k not in CONTROL_ARGS}
-            for name, extra in _names(state_id, merged, loc, errors):
+            named = "names" in merged
+            for pos, (name, extra) in enumerate(_names(state_id, merged, loc, errors), 1):
                 args = {**base_args, **{k: v for k, v in extra.items() if k not in CONTROL_ARGS}}
                 own = [(k, v) for k, v in extra.items() if k in REQUISITES or k in REQUISITES_IN
                        or k in REQUISITES_ANY]
                 drafts.append(Draft(state, fun, state_id, name, loc.sls, args, loc, len(drafts),
-                                    order_key, failhard, requisites + own))
+                                    order_key, failhard, requisites + own,
+                                    salt_order=salt_order,
+                                    name_order=pos if named else 0))
     seen: dict[str, Draft] = {}
     for draft in drafts:
         if draft.tag in seen:
@@ -221,9 +231,25 @@ def _requisite_items(raw: Any, holder: Draft, key: str,
 
 
 def order_drafts(drafts: list[Draft], errors: list[str]) -> list[Draft]:
-    """Execution order, as Salt runs a plan: states by (order key, declaration), each one's
-    prerequisites pulled in just before it (depth first). Every ordering edge is respected;
-    a cycle is reported as an error naming its states (and nothing is returned)."""
+    """Execution order exactly as Salt 3008 computes it (minion.state.saltorder); a cycle is
+    reported as an error naming its states (and nothing is returned)."""
+    from minion.state.saltorder import SaltOrder
+
+    chunks = [{"tag": d.tag, "order": d.salt_order, "name_order": d.name_order,
+               "label": f"{d.state}{d.name}{d.fun}",
+               "reqs": [(e.kind, e.target) for e in d.edges]} for d in drafts]
+    tags = SaltOrder(chunks).sorted_tags()
+    if tags is None:
+        return _order_depth_first(drafts, errors)
+    by_tag = {d.tag: d for d in drafts}
+    for chunk in chunks:
+        by_tag[chunk["tag"]].salt_order = chunk["order"]
+    return [by_tag[t] for t in tags]
+
+
+def _order_depth_first(drafts: list[Draft], errors: list[str]) -> list[Draft]:
+    """States by (order key, declaration), each one's prerequisites pulled in just before it
+    (depth first); used to name the states of a cycle."""
     by_tag = {d.tag: i for i, d in enumerate(drafts)}
     before: list[list[int]] = [[] for _ in drafts]   # before[i]: nodes that must run before i
     for i, d in enumerate(drafts):
@@ -282,5 +308,5 @@ def freeze(ordered: list[Draft]) -> list[LowChunk]:
     """The LowChunks, in execution order, `order` set to each one's position."""
     return [LowChunk(state=d.state, fun=d.fun, id=d.id, name=d.name, sls=d.sls, args=d.args,
                      edges=tuple(d.edges), order=pos, failhard=d.failhard, source=str(d.where),
-                     warnings=tuple(d.warnings))
+                     warnings=tuple(d.warnings), salt_order=d.salt_order)
             for pos, d in enumerate(ordered)]

@@ -184,19 +184,10 @@ class Runner:
             if e.kind == "prereq" and e.target in self.by_tag
         ]
         if prereq_targets:
-            # A holder reached in order: its targets' turn runs it (check first, then maybe run).
-            for target in prereq_targets:
-                self._run(target)
-            if chunk.tag in self.results:
-                return self.results[chunk.tag]
-            # No target reached the point of checking (its own requisites failed): do not run.
-            failed = [
-                _req_name(t) for t in prereq_targets if self.results[t.tag]["result"] is False
-            ]
-            if failed:
-                comment = "One or more requisite failed: " + ", ".join(failed)
-                return self._finish(chunk, False, {}, comment, t0, start)
-            return self._finish(chunk, True, {}, "No changes detected", t0, start)
+            # A holder reached in order (as Salt orders a plan, its targets come later): check
+            # them now, run this one only if one would change; they run at their own turn.
+            self._run_prereq_holder(chunk)
+            return self.results[chunk.tag]
 
         watched_changed = any(
             r["changes"]
@@ -224,6 +215,14 @@ class Runner:
             if edge.kind != "prereq" or edge.target not in self.by_tag:
                 continue
             target = self.by_tag[edge.target]
+            target_edges = [e for e in target.edges
+                            if e.kind not in _NOT_ORDERING and e.target in self.by_tag]
+            for target_edge in target_edges:
+                self._run(self.by_tag[target_edge.target])
+            if self._failed_requisites(target_edges):  # the check itself fails, as in Salt
+                self._finish(holder, False, {}, "One or more requisite failed: "
+                             + _req_name(target), t0, start)
+                return
             try:
                 fun, spec, extra = self._prepare(target)
                 pending = self._check(fun, spec, extra)

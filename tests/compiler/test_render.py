@@ -47,7 +47,7 @@ def test_context_matches_salt(template: str, expected: str) -> None:
 
 FILTER_CASES = [
     ("{{ {'b': 1, 'a': [1, 2]}|json }}", '{"a": [1, 2], "b": 1}'),
-    ("{{ {'b': 1, 'a': [1, 2]}|yaml }}", "{b: 1, a: [1, 2]}"),
+    ("{{ {'b': 1, 'a': [1, 2]}|yaml }}", "{a: [1, 2], b: 1}"),
     ("{{ {'b': 1}|yaml(False) }}", "b: 1"),
     ("{{ \"it's: x\"|yaml_encode }}", "\"it's: x\""),
     ("{{ 5|yaml_encode }} {{ true|yaml_encode }}", "5 true"),
