@@ -204,6 +204,8 @@ class _Walk:
             raise UnsafeWrite("/ is not a file")
         try:
             while True:
+                if not parts:  # the last link pointed at a directory by "/" or "."
+                    raise UnsafeWrite(f"{self.path} leads to the directory {self.cur}")
                 name = parts.popleft()
                 if name == ".":
                     if not parts:
