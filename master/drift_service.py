@@ -16,6 +16,8 @@ from typing import Any, Callable, Mapping
 
 from core.drift import DriftReport, report_from_wire
 from core.errors import WireError
+from core.keys import fingerprint
+from core.wire import MAX_CLOCK_SKEW_S
 from master.drift_store import DriftStore
 from master.events import (CONVERGED, KEY_ACCEPTED, KEY_REVOKED, MINION_STARTED, EventLog,
                            drift_transition)
@@ -23,6 +25,7 @@ from master.events import (CONVERGED, KEY_ACCEPTED, KEY_REVOKED, MINION_STARTED,
 log = logging.getLogger("lp.master.drift")
 
 MIN_EVENT_INTERVAL = 1.0   # seconds between two start/converged events of one minion (rule 9)
+SEQ_SLACK = 1_000_000      # minions count from their clock in ms: allow this many above it
 
 
 class DriftService:
@@ -35,16 +38,32 @@ class DriftService:
         self._keys: dict[str, str] | None = None
         self._known_keys: dict[str, str] = {}   # id -> the last key accepted for it (kept after a revocation)
         self._last_event: dict[tuple[str, str], float] = {}
+        self._boots: dict[str, float | None] = {}
 
-    def receive_report(self, minion_id: str, data: Any, now: float | None = None) -> tuple[bool, DriftReport]:
-        """Validate and store a report from `minion_id` (the authenticated id).
+    def receive_report(self, minion_id: str, data: Any, now: float | None = None,
+                       key: str | None = None) -> tuple[bool, DriftReport]:
+        """Validate and store a report from `minion_id` (the authenticated id, with its `key`).
 
-        Returns (stored, report); a replayed or late report (sequence not above the stored
-        one) is not stored. Records drift_found / drift_cleared when the status changes.
+        Freshness is the master's: the report is stamped with its receipt time (or the
+        minion's earlier claim, for a report kept while the master was away); one dated
+        more than MAX_CLOCK_SKEW_S ahead, or whose sequence number jumps past what a
+        minion's clock-based counter can reach, is refused (WireError), so it can neither
+        look fresh nor lock out the later genuine reports. Returns (stored, report); a
+        replayed or late report (sequence not above the stored one for the same key and
+        boot) is not stored. Records drift_found / drift_cleared when the status changes.
         """
+        when = time.time() if now is None else now
         report = report_from_wire(minion_id, data)
+        if report.reported_at > when + MAX_CLOCK_SKEW_S:
+            raise WireError(f"drift report dated {report.reported_at - when:.0f}s in the future; "
+                            "refused (check the minion's clock)")
+        if report.seq > (when + MAX_CLOCK_SKEW_S) * 1000 + SEQ_SLACK:
+            raise WireError(f"drift report sequence number {report.seq} jumps ahead of any the minion "
+                            "can have counted; refused")
         report = self._masked(report)
-        stored, previous = self.store.put(report, received_at=now)
+        stored, previous = self.store.put(report, received_at=when,
+                                          key_finger=None if key is None else fingerprint(key),
+                                          boot_at=self._boot_at(minion_id))
         if stored:
             event = drift_transition(previous, report.status)
             if event is not None:
@@ -57,7 +76,14 @@ class DriftService:
 
     def minion_started(self, minion_id: str, startup_states: Any) -> None:
         self._rate_limit(MINION_STARTED, minion_id)
-        self.events.record(MINION_STARTED, minion_id, {"startup_states": startup_states})
+        event = self.events.record(MINION_STARTED, minion_id, {"startup_states": startup_states})
+        self._boots[minion_id] = event.ts
+
+    def _boot_at(self, minion_id: str) -> float | None:
+        """When the master last heard `minion_id` start (its sequence may start over then)."""
+        if minion_id not in self._boots:
+            self._boots[minion_id] = self.events.last_time(MINION_STARTED, minion_id)
+        return self._boots[minion_id]
 
     def converged(self, minion_id: str, detail: Mapping[str, Any]) -> None:
         self._rate_limit(CONVERGED, minion_id)

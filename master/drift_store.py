@@ -5,12 +5,16 @@
     reports = store.all()                       # {minion_id: DriftReport}
 
 A report whose sequence number is not above the stored one is refused (a replay or a report
-that arrived late), so the store always holds each minion's newest check.
+that arrived late), so the store always holds each minion's newest check. Sequences count
+per minion key and boot: a report from another key (a rebuilt machine) or sent after a boot
+the stored one predates may start over. `reported_at` is stored as the master judges it:
+its receipt time, or the minion's earlier claim for a report kept while the master was away.
 """
 from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 
 from core.drift import DriftReport, report_from_wire, report_to_wire
 from master.sqlitetable import open_table
@@ -22,9 +26,12 @@ CREATE TABLE IF NOT EXISTS drift_reports (
     reported_at REAL NOT NULL,
     received_at REAL NOT NULL,
     status      TEXT NOT NULL,
-    report      TEXT NOT NULL
+    report      TEXT NOT NULL,
+    key_finger  TEXT,
+    boot_at     REAL
 );
 """
+_ADDED_COLUMNS = {"key_finger": "TEXT", "boot_at": "REAL"}   # tables made before issue 14
 
 
 class DriftStore:
@@ -33,25 +40,41 @@ class DriftStore:
     def __init__(self, db_path: str, readonly: bool = False) -> None:
         """Open (and create) the table; `readonly` for the CLI reading what the daemon wrote."""
         self._db = open_table(db_path, _SCHEMA, readonly)
+        if not readonly:
+            have = {row[1] for row in self._db.execute("PRAGMA table_info(drift_reports)")}
+            for name, kind in _ADDED_COLUMNS.items():
+                if name not in have:
+                    self._db.execute(f"ALTER TABLE drift_reports ADD COLUMN {name} {kind}")
 
-    def put(self, report: DriftReport, received_at: float | None = None) -> tuple[bool, str | None]:
-        """Store `report` if it is newer than the stored one; return (stored, previous status)."""
+    def put(self, report: DriftReport, received_at: float | None = None, key_finger: str | None = None,
+            boot_at: float | None = None) -> tuple[bool, str | None]:
+        """Store `report` if it is newer than the stored one; return (stored, previous status).
+
+        `key_finger` is the sending key's fingerprint and `boot_at` when the master last heard
+        the minion start: a stored report of another key or an earlier boot does not block.
+        """
         when = time.time() if received_at is None else received_at
+        report = replace(report, reported_at=min(report.reported_at, when))
         body = json.dumps(report_to_wire(report), sort_keys=True)
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            row = self._db.execute("SELECT seq, status FROM drift_reports WHERE minion_id = ?",
-                                   (report.minion_id,)).fetchone()
+            row = self._db.execute("SELECT seq, status, key_finger, boot_at FROM drift_reports "
+                                   "WHERE minion_id = ?", (report.minion_id,)).fetchone()
             previous = None if row is None else str(row[1])
-            if row is not None and report.seq <= int(row[0]):
+            restarted = row is not None and (
+                (key_finger is not None and row[2] is not None and row[2] != key_finger)
+                or (boot_at is not None and (row[3] is None or boot_at > float(row[3]))))
+            if row is not None and not restarted and report.seq <= int(row[0]):
                 self._db.execute("ROLLBACK")
                 return False, previous
             self._db.execute(
-                "INSERT INTO drift_reports (minion_id, seq, reported_at, received_at, status, report) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(minion_id) DO UPDATE SET seq=excluded.seq, "
-                "reported_at=excluded.reported_at, received_at=excluded.received_at, "
-                "status=excluded.status, report=excluded.report",
-                (report.minion_id, report.seq, report.reported_at, when, report.status, body))
+                "INSERT INTO drift_reports (minion_id, seq, reported_at, received_at, status, report, "
+                "key_finger, boot_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(minion_id) DO UPDATE SET "
+                "seq=excluded.seq, reported_at=excluded.reported_at, received_at=excluded.received_at, "
+                "status=excluded.status, report=excluded.report, key_finger=excluded.key_finger, "
+                "boot_at=excluded.boot_at",
+                (report.minion_id, report.seq, report.reported_at, when, report.status, body,
+                 key_finger, boot_at))
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")

@@ -80,6 +80,12 @@ class EventLog:
                                 "ORDER BY id LIMIT ?", (after_id, limit)).fetchall()
         return [_event(r) for r in rows]
 
+    def last_time(self, kind: str, minion_id: str) -> float | None:
+        """When the newest event of `kind` for `minion_id` was recorded, or None."""
+        row = self._db.execute("SELECT MAX(ts) FROM events WHERE kind = ? AND minion_id = ?",
+                               (kind, minion_id)).fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
     def latest(self, limit: int = 100) -> list[Event]:
         """The newest `limit` events, oldest first."""
         rows = self._db.execute("SELECT id, ts, kind, minion_id, detail FROM events "

@@ -1,0 +1,54 @@
+"""Item 8 of issue 14: drift freshness is the master's to judge.
+
+A report dated a year ahead is refused (not stored as fresh); a report with a huge sequence
+number is refused and cannot lock out the minion's later genuine reports; a report dated
+a little ahead (within the clock skew) is stored with the master's receipt time.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from core.drift import build_report, report_to_wire
+from tests.security.conftest import assert_unharmed, snapshot
+from tests.security.rogue import Rogue, minion_keypair
+
+YEAR = 365 * 86400
+
+
+def _report(seq: int, reported_at: float) -> dict:
+    return {"type": "drift", "report": report_to_wire(build_report(
+        "ignored", {}, revision="r1", applied_revision="r1", seq=seq, reported_at=reported_at))}
+
+
+def _drift(c, mid: str) -> dict:
+    res = c.cli("drift", mid, "--json", "--max-age", "1h")
+    return json.loads(res.stdout)[mid]
+
+
+def test_a_report_from_the_future_or_with_a_jumped_sequence_is_refused(guarded):
+    before = snapshot(guarded)
+    client = Rogue(guarded, minion_keypair(guarded, "web1"))
+    try:
+        now = time.time()
+        genuine = int(now * 1000)               # what a minion's ledger sends (a time-based floor)
+        reply = client.ask_until_answered(_report(genuine, now))
+        assert reply["type"] == "ack" and reply["stored"] is True, reply
+        reply = client.ask(_report(genuine + 1, now + YEAR))
+        assert reply["type"] == "error" and "future" in reply["error"], reply
+        reply = client.ask(_report(2 ** 62, now))
+        assert reply["type"] == "error" and "sequence" in reply["error"], reply
+        reply = client.ask(_report(genuine + 2, time.time()))
+        assert reply["type"] == "ack" and reply["stored"] is True, reply  # not locked out
+        ahead = time.time() + 200                # within the allowed skew: stamped by the master
+        reply = client.ask(_report(genuine + 3, ahead))
+        assert reply["type"] == "ack" and reply["stored"] is True, reply
+        row = _drift(guarded, "web1")
+        assert row["status"] == "clean" and row["report"]["seq"] == genuine + 3
+        assert row["report"]["reported_at"] <= time.time() and row["age"] >= 0
+        # a replay of an older report is still refused
+        reply = client.ask(_report(genuine + 2, time.time()))
+        assert reply["type"] == "ack" and reply["stored"] is False, reply
+    finally:
+        client.close()
+    assert_unharmed(guarded, before)
