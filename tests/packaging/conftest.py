@@ -13,11 +13,14 @@ from tests.hostlib import Host
 
 REPO = Path(__file__).resolve().parents[2]
 # What a package may touch, listed before install and after purge (dpkg's and apt's own
-# records of the run are theirs, not the package's).
-WATCHED = ["/etc", "/usr/bin", "/usr/lib", "/usr/share/doc", "/usr/share/lintian", "/lib/systemd",
-           "/var/lib", "/var/cache", "/srv", "/opt", "/root"]
+# records of the run are theirs, not the package's). /root and /opt hold big trees of the
+# machine's own (pyenv, wheels): only their top level is listed.
+WATCHED = ["/etc", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/share/doc", "/usr/share/lintian",
+           "/lib/systemd", "/var/lib", "/var/cache", "/var/log", "/srv"]
+SHALLOW = ["/root", "/opt"]
 NOT_OURS = ("/var/lib/dpkg/", "/var/lib/apt/", "/var/cache/apt/", "/var/cache/debconf/",
-            "/var/cache/ldconfig/", "/etc/ld.so.cache", "/var/lib/systemd/deb-systemd")
+            "/var/cache/ldconfig/", "/etc/ld.so.cache", "/var/lib/systemd/deb-systemd",
+            "/var/log/apt/", "/var/log/dpkg.log", "/var/log/alternatives.log")
 
 
 @pytest.fixture(scope="session")
@@ -45,8 +48,10 @@ def install(host: Host, deb: Path) -> None:
 
 def snapshot(host: Host) -> set[str]:
     """Every path under WATCHED with its type and mode (not times: caches get touched)."""
-    proc = host.run(["find", *WATCHED, "-xdev", "-printf", "%p %y %m\\n"])
-    return {line for line in proc.stdout.splitlines() if not line.startswith(NOT_OURS)}
+    fmt = ["-xdev", "-printf", "%p %y %m\\n"]
+    lines = host.run(["find", *WATCHED, *fmt]).stdout.splitlines()
+    lines += host.run(["find", *SHALLOW, "-maxdepth", "1", *fmt]).stdout.splitlines()
+    return {line for line in lines if not line.startswith(NOT_OURS)}
 
 
 def exec_start(host: Host, unit: str) -> list[str]:

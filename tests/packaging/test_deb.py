@@ -4,6 +4,7 @@ nothing of its own behind (remove keeps keys and the job store)."""
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -60,6 +61,15 @@ def test_the_example_configs_load_once_uncommented(host: Host, tmp_path: Path):
         load(str(path))
 
 
+def as_the_unit_confines_it(argv: list[str], writable: str) -> list[str]:
+    """argv under what lpmaster.service leaves the master, as far as a host without systemd
+    can: capabilities CAP_CHOWN alone, no new privileges, `/` read-only but for its root."""
+    script = (f"mount --bind {writable} {writable}; mount -o remount,bind,ro /; "
+              "exec setpriv --no-new-privs --bounding-set -all,+chown --inh-caps -all -- "
+              + shlex.join(argv))
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-ec", script]
+
+
 def _lp(host: Host, *argv: str) -> subprocess.CompletedProcess[str]:
     return host.run(list(argv), timeout=60)
 
@@ -68,7 +78,8 @@ def test_installed_minion_joins_pre_seeded_answers_and_purge_cleans_up(host: Hos
     init = _lp(host, "lpmaster", "-c", "/etc/linkpeek-ops/master.yaml", "init", "--dir",
                MASTER_ROOT, "--interface", "127.0.0.1")
     assert init.returncode == 0, init.stderr
-    host.spawn(exec_start(host, "lpmaster.service"), log_name="lpmaster")
+    host.spawn(as_the_unit_confines_it(exec_start(host, "lpmaster.service"), MASTER_ROOT),
+               log_name="lpmaster")
     finger = _lp(host, "lpmaster", "keys", "finger", "--master").stdout.strip()  # default config
     gen = _lp(host, "lpmaster", "keys", "gen", "web1", "--out", "/root/handout")
     assert gen.returncode == 0, gen.stderr
@@ -89,6 +100,9 @@ def test_installed_minion_joins_pre_seeded_answers_and_purge_cleans_up(host: Hos
                              f"minion:\n{host.log('lpminion')}") from None
     keys = json.loads(_lp(host, "lpmaster", "keys", "list", "--json").stdout)
     assert keys["accepted"] == ["web1"] and keys["pending"] == []
+    master_pid = host.read_text(f"{MASTER_ROOT}/master.pid").split()[0]
+    caps = host.run(["grep", "^CapEff", f"/proc/{master_pid}/status"]).stdout.split()
+    assert caps == ["CapEff:", "0000000000000001"]  # CAP_CHOWN only
 
     for root, daemon in ((MINION_ROOT, "minion"), (MASTER_ROOT, "master")):
         pid = host.read_text(f"{root}/{daemon}.pid").split()[0]
