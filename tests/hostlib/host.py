@@ -111,18 +111,20 @@ class Host:
     def _await_ready(init: subprocess.Popen[bytes], timeout: float) -> int:
         assert init.stdout is not None
         deadline = time.monotonic() + timeout
-        pid = 0
+        pid, ready = 0, False
         while time.monotonic() < deadline:
             line = init.stdout.readline().decode().strip()
             if line.startswith("pid "):
                 pid = int(line.split()[1])
-            elif line == "ready" and pid:
-                return pid
+            elif line == "ready":  # the child may say it before its parent prints the pid
+                ready = True
             elif not line:
                 err = init.stderr.read().decode() if init.stderr else ""
                 raise HostError(f"host init exited: {err.strip()}")
             else:
                 raise HostError(f"host init failed: {line}")
+            if pid and ready:
+                return pid
         raise HostError("host init did not get ready in time")
 
     def stop(self) -> None:
