@@ -111,3 +111,21 @@ def available_modules(modules: Sequence[str]) -> list[str]:
     """The command modules that exist yet (commands land one issue at a time)."""
     import importlib.util
     return [m for m in modules if importlib.util.find_spec(m) is not None]
+
+
+# Salt's target-type flags: `-C 'G@os:Debian and I@role:web'`, `-N web`, `-S 10.0.0.0/24`, ...
+TARGET_FLAGS = (("-E", "--pcre", "pcre"), ("-L", "--list", "list"), ("-G", "--grain", "grain"),
+                ("-P", "--grain-pcre", "grain_pcre"), ("-I", "--pillar", "pillar"),
+                ("-J", "--pillar-pcre", "pillar_pcre"), ("-S", "--ipcidr", "ipcidr"),
+                ("-N", "--nodegroup", "nodegroup"), ("-C", "--compound", "compound"))
+
+
+def add_target_args(parser: argparse.ArgumentParser) -> None:
+    """-t/--tgt-type TYPE, and Salt's one-letter forms of it (-C compound, -N nodegroup, ...)."""
+    from core.targeting import TARGET_TYPES
+
+    parser.add_argument("-t", "--tgt-type", default="glob", choices=TARGET_TYPES,
+                        help="how TARGET matches (default glob)")
+    for short, long, kind in TARGET_FLAGS:
+        parser.add_argument(short, long, dest="tgt_type", action="store_const", const=kind,
+                            help=f"match TARGET as -t {kind} does")

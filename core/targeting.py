@@ -1,31 +1,56 @@
-"""Which minions a target names: Salt's glob, list, grain, pcre and compound matchers.
+"""Which minions a target names: Salt's glob, list, grain, pcre, pillar, ipcidr, nodegroup and
+compound matchers.
 
-Pure functions over a minion id and its grains; the master uses them to pick minions for
-a job and to read top.sls, the minion uses them to read top.sls in masterless mode.
+Pure functions over a minion id, its grains, its pillar and the master's nodegroups; the master
+uses them to pick minions for a job and to read top.sls, the minion to read top.sls.
 
     >>> matches("web1", {}, "web*")
     True
     >>> matches("db1", {"os": "Debian"}, "G@os:Debian and not web*", "compound")
     True
+    >>> matches("db1", {"ipv4": ["10.0.0.7"]}, "S@10.0.0.0/24 and I@role:db", "compound",
+    ...         pillar={"role": "db"})
+    True
+    >>> matches("web2", {}, "N@web", "compound", nodegroups={"web": "L@web1,web2"})
+    True
+
+In compound targets: G@ grain, P@ grain regex, I@ pillar, J@ pillar regex, L@ list, E@ id regex,
+S@ subnet or address (the ipv4/ipv6 grains), N@ nodegroup (a compound expression, or a list of
+its words, defined in the master's `nodegroups:`).
 """
 from __future__ import annotations
 
 import fnmatch
+import ipaddress
 import re
 from typing import Any, Mapping
 
 from core.datamerge import traverse as grain_value  # `a:b:c` lookup, as grains.get and pillar.get
 from core.errors import LinkpeekError
 
-TARGET_TYPES = ("glob", "list", "grain", "pcre", "grain_pcre", "compound")
+TARGET_TYPES = ("glob", "list", "grain", "pcre", "grain_pcre", "pillar", "pillar_pcre", "ipcidr",
+                "nodegroup", "compound")
+_OPERATORS = ("and", "or", "not", "(", ")")
 
 
 class TargetError(LinkpeekError):
     """A target expression that cannot be parsed."""
 
 
-def matches(minion_id: str, grains: Mapping[str, Any], target: str, tgt_type: str = "glob") -> bool:
-    """Whether the minion with this id and these grains is named by `target`."""
+def matches(minion_id: str, grains: Mapping[str, Any], target: str, tgt_type: str = "glob", *,
+            pillar: Mapping[str, Any] | None = None,
+            nodegroups: Mapping[str, Any] | None = None) -> bool:
+    """Whether the minion with this id, grains and pillar is named by `target`. A pillar
+    target without a pillar (None) is an error: the caller has none to match against."""
+    if tgt_type in ("pillar", "pillar_pcre"):
+        if pillar is None:
+            raise TargetError(f"{tgt_type} targets cannot be used here (no pillar to match)")
+        return _grain_match(pillar, target, regex=tgt_type == "pillar_pcre")
+    if tgt_type == "ipcidr":
+        return _ipcidr_match(grains, target)
+    if tgt_type == "nodegroup":
+        return _compound_match(minion_id, grains, nodegroup_expression(target, nodegroups),
+                               pillar, nodegroups)
     if tgt_type == "glob":
         return fnmatch.fnmatchcase(minion_id, target)
     if tgt_type == "list":
@@ -38,21 +63,84 @@ def matches(minion_id: str, grains: Mapping[str, Any], target: str, tgt_type: st
     if tgt_type == "grain_pcre":
         return _grain_match(grains, target, regex=True)
     if tgt_type == "compound":
-        return _compound_match(minion_id, grains, target)
+        return _compound_match(minion_id, grains, target, pillar, nodegroups)
     raise TargetError(f"unknown target type {tgt_type!r}; use one of {', '.join(TARGET_TYPES)}")
 
 
-def uses_grains(target: str, tgt_type: str = "glob") -> bool:
+def uses_grains(target: str, tgt_type: str = "glob",
+                nodegroups: Mapping[str, Any] | None = None) -> bool:
     """Whether matching `target` reads grains (which the minion reports about itself)."""
-    if tgt_type == "compound":
-        return any(len(tok) > 2 and tok[1] == "@" and _ENGINES.get(tok[0]) in _GRAIN_TYPES
-                   for tok in _tokenize(str(target)))
-    return tgt_type in _GRAIN_TYPES
+    return bool(_engines_used(target, tgt_type, nodegroups) & set(_GRAIN_TYPES))
 
 
-def select(minions: Mapping[str, Mapping[str, Any]], target: str, tgt_type: str = "glob") -> list[str]:
-    """The ids among `minions` (id -> grains) that `target` names, sorted."""
-    return sorted(mid for mid, grains in minions.items() if matches(mid, grains or {}, target, tgt_type))
+def uses_pillar(target: str, tgt_type: str = "glob",
+                nodegroups: Mapping[str, Any] | None = None) -> bool:
+    """Whether matching `target` needs each minion's pillar (I@, J@)."""
+    return bool(_engines_used(target, tgt_type, nodegroups) & {"pillar", "pillar_pcre"})
+
+
+def _engines_used(target: str, tgt_type: str, nodegroups: Mapping[str, Any] | None) -> set[str]:
+    if tgt_type == "nodegroup":
+        target, tgt_type = nodegroup_expression(str(target), nodegroups), "compound"
+    if tgt_type != "compound":
+        return {tgt_type}
+    used: set[str] = set()
+    for tok in _tokenize(str(target)):
+        if len(tok) > 2 and tok[1] == "@" and tok[0] == "N":
+            used |= _engines_used(tok[2:], "nodegroup", nodegroups)
+        elif len(tok) > 2 and tok[1] == "@" and tok[0] in _ENGINES:
+            used.add(_ENGINES[tok[0]])
+    return used
+
+
+def nodegroup_expression(name: str, nodegroups: Mapping[str, Any] | None,
+                         _seen: tuple[str, ...] = ()) -> str:
+    """The compound expression a nodegroup stands for, its N@ references expanded."""
+    groups = nodegroups or {}
+    if name not in groups:
+        known = ", ".join(sorted(map(str, groups))) or "none (set nodegroups: in master.yaml)"
+        raise TargetError(f"unknown nodegroup {name!r}; known: {known}")
+    if name in _seen:
+        raise TargetError(f"nodegroup {name!r} refers to itself ({' -> '.join((*_seen, name))})")
+    value = groups[name]
+    if isinstance(value, (list, tuple)):
+        words = [str(w) for w in value]
+        value = " ".join(words) if any(w in _OPERATORS for w in words) else "L@" + ",".join(words)
+    out: list[str] = []
+    for tok in _tokenize(str(value)):
+        if len(tok) > 2 and tok.startswith("N@"):
+            out.append(f"( {nodegroup_expression(tok[2:], groups, (*_seen, name))} )")
+        else:
+            out.append(tok)
+    return " ".join(out)
+
+
+def select(minions: Mapping[str, Mapping[str, Any]], target: str, tgt_type: str = "glob", *,
+           pillars: Mapping[str, Mapping[str, Any]] | None = None,
+           nodegroups: Mapping[str, Any] | None = None) -> list[str]:
+    """The ids among `minions` (id -> grains) that `target` names, sorted; `pillars` (id ->
+    pillar) for I@ and J@ targets."""
+    return sorted(mid for mid, grains in minions.items()
+                  if matches(mid, grains or {}, target, tgt_type,
+                             pillar=None if pillars is None else pillars.get(mid, {}),
+                             nodegroups=nodegroups))
+
+
+def _ipcidr_match(grains: Mapping[str, Any], target: str) -> bool:
+    """S@10.0.0.0/24 or S@10.0.0.5: any of the minion's ipv4/ipv6 addresses in it."""
+    try:
+        network = ipaddress.ip_network(str(target).strip(), strict=False)
+    except ValueError:
+        raise TargetError(f"{target!r} is not an address or a network (e.g. 10.0.0.0/24)") from None
+    key = "ipv4" if network.version == 4 else "ipv6"
+    addresses = grains.get(key) or []
+    for address in addresses if isinstance(addresses, list) else [addresses]:
+        try:
+            if ipaddress.ip_address(str(address).split("%")[0]) in network:
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def _regex_match(pattern: str, value: str) -> bool:
@@ -82,11 +170,14 @@ def _grain_match(grains: Mapping[str, Any], expr: str, regex: bool) -> bool:
     return False
 
 
-_ENGINES = {"G": "grain", "P": "grain_pcre", "L": "list", "E": "pcre"}
-_GRAIN_TYPES = ("grain", "grain_pcre")
+_ENGINES = {"G": "grain", "P": "grain_pcre", "L": "list", "E": "pcre", "I": "pillar",
+            "J": "pillar_pcre", "S": "ipcidr", "N": "nodegroup"}
+_GRAIN_TYPES = ("grain", "grain_pcre", "ipcidr")
 
 
-def _compound_match(minion_id: str, grains: Mapping[str, Any], expr: str) -> bool:
+def _compound_match(minion_id: str, grains: Mapping[str, Any], expr: str,
+                    pillar: Mapping[str, Any] | None = None,
+                    nodegroups: Mapping[str, Any] | None = None) -> bool:
     tokens = _tokenize(expr)
     if not tokens:
         raise TargetError("empty compound target")
@@ -108,7 +199,7 @@ def _compound_match(minion_id: str, grains: Mapping[str, Any], expr: str) -> boo
             return value
         if tok in ("and", "or", ")"):
             raise TargetError(f"compound target {expr!r}: unexpected {tok!r}")
-        return _word(minion_id, grains, tok)
+        return _word(minion_id, grains, tok, pillar, nodegroups)
 
     def conjunction() -> bool:
         nonlocal pos
@@ -149,9 +240,12 @@ def _tokenize(expr: str) -> list[str]:
     return out
 
 
-def _word(minion_id: str, grains: Mapping[str, Any], word: str) -> bool:
+def _word(minion_id: str, grains: Mapping[str, Any], word: str,
+          pillar: Mapping[str, Any] | None, nodegroups: Mapping[str, Any] | None) -> bool:
     if len(word) > 2 and word[1] == "@" and word[0] in _ENGINES:
-        return matches(minion_id, grains, word[2:], _ENGINES[word[0]])
+        return matches(minion_id, grains, word[2:], _ENGINES[word[0]], pillar=pillar,
+                       nodegroups=nodegroups)
     if len(word) > 2 and word[1] == "@":
-        raise TargetError(f"unsupported matcher {word[:2]!r} in compound target; use G@, P@, L@ or E@")
+        raise TargetError(f"unsupported matcher {word[:2]!r} in compound target; use G@, P@, "
+                          "I@, J@, L@, E@, S@ or N@")
     return fnmatch.fnmatchcase(minion_id, word)

@@ -20,7 +20,7 @@ from typing import Any, Mapping
 from core.errors import RenderError
 from core.targeting import TARGET_TYPES, TargetError, matches, uses_grains
 
-MATCHERS = (*TARGET_TYPES, "pillar")
+MATCHERS = TARGET_TYPES
 
 
 def render_top(text: str, source: str, minion_id: str, grains: Mapping[str, Any],
@@ -33,13 +33,16 @@ def render_top(text: str, source: str, minion_id: str, grains: Mapping[str, Any]
     context = sls_context(minion_id, grains, pillar, opts, "")
     data, lines = render_sls_located(text, source, context, tree_root)
     return top_sls_names(data, source, minion_id, grains, pillar=pillar, lines=lines,
-                         trust_grains=trust_grains, grain_only=grain_only)
+                         trust_grains=trust_grains, grain_only=grain_only,
+                         nodegroups=(opts or {}).get("nodegroups") or {})
 
 
 def top_sls_names(top: Any, source: str, minion_id: str, grains: Mapping[str, Any], *,
                   pillar: Mapping[str, Any] | None = None, lines: Mapping[Any, int] | None = None,
-                  trust_grains: bool = True, grain_only: set[str] | None = None) -> list[str]:
-    """The SLS names that the top data gives the minion `minion_id` with `grains`.
+                  trust_grains: bool = True, grain_only: set[str] | None = None,
+                  nodegroups: Mapping[str, Any] | None = None) -> list[str]:
+    """The SLS names that the top data gives the minion `minion_id` with `grains`. Targets may
+    be any of core.targeting's (I@/J@ read `pillar`, N@ the master's `nodegroups`).
 
     With `trust_grains=False` (the master compiling pillar: grains are minion-supplied and
     must never decide who gets which secret) a grain match is refused as an error, unless the
@@ -61,16 +64,17 @@ def top_sls_names(top: Any, source: str, minion_id: str, grains: Mapping[str, An
     trusted: set[str] = set()
     for target, items in base.items():
         names, matcher = _split_entry(target, items, where)
-        by_grain = matcher != "pillar" and uses_grains(str(target), matcher)
+        try:
+            by_grain = uses_grains(str(target), matcher, nodegroups)
+        except TargetError as exc:
+            raise RenderError(f"target {target!r}: {exc}", location=where) from None
         if not trust_grains and by_grain and grain_only is None:
             raise RenderError(f"target {target!r}: grain matching is refused here (grains are "
                               "reported by the minion and must not decide who gets secrets)",
                               location=where)
         try:
-            if matcher == "pillar":
-                hit = matches(minion_id, pillar or {}, str(target), "grain")
-            else:
-                hit = matches(minion_id, grains, str(target), matcher)
+            hit = matches(minion_id, grains, str(target), matcher, pillar=pillar or {},
+                          nodegroups=nodegroups)
         except TargetError as exc:
             raise RenderError(f"target {target!r}: {exc}", location=where) from None
         if not hit:

@@ -25,7 +25,8 @@ def targeted_minions(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob
 
     accepted = api.list_keys(cfg)["accepted"]
     known = api.known_minions(cfg)
-    return targeting.select({mid: (known.get(mid) or {}).get("grains") or {} for mid in accepted}, target, tgt_type)
+    return targeting.select({mid: (known.get(mid) or {}).get("grains") or {} for mid in accepted}, target, tgt_type,
+                            nodegroups=cfg.nodegroups)
 
 
 def drift_rows(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob", *, max_age: float,

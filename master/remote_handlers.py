@@ -38,7 +38,8 @@ async def handle_pillar(master: Any, minion_id: str, request: dict[str, Any]) ->
         raise
     if whose == minion_id:
         master.backups.note_pillar(minion_id, pillar)
-        return wire.message("pillar", pillar=_string_keys(pillar), secrets=sorted(secrets))
+        return wire.message("pillar", pillar=_string_keys(pillar), secrets=sorted(secrets),
+                            nodegroups=_string_keys(dict(master.config.nodegroups)))
     # a drill: SCRATCH renders as SOURCE (its id and grains, see minion/remote_apply.py), and
     # does not take on SOURCE's backup jobs in the catalogue
     log.info("drill job %s: %s receives the pillar of %s", request.get("jid"), minion_id, whose)

@@ -77,9 +77,23 @@ class MasterServices:
     # -- jobs ----------------------------------------------------------------------------
 
     def select_targets(self, tgt: str, tgt_type: str) -> list[str]:
-        """Accepted minions the target names (grain targets use the stored grains)."""
+        """Accepted minions the target names (grain targets use the stored grains, I@/J@ each
+        minion's pillar, N@ the config's nodegroups)."""
         accepted = self.keystore.accepted()
-        return targeting.select({mid: self.grains.get(mid, {}) for mid in accepted}, tgt, tgt_type)
+        grains = {mid: self.grains.get(mid, {}) for mid in accepted}
+        nodegroups = self.config.nodegroups
+        pillars = None
+        if targeting.uses_pillar(tgt, tgt_type, nodegroups):
+            pillars = {mid: self._pillar_for_targeting(mid, grains[mid]) for mid in accepted}
+        return targeting.select(grains, tgt, tgt_type, pillars=pillars, nodegroups=nodegroups)
+
+    def _pillar_for_targeting(self, minion_id: str, grains: Mapping[str, Any]) -> dict[str, Any]:
+        from core.errors import LinkpeekError
+
+        try:
+            return self.converge.pillar.compile_for(minion_id, {**grains, "id": minion_id})[0]
+        except LinkpeekError:  # a minion whose pillar does not compile matches no pillar target
+            return {}
 
     def new_job(self, fun: str, arg: list[Any], kwarg: dict[str, Any], tgt: str, tgt_type: str,
                 minions: list[str], user: str = "", ttl: float | None = None) -> Job:

@@ -103,6 +103,8 @@ def prepare_remote(request: Request, minion_id: str, grains: Mapping[str, Any], 
     if isinstance(reply.get("as_minion"), dict):  # a drill's job: this host renders as SOURCE
         minion_id, grains = rendering_as(reply["as_minion"], minion_id, grains)
     run_opts = {"id": minion_id, "cachedir": cachedir, **dict(opts or {})}
+    if isinstance(reply.get("nodegroups"), dict):  # N@ in top.sls: the master's nodegroups
+        run_opts["nodegroups"] = reply["nodegroups"]
     root = files.sync_tree()
     with mine.reading(request):
         plan = compile_plan(StateTree(root, listing=files.master_files), minion_id, grains, pillar, sls,

@@ -11,7 +11,6 @@ import argparse
 import sys
 
 from core import cli
-from core.targeting import TARGET_TYPES
 
 DEFAULT_TIMEOUT_S = 60.0
 
@@ -23,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("target", metavar="TARGET")
     p.add_argument("sls", nargs="*", metavar="SLS", help="SLS names; none: the highstate (top.sls)")
     p.add_argument("--test", action="store_true", help="show what would change, change nothing")
-    p.add_argument("-t", "--tgt-type", default="glob", choices=TARGET_TYPES, help="how TARGET matches")
+    cli.add_target_args(p)
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
                    help=f"seconds to wait for the minions (default {DEFAULT_TIMEOUT_S:g})")
     p.add_argument("--strict", action="store_true",

@@ -12,7 +12,6 @@ import argparse
 import sys
 
 from core import cli
-from core.targeting import TARGET_TYPES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -20,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     cli.add_config_arg(p, "master")
     p.add_argument("target", nargs="?", default="*", metavar="TARGET", help="minions to report on (default: all)")
-    p.add_argument("-t", "--tgt-type", default="glob", choices=TARGET_TYPES)
+    cli.add_target_args(p)
     p.add_argument("--refresh", action="store_true", help="ask the minions for a fresh check now and wait")
     p.add_argument("--timeout", type=float, default=None, help="seconds to wait for a refresh (default: job timeout)")
     p.add_argument("--max-age", default=None, metavar="DURATION",

@@ -9,7 +9,6 @@ import argparse
 import sys
 
 from core import cli
-from core.targeting import TARGET_TYPES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("target", metavar="TARGET")
     p.add_argument("fun", metavar="FUN", help="e.g. test.ping, cmd.run, grains.items")
     p.add_argument("args", nargs="*", metavar="ARG", help="positional args; key=value for keyword args")
-    p.add_argument("-t", "--tgt-type", default="glob", choices=TARGET_TYPES, help="how TARGET matches")
+    cli.add_target_args(p)
     p.add_argument("--timeout", type=float, default=None, help="seconds to wait for returns")
     p.add_argument("--json", action="store_true", help="print {minion_id: return} at the end")
     p.set_defaults(func=handle)

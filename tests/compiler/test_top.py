@@ -72,7 +72,7 @@ def test_no_base_means_nothing() -> None:
 
 
 @pytest.mark.parametrize("top, message", [
-    ({"base": {"*": [{"match": "nodegroup"}, "x"]}}, "unknown match type"),
+    ({"base": {"*": [{"match": "nosuch"}, "x"]}}, "unknown match type"),
     ({"base": {"*": "x", "a": 5}}, "must list SLS names"),
     ({"base": ["x"]}, "must map targets"),
     ({"base": {"G@os:Debian and (": ["x"]}}, "target"),
