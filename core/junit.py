@@ -18,17 +18,21 @@ from __future__ import annotations
 import re
 import time
 import xml.etree.ElementTree as ET
-from typing import Iterable
+from typing import Iterable, Optional
 
 from core.drift import NEVER, STALE, UNREACHABLE, MinionDrift, describe_tag
 
 SUITE_NAME = "linkpeek-drift"
+ExtraCase = tuple[str, str, Optional[str], str, str]
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
-def junit_xml(rows: Iterable[MinionDrift], *, now: float | None = None, max_age: float | None = None) -> str:
-    """The JUnit document (a string, UTF-8 declared) for these rows."""
+def junit_xml(rows: Iterable[MinionDrift], *, now: float | None = None, max_age: float | None = None,
+              extra: Iterable[ExtraCase] = ()) -> str:
+    """The JUnit document (a string, UTF-8 declared) for these rows, then the `extra` cases
+    (classname, name, outcome None|"failure"|"error", type, message), e.g. backup checks."""
     rows = list(rows)
+    extra_cases = [_case(_clean(c), n, o, k, m, "") for c, n, o, k, m in extra]
     suites = ET.Element("testsuites", name=SUITE_NAME)
     suite = ET.SubElement(suites, "testsuite", name=SUITE_NAME,
                           timestamp=time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now or time.time())))
@@ -41,6 +45,13 @@ def junit_xml(rows: Iterable[MinionDrift], *, now: float | None = None, max_age:
                 counts["failures"] += 1
             elif case.find("error") is not None:
                 counts["errors"] += 1
+    for case in extra_cases:
+        suite.append(case)
+        counts["tests"] += 1
+        if case.find("failure") is not None:
+            counts["failures"] += 1
+        elif case.find("error") is not None:
+            counts["errors"] += 1
     for key, value in counts.items():
         suite.set(key, str(value))
         suites.set(key, str(value))
@@ -50,9 +61,9 @@ def junit_xml(rows: Iterable[MinionDrift], *, now: float | None = None, max_age:
 
 
 def write_junit(path: str, rows: Iterable[MinionDrift], *, now: float | None = None,
-                max_age: float | None = None) -> None:
+                max_age: float | None = None, extra: Iterable[ExtraCase] = ()) -> None:
     """Write the document to `path` (replacing it)."""
-    text = junit_xml(rows, now=now, max_age=max_age)
+    text = junit_xml(rows, now=now, max_age=max_age, extra=extra)
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
 

@@ -36,6 +36,7 @@ COMMAND_MODULES = [
     "master.commands.pillar",
     "master.commands.apply",
     "master.commands.drift",
+    "master.commands.backups",
     "master.commands.events",
     "master.commands.drill",
 ]

@@ -13,9 +13,10 @@ master has a report without waiting for the first scheduled check.
 
 Scheduled jobs other than the drift check go to the master's job store like any job
 (the daemon's `run_recorded`; see MinionDaemon._run_scheduled), spooled while it is away.
-The scheduler runs the minion config's `schedule:`, the pillar's `schedule:` (read at
-start and again after each drift check) and the built-in drift check (`drift:` in the
-config: interval, splay, cert_window_days, or `enabled: false`).
+The scheduler runs the minion config's `schedule:`, the pillar's `schedule:` and `backup:`
+jobs (minion/backup/schedule.py; read at start and again after each drift check) and the
+built-in drift check (`drift:` in the config: interval, splay, cert_window_days, or
+`enabled: false`).
 """
 from __future__ import annotations
 
@@ -135,8 +136,10 @@ class Lifecycle:
         pillar = reply.get("pillar") if isinstance(reply, dict) else None
         if not isinstance(pillar, dict):
             return
+        from minion.backup.schedule import scheduled_jobs
+
         try:
-            self.pillar_jobs = parse_schedule(pillar.get("schedule"), "pillar")
+            self.pillar_jobs = scheduled_jobs(pillar.get("backup")) + parse_schedule(pillar.get("schedule"), "pillar")
         except ConfigError as exc:
             log.warning("pillar schedule ignored: %s", exc)
             return

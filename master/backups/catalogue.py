@@ -145,24 +145,24 @@ class Catalogue:
 
     def runs(self, minion_id: str, job: str, limit: int = 50) -> list[dict[str, Any]]:
         """The newest runs of one job, newest first."""
-        rows = self._db.execute("SELECT record FROM backup_runs WHERE minion_id = ? AND job = ? "
+        rows = self._db.execute("SELECT record, finished_at FROM backup_runs WHERE minion_id = ? AND job = ? "
                                 "ORDER BY finished_at DESC LIMIT ?", (minion_id, job, limit))
-        return [json.loads(r[0]) for r in rows]
+        return [{**json.loads(r[0]), "finished_at": r[1]} for r in rows]
 
     def last_runs(self) -> dict[tuple[str, str], tuple[dict[str, Any] | None, dict[str, Any] | None]]:
         """{(minion, job): (last run, last good run)} for every job that has runs."""
         out: dict[tuple[str, str], tuple[dict[str, Any] | None, dict[str, Any] | None]] = {}
         last = self._db.execute(
-            "SELECT minion_id, job, record FROM backup_runs r WHERE finished_at = (SELECT MAX(finished_at) "
-            "FROM backup_runs WHERE minion_id = r.minion_id AND job = r.job)")
-        for mid, job, rec in last:
-            out[(str(mid), str(job))] = (json.loads(rec), None)
+            "SELECT minion_id, job, record, finished_at FROM backup_runs r WHERE finished_at = (SELECT "
+            "MAX(finished_at) FROM backup_runs WHERE minion_id = r.minion_id AND job = r.job)")
+        for mid, job, rec, when in last:
+            out[(str(mid), str(job))] = ({**json.loads(rec), "finished_at": when}, None)
         good = self._db.execute(
-            "SELECT minion_id, job, record FROM backup_runs r WHERE success = 1 AND finished_at = (SELECT "
-            "MAX(finished_at) FROM backup_runs WHERE minion_id = r.minion_id AND job = r.job AND success = 1)")
-        for mid, job, rec in good:
+            "SELECT minion_id, job, record, finished_at FROM backup_runs r WHERE success = 1 AND finished_at = "
+            "(SELECT MAX(finished_at) FROM backup_runs WHERE minion_id = r.minion_id AND job = r.job AND success = 1)")
+        for mid, job, rec, when in good:
             key = (str(mid), str(job))
-            out[key] = (out.get(key, (None, None))[0], json.loads(rec))
+            out[key] = (out.get(key, (None, None))[0], {**json.loads(rec), "finished_at": when})
         return out
 
     def forget(self, minion_id: str) -> None:

@@ -2,9 +2,11 @@
 
 A table of the targeted minions: clean, drifted, failing, stale report, never reported or
 unreachable (did not answer --refresh), and what drifted (with diffs, corrective or
-pending). Exit codes: 0 every targeted minion reported within --max-age and is clean; 2 any
-drifted, failing, stale, never reported or unreachable (or no minion matched); 1 the
-command itself failed (master not running for --refresh, bad option value, unreadable store).
+pending); then the backup checks from the catalogue (stale, failing, never run or
+unverified jobs, as `lpmaster backups` shows them; `--json` key "backups", JUnit cases
+`backup:JOB`). Exit codes: 0 every targeted minion reported within --max-age and is clean
+and every backup is ok; 2 any drifted, failing, stale, never reported or unreachable (or no
+minion matched, or a backup needs attention); 1 the command itself failed (master not running for --refresh, bad option value, unreadable store).
 """
 from __future__ import annotations
 
@@ -60,11 +62,14 @@ def _drift(args: argparse.Namespace) -> int:
             print(f"lpmaster drift: {escape_controls(mid)} did not answer the refresh ({why})", file=sys.stderr)
     now = time.time()
     rows = drift_rows(cfg, args.target, args.tgt_type, max_age=max_age, now=now, unreachable=unreachable)
+    from master.backups import drift as backups
+    checks = backups.backup_checks(cfg, args.target, args.tgt_type, now=now)
     if args.junit:
         from core.junit import write_junit
-        write_junit(args.junit, rows, now=now, max_age=max_age)
+        write_junit(args.junit, rows, now=now, max_age=max_age, extra=backups.junit_cases(checks))
     if args.json:
-        cli.print_json(drift_json(rows))
+        cli.print_json({**drift_json(rows), **({"backups": backups.json_checks(checks)} if checks else {})})
     else:
-        sys.stdout.write(drift_table(rows))
-    return drift_exit_code(rows)
+        sys.stdout.write(drift_table(rows) + backups.checks_section(checks))
+    code = drift_exit_code(rows)
+    return 2 if code == 0 and backups.any_bad(checks) else code
