@@ -1,7 +1,8 @@
 """The last phase of `lpmaster rebuild LOST --onto NEW`: NEW becomes LOST.
 
-1. NEW's minion writes LOST's id into its config (`minion.adopt_id`) and restarts once the
-   return is delivered;
+1. NEW's minion writes LOST's id into its config (`minion.adopt_id`), with LOST's grains it
+   lacks (custom ones such as `roles`, which top.sls matches on), and restarts once the return
+   is delivered;
 2. the key store accepts NEW's key under LOST's id, moves LOST's old key to rejected and
    forgets NEW's id; the daemon cuts every live connection of the old key at once;
 3. the master waits until LOST (now the new machine) answers, converges it as itself (its
@@ -25,11 +26,19 @@ log = logging.getLogger("lp.master.drills")
 ANSWER_TIMEOUT_S = 90.0
 
 
+def custom_grains(services: Any, lost: str, new: str) -> dict[str, Any]:
+    """LOST's grains that NEW does not have: the custom ones its config set (e.g. roles), as the
+    drill's rendering took them (minion/remote_apply.py rendering_as)."""
+    mine = services.grains.get(new, {})
+    return {k: v for k, v in services.grains.get(lost, {}).items() if k not in mine and k not in ("id", "scratch")}
+
+
 async def take_over(runner: Any, lost: str, new: str) -> Phase:
     daemon = runner.daemon
     services = daemon.services
     phase = Phase("takeover", 0.0)
-    ret, why = await run_on(daemon, new, "minion.adopt_id", [lost], {}, timeout=60, user=f"rebuild:{lost}")
+    ret, why = await run_on(daemon, new, "minion.adopt_id", [lost], {"grains": custom_grains(services, lost, new)},
+                            timeout=60, user=f"rebuild:{lost}")
     if ret is None or not ret.success:
         phase.error = why or f"{new} refused to take the id {lost}: {ret.ret if ret else ''}"
         return phase

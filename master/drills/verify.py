@@ -7,6 +7,7 @@ not that the service answers: the detail says which it was.
 """
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from master.drills.jobs import run_on
@@ -38,9 +39,47 @@ async def verify(runner: Any, plan: RecoveryPlan, onto: str) -> Phase:
 
 
 async def _health_checks(runner: Any, plan: RecoveryPlan, onto: str) -> Phase | None:
-    """None while the health library is not there (then the fallback above runs)."""
+    """SOURCE's checks against SCRATCH's address; None while the health library is not there
+    (then the fallback above runs)."""
     try:
-        import master.health  # noqa: F401
+        from master.health.run import run_checks
     except ImportError:
         return None
-    return None
+    services = _ScratchHealth(runner.daemon, asyncio.get_running_loop(), runner.phase_timeout)
+    address = services.address_of(onto)
+    report = await asyncio.to_thread(run_checks, services, plan.health, onto, address)
+    phase = Phase("verify", 0.0)
+    phase.items = [{"check": r.name, "type": r.type, "passed": r.healthy, "detail": r.detail,
+                    "duration": r.duration} for r in report.results]
+    phase.passed = report.healthy
+    passed = sum(1 for r in report.results if r.healthy)
+    phase.detail = f"{passed}/{len(report.results)} health checks of {plan.source} passed against {onto} ({address})"
+    if not phase.passed:
+        failing = [f"{r.name}: {r.detail}" for r in report.results if not r.healthy]
+        phase.error = report.error or "; ".join(failing)
+    return phase
+
+
+class _ScratchHealth:
+    """master/health's HealthServices inside the daemon: SCRATCH's address from its grains, and
+    command checks as jobs on SCRATCH (called from the worker thread the checks run in)."""
+
+    def __init__(self, daemon: Any, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        self.daemon, self.loop, self.timeout = daemon, loop, timeout
+
+    def address_of(self, minion_id: str) -> str | None:
+        grains = self.daemon.services.grains.get(minion_id, {})
+        for addr in grains.get("ipv4") or []:
+            if not str(addr).startswith("127."):
+                return str(addr)
+        return None
+
+    def run_command(self, target_id: str, command: str, timeout: float) -> tuple[bool, str]:
+        job = run_on(self.daemon, target_id, "cmd.run_all", [command], {}, timeout=timeout, user="drill")
+        ret, why = asyncio.run_coroutine_threadsafe(job, self.loop).result(timeout + 30)
+        if ret is None:
+            return False, why
+        out = ret.ret if isinstance(ret.ret, dict) else {}
+        text = (str(out.get("stdout", "")) + "\n" + str(out.get("stderr", ""))).strip()
+        last = text.splitlines()[-1] if text else ""
+        return bool(ret.success), f"exit {out.get('retcode', ret.retcode)}" + (f": {last[:200]}" if last else "")

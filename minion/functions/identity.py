@@ -17,8 +17,9 @@ from core.errors import ConfigError, StateArgError
 CONFIG_NAME = "minion.yaml"
 
 
-def adopt_id(ctx: Any, new_id: Any) -> dict[str, Any]:
-    """Write the new id into this minion's config; the daemon restarts under it after returning."""
+def adopt_id(ctx: Any, new_id: Any, grains: Any = None) -> dict[str, Any]:
+    """Write the new id (and `grains`, custom grains to add, e.g. the lost host's roles) into
+    this minion's config; the daemon restarts under it after returning."""
     import yaml
 
     from core.wire import MINION_ID_RE
@@ -26,6 +27,8 @@ def adopt_id(ctx: Any, new_id: Any) -> dict[str, Any]:
 
     if not isinstance(new_id, str) or not MINION_ID_RE.match(new_id):
         raise StateArgError(f"minion.adopt_id: {str(new_id)[:80]!r} is not a minion id")
+    if grains is not None and (not isinstance(grains, dict) or not all(isinstance(k, str) for k in grains)):
+        raise StateArgError("minion.adopt_id: grains must be a map")
     from core.cli import config_env_var
 
     path = os.environ.get(config_env_var("minion")) or os.path.join(ctx.config.root, CONFIG_NAME)
@@ -38,9 +41,11 @@ def adopt_id(ctx: Any, new_id: Any) -> dict[str, Any]:
         raise ConfigError(f"{path} is not the config this minion ({ctx.config.id}) runs from")
     old = data["id"]
     data["id"] = new_id
-    grains = data.get("grains")
-    if isinstance(grains, dict):
-        grains.pop("scratch", None)
+    own = data.get("grains") if isinstance(data.get("grains"), dict) else {}
+    own = {**(grains or {}), **own}
+    own.pop("scratch", None)
+    own.pop("id", None)
+    data["grains"] = own
     mode = os.stat(path).st_mode & 0o777
     write_atomic(path, yaml.safe_dump(data, sort_keys=False, default_flow_style=False), mode, sync_dir=True)
     return {"id": new_id, "was": old, "config": path, "restarting": True}
