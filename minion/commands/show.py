@@ -2,6 +2,8 @@
 
     lpminion show lowstate --state-tree ./states --grains grains.yaml web
     lpminion show highstate --json --state-tree ./states --pillar-tree ./pillar
+    lpminion show lowstate --json     Salt's state.show_lowstate shape (flat args, order)
+    lpminion show lowstate --plan     this project's plan: requisite tags, source lines, warnings
 
 Without SLS names, the highstate from top.sls. Exit codes: 0 printed, 2 the tree did
 not compile (render or compile errors on stderr, each with its file:line).
@@ -27,7 +29,11 @@ def register(subparsers: Any) -> None:
                        ("highstate", "the high data after include and extend")):
         sub = kinds.add_parser(what, help=text, description=text)
         sub.add_argument("sls", nargs="*", metavar="SLS", help="SLS names (default: top.sls)")
-        sub.add_argument("--json", action="store_true", help="print JSON")
+        sub.add_argument("--json", action="store_true",
+                         help=f"print JSON in the shape of Salt's state.show_{what}")
+        sub.add_argument("--plan", action="store_true",
+                         help="print this project's plan as JSON instead: resolved requisite "
+                              "tags, execution position, source file:line, warnings")
         sub.add_argument("--state-tree", default=None, metavar="DIR",
                          help="the state tree (default: ./states)")
         sub.add_argument("--pillar-tree", default=None, metavar="DIR", help="a local pillar tree")
@@ -65,15 +71,20 @@ def run(args: argparse.Namespace) -> int:
         print_errors(exc)
         return EXIT_NOT_COMPILED
     print_warnings(plan_warnings(plan))
+    from minion.state.saltshape import salt_highstate, salt_lowstate
+
     if args.what == "highstate":
-        if args.json:
+        if args.plan:
             print_json(plan.high)
+        elif args.json:
+            print_json(salt_highstate(plan))
         else:
             sys.stdout.write(_yaml(plan.high))
         return 0
-    rows = [lowstate_row(chunk) for chunk in plan.chunks]
-    if args.json:
-        print_json(rows)
+    if args.plan:
+        print_json([lowstate_row(chunk) for chunk in plan.chunks])
+    elif args.json:
+        print_json(salt_lowstate(plan))
     else:
         sys.stdout.write(format_lowstate(plan.chunks))
     return 0

@@ -19,7 +19,7 @@ both compile errors.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from core.errors import CompileError, StateArgError
@@ -44,6 +44,7 @@ class Plan:
     chunks: list[LowChunk]
     high: dict
     sls: list[str]
+    included_from: dict[str, list[str]] = field(default_factory=dict)  # SLS -> its includers
 
 
 class NoStatesError(CompileError):
@@ -91,14 +92,15 @@ def _compile(tree: StateTree, names: list[str], minion_id: str, grains: dict, pi
 
     high = read_high(tree, names, context_for)
     errors = list(high.errors)
-    drafts = drafts_from_high(high.high, high.where, opts, errors)
+    drafts = drafts_from_high(high.high, high.where, opts, errors, high.included_from)
     resolve_requisites(drafts, errors)
     _validate_args(drafts, validate or registry_validator(), errors,
                    strict=bool(opts.get("strict_arguments")))
     ordered = order_drafts(drafts, errors)
     if errors:
         raise CompileError(errors)
-    return Plan(chunks=freeze(ordered), high=high.high, sls=high.sls)
+    return Plan(chunks=freeze(ordered), high=high.high, sls=high.sls,
+                included_from=high.included_from)
 
 
 def _validate_args(drafts: list[Draft], validate: Validator, errors: list[str], *,

@@ -64,6 +64,10 @@ class LowChunk:
     source: str = ""                # "web/nginx.sls:12" for error messages
     warnings: tuple[str, ...] = ()  # compile warnings (unknown arguments...), in the state's return
     salt_order: Any = None          # Salt's `order` of the chunk (10000 + n, first 0, ...)
+    # Requisites as written (`- pkg: nginx`), plus what `_in` forms on other states add here,
+    # as Salt's show_lowstate lists them: ((kind, [items]), ...)
+    requisites: tuple[tuple[str, Any], ...] = ()
+    included_from: tuple[str, ...] = ()  # the SLS that include this chunk's SLS, nearest first
 
     @property
     def tag(self) -> str:

@@ -42,6 +42,9 @@ class HighData:
     where: dict[str, Where] = field(default_factory=dict)
     sls: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # SLS name -> every SLS that includes it, directly or not, nearest first (Salt's
+    # __sls_included_from__: `require: - sls: web` covers what web includes too)
+    included_from: dict[str, list[str]] = field(default_factory=dict)
 
 
 ContextFactory = Callable[[str, str], dict]   # (sls name, file relative to the tree) -> context
@@ -70,9 +73,12 @@ class _Reader:
         self.extends: list[tuple[Where, Any]] = []
         self.excludes: list[tuple[Where, Any]] = []
 
-    def add(self, name: str, requested_by: str | None) -> None:
+    def add(self, name: str, requested_by: str | None, chain: tuple[str, ...] = ()) -> None:
         from core.render import render_sls_located
 
+        if chain:
+            known = self.result.included_from.setdefault(name, [])
+            known.extend(s for s in reversed(chain) if s not in known and s != name)
         if name in self.visited:
             return
         self.visited.add(name)
@@ -96,7 +102,7 @@ class _Reader:
             return Where(name, relpath, lines.get(key) or lines.get(str(key)) or 1)
 
         for inc in _as_list(data.get("include")):
-            self._include(name, relpath, inc, where("include"))
+            self._include(name, relpath, inc, where("include"), (*chain, name))
         for item in _as_list(data.get("exclude")):
             self.excludes.append((where("exclude"), item))
         if "extend" in data:
@@ -110,7 +116,8 @@ class _Reader:
                 continue
             self._declare(str(raw_id), body, where(raw_id))
 
-    def _include(self, sls: str, relpath: str, inc: Any, where: Where) -> None:
+    def _include(self, sls: str, relpath: str, inc: Any, where: Where,
+                 chain: tuple[str, ...]) -> None:
         if isinstance(inc, Mapping) and len(inc) == 1:
             inc = next(iter(inc))  # `- web: {defaults: ...}`: the name; options are not supported
         if not isinstance(inc, str) or not inc:
@@ -125,9 +132,9 @@ class _Reader:
             if not matched:
                 self.result.errors.append(f"{where}: include {inc!r} matches no SLS")
             for name in matched:
-                self.add(name, requested_by=str(where))
+                self.add(name, requested_by=str(where), chain=chain)
             return
-        self.add(target, requested_by=str(where))
+        self.add(target, requested_by=str(where), chain=chain)
 
     def _declare(self, state_id: str, body: Any, where: Where) -> None:
         states, errors = normalise_body(state_id, body, where, need_function=True)

@@ -48,6 +48,8 @@ class Draft:
     uses: list["Draft"] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     salt_order: Any = None    # `order` as written, else Salt's automatic one (10000, 10001, ...)
+    given_by_in: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # X_in naming this
+    included_from: tuple[str, ...] = ()   # the SLS that include this one's SLS (sls: requisites)
     name_order: int = 0       # 1, 2, ... for the entries of `names`
 
     @property
@@ -61,7 +63,8 @@ class Draft:
 
 
 def drafts_from_high(high: Mapping[str, Mapping[str, Any]], where: Mapping[str, Where],
-                     opts: Mapping[str, Any], errors: list[str]) -> list[Draft]:
+                     opts: Mapping[str, Any], errors: list[str],
+                     included_from: Mapping[str, list[str]] | None = None) -> list[Draft]:
     """One Draft per (ID, state module, name), in declaration order."""
     from minion.state.saltorder import AUTO_ORDER_START
 
@@ -97,7 +100,8 @@ def drafts_from_high(high: Mapping[str, Mapping[str, Any]], where: Mapping[str, 
                 drafts.append(Draft(state, fun, state_id, name, loc.sls, args, loc, len(drafts),
                                     order_key, failhard, requisites + own,
                                     salt_order=salt_order,
-                                    name_order=pos if named else 0))
+                                    name_order=pos if named else 0,
+                                    included_from=tuple((included_from or {}).get(loc.sls, ()))))
     seen: dict[str, Draft] = {}
     for draft in drafts:
         if draft.tag in seen:
@@ -165,14 +169,16 @@ class _Index:
         for d in drafts:
             for key in {(d.state, d.id), (d.state, d.name), ("*", d.id), ("*", d.name)}:
                 self.by_key.setdefault(key, []).append(d)
-            self.by_sls.setdefault(d.sls, []).append(d)
+            for sls in (d.sls, *d.included_from):
+                self.by_sls.setdefault(sls, []).append(d)
             self.by_id.setdefault(d.id, []).append(d)
 
     def find(self, kind: str, target: str) -> list[Draft]:
         glob = any(c in target for c in "*?[")
         if kind == "sls":
             if glob:
-                return [d for d in self.drafts if fnmatch.fnmatchcase(d.sls, target)]
+                return [d for d in self.drafts
+                        if any(fnmatch.fnmatchcase(s, target) for s in (d.sls, *d.included_from))]
             return list(self.by_sls.get(target, ()))
         if kind == "id":
             if glob:
@@ -200,6 +206,8 @@ def resolve_requisites(drafts: list[Draft], errors: list[str]) -> None:
                     continue
                 for other in found:
                     src, dst = (other, holder) if reverse else (holder, other)
+                    if reverse:
+                        other.given_by_in.append((kind, {holder.state: holder.id}))
                     if kind == "use":
                         src.uses.append(dst)
                     else:
@@ -304,9 +312,21 @@ def _describe_cycle(drafts: list[Draft], waits_for: list[int]) -> str:
     return f"requisite cycle (each must run before the next): {steps}"
 
 
+def _as_written(draft: Draft) -> tuple[tuple[str, Any], ...]:
+    written: dict[str, Any] = {}
+    for key, raw in draft.requisites:
+        written[key] = raw
+    for kind, item in draft.given_by_in:
+        current = written.get(kind)
+        items = list(current) if isinstance(current, list) else [] if current is None else [current]
+        written[kind] = [*items, item]
+    return tuple(written.items())
+
+
 def freeze(ordered: list[Draft]) -> list[LowChunk]:
     """The LowChunks, in execution order, `order` set to each one's position."""
     return [LowChunk(state=d.state, fun=d.fun, id=d.id, name=d.name, sls=d.sls, args=d.args,
                      edges=tuple(d.edges), order=pos, failhard=d.failhard, source=str(d.where),
-                     warnings=tuple(d.warnings), salt_order=d.salt_order)
+                     warnings=tuple(d.warnings), salt_order=d.salt_order,
+                     requisites=_as_written(d), included_from=d.included_from)
             for pos, d in enumerate(ordered)]

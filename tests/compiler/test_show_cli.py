@@ -27,11 +27,11 @@ def run(lpminion_bin: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([lpminion_bin, "show", *args], capture_output=True, text=True, timeout=60)
 
 
-def test_lowstate_json_is_the_compiled_plan(lpminion_bin: str, tmp_path: Path) -> None:
+def test_lowstate_plan_is_the_compiled_plan(lpminion_bin: str, tmp_path: Path) -> None:
     write_tree(tmp_path / "states", FILES)
     write_tree(tmp_path / "pillar", {"top.sls": "base:\n  '*': [p]\n", "p.sls": "greeting: hello\n"})
     (tmp_path / "grains.yaml").write_text("os: Debian\n")
-    proc = run(lpminion_bin, "lowstate", "--json", "--state-tree", str(tmp_path / "states"),
+    proc = run(lpminion_bin, "lowstate", "--plan", "--state-tree", str(tmp_path / "states"),
                "--pillar-tree", str(tmp_path / "pillar"), "--grains", str(tmp_path / "grains.yaml"),
                "--id", "web1")
     assert proc.returncode == 0, proc.stderr
@@ -50,7 +50,7 @@ def test_text_output_and_named_sls(lpminion_bin: str, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0] == "1. file.managed  /etc/web.conf"
     proc = run(lpminion_bin, "highstate", "--json", "--state-tree", str(tmp_path), "motd")
-    assert json.loads(proc.stdout) == {"motd": {"test": ["nop", {"order": "first"}],
+    assert json.loads(proc.stdout) == {"motd": {"test": [{"order": "first"}, "nop"],
                                                 "__sls__": "motd", "__env__": "base"}}
 
 
