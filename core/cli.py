@@ -12,7 +12,7 @@ import importlib
 import json
 import os
 import sys
-from typing import Any, NoReturn, Sequence
+from typing import Any, Callable, Iterator, NoReturn, Sequence
 
 from core.errors import ConfigError, LinkpeekError
 
@@ -60,6 +60,20 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     except LinkpeekError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILED
+
+
+def until_master_gone(events: Iterator[dict[str, Any]], jid: Callable[[], str]) -> Iterator[dict[str, Any]]:
+    """The events of a job the CLI waits on; once the job is published (`jid()` is set), a master
+    that goes away mid-stream ends them with one {"event": "gone"} instead of an error, so the
+    command can exit 2 with the job id (its returns still reach the store)."""
+    from core.errors import TransportError
+
+    try:
+        yield from events
+    except TransportError:
+        if not jid():
+            raise
+        yield {"event": "gone"}
 
 
 def print_json(data: Any) -> None:

@@ -37,6 +37,7 @@ log = logging.getLogger("lp.master.control")
 
 MAX_REQUEST_BYTES = 1024 * 1024
 MAX_TIMEOUT_S = 86400.0
+CLOSE_WAIT_S = 2.0
 
 
 def _prepare_socket_path(path: str, group: str | None) -> int:
@@ -82,6 +83,8 @@ class ControlServer:
         self.daemon = daemon
         self.path = daemon.config.control_socket
         self._server: asyncio.AbstractServer | None = None
+        self.stopping = asyncio.Event()          # set when the master stops: waiting commands are told
+        self._clients: set[asyncio.Task[Any]] = set()
 
     async def start(self) -> None:
         gid = _prepare_socket_path(self.path, self.daemon.config.control_group)
@@ -92,6 +95,12 @@ class ControlServer:
             os.chown(self.path, -1, gid)
 
     async def close(self) -> None:
+        """Tell waiting commands the master is stopping, let them finish (briefly), close."""
+        self.stopping.set()
+        if self._clients:
+            await asyncio.wait(set(self._clients), timeout=CLOSE_WAIT_S)
+        for task in set(self._clients):
+            task.cancel()
         if self._server is not None:
             self._server.close()
             try:
@@ -100,6 +109,10 @@ class ControlServer:
                 pass
 
     async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._clients.add(task)
+            task.add_done_callback(self._clients.discard)
         try:
             line = await reader.readline()
             request = json.loads(line)
@@ -128,8 +141,8 @@ class ControlServer:
             await _send(writer, {"event": "error", "error": f"bad request: {exc}"})
         except LinkpeekError as exc:
             await _send(writer, {"event": "error", "error": str(exc)})
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # the CLI went away, or the master is stopping: nothing to tell anyone
         except Exception:
             log.exception("control request failed")
             await _send(writer, {"event": "error", "error": "internal error"})
@@ -150,38 +163,10 @@ class ControlServer:
         minions = services.select_targets(tgt, tgt_type)
         job = services.new_job(fun, arg, kwarg, tgt, tgt_type, minions, user,
                                ttl=max(self.daemon.config.job_ttl, timeout))
-        queue = services.watch_job(job.jid)
-        try:
-            await _send(writer, {"event": "job", "jid": job.jid, "minions": minions})
-            if minions:
-                await self.daemon.publish(job, minions)
-            waiting = set(minions)
-            deadline = asyncio.get_running_loop().time() + timeout
-            while waiting:
-                left = deadline - asyncio.get_running_loop().time()
-                if left <= 0:
-                    break
-                try:
-                    mid, ret = await asyncio.wait_for(queue.get(), left)
-                except asyncio.TimeoutError:
-                    break
-                if mid not in waiting:
-                    continue
-                if isinstance(ret, dict):   # a progress update (services.job_progress)
-                    await _send(writer, {"event": "progress", "minion": mid, **ret})
-                    continue
-                waiting.discard(mid)
-                await _send(writer, {"event": "return", "minion": mid, "success": ret.success,
-                                     "retcode": ret.retcode, "ret": ret.ret,
-                                     "stored": (job.jid, mid) not in services.unstored})
-            missing = {mid: ("no answer" if mid in services.subscribed else "not connected")
-                       for mid in sorted(waiting)}
-            done = {"event": "done", "jid": job.jid, "missing": missing}
-            if services.storage.problem is not None:
-                done["storage"] = services.storage.as_dict()
-            await _send(writer, done)
-        finally:
-            services.unwatch_job(job.jid)
+        from master.jobwait import wait_for_job
+
+        await wait_for_job(services, self.daemon.publish, job, minions, timeout,
+                           lambda event: _send(writer, event), self.stopping)
 
 
 async def _send(writer: asyncio.StreamWriter, event: dict[str, Any]) -> None:

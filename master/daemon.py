@@ -235,7 +235,9 @@ class MasterDaemon:
             # XPUB reports an unsubscribe when the last subscriber of a topic is gone (libzmq
             # makes it up for a dropped peer, without metadata): the topic names the minion
             if sub.topic.startswith(b"j/") and sub.topic.endswith(b"\x00"):
-                self.services.subscribed.pop(sub.topic[2:-1].decode(errors="replace"), None)
+                mid = sub.topic[2:-1].decode(errors="replace")
+                if self.services.subscribed.pop(mid, None) is not None:
+                    self.services.presence_changed(mid, False)   # its running jobs are lost
             return
         mid = self.keystore.accepted_id(sub.conn.key) if sub.conn.key else None
         if mid is None:
@@ -246,7 +248,10 @@ class MasterDaemon:
             self.bad.warning("%s subscribed to a topic that is not its own; kicked", mid)
             self.channel.kick(sub.conn)
             return
+        first = mid not in self.services.subscribed
         self.services.subscribed.setdefault(mid, set()).add(sub.conn)
+        if first:
+            self.services.presence_changed(mid, True)   # a waiting command publishes to it now
 
     # -- revocation ----------------------------------------------------------------------
 

@@ -80,6 +80,13 @@ class JobStore:
              time.time() if received is None else received))
         return cur.rowcount == 1
 
+    def replace_lost_return(self, jid: str, minion_id: str, ret: Return, lost_retcode: int) -> bool:
+        """Put a real return in place of one recorded as lost (core/jobstate.py); whether it did."""
+        cur = self.db.execute(
+            "UPDATE returns SET success=?, retcode=?, ret=?, received=? WHERE jid=? AND minion=? AND retcode=?",
+            (int(ret.success), ret.retcode, _dumps(ret.ret), time.time(), jid, minion_id, lost_retcode))
+        return cur.rowcount == 1
+
     def returns(self, jid: str) -> dict[str, dict[str, Any]]:
         rows = self.db.execute(
             "SELECT minion, success, retcode, ret, received FROM returns WHERE jid=? ORDER BY minion",

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 
 from core import targeting
 from core.config import MasterConfig
+from core.jobstate import LOST_RETCODE, is_lost
 from core.wire import Job, Return, encode, new_jid
 from master.jobstore import JobStore
 from master.keystore import KeyStore
@@ -35,6 +36,10 @@ class MasterServices:
         from master.storage import StorageHealth
         self.storage = StorageHealth()                # a full disk: retry replies, status says so
         self.unstored: set[tuple[str, str]] = set()   # (jid, minion) returns seen but not stored yet
+        from master.jobwait import InFlight
+        self.in_flight = InFlight(self)               # published jobs without a return; lost on a drop
+        self.presence_watchers: set[asyncio.Queue[tuple[str, Any]]] = set()   # master/jobwait.py
+        self.started_at = time.time()
         self._job_targets: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._waiters: dict[str, asyncio.Queue[tuple[str, Any]]] = {}   # Return, or a progress map
         from master.converge import ConvergeServices
@@ -131,12 +136,23 @@ class MasterServices:
                 queue.put_nowait((minion_id, ret))
             self.unstored.add((ret.jid, minion_id))
             raise
+        if not added and not is_lost(ret.retcode):   # a real return after the master called it lost
+            with self.storage.writing():
+                added = self.jobstore.replace_lost_return(ret.jid, minion_id, ret, LOST_RETCODE)
         if added:
             if queue is not None and (ret.jid, minion_id) not in self.unstored:
                 queue.put_nowait((minion_id, ret))
         else:
             log.info("duplicate return from %s for %s ignored", minion_id, ret.jid)
+        self.in_flight.returned(minion_id, ret.jid)
         self.unstored.discard((ret.jid, minion_id))
+
+    def presence_changed(self, minion_id: str, connected: bool) -> None:
+        """A minion's job subscription came or went: waiting commands hear of it; the jobs it
+        was running when its connection dropped are recorded lost."""
+        for queue in list(self.presence_watchers):
+            queue.put_nowait((minion_id, "connected" if connected else "disconnected"))
+        self.in_flight.presence_changed(minion_id, connected)
 
     def job_progress(self, jid: str, minion_id: str, progress: dict[str, Any]) -> None:
         """Pass a running job's progress to the CLI waiting on it (if any); never stored."""

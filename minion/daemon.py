@@ -50,6 +50,8 @@ class MinionDaemon:
         self.topic = wire.job_topic(config.id)
         self.spool = Spool(f"{config.spool_dir}/returns")
         self.seen = SeenJobs(f"{config.cache_dir}/seen_jids")
+        from minion.jobrecord import RunningJobs
+        self.running = RunningJobs(f"{config.cache_dir}/running")   # a crash leaves what was cut off
         self._own_pool = pool is None
         self.pool = pool or ThreadPoolExecutor(max_workers=max(1, config.job_workers),
                                                thread_name_prefix="job")
@@ -77,6 +79,7 @@ class MinionDaemon:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self._on_signal, sig)
+        self._report_cut_off_jobs()
         master_key = await self._master_key()
         if master_key is None:
             return
@@ -105,6 +108,14 @@ class MinionDaemon:
                 self.pool.shutdown(wait=False, cancel_futures=True)
             self.seen.close()
             log.info("minion %s stopped", cfg.id)
+
+    def _report_cut_off_jobs(self) -> None:
+        """Spool a `lost` return for each job the previous process started and never finished."""
+        for ret in self.running.lost_returns():
+            log.warning("job %s (%s) was cut off when this minion last stopped; reporting it lost",
+                        ret.jid, ret.fun)
+            self.spool.put(ret.to_map(), tag=ret.jid)
+            self.running.finished(ret.jid)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -331,6 +342,7 @@ class MinionDaemon:
 
     async def _run_job(self, job: wire.Job) -> None:
         log.info("running job %s: %s", job.jid, job.fun)
+        self.running.started(job)
         loop = asyncio.get_running_loop()
         ret = await loop.run_in_executor(self.pool, self._execute, job, loop)
         try:
@@ -338,6 +350,7 @@ class MinionDaemon:
         except Exception:  # whatever went wrong on the way, the return is kept
             log.exception("delivering the return for %s failed; spooling it", job.jid)
             self.spool.put(ret.to_map(), tag=ret.jid)
+        self.running.finished(job.jid)
         if job.fun == ADOPT_ID and ret.success:  # a rebuild gave us a new id: restart under it
             log.warning("this minion now runs as %s; restarting", (ret.ret or {}).get("id"))
             self.restart_requested = True

@@ -53,9 +53,15 @@ def handle(args: argparse.Namespace) -> int:
     jid = ""
     unstored: list[str] = []
     storage = None
-    for event in api.run_job(cfg, args.target, fun, list(args.sls), kwarg, args.tgt_type, args.timeout):
+    stopped = False
+    events = api.run_job(cfg, args.target, fun, list(args.sls), kwarg, args.tgt_type, args.timeout)
+    for event in cli.until_master_gone(events, lambda: jid):
         kind = event["event"]
-        if kind == "job":
+        if kind == "gone":
+            stopped = True
+            fleet.missing = {mid: "the master stopped while waiting" for mid in fleet.targeted
+                             if mid not in returns}
+        elif kind == "job":
             jid = event["jid"]
             fleet.targeted = list(event["minions"])
             if not fleet.targeted:
@@ -78,6 +84,7 @@ def handle(args: argparse.Namespace) -> int:
         elif kind == "done":
             fleet.missing = dict(event.get("missing", {}))
             storage = event.get("storage")
+            stopped = bool(event.get("stopping"))
         elif kind == "error":
             print(f"lpmaster: error: {event.get('error')}", file=sys.stderr)
             return cli.EXIT_FAILED
@@ -94,5 +101,8 @@ def handle(args: argparse.Namespace) -> int:
     warning = unstored_warning(unstored, storage)
     if warning:
         print(warning, file=sys.stderr)
+    if stopped:
+        print(f"lpmaster: the master stopped before every minion answered; returns that arrive later "
+              f"are in the job store: lpmaster jobs show {jid}", file=sys.stderr)
     return fleet.exit_code(detailed=args.detailed_exitcodes)
 

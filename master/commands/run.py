@@ -35,11 +35,20 @@ def handle(args: argparse.Namespace) -> int:
     failed = False
     expected = 0
     missing: dict[str, str] = {}
+    waiting_for: set[str] = set()
     unstored: list[str] = []
     storage = None
-    for event in api.run_job(cfg, args.target, args.fun, arg, kwarg, args.tgt_type, args.timeout):
+    jid = ""
+    stopped = False
+    events = api.run_job(cfg, args.target, args.fun, arg, kwarg, args.tgt_type, args.timeout)
+    for event in cli.until_master_gone(events, lambda: jid):
         kind = event["event"]
-        if kind == "job":
+        if kind == "gone":
+            stopped = True
+            missing = {mid: "the master stopped while waiting" for mid in waiting_for - set(returns)}
+        elif kind == "job":
+            jid = event["jid"]
+            waiting_for = set(event["minions"])
             expected = len(event["minions"])
             if not expected:
                 print("lpmaster: no minions matched the target", file=sys.stderr)
@@ -62,6 +71,7 @@ def handle(args: argparse.Namespace) -> int:
         elif kind == "done":
             missing = event.get("missing", {})
             storage = event.get("storage")
+            stopped = bool(event.get("stopping"))
     if progress:
         sys.stderr.write("\r\x1b[K")
     if args.json:
@@ -73,5 +83,9 @@ def handle(args: argparse.Namespace) -> int:
         print(f"lpmaster: {len(missing)} of {expected} minion(s) did not answer:", file=sys.stderr)
         for mid, why in missing.items():
             print(f"  {mid} ({why})", file=sys.stderr)
+    if stopped:
+        print(f"lpmaster: the master stopped before every minion answered; returns that arrive later "
+              f"are in the job store: lpmaster jobs show {jid}", file=sys.stderr)
+    if missing or stopped:
         return cli.EXIT_INCOMPLETE
     return cli.EXIT_FAILED if failed else cli.EXIT_OK

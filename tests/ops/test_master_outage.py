@@ -3,6 +3,7 @@ The tests share one master and minion m1 (a drift check every 2 s) and run in or
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 
@@ -84,3 +85,75 @@ def test_a_return_the_full_spool_cannot_hold_is_kept_in_memory_and_delivered(out
         return json.loads(outage.cli("jobs", "show", job["jid"], "--json").stdout)["returns"].get("m2")
     ret = wait_for(delivered, 30, "the return kept in memory to reach the job store", step=0.3)
     assert ret["success"] and ret["ret"] == "finished"
+
+
+def start_run(cluster: OpsCluster, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([cluster.lpmaster, "-c", cluster.master_cfg, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def job_return(cluster: OpsCluster, jid: str, mid: str) -> dict | None:
+    return json.loads(cluster.cli("jobs", "show", jid, "--json").stdout)["returns"].get(mid)
+
+
+def kill_minion(cluster: OpsCluster, mid: str) -> None:
+    proc = cluster.minions.pop(mid)
+    proc.kill()
+    proc.wait(timeout=10)
+
+
+def test_a_cli_waiting_when_the_master_stops_exits_2_with_the_job_id(outage):
+    outage.outdir("m1").mkdir(parents=True, exist_ok=True)
+    marker = outage.outdir("m1") / "long-job"
+    waiting = start_run(outage, "run", "m1", "cmd.run", f"touch {marker}; sleep 60", "--timeout", "120")
+    wait_for(marker.exists, 20, "the job to start on m1")
+    outage.stop_master()
+    _, err = waiting.communicate(timeout=30)
+    shown = re.search(r"lpmaster jobs show (\S+)", err)
+    assert waiting.returncode == 2 and shown, err
+    jid = shown.group(1)
+    assert "CancelledError" not in outage.master_log() and "Traceback" not in outage.master_log()
+
+    kill_minion(outage, "m1")                        # cut off mid-job, while the master is away
+    outage.start_master()
+    outage.start_minion("m1")
+    ret = wait_for(lambda: job_return(outage, jid, "m1"), 30, "m1 to report the cut-off job", step=0.3)
+    assert ret["success"] is False and ret["ret"].startswith("Lost: the minion stopped"), ret
+
+
+def test_the_first_publish_after_a_master_restart_reaches_the_minions(outage):
+    outage.wait_answering("m1")
+    missed = outage.minion_log("m1").count("heartbeat: ")
+    outage.stop_master()        # long enough for m1's reconnect attempts to back off to seconds
+    wait_for(lambda: outage.minion_log("m1").count("heartbeat: ") >= missed + 2, 30, "m1 to miss two beats")
+    outage.start_master()
+    code, data, err = outage.run_json("m1", "test.ping", "--timeout", "20")
+    assert code == 0 and data == {"m1": True}, err
+
+
+def test_a_minion_killed_mid_job_is_lost_at_once_and_the_cli_stops_waiting(outage):
+    outage.wait_answering("m1")
+    marker = outage.outdir("m1") / "long-job-2"
+    waiting = start_run(outage, "run", "m1", "cmd.run", f"touch {marker}; sleep 60", "--timeout", "120")
+    wait_for(marker.exists, 20, "the job to start on m1")
+    kill_minion(outage, "m1")
+    try:
+        _, err = waiting.communicate(timeout=30)     # far less than the job's 120 s timeout
+    except subprocess.TimeoutExpired:
+        waiting.kill()
+        raise AssertionError("the CLI kept waiting for a minion whose connection dropped") from None
+    assert waiting.returncode == 2 and "lost" in err, err
+    (job,) = [j for j in json.loads(outage.cli("jobs", "list", "--json").stdout)
+              if j["arg"] == [f"touch {marker}; sleep 60"]]
+    ret = job_return(outage, job["jid"], "m1")
+    assert ret and ret["success"] is False and "Lost: the connection to m1 dropped" in ret["ret"], ret
+
+
+def test_no_waiting_on_a_minion_the_master_knows_is_gone(outage):
+    waiting = start_run(outage, "apply", "m1", "--timeout", "120")
+    try:
+        _, err = waiting.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        waiting.kill()
+        raise AssertionError("apply waited for a minion with no connection") from None
+    assert waiting.returncode == 2 and "m1 did not answer (not connected)" in err, err
