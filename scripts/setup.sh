@@ -8,6 +8,8 @@ cd "$repo"
 debs=(restic supervisor git iproute2 util-linux python3-venv procps)
 # packaging/build-deb and its tests: dpkg-shlibdeps and strip, lintian, systemd-analyze
 debs+=(dpkg-dev lintian systemd)
+# the LinkPeek blueprint's database and certificates (test hosts use the machine's packages)
+debs+=(postgresql openssl ssl-cert)
 missing=()
 for p in "${debs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -34,3 +36,6 @@ fi
 # Byte-compile our packages, as a package install would: every lpmaster/lpminion process then
 # starts from cached bytecode even where PYTHONDONTWRITEBYTECODE is set.
 .venv/bin/python -m compileall -q -j 0 core master minion >/dev/null
+
+# The LinkPeek blueprint's wheelhouse and offline .debs, for hosts without internet.
+bash scripts/blueprint-cache.sh

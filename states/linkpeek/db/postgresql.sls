@@ -11,7 +11,7 @@ include:
 
 postgresql:
   pkg.installed:
-    - pkgs: [postgresql, postgresql-client]
+    - pkgs: [postgresql]
 {%- if not lp.systemd %}
     - require:
       - file: linkpeek-policy-rc.d

@@ -16,7 +16,7 @@ from linkpeek_app.store import Store
 def main(global_config: dict[str, Any], **settings: Any) -> Any:
     """The WSGI app (PasteDeploy's `use = call:linkpeek_app:main`)."""
     store = Store.from_settings(settings)
-    store.ensure_schema()
+    store.try_ensure_schema()  # a database still starting is not fatal: /healthz says 503
     with Configurator(settings=settings) as config:
         config.registry["store"] = store
         config.add_route("home", "/")

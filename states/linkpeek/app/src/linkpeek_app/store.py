@@ -5,7 +5,11 @@ import contextlib
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
 
+import logging
+
 import psycopg2
+
+log = logging.getLogger("linkpeek_app")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS links (
@@ -34,6 +38,7 @@ class Link:
 class Store:
     def __init__(self, **connect: Any) -> None:
         self._connect = connect
+        self._schema_ready = False
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Store:
@@ -44,6 +49,13 @@ class Store:
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Any]:
+        if not self._schema_ready:
+            self._schema_ready = True
+            try:
+                self.ensure_schema()
+            except BaseException:
+                self._schema_ready = False
+                raise
         conn = psycopg2.connect(**self._connect)
         try:
             with conn:
@@ -52,9 +64,22 @@ class Store:
             conn.close()
 
     def ensure_schema(self) -> None:
-        with self.connection() as conn, conn.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
-            cur.execute(SCHEMA)
+        conn = psycopg2.connect(**self._connect)
+        try:
+            with conn, conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+                cur.execute(SCHEMA)
+        finally:
+            conn.close()
+        self._schema_ready = True
+
+    def try_ensure_schema(self) -> bool:
+        try:
+            self.ensure_schema()
+        except psycopg2.Error as exc:
+            log.warning("database not ready yet (%s); the schema is made at the first request", exc)
+            return False
+        return True
 
     def ping(self) -> None:
         with self.connection() as conn, conn.cursor() as cur:
