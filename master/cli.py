@@ -19,6 +19,7 @@ publishes jobs and collects what minions return.
   lpmaster -c ... apply 'web*'           converge them to the state tree
   lpmaster -c ... drift --junit r.xml    who drifted from the blueprint (exit 2 if anyone)
   lpmaster -c ... drill web1 --onto scratch1   rehearse recovering web1, timed by phase
+  lpmaster -c ... health 'web*'          run the health checks pillar declares (exit 2 if any fails)
 
 Exit codes: 0 success, 1 something failed, 2 a minion did not answer (or drifted,
 for `drift`), 64 a usage or config error.
@@ -39,6 +40,7 @@ COMMAND_MODULES = [
     "master.commands.backups",
     "master.commands.events",
     "master.commands.drill",
+    "master.commands.health",
 ]
 
 

@@ -59,7 +59,11 @@ class Lab(Cluster):
         grains = ["--grain", f"roles={','.join(roles)},"] if roles else []
         host.run([LPMINION, "init", "--dir", "/etc/lp", "--id", minion_id,
                   "--master", f"{GATEWAY}:{self.req_port}", "--key-port", str(self.key_port),
-                  "--master-finger", self.finger, "--heartbeat", "2", *grains], check=True)
+                  "--master-finger", self.finger, *grains], check=True)
+        # 2 cores shared by every test session: give a request more than the default 5 s
+        # before the link is reset (a reset fails every request then in flight).
+        with open(host.path("/etc/lp/minion.yaml"), "a", encoding="utf-8") as fh:
+            fh.write("request_timeout: 30\n")
         host.spawn([LPMINION, "-c", "/etc/lp/minion.yaml", "--log-level", "info", "start"],
                    log_name="lpminion")
         if accept:
