@@ -33,6 +33,8 @@ class MasterConfig:
     job_ttl: float = 300.0             # a published job expires this long after creation
     minion_down_after: float = 45.0    # status shows a minion down after this silence
     max_pending_keys: int = 1000
+    keep_jobs: float = 24.0            # hours a job stays in the job store (Salt's keep_jobs)
+    fileserver_max_size: int = 100     # MiB: a bigger state-tree file is refused, not hashed
     log_level: str = "info"
     strict_arguments: bool = False     # `lpmaster apply` as with --strict
     nodegroups: Mapping[str, Any] = field(default_factory=dict)  # N@name: a compound target each
@@ -140,9 +142,12 @@ def _coerce(cls: type, data: Mapping[str, Any], source: str) -> Any:
 def _read_yaml(path: str) -> dict[str, Any]:
     import yaml
 
+    from core.errors import RenderError
+    from core.yamlload import load_plain
+
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            data = load_plain(fh.read(), path)  # with the alias, node and size limits
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist (run `init --dir DIR` first)") from None
     except OSError as exc:
@@ -151,6 +156,8 @@ def _read_yaml(path: str) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else path
         raise ConfigError(f"{where}: invalid YAML") from exc
+    except RenderError as exc:
+        raise ConfigError(str(exc)) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a map of settings")
     return data

@@ -11,6 +11,10 @@ What this loader does, and why:
   timestamps stay strings (`2014-01-20` -> "2014-01-20"); `1.24.0` is a string;
   yes/no/on/off/true/false (any case PyYAML accepts) are booleans, as in YAML 1.1.
 - Errors are `RenderError("what", location="file:line")`.
+- Cost limits (SECURITY.md rule 9): a document over MAX_YAML_BYTES, one whose aliases
+  expand it beyond MAX_YAML_NODES nodes (a "billion laughs" bomb), or with more than
+  MAX_YAML_ALIASES alias uses is refused before anything is built from it. `load_plain`
+  applies the same limits with plain YAML semantics (master.yaml, minion.yaml).
 
     >>> load_yaml("mode: 0600\\nversion: 1.24.0\\nenabled: yes\\n", "x.sls")
     {'mode': 600, 'version': '1.24.0', 'enabled': True}
@@ -25,6 +29,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 from core.errors import RenderError
 
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+MAX_YAML_BYTES = 8 * 1024 * 1024
+MAX_YAML_NODES = 1_000_000       # counting each alias use as a copy of what it names
+MAX_YAML_ALIASES = 10_000
 
 _INT_TAG = "tag:yaml.org,2002:int"
 _REFUSED_STANDARD_TAGS = ("binary", "set", "omap", "pairs", "python/unicode")
@@ -97,11 +105,13 @@ def load_yaml(text: str, source: str) -> Any:
 
 def load_yaml_located(text: str, source: str) -> tuple[Any, dict[Any, int]]:
     """Parse `text`; also return the 1-based line of each top-level key (for error messages)."""
+    _check_size(text, source)
     loader = SlsLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
             return None, {}
+        check_limits(node, source)
         lines: dict[Any, int] = {}
         if isinstance(node, MappingNode):
             for key_node, _ in node.value:
@@ -117,6 +127,77 @@ def load_yaml_located(text: str, source: str) -> tuple[Any, dict[Any, int]]:
         raise RenderError(f"YAML error: {exc}", location=source) from None
     finally:
         loader.dispose()
+
+
+def load_plain(text: str, source: str) -> Any:
+    """Plain safe YAML (no Salt scalar rules) within the cost limits: for config files.
+
+    RenderError for a limit; yaml.YAMLError for bad YAML (the caller words it)."""
+    _check_size(text, source)
+    loader = _BaseLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        check_limits(node, source)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _check_size(text: str, source: str) -> None:
+    if len(text) > MAX_YAML_BYTES:
+        raise RenderError(f"the YAML document is larger than {MAX_YAML_BYTES // (1024 * 1024)} MiB; refused",
+                          location=source)
+
+
+def check_limits(root: Node, source: str) -> None:
+    """RenderError when the composed document's aliases expand it too far (or are too many).
+
+    Aliases are shared nodes in the composed graph: each node's expanded size is counted
+    once (memoised), so the check costs the graph's size, not the bomb's.
+    """
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    referenced: set[int] = set()
+    aliases = 0
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        nid = id(node)
+        kids = _children(node)
+        if closing:
+            open_nodes.discard(nid)
+            total = 1 + sum(sizes[id(k)] for k in kids)
+            if total > MAX_YAML_NODES:
+                raise RenderError(f"YAML aliases expand this document beyond {MAX_YAML_NODES} nodes; "
+                                  "refused", location=f"{source}:{node.start_mark.line + 1}")
+            sizes[nid] = total
+            continue
+        if nid in sizes or nid in open_nodes:
+            continue
+        open_nodes.add(nid)
+        stack.append((node, True))
+        for kid in kids:
+            kid_id = id(kid)
+            if kid_id in open_nodes:
+                raise RenderError("a YAML alias refers to the node that contains it; refused",
+                                  location=f"{source}:{kid.start_mark.line + 1}")
+            if kid_id in referenced:
+                aliases += 1
+                if aliases > MAX_YAML_ALIASES:
+                    raise RenderError(f"more than {MAX_YAML_ALIASES} YAML alias uses; refused",
+                                      location=f"{source}:{kid.start_mark.line + 1}")
+            referenced.add(kid_id)
+            stack.append((kid, False))
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, ScalarNode):
+        return []
+    return list(node.value)
 
 
 def _render_error(exc: yaml.MarkedYAMLError, source: str, text: str) -> RenderError:

@@ -23,7 +23,7 @@ class ConvergeServices:
 
     def __init__(self, config: Any, grains: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.masker = Masker()
-        self.files = FileServer(config.state_tree)
+        self.files = FileServer(config.state_tree, max_size=config.fileserver_max_size * 1024 * 1024)
         self.pillar = PillarService(config.pillar_tree, secrets_key_path(config.root), self.masker)
         self.pillar.check_secrets_key()  # an exposed secrets key: the master does not start
         self._grains = grains if grains is not None else {}  # the master's live id -> grains map

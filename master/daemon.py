@@ -297,9 +297,17 @@ class MasterDaemon:
             await asyncio.sleep(2.0)
             try:
                 self.services.flush_presence()
+                self._prune_jobs()
             except Exception as exc:
                 if self.services.storage.failed(exc) is None:  # a full store is logged once
                     log.exception("presence flush failed")
+
+    def _prune_jobs(self) -> None:
+        """Drop jobs older than keep_jobs hours (0: keep forever)."""
+        if self.config.keep_jobs > 0:
+            gone = self.jobstore.prune(time.time() - self.config.keep_jobs * 3600)
+            if gone:
+                log.info("pruned %d job(s) older than keep_jobs (%g h)", gone, self.config.keep_jobs)
 
 
 def check_root(config: MasterConfig) -> None:

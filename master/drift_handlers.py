@@ -61,6 +61,7 @@ def handle_scheduled_job(master: Any, minion_id: str, request: dict[str, Any]) -
     ret = request.get("return")
     if ret is not None and not isinstance(ret, dict):
         raise WireError("scheduled_job return must be a map")
+    master.scheduled_rate.take(minion_id)  # TooOften (retry: the minion keeps the job)
     job = record_own_job(master, minion_id, fun, arg, kwarg, f"schedule:{name}")
     if ret is not None:
         master.store_return(minion_id, wire.Return.from_map({**ret, "jid": job.jid, "fun": fun}))

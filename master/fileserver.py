@@ -4,7 +4,10 @@ Every path comes from a minion, so each goes through core.safepath (realpath +
 commonpath; `..`, absolute paths, NUL bytes and symlinks leaving the tree refused) and
 only regular files are served. The tree is read fresh for every request (editing a file
 needs no restart); hashes are cached by (inode, size, mtime) so an unchanged tree is not
-re-read.
+re-read. Costs are bounded: a file above `max_size` (master.yaml `fileserver_max_size`,
+MiB) is refused before it is hashed, and every file is opened with O_NOFOLLOW|O_NONBLOCK
+and checked on the open descriptor, so a FIFO or device swapped in after the path checks
+is refused instead of blocking a worker.
 
 Requests and replies (the ROUTER handlers wrap these; `path` may carry `salt://`):
 
@@ -20,16 +23,19 @@ does not tell a minion what exists outside the tree).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import stat
 import threading
-from typing import Any
+from typing import Any, Iterator
 
 from core.errors import UnsafePathError
 from core.safepath import check_relative, safe_join, safe_regular_file
 
 CHUNK_SIZE = 512 * 1024  # well under the wire's message limit, large enough to be cheap
+MAX_SIZE = 100 * 1024 * 1024  # the default of master.yaml's fileserver_max_size (100 MiB)
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 MAX_STAT_PATHS = 10000
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "__pycache__"})
 
@@ -47,9 +53,10 @@ def strip_url(url: str) -> str:
 class FileServer:
     """Serves one state tree. Thread-safe; `root` is re-resolved on every request."""
 
-    def __init__(self, root: str, chunk_size: int = CHUNK_SIZE) -> None:
+    def __init__(self, root: str, chunk_size: int = CHUNK_SIZE, max_size: int = MAX_SIZE) -> None:
         self.root = root
         self.chunk_size = chunk_size
+        self.max_size = max_size  # 0: no cap
         self._hashes: dict[str, tuple[tuple[int, int, int, int], str]] = {}
         self._lock = threading.Lock()
 
@@ -64,10 +71,7 @@ class FileServer:
         try:
             rel = self._clean(path)
             real = safe_regular_file(self.root, rel)
-            with open(real, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                if not stat.S_ISREG(st.st_mode):
-                    raise UnsafePathError(f"{rel!r} is not a regular file")
+            with self._open(rel, real) as (fh, st):
                 digest = self._hash_open(real, fh, st)
                 chunks = max(1, -(-st.st_size // self.chunk_size))
                 if chunk >= chunks:
@@ -118,8 +122,7 @@ class FileServer:
             try:
                 rel = self._clean(path)
                 real = safe_regular_file(self.root, rel)
-                with open(real, "rb") as fh:
-                    st = os.fstat(fh.fileno())
+                with self._open(rel, real) as (fh, st):
                     if st.st_size > budget:
                         files[key] = {"error": "too large for a batch; fetch it with `file`"}
                         continue
@@ -139,8 +142,7 @@ class FileServer:
         """{sha256, size, mode} of one file; UnsafePathError / OSError when refused or missing."""
         rel = self._clean(path)
         real = safe_regular_file(self.root, rel)
-        with open(real, "rb") as fh:
-            st = os.fstat(fh.fileno())
+        with self._open(rel, real) as (fh, st):
             digest = self._hash_open(real, fh, st)
         return {"sha256": digest, "size": st.st_size, "mode": stat.S_IMODE(st.st_mode)}
 
@@ -161,6 +163,24 @@ class FileServer:
                 except (UnsafePathError, OSError):
                     continue
         return files, dirs
+
+    @contextlib.contextmanager
+    def _open(self, rel: str, real: str) -> Iterator[tuple[Any, os.stat_result]]:
+        """The file and its stat, checked on the descriptor: regular, and within max_size."""
+        fd = os.open(real, _OPEN_FLAGS)  # never blocks (FIFO), never follows a last-moment link
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise UnsafePathError(f"{rel!r} is not a regular file")
+            if self.max_size and st.st_size > self.max_size:
+                raise UnsafePathError(f"{rel!r} is {st.st_size} bytes, above fileserver_max_size "
+                                      f"({self.max_size // (1024 * 1024)} MiB in master.yaml)")
+            fh = os.fdopen(fd, "rb")
+        except BaseException:
+            os.close(fd)
+            raise
+        with fh:
+            yield fh, st
 
     def _clean(self, path: Any) -> str:
         return check_relative(strip_url(path))

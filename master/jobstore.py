@@ -3,6 +3,9 @@
 A small interface (`JobStore`) so that another backend (PostgreSQL) can stand in later.
 Returns are stored idempotently by (jid, minion): a re-delivered return is not doubled.
 The daemon writes; the CLI may open the same file read-only for `jobs` and `status`.
+Jobs are kept `keep_jobs` hours (master.yaml, Salt's name; 0 keeps them forever): the
+daemon calls `prune` every few seconds, which drops older jobs and their returns in
+small batches.
 """
 from __future__ import annotations
 
@@ -65,6 +68,23 @@ class JobStore:
             " VALUES (?,?,?,?,?,?,?,?,?,?)",
             (job.jid, job.fun, _dumps(list(job.arg)), _dumps(dict(job.kwarg)), job.tgt, job.tgt_type,
              job.created, job.expires, _dumps(sorted(minions)), user))
+
+    def prune(self, created_before: float, batch: int = 1000) -> int:
+        """Drop up to `batch` jobs created before `created_before`, with their returns; how many."""
+        jids = [row[0] for row in self.db.execute(
+            "SELECT jid FROM jobs WHERE created < ? ORDER BY created LIMIT ?", (created_before, batch))]
+        if not jids:
+            return 0
+        marks = ",".join("?" * len(jids))
+        self.db.execute("BEGIN")
+        try:
+            self.db.execute(f"DELETE FROM returns WHERE jid IN ({marks})", jids)
+            self.db.execute(f"DELETE FROM jobs WHERE jid IN ({marks})", jids)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return len(jids)
 
     def job_minions(self, jid: str) -> list[str] | None:
         """The minions a job targeted, or None if there is no such job."""

@@ -55,6 +55,8 @@ class MasterServices:
         self.pillar_grants = PillarGrants()  # drills: SCRATCH gets SOURCE's pillar for one job
         from master.registration import RegistrationGuard
         self.registration = RegistrationGuard(self.drift.events)  # register limits, operator notices
+        from master.ratelimit import SCHEDULED_JOBS_BURST, SCHEDULED_JOBS_PER_S, PerMinionRate
+        self.scheduled_rate = PerMinionRate("scheduled_job", SCHEDULED_JOBS_PER_S, SCHEDULED_JOBS_BURST)
 
     # -- presence and grains -------------------------------------------------------------
 
