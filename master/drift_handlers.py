@@ -25,6 +25,7 @@ from typing import Any
 
 from core import wire
 from core.errors import WireError
+from core.slsname import SLS_NAME
 
 log = logging.getLogger("lp.master.drift")
 
@@ -52,8 +53,8 @@ def handle_scheduled_job(master: Any, minion_id: str, request: dict[str, Any]) -
     """Record a job of the minion's own schedule; store its return too when it came along."""
     name, fun = request.get("name"), request.get("fun")
     arg, kwarg = request.get("arg", []), request.get("kwarg", {})
-    if not isinstance(name, str) or not 0 < len(name) <= 200:
-        raise WireError("scheduled_job needs a name")
+    if not isinstance(name, str) or not 0 < len(name) <= 200 or not name.isprintable():
+        raise WireError("scheduled_job needs a name (printable, at most 200 characters)")
     if not isinstance(fun, str) or not wire.FUNCTION_RE.fullmatch(fun):
         raise WireError("scheduled_job has an invalid function name")
     if not isinstance(arg, list) or not isinstance(kwarg, dict):
@@ -90,6 +91,6 @@ def startup_job(startup_states: Any) -> tuple[str | None, list[str]]:
     if isinstance(startup_states, str):
         startup_states = [s.strip() for s in startup_states.split(",") if s.strip()]
     if (isinstance(startup_states, list) and 0 < len(startup_states) <= MAX_STARTUP_SLS
-            and all(isinstance(s, str) and 0 < len(s) <= 200 for s in startup_states)):
+            and all(isinstance(s, str) and len(s) <= 200 and SLS_NAME.fullmatch(s) for s in startup_states)):
         return "state.apply", list(startup_states)
     raise WireError("startup_states must be 'highstate', 'none' or a list of SLS names")

@@ -35,13 +35,17 @@ def test_a_scheduled_job_name_or_return_jid_with_a_trailing_newline_is_refused(g
     try:
         reply = client.ask_until_answered({"type": "scheduled_job", "name": "nightly", "fun": "test.ping\n"})
         assert reply["type"] == "error" and "function name" in reply["error"], reply
+        reply = client.ask({"type": "scheduled_job", "name": "nightly\n", "fun": "test.ping"})
+        assert reply["type"] == "error" and "printable" in reply["error"], reply
+        reply = client.ask({"type": "minion_started", "startup_states": ["web\n"]})
+        assert reply["type"] == "error" and "startup_states" in reply["error"], reply
         jid = wire.new_jid()
         reply = client.ask({"type": "return", "jid": jid + "\n", "fun": "test.ping", "success": True})
         assert reply["type"] == "error" and "invalid jid" in reply["error"], reply
     finally:
         client.close()
     jobs = json.loads(guarded.cli("jobs", "list", "--json", "--limit", "100000").stdout)
-    assert not any("\n" in j["fun"] for j in jobs)
+    assert not any("\n" in j["fun"] + j["user"] + json.dumps(j["arg"]) for j in jobs)
     assert_unharmed(guarded, before)
 
 
