@@ -8,7 +8,8 @@ cd "$repo"
 debs=(restic supervisor git iproute2 util-linux python3-venv procps)
 # packaging/build-deb and its tests: dpkg-shlibdeps and strip, lintian, systemd-analyze
 debs+=(dpkg-dev lintian systemd)
-# the LinkPeek blueprint's database and certificates (test hosts use the machine's packages)
+# the LinkPeek blueprint's database and certificates, and tests/backup's PostgreSQL (test hosts use
+# the machine's packages)
 debs+=(postgresql openssl ssl-cert)
 missing=()
 for p in "${debs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
@@ -17,6 +18,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# tests/backup: the off-site repository is a test host running Debian's sshd, installed inside the
+# host from apt's cache, so download (not install) openssh-server and what it needs
+if ! ls /var/cache/apt/archives/openssh-server_*.deb >/dev/null 2>&1; then
+  echo "setup: downloading openssh-server into apt's cache (for test hosts)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --download-only --no-install-recommends openssh-server >/dev/null 2>&1 ||
+    { apt-get update -qq; apt-get install -y -qq --download-only --no-install-recommends openssh-server >/dev/null; }
 fi
 
 if [ ! -x .venv/bin/python ]; then
