@@ -26,6 +26,8 @@ FUNCTIONS: dict[str, str] = {
     "test.version": "minion.functions.test:version",
     "cmd.run": "minion.functions.cmd:run",
     "cmd.run_all": "minion.functions.cmd:run_all",
+    "cmd.run_stdout": "minion.functions.cmd:run_stdout",
+    "cmd.retcode": "minion.functions.cmd:retcode",
     "grains.items": "minion.functions.grains:items",
     "grains.get": "minion.functions.grains:get",
     "state.apply": "minion.functions.state:apply",
@@ -57,9 +59,18 @@ class UnknownFunction(LookupError):
 
 
 def lookup(name: str) -> Callable[..., Any]:
-    """The callable for `name`; UnknownFunction if the table has no such entry."""
+    """The callable for `name`, its arguments checked against its signature first
+    (minion/functions/signature.py); UnknownFunction if the table has no such entry."""
+    from minion.functions.signature import checked
+
+    return checked(name, raw(name))
+
+
+def raw(name: str) -> Callable[..., Any]:
+    """The function itself, unchecked (for sys.doc and sys.argspec)."""
     target = FUNCTIONS.get(name)
     if target is None:
-        raise UnknownFunction(f"'{name}' is not available on this minion")
+        raise UnknownFunction(f"'{name}' is not available on this minion; "
+                              f"`sys.list_functions` lists those it has")
     module, _, attr = target.partition(":")
     return getattr(importlib.import_module(module), attr)  # attr comes from the table, not input

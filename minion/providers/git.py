@@ -2,12 +2,19 @@
 
 Every call runs with GIT_TERMINAL_PROMPT=0 and ssh in batch mode, so a URL that wants a
 password or does not answer fails instead of hanging; URLs and revs never start with "-".
+
+Credentials in a URL (`https://deploy:TOKEN@git.example.com/app.git`) never reach an argv or
+`.git/config`: git is given the URL without the password (`Remote.url`) and a credential
+helper, set through git's GIT_CONFIG_* environment, that prints the password from the
+environment (readable by root only). Any helper in the user's git config is reset for that
+call, so no `store` helper writes the password to disk.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from minion.providers.process import CommandResult, run
 from minion.state.contract import StateFailed
@@ -20,18 +27,77 @@ GIT_ENV = {
 }
 
 
+USER_VAR = "LINKPEEK_GIT_USERNAME"
+PASSWORD_VAR = "LINKPEEK_GIT_PASSWORD"
+CREDENTIAL_HELPER = (
+    f'!f() {{ test "$1" = get || return 0; printf "username=%s\\npassword=%s\\n" '
+    f'"${USER_VAR}" "${PASSWORD_VAR}"; }}; f'
+)
+
+
+@dataclass(frozen=True)
+class Remote:
+    """A repository URL split from its password: `url` is what git and .git/config see."""
+
+    url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The environment that hands git the password (empty when there is none)."""
+        if self.username is None and self.password is None:
+            return {}
+        return {
+            "GIT_CONFIG_COUNT": "2",
+            "GIT_CONFIG_KEY_0": "credential.helper",
+            "GIT_CONFIG_VALUE_0": "",
+            "GIT_CONFIG_KEY_1": "credential.helper",
+            "GIT_CONFIG_VALUE_1": CREDENTIAL_HELPER,
+            USER_VAR: self.username or "",
+            PASSWORD_VAR: self.password,
+        }
+
+
+def split_credentials(url: str, user: str | None = None, password: str | None = None) -> Remote:
+    """The URL without its user and password, and those credentials (`user`/`password` win
+    over the URL's own, as Salt's https_user/https_pass). A user alone (`https://TOKEN@host`,
+    a token as user name) is moved out too. Only http(s) URLs carry credentials."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return Remote(url)
+    username = user or (unquote(parts.username) if parts.username is not None else None)
+    secret = password if password is not None else (
+        unquote(parts.password) if parts.password is not None else None)
+    if username is None and secret is None:
+        return Remote(url)
+    host = parts.netloc.rpartition("@")[2]
+    return Remote(urlunsplit(parts._replace(netloc=host)), username or "", secret or "")
+
+
+def redacted(url: str) -> str:
+    """`url` with any user and password shown as ***, for changes and messages."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]))
+
+
 @dataclass(frozen=True)
 class RemoteRev:
     sha: str
     branch: str | None  # the branch to check out, or None (tag or sha: detached)
 
 
-def git(args: list[str], cwd: str | None = None, timeout: float = 120.0) -> CommandResult:
-    return run(["git", *args], cwd=cwd, env=GIT_ENV, timeout=timeout)
+def git(args: list[str], cwd: str | None = None, timeout: float = 120.0,
+        remote: Remote | None = None) -> CommandResult:
+    env = {**GIT_ENV, **(remote.env if remote is not None else {})}
+    return run(["git", *args], cwd=cwd, env=env, timeout=timeout)
 
 
-def git_ok(args: list[str], what: str, cwd: str | None = None) -> CommandResult:
-    result = git(args, cwd=cwd)
+def git_ok(args: list[str], what: str, cwd: str | None = None,
+           remote: Remote | None = None) -> CommandResult:
+    result = git(args, cwd=cwd, remote=remote)
     if not result.ok:
         raise StateFailed(f"{what} failed: {result.tail()}")
     return result
@@ -56,9 +122,11 @@ def parse_ls_remote(output: str) -> tuple[dict[str, str], str | None]:
     return refs, head_branch
 
 
-def resolve_remote(url: str, rev: str) -> RemoteRev:
+def resolve_remote(remote: Remote | str, rev: str) -> RemoteRev:
     """What `rev` is on the remote now; StateFailed when the remote cannot be reached."""
-    result = git(["ls-remote", "--symref", "--", url], timeout=60)
+    remote = remote if isinstance(remote, Remote) else split_credentials(remote)
+    url = remote.url
+    result = git(["ls-remote", "--symref", "--", url], timeout=60, remote=remote)
     if not result.ok:
         raise StateFailed(
             f"cannot read git repository {url}: {result.tail(3)}. Check the URL, "

@@ -125,8 +125,9 @@ class Completed:
     stderr: str
 
 
-def run_shell(spec: CmdSpec, command: str) -> Completed:
-    """Run `command` through spec.shell with spec's cwd/env/runas/timeout; never raises on rc."""
+def run_shell(spec: CmdSpec, command: str, merge_stderr: bool = False) -> Completed:
+    """Run `command` through spec.shell with spec's cwd/env/runas/timeout; never raises on rc.
+    merge_stderr: stderr goes into stdout, interleaved (the execution function cmd.run's)."""
     env = dict(os.environ)
     kwargs: dict[str, Any] = {}
     if spec.runas:
@@ -166,7 +167,7 @@ def run_shell(spec: CmdSpec, command: str) -> Completed:
             env=env,
             stdin=subprocess.PIPE if spec.stdin is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
             start_new_session=True,
             **kwargs,
         )
@@ -183,7 +184,7 @@ def run_shell(spec: CmdSpec, command: str) -> Completed:
         pid=proc.pid,
         retcode=proc.returncode,
         stdout=out.decode("utf-8", "replace").rstrip("\n"),
-        stderr=err.decode("utf-8", "replace").rstrip("\n"),
+        stderr=(err or b"").decode("utf-8", "replace").rstrip("\n"),
     )
 
 

@@ -10,6 +10,11 @@
 Changes: `revision: {old: sha or None, new: sha}`; `remote` when the origin URL changes;
 `local_changes` when force_reset discards edits. Local edits or local commits that the
 checkout would lose fail the state unless `force_reset: True`.
+
+Credentials (`https://deploy:{{ pillar['git_token'] }}@git.example.com/app.git`, or Salt's
+`https_user` / `https_pass`) reach git through the environment, never its argv; the
+checkout's origin is the URL without them (a token an older checkout kept in .git/config is
+removed, shown as a `remote` change).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import StateArgError
@@ -34,13 +39,19 @@ class GitSpec:
     target: str
     rev: str = "HEAD"
     force_reset: bool = False
+    https_user: str | None = None
+    https_pass: str | None = field(default=None, repr=False)
+
+    @property
+    def remote(self) -> gitp.Remote:
+        return gitp.split_credentials(self.url, self.https_user, self.https_pass)
 
 
 class Latest:
     """git.latest."""
 
     def parse(self, name: str, args: Mapping[str, Any]) -> GitSpec:
-        check_known("git.latest", args, ("target", "rev", "branch", "force_reset"))
+        check_known("git.latest", args, ("target", "rev", "branch", "force_reset", "https_user", "https_pass"))
         url = str(name)
         if url.startswith("-") or any(c in url for c in "\n\r\0 "):
             raise StateArgError(f"{url!r} is not a repository URL")
@@ -51,10 +62,13 @@ class Latest:
         if not REV.match(rev) or ".." in rev:
             raise StateArgError(f"rev {rev!r} is not a valid branch, tag or commit")
         force_reset = as_bool("git.latest", "force_reset", args.get("force_reset"))
-        return GitSpec(url, os.path.normpath(target), rev, force_reset)
+        creds = [args.get(k) for k in ("https_user", "https_pass")]
+        if any(c is not None and (not isinstance(c, str) or any(x in c for x in "\n\r\0")) for c in creds):
+            raise StateArgError("https_user and https_pass must be single-line strings")
+        return GitSpec(url, os.path.normpath(target), rev, force_reset, *creds)
 
     def check(self, ctx: ExecContext, spec: GitSpec) -> Pending:
-        remote = gitp.resolve_remote(spec.url, spec.rev)
+        remote = gitp.resolve_remote(spec.remote, spec.rev)
         facts = {"sha": remote.sha, "branch": remote.branch}
         if not os.path.exists(spec.target) or (
             os.path.isdir(spec.target) and not os.listdir(spec.target)
@@ -67,8 +81,8 @@ class Latest:
             )
         changes: dict[str, Any] = {}
         url = gitp.origin_url(spec.target)
-        if url != spec.url:
-            changes["remote"] = {"old": url, "new": spec.url}
+        if url != spec.remote.url:
+            changes["remote"] = {"old": url and gitp.redacted(url), "new": spec.remote.url}
         current = gitp.head(spec.target)
         if current != remote.sha:
             changes["revision"] = {"old": current, "new": remote.sha}
@@ -88,19 +102,24 @@ class Latest:
         fresh = pending.changes.get("revision", {}).get("old") is None and not os.path.isdir(
             os.path.join(spec.target, ".git")
         )
+        remote = spec.remote
         if fresh:
             os.makedirs(os.path.dirname(spec.target) or "/", exist_ok=True)
             gitp.git_ok(
-                ["clone", "--quiet", "--no-checkout", "--", spec.url, spec.target],
-                f"git clone {spec.url}",
+                ["clone", "--quiet", "--no-checkout", "--", remote.url, spec.target],
+                f"git clone {remote.url}",
+                remote=remote,
             )
         elif "remote" in pending.changes:
             gitp.git_ok(
-                ["remote", "set-url", "origin", spec.url], "git remote set-url", cwd=spec.target
+                ["remote", "set-url", "origin", remote.url], "git remote set-url", cwd=spec.target
             )
         if not fresh:
             gitp.git_ok(
-                ["fetch", "--quiet", "--tags", "--force", "origin"], "git fetch", cwd=spec.target
+                ["fetch", "--quiet", "--tags", "--force", "origin"],
+                "git fetch",
+                cwd=spec.target,
+                remote=remote,
             )
             current = gitp.head(spec.target)
             if current and not spec.force_reset and not gitp.is_ancestor(spec.target, current, sha):

@@ -1,0 +1,75 @@
+"""A real master with one real minion (m1) on loopback, for execution functions and
+`lpminion apply` against the master: a small state tree writing under OUT, and a pillar with
+one encrypted secret (the canary the tests look for)."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cluster import Cluster
+
+SECRET = "canary-exec-4d19b2"
+STATES = {
+    "top.sls": "base:\n  'm1':\n    - web\n",
+    "web/init.sls": (
+        "{{ grains['outdir'] }}/motd:\n"
+        "  file.managed:\n"
+        "    - contents: \"hello {{ grains['id'] }} {{ pillar['db']['password'] }}\"\n"
+        "    - makedirs: True\n"
+        "say-hi:\n"
+        "  test.succeed_without_changes:\n"
+        "    - require:\n"
+        "      - file: {{ grains['outdir'] }}/motd\n"),
+    "broken.sls": "oops:\n  file.managed:\n    - name: [\n",
+}
+
+
+class Fleet(Cluster):
+    def __init__(self, root: Path, lpmaster: str, lpminion: str) -> None:
+        super().__init__(root, lpmaster, lpminion, minion_args=["--heartbeat", "1", "--startup-states", "none"],
+                         minion_config="drift:\n  enabled: false\nrequest_timeout: 5\n")
+        self.out = root / "out"
+
+    def secret(self, key: str, value: str) -> str:
+        proc = self.cli("secret", "encrypt", "--key", key, input=value)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
+
+    def run_api(self, tgt: str, fun: str, *arg: Any, **kwarg: Any) -> dict[str, Any]:
+        """One job through the master's library (no `lpmaster` argv holding the arguments):
+        {minion: {"ret", "success", "retcode"}}."""
+        from master import api
+
+        cfg = api.load_config(self.master_cfg)
+        returns = {}
+        for event in api.run_job(cfg, tgt, fun, list(arg), dict(kwarg), "glob", 30):
+            if event["event"] == "return":
+                returns[event["minion"]] = {k: event.get(k) for k in ("ret", "success", "retcode")}
+        return returns
+
+
+@pytest.fixture(scope="module")
+def fleet(lpmaster_bin: str, lpminion_bin: str):
+    root = Path(tempfile.mkdtemp(prefix="lp-execfns-"))
+    f = Fleet(root, lpmaster_bin, lpminion_bin)
+    try:
+        assert f.cli("secret", "keygen").returncode == 0
+        for rel, text in STATES.items():
+            path = f.master_dir / "states" / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        pillar = f.master_dir / "pillar"
+        pillar.mkdir(exist_ok=True)
+        (pillar / "top.sls").write_text("base:\n  'm1':\n    - data\n")
+        token = f.secret("db:password", SECRET)
+        (pillar / "data.sls").write_text(f"app:\n  port: 8080\n  name: linkpeek\ndb:\n  password: {token}\n")
+        f.start_master()
+        f.add_minions("m1", args=lambda mid: ["--grain", f"outdir={f.out}"])
+        yield f
+    finally:
+        f.close()
+        shutil.rmtree(root, ignore_errors=True)
