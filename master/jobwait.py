@@ -70,7 +70,7 @@ class InFlight:
         window = services.config.minion_down_after
         key = services.keystore.accepted().get(minion_id)
         heard = max(services.last_seen.get(minion_id, 0.0),
-                    services.register_times.get(key, 0.0) if key else 0.0)
+                    services.registration.registered_at.get(key, 0.0) if key else 0.0)
         gone = self.disconnected_at.get(minion_id)
         if gone is not None and heard <= gone:
             return False                      # dropped, and silent since

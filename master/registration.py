@@ -34,6 +34,7 @@ class RegistrationGuard:
     def __init__(self, events: Any = None) -> None:
         self._events = events
         self._last_by_key: dict[str, float] = {}
+        self.registered_at: dict[str, float] = {}    # key -> wall-clock time of its last register
         self._last_full_notice = -NOTICE_INTERVAL_S
         self._problems: list[str] = []
 
@@ -43,9 +44,11 @@ class RegistrationGuard:
         if now - self._last_by_key.get(key, -REGISTER_MIN_INTERVAL_S) < REGISTER_MIN_INTERVAL_S:
             raise WireError("register rate limit: retry later")
         self._last_by_key[key] = now
+        self.registered_at[key] = time.time()
         if len(self._last_by_key) > 20_000:
             self._last_by_key = {k: t for k, t in self._last_by_key.items()
                                  if now - t < REGISTER_MIN_INTERVAL_S}
+            self.registered_at = {k: self.registered_at[k] for k in self._last_by_key if k in self.registered_at}
 
     def pending_full(self, count: int, cap: int) -> str:
         """The refusal text for a full pending list; log and record an event now and then."""

@@ -88,3 +88,19 @@ def test_the_daemons_writes_reach_the_index_first_and_the_disk_later(tmp_path):
     store.refresh(force=True)
     assert store.lookup(key).minion_id == "web9" and store.problems() == []
     assert key_problem("0" * 40) and key_problem(key) is None
+
+
+def test_an_accepted_key_with_no_minion_behind_it_is_reported_not_connected(guarded):
+    """A key the operator wrote by hand (no minion runs it): the job says so and nothing breaks."""
+    from tests.security.rogue import fresh_keypair
+
+    before = snapshot(guarded)
+    ghost = guarded.master_dir / "pki" / "minions" / "ghost1"
+    ghost.write_text(fresh_keypair().public + "\n")
+    try:
+        res = guarded.cli("run", "ghost1", "test.ping", "--timeout", "2")
+        assert res.returncode == 2 and "ghost1" in res.stdout + res.stderr, res
+        assert "Traceback" not in guarded.master_log()
+    finally:
+        ghost.unlink()
+    assert_unharmed(guarded, before, new_jobs=1)
