@@ -320,11 +320,14 @@ class KeyStore:
 
     def preseed(self, minion_id: str, key: str) -> KeyEntry:
         """Accept `key` for an id that has no key yet (`lpmaster keys gen`)."""
-        if not MINION_ID_RE.match(minion_id) or not is_public_key(key):
+        if not MINION_ID_RE.fullmatch(minion_id) or not isinstance(key, str) or key_problem(key):
             raise KeyStoreError("invalid id or key")
         self.refresh()
         if any(minion_id in self._by_state[state] for state in STATES):
             raise KeyStoreError(f"{minion_id} already has a key")
+        held = self._by_key.get(key) or (self._conflicts.get(key) and KeyEntry(self._conflicts[key][0], "", key))
+        if held:
+            raise KeyStoreError(f"this key is already stored for {held.minion_id}")
         self._write(ACCEPTED, minion_id, key)
         return KeyEntry(minion_id, ACCEPTED, key)
 
