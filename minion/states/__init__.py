@@ -24,6 +24,11 @@ MODULES: dict[str, str] = {
     "git": "minion.states.git",
     "virtualenv": "minion.states.virtualenv",
     "pip": "minion.states.pip",
+    "sysctl": "minion.states.sysctl",
+    "locale": "minion.states.locale",
+    "timezone": "minion.states.timezone",
+    "ssh_known_hosts": "minion.states.ssh_known_hosts",
+    "module": "minion.states.module",
     "postgres_user": "minion.states.postgres_user",
     "postgres_database": "minion.states.postgres_database",
 }

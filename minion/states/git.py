@@ -145,4 +145,6 @@ class Latest:
         return dict(pending.changes)
 
 
-FUNCTIONS = {"latest": Latest()}
+from minion.states.git_config import ConfigSet, ConfigUnset  # noqa: E402  (their own file)
+
+FUNCTIONS = {"latest": Latest(), "config_set": ConfigSet(), "config_unset": ConfigUnset()}

@@ -1,0 +1,80 @@
+"""timezone.system: the host's time zone.
+
+    Europe/Berlin:
+      timezone.system: []
+
+As on Debian: /etc/localtime is a symlink to /usr/share/zoneinfo/NAME and /etc/timezone
+holds NAME (both written by this state; no timedatectl, so it works without systemd too).
+`utc` (Salt's hardware-clock flag) is accepted; the hardware clock is not managed here.
+Changes: `{timezone: NAME}`.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from core.errors import StateArgError
+from minion.providers.atomic import write_atomic
+from minion.providers.safefs import read_file
+from minion.state.contract import ExecContext, Pending, StateFailed
+from minion.states.specargs import as_bool, check_known
+
+ZONEINFO = "/usr/share/zoneinfo"
+ZONE = re.compile(r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$")
+
+
+@dataclass(frozen=True)
+class ZoneSpec:
+    name: str
+    utc: bool
+
+
+def current_zone(localtime: str = "/etc/localtime", timezone: str = "/etc/timezone") -> str | None:
+    """The zone /etc/localtime points at (else /etc/timezone's), None when neither says."""
+    try:
+        target = os.readlink(localtime)
+    except OSError:
+        target = ""
+    marker = "zoneinfo/"
+    if marker in target:
+        return target.split(marker, 1)[1]
+    data = read_file(timezone)
+    return data.decode().strip() or None if data is not None else None
+
+
+class System:
+    """timezone.system"""
+
+    def parse(self, name: str, args: Mapping[str, Any]) -> ZoneSpec:
+        check_known("timezone.system", args, ("utc",))
+        if not isinstance(name, str) or not ZONE.match(name) or ".." in name:
+            raise StateArgError(f"timezone.system: {name!r} is not a time zone name "
+                                "(e.g. Europe/Berlin, UTC)")
+        return ZoneSpec(name, as_bool("timezone.system", "utc", args.get("utc"), True))
+
+    def check(self, ctx: ExecContext, spec: ZoneSpec) -> Pending:
+        if not os.path.isfile(os.path.join(ZONEINFO, spec.name)):
+            raise StateFailed(f"time zone {spec.name} is not in {ZONEINFO} (is tzdata installed?)")
+        have = current_zone()
+        data = read_file("/etc/timezone")
+        written = data.decode().strip() if data is not None else None
+        if have == spec.name and written == spec.name:
+            return Pending(comment=f"Timezone {spec.name} already set")
+        return Pending(changes={"timezone": spec.name},
+                       comment=f"Timezone {spec.name} needs to be set",
+                       applied_comment=f"Set timezone {spec.name}")
+
+    def apply(self, ctx: ExecContext, spec: ZoneSpec, pending: Pending) -> dict[str, Any]:
+        target = os.path.join(ZONEINFO, spec.name)
+        tmp = f"/etc/.localtime.{os.getpid()}.lp-tmp"
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        os.symlink(target, tmp)
+        os.replace(tmp, "/etc/localtime")
+        write_atomic("/etc/timezone", spec.name + "\n", 0o644)
+        return dict(pending.changes)
+
+
+FUNCTIONS = {"system": System()}
