@@ -87,3 +87,26 @@ def test_a_failed_drill_names_its_phase_and_why_and_escapes_minion_text():
     assert "FAIL restore" in text and "FAILED in phase restore: restic: wrong password" in text
     assert "\x1b" not in text
     assert result.as_dict()["total"] == 42.0 and result.as_dict()["failed_phase"] == "restore"
+
+
+def test_scratch_renders_as_source_with_its_own_machine_grains():
+    from minion.remote_apply import rendering_as
+
+    own = {"id": "scratch1", "scratch": "true", "ipv4": ["10.231.0.9"], "init": "other"}
+    source = {"id": "dev1", "grains": {"id": "dev1", "roles": "web,db,", "ipv4": ["10.231.0.5"], "init": "other"}}
+    mid, grains = rendering_as(source, "scratch1", own)
+    assert mid == "dev1"
+    assert grains == {"id": "dev1", "roles": "web,db,", "ipv4": ["10.231.0.9"], "init": "other"}
+    assert rendering_as({"id": "../x", "grains": {}}, "scratch1", own) == ("scratch1", own)
+    assert rendering_as({"id": "dev1", "grains": "no"}, "scratch1", own) == ("scratch1", own)
+
+
+def test_a_rebuilt_host_takes_the_lost_hosts_custom_grains_only():
+    from types import SimpleNamespace
+
+    from master.drills.takeover import custom_grains
+
+    services = SimpleNamespace(grains={
+        "dev1": {"id": "dev1", "roles": "web,db,", "os": "Debian", "scratch": "false"},
+        "fresh1": {"id": "fresh1", "os": "Debian", "scratch": "true"}})
+    assert custom_grains(services, "dev1", "fresh1") == {"roles": "web,db,"}
