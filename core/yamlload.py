@@ -154,9 +154,30 @@ def _check_size(text: str, source: str) -> None:
 def check_limits(root: Node, source: str) -> None:
     """RenderError when the composed document's aliases expand it too far (or are too many).
 
-    Aliases are shared nodes in the composed graph: each node's expanded size is counted
-    once (memoised), so the check costs the graph's size, not the bomb's.
+    Aliases are shared nodes in the composed graph. Without any (the usual case) one pass
+    counts the nodes; with some, each container's expanded size is counted once (memoised),
+    so the check costs the graph's size, not the bomb's. Scalars cannot nest, so an alias
+    to one costs nothing and is not followed.
     """
+    stack: list[Node] = [root]
+    seen: set[int] = set()
+    nodes = 1
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ScalarNode):
+            continue
+        if id(node) in seen:
+            _check_expansion(root, source)   # shared (aliased) containers: count them out
+            return
+        seen.add(id(node))
+        kids = _children(node)
+        nodes += len(kids)
+        stack.extend(k for k in kids if not isinstance(k, ScalarNode))
+    if nodes > MAX_YAML_NODES:
+        raise RenderError(f"the YAML document has more than {MAX_YAML_NODES} nodes; refused", location=source)
+
+
+def _check_expansion(root: Node, source: str) -> None:
     sizes: dict[int, int] = {}
     open_nodes: set[int] = set()
     referenced: set[int] = set()
@@ -168,7 +189,7 @@ def check_limits(root: Node, source: str) -> None:
         kids = _children(node)
         if closing:
             open_nodes.discard(nid)
-            total = 1 + sum(sizes[id(k)] for k in kids)
+            total = 1 + sum(sizes.get(id(k), 1) for k in kids)
             if total > MAX_YAML_NODES:
                 raise RenderError(f"YAML aliases expand this document beyond {MAX_YAML_NODES} nodes; "
                                   "refused", location=f"{source}:{node.start_mark.line + 1}")
@@ -179,6 +200,8 @@ def check_limits(root: Node, source: str) -> None:
         open_nodes.add(nid)
         stack.append((node, True))
         for kid in kids:
+            if isinstance(kid, ScalarNode):
+                continue
             kid_id = id(kid)
             if kid_id in open_nodes:
                 raise RenderError("a YAML alias refers to the node that contains it; refused",
