@@ -42,8 +42,8 @@ class HighData:
     where: dict[str, Where] = field(default_factory=dict)
     sls: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    # SLS name -> every SLS that includes it, directly or not, nearest first (Salt's
-    # __sls_included_from__: `require: - sls: web` covers what web includes too)
+    # SLS name -> the SLS that included it on the way to its first rendering, nearest first
+    # (Salt's __sls_included_from__: `require: - sls: web` covers what web includes too)
     included_from: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -76,12 +76,11 @@ class _Reader:
     def add(self, name: str, requested_by: str | None, chain: tuple[str, ...] = ()) -> None:
         from core.render import render_sls_located
 
-        if chain:
-            known = self.result.included_from.setdefault(name, [])
-            known.extend(s for s in reversed(chain) if s not in known and s != name)
         if name in self.visited:
             return
         self.visited.add(name)
+        if chain:  # as Salt records it: the includers on the way to its first rendering
+            self.result.included_from[name] = [s for s in reversed(chain) if s != name]
         try:
             text, relpath = self.tree.read(name)
         except SlsNotFound as exc:

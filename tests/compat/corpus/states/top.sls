@@ -1,0 +1,7 @@
+base:
+  '*':
+    - nginx
+    - users
+    - sysctl
+    - openssh
+    - locale
