@@ -63,7 +63,11 @@ def handle_scheduled_job(master: Any, minion_id: str, request: dict[str, Any]) -
     if ret is not None and not isinstance(ret, dict):
         raise WireError("scheduled_job return must be a map")
     master.scheduled_rate.take(minion_id)  # TooOften (retry: the minion keeps the job)
-    job = record_own_job(master, minion_id, fun, arg, kwarg, f"schedule:{name}")
+    from master.offline_runs import record_offline_run
+
+    job = record_offline_run(master, minion_id, request, fun, arg, kwarg, f"schedule:{name}")
+    if job is None:
+        job = record_own_job(master, minion_id, fun, arg, kwarg, f"schedule:{name}")
     if ret is not None:
         master.store_return(minion_id, wire.Return.from_map({**ret, "jid": job.jid, "fun": fun}))
     return wire.message("started", jid=job.jid, fun=fun, arg=list(arg), kwarg=dict(kwarg), expires=job.expires)

@@ -103,11 +103,14 @@ class MasterServices:
             return {}
 
     def new_job(self, fun: str, arg: list[Any], kwarg: dict[str, Any], tgt: str, tgt_type: str,
-                minions: list[str], user: str = "", ttl: float | None = None) -> Job:
-        """A job with a new id, expiring after `ttl` (default job_ttl), recorded for `minions`."""
+                minions: list[str], user: str = "", ttl: float | None = None, *,
+                jid: str | None = None, created: float | None = None) -> Job:
+        """A job with a new id (or `jid`, checked by the caller), expiring after `ttl` (default
+        job_ttl), recorded for `minions`; `created` when it ran before it was recorded."""
         now = time.time()
-        job = Job(jid=new_jid(now), fun=fun, arg=tuple(arg), kwarg=kwarg, tgt=tgt, tgt_type=tgt_type,
-                  created=now, expires=now + (self.config.job_ttl if ttl is None else ttl))
+        job = Job(jid=jid or new_jid(now), fun=fun, arg=tuple(arg), kwarg=kwarg, tgt=tgt, tgt_type=tgt_type,
+                  created=now if created is None else created,
+                  expires=now + (self.config.job_ttl if ttl is None else ttl))
         encode(job.to_map())  # refuse an oversized job before recording it
         with self.storage.writing():
             self.jobstore.add_job(job, minions, user)

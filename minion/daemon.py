@@ -291,12 +291,14 @@ class MinionDaemon:
         if refused:
             log.warning("master refused to record scheduled job %s: %s", name, str(reply.get("error"))[:200])
         loop = asyncio.get_running_loop()
-        local = wire.Job(jid=wire.new_jid(), fun=fun, arg=tuple(arg), kwarg=dict(kwarg))
+        ran_at = time.time()
+        local = wire.Job(jid=wire.new_jid(ran_at), fun=fun, arg=tuple(arg), kwarg=dict(kwarg))
         ret = await loop.run_in_executor(self.pool, self._execute, local, loop)
         if refused:
             log.info("scheduled job %s finished: %s", name, "ok" if ret.success else "failed")
             return  # the master will not take it; the log has it
         msg["return"] = {"success": ret.success, "ret": ret.ret, "retcode": ret.retcode}
+        msg["run_id"], msg["ran_at"] = local.jid, ran_at   # recorded when it ran, and once (offline_runs)
         try:
             msg = wire.decode(wire.encode(msg))
         except WireError as exc:

@@ -157,3 +157,47 @@ def test_no_waiting_on_a_minion_the_master_knows_is_gone(outage):
         waiting.kill()
         raise AssertionError("apply waited for a minion with no connection") from None
     assert waiting.returncode == 2 and "m1 did not answer (not connected)" in err, err
+
+
+def test_scheduled_runs_done_while_the_master_was_away_keep_when_they_ran_and_count_once(outage):
+    from core import wire
+    from tests.foundation.rawclient import RawClient, minion_keypair
+
+    ticks = outage.outdir("m3") / "ticks"
+    outage.outdir("m3").mkdir(parents=True, exist_ok=True)
+    outage.init_minion("m3", "--grain", f"outdir={outage.outdir('m3')}",
+                       config=f"schedule:\n  tick:\n    function: cmd.run\n    job_args: ['echo x >> {ticks}']\n"
+                              "    seconds: 2\n")
+    outage.start_minion("m3")
+    outage.wait_pending("m3")
+    outage.accept_keys("m3")
+    outage.wait_answering("m3")
+
+    def tick_jobs() -> list[dict]:
+        jobs = json.loads(outage.cli("jobs", "list", "--json", "--limit", "500").stdout)
+        return [j for j in jobs if j["user"] == "schedule:tick"]
+
+    wait_for(tick_jobs, 30, "a scheduled run recorded while the master is up")
+    outage.stop_master()
+    away = time.time()
+    done = len(ticks.read_text().splitlines())
+    wait_for(lambda: len(ticks.read_text().splitlines()) >= done + 3, 30, "three runs while the master is away")
+    outage.start_master()
+    back = time.time()
+
+    def offline_runs() -> list[dict]:
+        during = [j for j in tick_jobs() if away < j["created"] < back]
+        return during if len(during) >= 3 else []
+    during = wait_for(offline_runs, 30, "the runs done while away, recorded at the time they ran", step=0.3)
+    assert len({round(j["created"]) for j in during}) >= 2     # spread over the outage, not one burst
+
+    client = RawClient(outage, minion_keypair(outage, "m3"))   # a spooled run sent twice (ack lost)
+    try:
+        run_id = wire.new_jid(away)
+        request = {"type": "scheduled_job", "name": "tick", "fun": "cmd.run", "arg": ["echo x"], "kwarg": {},
+                   "return": {"success": True, "ret": "x", "retcode": 0}, "run_id": run_id, "ran_at": away}
+        first, again = client.ask({**request, "rid": 1}), client.ask({**request, "rid": 2})
+    finally:
+        client.close()
+    assert first["type"] == again["type"] == "started" and first["jid"] == again["jid"], (first, again)
+    assert sum(1 for j in tick_jobs() if j["jid"] == first["jid"]) == 1
