@@ -38,6 +38,7 @@ class MasterConfig:
     log_level: str = "info"
     strict_arguments: bool = False     # `lpmaster apply` as with --strict
     nodegroups: Mapping[str, Any] = field(default_factory=dict)  # N@name: a compound target each
+    backup: Mapping[str, Any] = field(default_factory=dict)      # the master's self-backup (master/backups/selfbackup.py)
     # issue 11 (master/drills/): hosts that may receive another's role in a drill, scheduled
     # drills ({SOURCE: {onto: SCRATCH, cron: "0 6 * * 1"}}), and when a drill is stale
     scratch: str = field(default="", metadata={"csv_list": True})

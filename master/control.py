@@ -13,6 +13,7 @@ the master answers with JSON lines (events) and closes.
     {"op": "keys_changed"}  -> {"event": "done", "cut": [...]}   (after `keys reject/delete`)
     {"op": "status"}        -> {"event": "done", "last_seen": {id: ts}, "connected": [ids]}
     {"op": "ping"}          -> {"event": "done"}
+    {"op": "self_backup"}   -> {"event": "done", "record": {...}}   (the master backs itself up now)
     {"op": "drill", ...}    -> phase events, then done with the result (master/drills/control.py)
 """
 from __future__ import annotations
@@ -133,6 +134,10 @@ class ControlServer:
                 from master.drills.control import handle_drill
                 await handle_drill(self.daemon, request, lambda event: _send(writer, event),
                                    _peer_user(writer))
+            elif op == "self_backup":
+                from master.backups.selfschedule import run_now
+                record = await run_now(self.daemon.services, self.daemon.config)
+                await _send(writer, {"event": "done", "record": record})
             elif op == "ping":
                 await _send(writer, {"event": "done"})
             else:

@@ -10,6 +10,7 @@ Tasks (one asyncio.TaskGroup, so none fails silently):
   control      the local Unix socket the CLI talks to (master/control.py)
   keyannounce  serves the master's public key for the minion's first contact
   drills       runs the drills master.yaml schedules (master/drills/schedule.py)
+  self-backup  backs the master itself up on master.yaml's `backup: cron:` (master/backups/selfschedule.py)
 """
 from __future__ import annotations
 
@@ -111,7 +112,7 @@ class MasterDaemon:
                 tasks = [tg.create_task(self._requests()), tg.create_task(self._subscribers()),
                          tg.create_task(self._keywatch()), tg.create_task(self._presence()),
                          tg.create_task(self.channel.watch_connections()),
-                         tg.create_task(self._scheduled_drills())]
+                         tg.create_task(self._scheduled_drills()), tg.create_task(self._self_backup())]
                 await self._stopping.wait()
                 for task in tasks:
                     task.cancel()
@@ -291,6 +292,10 @@ class MasterDaemon:
     async def _scheduled_drills(self) -> None:
         from master.drills.schedule import run_schedule
         await run_schedule(self.drills, self.drill_schedule)
+
+    async def _self_backup(self) -> None:
+        from master.backups.selfschedule import run_schedule
+        await run_schedule(self.services, self.config)
 
     async def _presence(self) -> None:
         while True:

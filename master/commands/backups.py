@@ -5,6 +5,8 @@ declared in pillar (`backup:`), their catalogue, and putting them back.
     lpmaster backup run TARGET JOB [--json]             run one now, with restic's progress; waits for it
     lpmaster backup snapshots TARGET JOB [--json]       the job's snapshots in its repository
     lpmaster restore TARGET JOB [--snapshot ID|latest] (--to PATH | --in-place) [--yes] [--force]
+    lpmaster backup run '(master)' master               the master backs itself up now (master.yaml `backup:`)
+    lpmaster init --restore REPOSITORY --dir DIR --password-file F    a lost master, back on a new host
 
 Exit codes: `backups` 0 every job is ok, 2 any is stale, failing, never run or unverified;
 `backup run` and `restore` 0 done, 1 it failed, 2 the minion did not answer; 64 usage.
@@ -18,6 +20,8 @@ from typing import Any
 
 from core import cli
 from core.targeting import TARGET_TYPES
+
+MASTER_ROW = "(master)"     # master/backups/api.py: the master's own row
 
 RUN_HELP = """Run backup job JOB on TARGET now (`backup.run JOB`), show restic's progress while it
 works, and wait for the result; the run is recorded in the catalogue like a scheduled one.
@@ -129,6 +133,8 @@ def handle_run(args: argparse.Namespace) -> int:
     from master.output import escape_controls as escape
 
     cfg = api.load_config(cli.require_config(args, "master"))
+    if args.target == MASTER_ROW:
+        return _run_self(cfg, args)
     returns: dict[str, Any] = {}
     failed = False
     missing: dict[str, str] = {}
@@ -154,6 +160,23 @@ def handle_run(args: argparse.Namespace) -> int:
     if missing:
         return cli.EXIT_INCOMPLETE
     return cli.EXIT_FAILED if failed else cli.EXIT_OK
+
+
+def _run_self(cfg: Any, args: argparse.Namespace) -> int:
+    """`lpmaster backup run '(master)' master`: the running master backs itself up now."""
+    from master import api
+
+    if args.job != "master":
+        print("lpmaster backup run: the master's own job is called `master`", file=sys.stderr)
+        return cli.EXIT_USAGE
+    record: Any = None
+    for event in api.control_request(cfg, {"op": "self_backup"}, timeout=args.timeout or 6 * 3600.0):
+        record = event.get("record")
+    if args.json:
+        cli.print_json({MASTER_ROW: record})
+    else:
+        print(run_summary(MASTER_ROW, "master", record, bool(record and record.get("success"))))
+    return cli.EXIT_OK if record and record.get("success") else cli.EXIT_FAILED
 
 
 def progress_line(event: dict[str, Any]) -> str:

@@ -1,3 +1,4 @@
-"""Backups with restic on the minion: the `backup:` pillar (spec), the restic command line
-(restic), dump producers (sources), a run (run), a restore (restore) and the report sent
-to the master (report). The execution functions are minion/functions/backup.py."""
+"""Backups with restic on the minion: the `backup:` pillar (spec), dump producers (sources), a
+run (run), a restore (restore), the scheduled jobs (schedule) and the report sent to the
+master (report). The restic command line itself is core/restic.py (the master backs itself
+up with it too); the execution functions are minion/functions/backup.py."""

@@ -9,10 +9,9 @@ backups from a scratch host given that host's pillar.
 `latest` is the newest good snapshot of the job under `host` (default `spec.host`): a
 snapshot tagged `lp-failed` is never chosen, and naming one is refused.
 
-The snapshot's paths are checked before anything is written (SECURITY.md rule 4): every
-node path must be absolute and plain (no `..`, `.`, empty parts or NUL), no node may lie
-under a node that is a symlink (the classic way out of the target), and with `--force`
-into a non-empty directory no existing part of a path may be a symlink either. `to`
+The snapshot's paths are checked before anything is written (core/snapshotpaths.py:
+plain absolute paths, nothing under a symlink node; with `--force` into a non-empty
+directory, no existing symlink on the way either). `to`
 refuses a non-empty directory unless `force`.
 """
 from __future__ import annotations
@@ -21,10 +20,11 @@ import os
 import sqlite3
 import subprocess
 import tempfile
-from typing import Any, Iterable
+from typing import Any
 
 from core.errors import LinkpeekError, UnsafePathError
-from minion.backup.restic import Restic, ResticError
+from core.restic import Restic, ResticError
+from core.snapshotpaths import check_existing, check_nodes
 from minion.backup.run import FAILED_TAG
 from minion.backup.sources import as_user
 from minion.backup.spec import BackupSpec, JobSpec
@@ -52,47 +52,6 @@ def select_snapshot(snapshots: list[dict[str, Any]], wanted: str = "latest") -> 
     if FAILED_TAG in (found[0].get("tags") or []):
         raise RestoreError(f"snapshot {wanted} holds a dump that failed; choose another")
     return found[0]
-
-
-def check_nodes(nodes: Iterable[dict[str, Any]]) -> list[str]:
-    """The node paths, once each is plain and none lies under a symlink node; else UnsafePathError."""
-    nodes = list(nodes)
-    paths: list[str] = []
-    links: set[str] = set()
-    for node in nodes:
-        path = node.get("path")
-        if not isinstance(path, str) or not path.startswith("/") or "\x00" in path or "\\" in path:
-            raise UnsafePathError(f"snapshot holds an unsafe path {str(path)[:200]!r}")
-        parts = path.split("/")[1:]
-        if any(p in ("", ".", "..") for p in parts):
-            raise UnsafePathError(f"snapshot holds an unsafe path {path[:200]!r}")
-        name = node.get("name")
-        if isinstance(name, str) and ("/" in name or name in (".", "..")):
-            raise UnsafePathError(f"snapshot holds an unsafe name {name[:200]!r}")
-        paths.append(path)
-        if node.get("type") == "symlink":
-            links.add(path)
-    for path in paths:
-        parts = path.split("/")[1:]
-        for i in range(1, len(parts)):
-            parent = "/" + "/".join(parts[:i])
-            if parent in links:
-                raise UnsafePathError(f"snapshot puts {path[:200]!r} under the symlink {parent!r}")
-    return paths
-
-
-def check_existing(target: str, paths: Iterable[str]) -> None:
-    """No existing part of a restored path under `target` (but the last) may be a symlink."""
-    real_target = os.path.realpath(target)
-    for path in paths:
-        parts = path.split("/")[1:-1]
-        current = real_target
-        for part in parts:
-            current = os.path.join(current, part)
-            if os.path.islink(current):
-                raise UnsafePathError(f"{current} is a symlink; restoring through it could write outside {target}")
-            if not os.path.exists(current):
-                break
 
 
 def prepare_target(to: str, force: bool) -> str:

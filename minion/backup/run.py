@@ -19,7 +19,7 @@ import time
 import uuid
 from typing import Any
 
-from minion.backup.restic import NO_REPOSITORY_HINTS, BackupOutcome, Restic, ResticError, StatusCallback
+from core.restic import NO_REPOSITORY_HINTS, BackupOutcome, Restic, ResticError, StatusCallback
 from minion.backup.sources import SqliteCopy, describe, producer_for
 from minion.backup.spec import BackupSpec, JobSpec
 

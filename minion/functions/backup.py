@@ -59,7 +59,7 @@ def check(ctx: Any, **kwargs: Any) -> FunctionResult:
 
 def snapshots(ctx: Any, job: Any = None, host: Any = None, **kwargs: Any) -> FunctionResult:
     """The snapshots of JOB, oldest first: id, time, paths, tags, and whether it is good."""
-    from minion.backup.restic import Restic, ResticError
+    from core.restic import Restic, ResticError
     from minion.backup.run import FAILED_TAG
 
     _no_extra(kwargs, "backup.snapshots")

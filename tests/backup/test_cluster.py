@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+import yaml
 
 from tests.backup.conftest import PASSWORD
 from tests.cluster import Cluster, wait_for
@@ -45,6 +47,13 @@ def site(tmp_path_factory: pytest.TempPathFactory, lpmaster_bin: str, lpminion_b
             "    export: {source: command, command: 'echo exported', filename: export.json, cron: '30 3 * * *'}\n"
             "    broken: {source: command, command: 'echo half; exit 7', filename: b.txt, cron: '0 3 * * *'}\n")
         (c.master_dir / "states").mkdir(exist_ok=True)
+        (c.master_dir / "states" / "top.sls").write_text("base: {}\n")
+        pw = root / "master-backup.pass"
+        pw.write_text(PASSWORD + "-master\n")
+        pw.chmod(0o600)
+        config = yaml.safe_load(Path(c.master_cfg).read_text())
+        config["backup"] = {"repository": str(root / "master-repo"), "password_file": str(pw), "cron": "15 2 * * *"}
+        Path(c.master_cfg).write_text(yaml.safe_dump(config))
         c.start_master()
         c.add_minions(MID)
         yield c
@@ -64,7 +73,7 @@ def _outputs(site: Cluster, *procs: subprocess.CompletedProcess[str]) -> None:
 
 
 def test_declared_jobs_are_never_run_until_run_then_ok(site: Cluster, tmp_path: Path) -> None:
-    wait_for(lambda: len(_backups(site)[1]) == 3, what="the declared jobs in the catalogue")
+    wait_for(lambda: len(_backups(site)[1]) == 4, what="the declared jobs (and the master's own) in the catalogue")
     code, rows = _backups(site)
     assert code == 2 and {r["status"] for r in rows.values()} == {"never run"}
     table = site.cli("backups")
@@ -167,3 +176,33 @@ def test_the_password_is_in_no_log_store_or_process_list(site: Cluster) -> None:
                     assert needle not in path.read_bytes(), f"{path} holds the password"
     for log in site.root.glob("*.log"):
         assert needle not in log.read_bytes(), f"{log} holds the password"
+
+
+def test_a_lost_master_comes_back_with_init_restore(site: Cluster) -> None:
+    """Last in this module: it deletes the master's directory."""
+    run = site.cli("backup", "run", "(master)", "master")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "backup master ok: snapshot" in run.stdout
+    _, rows = _backups(site)
+    assert rows["master"]["minion"] == "(master)" and rows["master"]["status"] == "ok"
+    good_before = {job: row["last_good"]["snapshot_id"] for job, row in rows.items()
+                   if row["last_good"] and job != "master"}    # a self-backup cannot hold its own record
+    jids_before = {j["jid"] for j in json.loads(site.cli("jobs", "list", "--json").stdout)}
+    finger = site.finger
+
+    site.stop_master()
+    shutil.rmtree(site.master_dir)
+    res = site.cli("init", "--restore", str(site.root / "master-repo"), "--dir", str(site.master_dir),
+                   "--password-file", str(site.root / "master-backup.pass"), config=False)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"master fingerprint: {finger}" in res.stdout
+    site.start_master()
+    site.wait_answering(MID)                      # the same running minion, never re-accepted or re-pinned
+    assert MID in site.keys()["accepted"]
+    assert jids_before <= {j["jid"] for j in json.loads(site.cli("jobs", "list", "--json").stdout)}
+    _, rows = _backups(site)
+    assert {job: row["last_good"]["snapshot_id"] for job, row in rows.items()
+            if row["last_good"] and job != "master"} == good_before
+    again = site.cli("backup", "run", MID, "export")   # its pillar's ENC[] password still decrypts
+    assert again.returncode == 0, again.stdout + again.stderr
+    _outputs(site, run, res, again)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from minion.backup.restic import Restic
+from core.restic import Restic
 from minion.backup.restore import RestoreError, restore
 from minion.backup.run import run_backup
 from tests.backup.conftest import make_spec

@@ -6,7 +6,8 @@ import os
 import pytest
 
 from core.errors import UnsafePathError
-from minion.backup.restore import RestoreError, check_existing, check_nodes, prepare_target, select_snapshot
+from core.snapshotpaths import check_existing, check_nodes
+from minion.backup.restore import RestoreError, prepare_target, select_snapshot
 
 
 @pytest.mark.parametrize("nodes", [

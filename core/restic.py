@@ -1,4 +1,5 @@
 """The restic command line, run safely: secrets by environment and 0600 files, never argv.
+Shared by the minion's backups (minion/backup/) and the master's backup of itself.
 
     with Restic(spec, cache_dir="/var/cache/lp/restic") as restic:
         if not restic.exists():
@@ -21,11 +22,10 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from typing import IO, Any, Callable, Iterable, Sequence
+from typing import IO, Any, Callable, Iterable, Mapping, Protocol, Sequence
 from urllib.parse import urlsplit
 
 from core.errors import LinkpeekError
-from minion.backup.spec import BackupSpec
 
 log = logging.getLogger("lp.minion.backup")
 
@@ -37,6 +37,22 @@ EXIT_NO_REPOSITORY = 10          # restic >= 0.17
 MAX_ERROR_TEXT = 4000
 
 
+class SshAccess(Protocol):
+    key: str               # a private key (text)
+    known_hosts: str       # known_hosts lines ("" uses the system's)
+    port: int
+
+
+class Repository(Protocol):
+    """What Restic needs to open a repository (minion.backup.spec.BackupSpec is one; so is the
+    master's own self-backup settings)."""
+    repository: str
+    password: str
+    env: Mapping[str, str]
+    host: str
+    ssh: SshAccess | None
+
+
 class ResticError(LinkpeekError):
     """restic failed; the message holds the tail of what it said on stderr."""
 
@@ -44,7 +60,7 @@ class ResticError(LinkpeekError):
 class Restic:
     """One repository, opened for the length of a `with` block."""
 
-    def __init__(self, spec: BackupSpec, cache_dir: str, *, binary: str = "restic", no_lock: bool = False) -> None:
+    def __init__(self, spec: Repository, cache_dir: str, *, binary: str = "restic", no_lock: bool = False) -> None:
         self.spec = spec
         self.cache_dir = cache_dir
         self.binary = binary

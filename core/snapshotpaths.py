@@ -1,0 +1,54 @@
+"""The checks a restore makes on a snapshot's paths before anything is written (SECURITY.md rule 4).
+
+    paths = check_nodes(restic.ls(snapshot_id))     # UnsafePathError on a crafted snapshot
+    check_existing(target, paths)                   # no existing symlink on the way under target
+
+Every node path must be absolute and plain (no `..`, `.`, empty parts, NUL or backslash), its
+name must be one path part, and no node may lie under a node that is a symlink (the classic way
+out of a restore target). Used by the minion's restores and the master's `init --restore`.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Iterable
+
+from core.errors import UnsafePathError
+
+
+def check_nodes(nodes: Iterable[dict[str, Any]]) -> list[str]:
+    """The node paths, once each is plain and none lies under a symlink node; else UnsafePathError."""
+    paths: list[str] = []
+    links: set[str] = set()
+    for node in nodes:
+        path = node.get("path")
+        if not isinstance(path, str) or not path.startswith("/") or "\x00" in path or "\\" in path:
+            raise UnsafePathError(f"snapshot holds an unsafe path {str(path)[:200]!r}")
+        parts = path.split("/")[1:]
+        if any(p in ("", ".", "..") for p in parts):
+            raise UnsafePathError(f"snapshot holds an unsafe path {path[:200]!r}")
+        name = node.get("name")
+        if isinstance(name, str) and ("/" in name or name in (".", "..")):
+            raise UnsafePathError(f"snapshot holds an unsafe name {name[:200]!r}")
+        paths.append(path)
+        if node.get("type") == "symlink":
+            links.add(path)
+    for path in paths:
+        parts = path.split("/")[1:]
+        for i in range(1, len(parts)):
+            parent = "/" + "/".join(parts[:i])
+            if parent in links:
+                raise UnsafePathError(f"snapshot puts {path[:200]!r} under the symlink {parent!r}")
+    return paths
+
+
+def check_existing(target: str, paths: Iterable[str]) -> None:
+    """No existing part of a restored path under `target` (but the last) may be a symlink."""
+    real_target = os.path.realpath(target)
+    for path in paths:
+        current = real_target
+        for part in path.split("/")[1:-1]:
+            current = os.path.join(current, part)
+            if os.path.islink(current):
+                raise UnsafePathError(f"{current} is a symlink; restoring through it could write outside {target}")
+            if not os.path.exists(current):
+                break
