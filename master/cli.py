@@ -23,6 +23,8 @@ publishes jobs and collects what minions return.
 
 Exit codes: 0 success, 1 something failed, 2 a minion did not answer (or drifted,
 for `drift`), 64 a usage or config error.
+
+Without -c, commands read $LPMASTER_CONFIG, else /etc/linkpeek-ops/master.yaml.
 """
 
 # One module a command group; each defines register(subparsers).

@@ -14,6 +14,8 @@ linkpeek-ops minion: converges this host to its states, runs jobs from the maste
   lpminion apply --local --state-tree ./states      converge from a local tree, no master
   lpminion apply --local --test                     show what would change, change nothing
   lpminion show lowstate --state-tree ./states      print the compiled plan
+
+Without -c, commands read $LPMINION_CONFIG, else /etc/linkpeek-ops/minion.yaml.
 """
 
 COMMAND_MODULES = [

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.host
 def _with_times(host: Host) -> set[str]:
     """What bootstrap could change (dpkg's status included: a reinstall shows there)."""
     proc = host.run(["find", "/etc", "/var/lib/linkpeek-ops", "/var/lib/dpkg/status",
-                     "/usr/lib/linkpeek-ops", "/usr/bin/lpminion", "/root",
+                     "/usr/lib/linkpeek-ops", "/usr/bin/lpminion", "/lib/systemd/system",
                      "-xdev", "-printf", "%p %y %m %s %T@\\n"])
     return set(proc.stdout.splitlines())
 
