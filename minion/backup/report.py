@@ -20,7 +20,9 @@ Request = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def message(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {"type": "backup_report", "report": dict(record)}
+    from core import wire
+
+    return wire.message("backup_report", report=dict(record))
 
 
 def deliver(request: Request, record: Mapping[str, Any], spool_dir: str) -> dict[str, Any]:
