@@ -213,10 +213,11 @@ class ServerChannel:
         while True:
             event = parse_monitor_message(await self._monitor.recv_multipart())
             fd = event.get("value")
-            known = self._live.get(fd) if isinstance(fd, int) else None
-            # the descriptor may already carry a newer connection (numbers are reused)
-            if known is not None and _peer_of(fd) != known.peer:
-                del self._live[fd]
+            if isinstance(fd, int):
+                # libzmq reports before it closes the descriptor, so its peer cannot tell an
+                # old connection from a new one: forget it; a newer connection on a reused
+                # number is remembered again by its next message
+                self._live.pop(fd, None)
 
     async def send_reply(self, routing_id: bytes, data: bytes) -> None:
         assert self.router is not None
