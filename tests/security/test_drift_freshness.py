@@ -52,3 +52,32 @@ def test_a_report_from_the_future_or_with_a_jumped_sequence_is_refused(guarded):
     finally:
         client.close()
     assert_unharmed(guarded, before)
+
+
+def test_sequences_count_per_key_and_boot(tmp_path):
+    """A report of a new boot or a new key may start its count over; within one, no replay."""
+    import pytest
+
+    from core import keys
+    from core.errors import WireError
+    from master.drift_service import DriftService
+
+    k1 = keys.generate_keypair(str(tmp_path / "a"), "m").public
+    k2 = keys.generate_keypair(str(tmp_path / "b"), "m").public
+    svc = DriftService(str(tmp_path / "master.db"))
+    now = time.time()
+
+    def send(seq: int, key: str = k1, at: float | None = None) -> bool:
+        return svc.receive_report("web1", _report(seq, now if at is None else at)["report"], key=key)[0]
+
+    assert send(500) and not send(400)                 # one boot: only up
+    svc.minion_started("web1", "none")                 # it restarted, its ledger lost
+    assert send(7) and not send(6)                     # counts again from where it is now
+    assert send(3, key=k2)                             # a rebuilt machine with its own key
+    with pytest.raises(WireError, match="future"):
+        send(8, key=k2, at=now + 3600)
+    assert svc.store.get("web1").seq == 3
+    svc.close()
+    again = DriftService(str(tmp_path / "master.db"))  # the master restarted: the boot is remembered
+    assert not again.receive_report("web1", _report(2, now)["report"], key=k2)[0]
+    again.close()
