@@ -129,7 +129,8 @@ class ControlServer:
                 services = self.daemon.services
                 await _send(writer, {"event": "done", "last_seen": dict(services.last_seen),
                                      "connected": sorted(services.subscribed),
-                                     "storage": services.storage.as_dict()})
+                                     "storage": services.storage.as_dict(),
+                                     "clock_skew": services.clock.off()})
             elif op == "drill":  # master/drills/control.py: a drill or rebuild, followed
                 from master.drills.control import handle_drill
                 await handle_drill(self.daemon, request, lambda event: _send(writer, event),

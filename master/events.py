@@ -28,8 +28,10 @@ DRILL_PASSED = "drill_passed"      # a drill or rebuild (master/drills/)
 DRILL_FAILED = "drill_failed"
 PENDING_FULL = "pending_full"      # master/registration.py: new minions cannot register
 KEY_PROBLEM = "key_problem"        # a refused key file, or one key under two ids
+CLOCK_SKEW = "clock_skew"          # master/clockskew.py
+CLOCK_SYNCED = "clock_synced"
 EVENT_KINDS = (MINION_STARTED, CONVERGED, DRIFT_FOUND, DRIFT_CLEARED, KEY_ACCEPTED, KEY_REVOKED,
-               DRILL_PASSED, DRILL_FAILED, PENDING_FULL, KEY_PROBLEM)
+               DRILL_PASSED, DRILL_FAILED, PENDING_FULL, KEY_PROBLEM, CLOCK_SKEW, CLOCK_SYNCED)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (

@@ -18,6 +18,7 @@ and presence.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Awaitable, Callable, Union
 
 from core import wire
@@ -83,8 +84,9 @@ def handle_heartbeat(master: MasterServices, minion_id: str, request: dict[str, 
         grains = dict(grains)
         grains["id"] = minion_id  # the authenticated id, whatever the minion claimed
         master.set_grains(minion_id, grains)
+    master.clock.observe(minion_id, request.get("clock"))   # master/clockskew.py
     return wire.message("ok", publish_port=master.config.publish_port,
-                        subscribed=minion_id in master.subscribed)
+                        subscribed=minion_id in master.subscribed, master_time=time.time())
 
 
 def handle_return(master: MasterServices, minion_id: str, request: dict[str, Any]) -> Reply:

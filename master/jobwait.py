@@ -148,6 +148,9 @@ async def wait_for_job(services: Any, publish: Publish, job: Job, minions: list[
         done_event: dict[str, Any] = {"event": "done", "jid": job.jid, "missing": dict(sorted(missing.items()))}
         if stopped:
             done_event["stopping"] = True
+        skew = services.clock.off(minions)
+        if skew:
+            done_event["clock_skew"] = skew
         if services.storage.problem is not None:
             done_event["storage"] = services.storage.as_dict()
         await send(done_event)

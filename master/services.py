@@ -47,6 +47,8 @@ class MasterServices:
         from master.drift_service import DriftService
         self.drift = DriftService(config.db_path, mask=self.converge.masker.mask)  # reports, events
         self.drift.note_keys(keystore.accepted())  # baseline for key accepted/revoked events
+        from master.clockskew import ClockSkew
+        self.clock = ClockSkew(self.drift.events)  # minions whose clock is off (heartbeats)
         from master.mine.store import MineStore
         self.mine = MineStore(config.db_path)  # Salt's mine: what minions publish for templates
         from master.backups.service import BackupService

@@ -50,6 +50,8 @@ class MinionDaemon:
         self.topic = wire.job_topic(config.id)
         self.spool = Spool(f"{config.spool_dir}/returns")
         self.seen = SeenJobs(f"{config.cache_dir}/seen_jids")
+        from minion.clock import MasterClock
+        self.clock = MasterClock()
         from minion.jobrecord import RunningJobs
         self.running = RunningJobs(f"{config.cache_dir}/running")   # a crash leaves what was cut off
         self._own_pool = pool is None
@@ -201,11 +203,13 @@ class MinionDaemon:
         send_grains = True
         unsubscribed_beats = 0
         while True:
-            msg = wire.message("heartbeat")
+            sent_at = time.time()
+            msg = wire.message("heartbeat", clock=sent_at)
             if send_grains:
                 msg["grains"] = self.grains
             try:
                 reply = await self.link.request(msg, cfg.request_timeout)
+                self.clock.observe(sent_at, time.time(), reply.get("master_time"))
             except TransportError as exc:
                 log.info("heartbeat: %s", exc)
                 send_grains = True
@@ -335,7 +339,7 @@ class MinionDaemon:
         except WireError as exc:
             log.warning("bad job dropped: %s", exc)
             return
-        why = job.freshness_error()
+        why = job.freshness_error(now=self.clock.now())   # in the master's time (minion/clock.py)
         if why is not None:
             log.warning("refusing job: %s", why)
             return

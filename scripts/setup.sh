@@ -11,6 +11,8 @@ debs+=(dpkg-dev lintian systemd)
 # the LinkPeek blueprint's database and certificates, and tests/backup's PostgreSQL (test hosts use
 # the machine's packages)
 debs+=(postgresql openssl ssl-cert)
+# tests/ops: a minion whose clock is off (libfaketime)
+debs+=(faketime)
 missing=()
 for p in "${debs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -39,6 +39,7 @@ def handle(args: argparse.Namespace) -> int:
     from master import api
     from master.fleet import FleetSummary
     from master.output import escape_controls, minion_return_text
+    from master.clockskew import skew_warning
     from master.storage import unstored_warning
 
     cfg = api.load_config(cli.require_config(args, "master"))
@@ -53,6 +54,7 @@ def handle(args: argparse.Namespace) -> int:
     jid = ""
     unstored: list[str] = []
     storage = None
+    skew: dict[str, float] = {}
     stopped = False
     events = api.run_job(cfg, args.target, fun, list(args.sls), kwarg, args.tgt_type, args.timeout)
     for event in cli.until_master_gone(events, lambda: jid):
@@ -84,6 +86,7 @@ def handle(args: argparse.Namespace) -> int:
         elif kind == "done":
             fleet.missing = dict(event.get("missing", {}))
             storage = event.get("storage")
+            skew = event.get("clock_skew") or {}
             stopped = bool(event.get("stopping"))
         elif kind == "error":
             print(f"lpmaster: error: {event.get('error')}", file=sys.stderr)
@@ -98,9 +101,9 @@ def handle(args: argparse.Namespace) -> int:
             print(f"Job id: {jid} (lpmaster jobs show {jid})")
     for mid, why in sorted(fleet.missing.items()):
         print(f"lpmaster: {escape_controls(mid)} did not answer ({why})", file=sys.stderr)
-    warning = unstored_warning(unstored, storage)
-    if warning:
-        print(warning, file=sys.stderr)
+    for warning in (unstored_warning(unstored, storage), skew_warning(skew)):
+        if warning:
+            print(warning, file=sys.stderr)
     if stopped:
         print(f"lpmaster: the master stopped before every minion answered; returns that arrive later "
               f"are in the job store: lpmaster jobs show {jid}", file=sys.stderr)

@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from master import api
     from master.output import minion_return_text
+    from master.clockskew import skew_warning
     from master.storage import unstored_warning
 
     cfg = api.load_config(cli.require_config(args, "master"))
@@ -38,6 +39,7 @@ def handle(args: argparse.Namespace) -> int:
     waiting_for: set[str] = set()
     unstored: list[str] = []
     storage = None
+    skew: dict[str, float] = {}
     jid = ""
     stopped = False
     events = api.run_job(cfg, args.target, args.fun, arg, kwarg, args.tgt_type, args.timeout)
@@ -71,14 +73,15 @@ def handle(args: argparse.Namespace) -> int:
         elif kind == "done":
             missing = event.get("missing", {})
             storage = event.get("storage")
+            skew = event.get("clock_skew") or {}
             stopped = bool(event.get("stopping"))
     if progress:
         sys.stderr.write("\r\x1b[K")
     if args.json:
         cli.print_json(returns)
-    warning = unstored_warning(unstored, storage)
-    if warning:
-        print(warning, file=sys.stderr)
+    for warning in (unstored_warning(unstored, storage), skew_warning(skew)):
+        if warning:
+            print(warning, file=sys.stderr)
     if missing:
         print(f"lpmaster: {len(missing)} of {expected} minion(s) did not answer:", file=sys.stderr)
         for mid, why in missing.items():

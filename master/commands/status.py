@@ -34,6 +34,11 @@ def handle(args: argparse.Namespace) -> int:
         print(f"lpmaster: the master's storage is {storage.get('problem')} since {since} "
               f"({storage.get('error')}): returns and reports wait on the minions until it can store "
               "them; free space for the master's database", file=sys.stderr)
+    from master.clockskew import skew_warning
+
+    warning = skew_warning(master.get("clock_skew") or {})
+    if warning:
+        print(warning, file=sys.stderr)
     healthy = master["running"] and not storage
     if args.json:
         cli.print_json(states)
@@ -42,7 +47,9 @@ def handle(args: argparse.Namespace) -> int:
     for mid, info in states.items():
         seen = info["last_seen"]
         ago = f"last seen {now - seen:.0f}s ago" if seen else "never seen"
-        print(f"{mid:30} {'up' if info['up'] else 'down':5} {ago}")
+        off = (master.get("clock_skew") or {}).get(mid)
+        clock = f"  clock {off:+.0f}s off the master's" if off is not None else ""
+        print(f"{mid:30} {'up' if info['up'] else 'down':5} {ago}{clock}")
     up = sum(1 for i in states.values() if i["up"])
     print(f"{up} up, {len(states) - up} down" + ("" if master["running"] else " (the master is not running)"))
     return cli.EXIT_OK if healthy else cli.EXIT_FAILED
