@@ -10,7 +10,7 @@ import pytest
 
 from core import secrets
 from master.pillar import PillarService
-from minion.state.compiler import compile_plan
+from minion.state.compiler import compile_plan, plan_warnings
 from minion.state.tree import StateTree
 from tests.blueprint.kit import ROLE_HOSTS, STATES, write_pillar
 
@@ -52,7 +52,10 @@ def test_every_role_compiles_without_error_or_warning(pillar_service, minion_id,
     with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):
         warnings.simplefilter("always")
         plan = compile_plan(StateTree(str(STATES)), minion_id, grains, pillar, None, {})
-    assert list(getattr(plan, "warnings", [])) == []
+        # strict: an unknown argument or a bad value is a compile error, not a run-time failure
+        compile_plan(StateTree(str(STATES)), minion_id, grains, pillar, None,
+                     {"strict_arguments": True})
+    assert plan_warnings(plan) == []
     assert [str(w.message) for w in caught] == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     ids = {chunk.id for chunk in plan.chunks}
