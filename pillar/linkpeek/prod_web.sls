@@ -6,3 +6,4 @@ linkpeek:
       -----BEGIN CERTIFICATE-----
       replace with your certificate (PEM), chain included
       -----END CERTIFICATE-----
+    # ca: |          the CA that signed it, when it is your own (health checks verify against it)

@@ -36,14 +36,15 @@ def prepare_caches() -> None:
 class Lab(Cluster):
     """The master (on the bridge's gateway address) and the hosts its minions run in."""
 
-    def __init__(self, root: Path, secret_values: dict[str, str] | None = None) -> None:
+    def __init__(self, root: Path, secret_values: dict[str, str] | None = None,
+                 pillar_files: dict[str, str] | None = None) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.pillar_dir = root / "pillar"
         super().__init__(root, master_args=["--interface", GATEWAY, "--states", str(STATES),
                                             "--pillar", str(self.pillar_dir)])
         assert self.cli("secret", "keygen").returncode == 0
         self.public_key = secrets.load_public_key(str(self.master_dir / "pki" / "secrets" / "secrets.pub"))
-        self.secrets = write_pillar(self.pillar_dir, self.public_key, secret_values)
+        self.secrets = write_pillar(self.pillar_dir, self.public_key, secret_values, pillar_files)
         self.hosts: dict[str, Host] = {}
         self.start_master()
 
@@ -64,12 +65,38 @@ class Lab(Cluster):
         # before the link is reset (a reset fails every request then in flight).
         with open(host.path("/etc/lp/minion.yaml"), "a", encoding="utf-8") as fh:
             fh.write("request_timeout: 30\n")
-        host.spawn([LPMINION, "-c", "/etc/lp/minion.yaml", "--log-level", "info", "start"],
-                   log_name="lpminion")
+        self.start_minion_in(host)
         if accept:
             self.wait_pending(minion_id, timeout=60)
             self.accept_keys(minion_id)
         return host
+
+    @staticmethod
+    def start_minion_in(host: Host) -> None:
+        host.spawn([LPMINION, "-c", "/etc/lp/minion.yaml", "--log-level", "info", "start"],
+                   log_name="lpminion")
+
+    def restart_minion(self, minion_id: str) -> float:
+        """Stop the host's lpminion (by its pid) and start it again, as after a reboot; the
+        time it was started again (its converge on boot comes after)."""
+        host = self.hosts[minion_id]
+        pids = [pid for pid, cmd in host.processes().items() if f"{LPMINION} -c /etc/lp/minion.yaml" in cmd]
+        for pid in pids:
+            host.run(["kill", "--", str(pid)])
+        wait_for(lambda: not any(p in host.processes() for p in pids), 30, what="lpminion to stop")
+        started = time.time()
+        self.start_minion_in(host)
+        return started
+
+    def mine(self, fun: str = "network.ip_addrs") -> dict[str, Any]:
+        """{minion: value} of `fun` in the master's mine table."""
+        from master.mine.store import MineStore
+
+        store = MineStore(str(self.master_dir / "master.db"), readonly=True)
+        try:
+            return {mid: e.value for mid, e in store.entries(fun, sorted(self.hosts)).items()}
+        finally:
+            store.close()
 
     # -- jobs -----------------------------------------------------------------------------
     def jobs(self) -> list[dict[str, Any]]:
@@ -78,11 +105,13 @@ class Lab(Cluster):
     def job(self, jid: str) -> dict[str, Any]:
         return json.loads(self.cli("jobs", "show", jid, "--json").stdout)
 
-    def wait_boot_converge(self, minion_id: str, timeout: float = 600) -> dict[str, Any]:
-        """The return of the converge on boot (the first highstate job of that minion)."""
+    def wait_boot_converge(self, minion_id: str, timeout: float = 600, after: float = 0) -> dict[str, Any]:
+        """The return of the converge on boot (the first highstate job of that minion created
+        after `after`)."""
         def returned() -> dict[str, Any] | None:
-            for job in self.jobs():
-                if job["fun"] == "state.highstate" and job["minions"] == [minion_id] and job["returned"]:
+            for job in reversed(self.jobs()):
+                if job["fun"] == "state.highstate" and job["minions"] == [minion_id] \
+                        and job["created"] > after and job["returned"]:
                     return self.job(job["jid"])["returns"][minion_id]
             return None
         try:
