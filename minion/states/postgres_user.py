@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import StateArgError
+from minion.providers.accounts import ACCOUNT_NAME
 from minion.providers.postgres import (
     NotAnswering,
     Psql,
@@ -53,8 +54,8 @@ def psql_for(where: str, args: Mapping[str, Any]) -> Psql:
                              or not 0 < port < 65536):
         raise StateArgError(f"{where}: db_port must be a port number")
     runas = as_str(where, "user", args.get("user"), "postgres") or "postgres"
-    if not runas.replace("-", "").replace("_", "").isalnum():
-        raise StateArgError(f"{where}: user must be an OS account name")
+    if not ACCOUNT_NAME.match(runas):
+        raise StateArgError(f"{where}: user must be an OS account name, not {runas!r}")
     host = as_str(where, "db_host", args.get("db_host"))
     if host is not None and (host.startswith("-") or not host.strip()):
         raise StateArgError(f"{where}: db_host must be a host name, address or socket dir")

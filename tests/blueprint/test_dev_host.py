@@ -74,6 +74,18 @@ def test_second_apply_changes_nothing(lab, dev):
     assert changed_states(data["dev1"]) == {}
 
 
+def test_the_declared_backups_run(lab, dev):
+    host, _ = dev
+    for job in ("db-nightly", "etc-weekly"):
+        run = lab.cli("backup", "run", "dev1", job, timeout=300)
+        assert run.returncode == 0, run.stdout + run.stderr
+    check = lab.cli("run", "dev1", "backup.check", "--timeout", "300", timeout=330)
+    assert check.returncode == 0, check.stdout + check.stderr
+    backups = json.loads(lab.cli("backups", "dev1", "--json").stdout)
+    assert {b["job"]: b["status"] for b in backups} == {"db-nightly": "ok", "etc-weekly": "ok",
+                                                       "verify": "ok"}
+
+
 def test_drift_is_clean_and_health_passes(lab, dev):
     drift = lab.cli("drift", "dev1", "--refresh", "--timeout", "300", "--json")
     assert drift.returncode == 0, drift.stdout + drift.stderr
@@ -126,6 +138,11 @@ def test_a_role_password_changed_by_hand_is_drift_and_apply_sets_it_back(lab, de
                        {"password": {"old": "***", "new": "***"}}}
     code, data = lab.apply("dev1")
     assert code == 0 and list(changed_states(data["dev1"])) == list(pending)
+    code, data = lab.apply("dev1", "--test")
+    assert changed_states(data["dev1"]) == {}
+    # a verifier PostgreSQL made itself from the right password is recognised as in place
+    host.run(["runuser", "-u", "postgres", "--", "psql", "-q"], check=True,
+             input=f"ALTER ROLE linkpeek PASSWORD '{DB_PASSWORD}';\n")
     code, data = lab.apply("dev1", "--test")
     assert changed_states(data["dev1"]) == {}
 
