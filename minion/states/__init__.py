@@ -31,6 +31,8 @@ MODULES: dict[str, str] = {
     "module": "minion.states.module",
     "postgres_user": "minion.states.postgres_user",
     "postgres_database": "minion.states.postgres_database",
+    "postgres_schema": "minion.states.postgres_schema",
+    "postgres_extension": "minion.states.postgres_extension",
 }
 
 # Salt spellings that map onto another module's function.

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from tests.blueprint.conftest import DB_PASSWORD
-from tests.blueprint.lab import changed_states, failed_states, https_get, wait
+from tests.blueprint.lab import LPMINION, changed_states, failed_states, https_get, wait
 
 pytestmark = pytest.mark.host
 
@@ -156,3 +156,38 @@ def test_the_database_password_is_in_no_log_store_or_process_list(lab, dev):
     assert all(DB_PASSWORD not in cmd for cmd in host.processes().values())
     pg_log = host.run(["sh", "-c", "cat /var/log/postgresql/*.log 2>/dev/null"]).stdout
     assert DB_PASSWORD not in pg_log
+
+
+def test_schema_and_extension_states_on_the_real_server(dev):
+    """postgres_schema / postgres_extension (not used by the blueprint) against its PostgreSQL:
+    test mode predicts the real run, a second run changes nothing."""
+    host, _ = dev
+    host.write_text("/srv/pgtest/pg.sls", """
+reports:
+  postgres_schema.present:
+    - dbname: linkpeek
+    - owner: linkpeek
+trgm:
+  postgres_extension.present:
+    - name: pg_trgm
+    - dbname: linkpeek
+    - schema: reports
+    - require:
+      - postgres_schema: reports
+""")
+
+    def apply(*extra):
+        proc = host.run([LPMINION, "apply", "--local", "--state-tree", "/srv/pgtest", "--json", *extra,
+                         "--", "pg"])
+        return {r["__id__"]: r for r in json.loads(proc.stdout).values()}
+
+    predicted = apply("--test")
+    assert {k: r["result"] for k, r in predicted.items()} == {"reports": None, "trgm": None}
+    real = apply()
+    assert {k: r["changes"] for k, r in real.items()} == {k: r["changes"] for k, r in predicted.items()}
+    assert all(r["result"] is True for r in real.values())
+    assert all(r["changes"] == {} and r["result"] is True for r in apply().values())
+    out = host.run(["runuser", "-u", "postgres", "--", "psql", "-At", "-d", "linkpeek", "-c",
+                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+                    "WHERE extname = 'pg_trgm'"]).stdout.strip()
+    assert out == "reports"

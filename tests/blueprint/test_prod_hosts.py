@@ -11,7 +11,7 @@ import yaml
 
 from tests.blueprint.certs import ca_and_server
 from tests.blueprint.lab import Lab, changed_states, failed_states, prepare_caches, wait
-from tests.hostlib import ensure_bridge
+from tests.hostlib import GATEWAY, ensure_bridge
 from tests.hostlib.network import lease_address
 
 pytestmark = pytest.mark.host
@@ -74,8 +74,10 @@ def test_changing_the_db_address_reaches_web_at_its_next_converge(prod):
     lease = lease_address()
     try:
         old, new = db1.address, lease.address
-        db1.run(["ip", "addr", "add", f"{new}/24", "dev", "eth0"], check=True)
+        # (deleting the primary address first: it would take a secondary in its subnet along)
         db1.run(["ip", "addr", "del", f"{old}/24", "dev", "eth0"], check=True)
+        db1.run(["ip", "addr", "add", f"{new}/24", "dev", "eth0"], check=True)
+        db1.run(["ip", "route", "replace", "default", "via", GATEWAY], check=True)
         restarted = lab.restart_minion("db1")  # as a rebuilt host comes up: converge on boot
         boot = lab.wait_boot_converge("db1", after=restarted)
         assert boot["success"] is True, failed_states(boot["ret"])
