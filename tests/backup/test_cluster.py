@@ -82,6 +82,7 @@ def test_declared_jobs_are_never_run_until_run_then_ok(site: Cluster, tmp_path: 
     run = site.cli("backup", "run", MID, "data")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "backup data ok: snapshot" in run.stdout
+    assert f"{MID} data:" in run.stderr and "%" in run.stderr    # restic's progress, relayed by the master
     code, rows = _backups(site)
     assert rows["data"]["status"] == "ok" and rows["data"]["last_good"]["snapshot_id"]
     assert rows["data"]["last_good"]["total_bytes"] >= 3_000_000

@@ -52,18 +52,6 @@ def test_files_job_restores_byte_identical(repo: Path, tmp_path: Path) -> None:
         restore(spec, spec.job("etc"), str(tmp_path / "cache"), to=str(out))
 
 
-def test_failing_command_records_a_failure_and_leaves_no_snapshot(repo: Path, tmp_path: Path) -> None:
-    spec = make_spec(str(repo), {"export": {"source": "command", "command": "echo partial; exit 3",
-                                            "filename": "export.json", "cron": "30 3 * * *"}})
-    record = run_backup(spec, spec.job("export"), str(tmp_path / "cache"))
-    assert not record["success"]
-    assert "exited 3" in record["error"] and record["producer_failed"]
-    with Restic(spec, str(tmp_path / "cache")) as restic:
-        assert restic.snapshots(tags=["lp-job=export"]) == []
-    with pytest.raises(RestoreError, match="no good snapshot"):
-        restore(spec, spec.job("export"), str(tmp_path / "cache"), to=str(tmp_path / "out"))
-
-
 def test_killed_dump_is_no_good_snapshot_and_latest_stays_the_good_one(repo: Path, tmp_path: Path) -> None:
     marker = tmp_path / "fail"
     cmd = f"echo good-data; if [ -e {marker} ]; then kill -9 $$; fi"
@@ -121,3 +109,19 @@ def test_sqlite_job_under_a_writer_restores_a_sound_database(repo: Path, tmp_pat
     out = restore(spec, spec.job("lite"), str(tmp_path / "cache"), to=str(tmp_path / "copy"))
     copy = sqlite3.connect(out["restored_to"])
     assert copy.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_verify_passes_then_finds_a_damaged_pack(repo: Path, tmp_path: Path) -> None:
+    """Last in this module: it damages the shared repository."""
+    from minion.backup.run import run_verify
+
+    spec = make_spec(str(repo), {}, verify={"cron": "0 5 * * 0", "read_data_subset": "100%"})
+    ok = run_verify(spec, str(tmp_path / "cache"))
+    assert ok["success"] and ok["kind"] == "verify", ok["error"]
+    pack = max((p for p in (repo / "data").rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    data = bytearray(pack.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    pack.chmod(0o600)
+    pack.write_bytes(bytes(data))
+    bad = run_verify(spec, str(tmp_path / "cache"))
+    assert not bad["success"] and "restic check failed" in bad["error"]
