@@ -10,7 +10,10 @@ from typing import Any
 from minion.grains import ip_interfaces
 
 
-def _addrs(version: int, interface: str | None, cidr: str | None, include_loopback: bool) -> list[str]:
+def _addrs(version: int, interface: str | None, cidr: str | None, include_loopback: bool,
+           kind: str | None = None) -> list[str]:
+    if kind not in (None, "public", "private"):
+        raise ValueError(f"type= must be public or private, not {kind!r}")
     network = ipaddress.ip_network(cidr, strict=False) if cidr else None
     found: set[str] = set()
     for name, addrs in ip_interfaces().items():
@@ -24,17 +27,19 @@ def _addrs(version: int, interface: str | None, cidr: str | None, include_loopba
                 continue
             if network is not None and addr not in network:
                 continue
+            if kind is not None and addr.is_private != (kind == "private"):
+                continue
             found.add(str(addr))
     return sorted(found, key=ipaddress.ip_address)
 
 
 def ip_addrs(ctx: Any = None, interface: str | None = None, include_loopback: Any = False,
-             cidr: str | None = None, **_: Any) -> list[str]:
-    """IPv4 addresses of this host (of `interface`, within `cidr`), loopback left out."""
-    return _addrs(4, interface, cidr, str(include_loopback).lower() in ("true", "1", "yes"))
+             cidr: str | None = None, type: str | None = None) -> list[str]:
+    """IPv4 addresses of this host (of `interface`, within `cidr`, `type=public|private`), loopback left out."""
+    return _addrs(4, interface, cidr, str(include_loopback).lower() in ("true", "1", "yes"), type)
 
 
 def ip_addrs6(ctx: Any = None, interface: str | None = None, include_loopback: Any = False,
-              cidr: str | None = None, **_: Any) -> list[str]:
+              cidr: str | None = None, type: str | None = None) -> list[str]:
     """Global IPv6 addresses of this host (link-local and loopback left out)."""
-    return _addrs(6, interface, cidr, str(include_loopback).lower() in ("true", "1", "yes"))
+    return _addrs(6, interface, cidr, str(include_loopback).lower() in ("true", "1", "yes"), type)

@@ -2,6 +2,8 @@
 
     lpmaster run 'web*' state.apply web.nginx test=True
     lpmaster apply 'web*' web.nginx --test          (the same job, with highstate output)
+    lpmaster run web1 state.show_sls web.nginx      the compiled high data, nothing runs
+    lpmaster run web1 state.show_lowstate           the highstate's chunks in execution order
 
 The run itself is minion.remote_apply.apply_remote: pillar from the master (this minion's
 only), the tree synced into the cache, compiled, run, secrets masked before returning.
@@ -36,6 +38,48 @@ def highstate(ctx: Any, test: Any = False, strict: Any = False, **kwargs: Any) -
     """Salt's state.highstate: what top.sls gives this minion."""
     _refuse_unknown(kwargs)
     return _run(ctx, None, _flag(test, "test"), _flag(strict, "strict"))
+
+
+def show_sls(ctx: Any, *mods: Any) -> Any:
+    """Salt's state.show_sls: the high data the named SLS compile to for this minion (nothing runs)."""
+    from minion.state.saltshape import salt_highstate
+
+    names = _sls_names(mods)
+    if not names:
+        raise StateArgError("state.show_sls needs at least one SLS name, e.g. state.show_sls web")
+    return _show(ctx, names, salt_highstate)
+
+
+def show_highstate(ctx: Any) -> Any:
+    """Salt's state.show_highstate: the high data of what top.sls gives this minion."""
+    from minion.state.saltshape import salt_highstate
+
+    return _show(ctx, None, salt_highstate)
+
+
+def show_lowstate(ctx: Any) -> Any:
+    """Salt's state.show_lowstate: the highstate's chunks, in execution order."""
+    from minion.state.saltshape import salt_lowstate
+
+    return _show(ctx, None, salt_lowstate)
+
+
+def _show(ctx: Any, names: list[str] | None, shape: Any) -> Any:
+    """Compile from the master's tree and this minion's pillar; secrets masked. Salt returns a
+    list of error strings when the tree does not compile."""
+    from core.errors import LinkpeekError
+    from core.masking import Masker
+    from minion.functions import FunctionResult
+    from minion.remote_apply import prepare_remote
+
+    masker = Masker()
+    try:
+        prepared = prepare_remote(ctx.request, ctx.minion_id, dict(ctx.grains), ctx.config.cache_dir, names,
+                                  masker=masker)
+    except LinkpeekError as exc:
+        return FunctionResult([masker.mask(line) for line in str(exc).splitlines() or [str(exc)]],
+                              success=False, retcode=1)
+    return masker.mask_data(shape(prepared.plan))
 
 
 def _run(ctx: Any, names: list[str] | None, test: bool, strict: bool) -> Any:

@@ -141,3 +141,28 @@ def remove(names: list[str], purge: bool) -> None:
         what=f"apt-get {'purge' if purge else 'remove'}",
         env=APT_ENV,
     )
+
+
+def installed() -> dict[str, str]:
+    """{name: version} of every installed package."""
+    result = run(["dpkg-query", "-W", f"-f={DPKG_FORMAT}"])
+    return {name: st.installed for name, st in parse_dpkg_query(result.stdout).items() if st.installed}
+
+
+def upgrade(dist: bool = False) -> None:
+    """Upgrade every installed package (`dist-upgrade` may also add or remove packages)."""
+    run_ok(
+        [
+            "apt-get",
+            "dist-upgrade" if dist else "upgrade",
+            "-y",
+            "-q",
+            "-o",
+            "Dpkg::Options::=--force-confdef",
+            "-o",
+            "Dpkg::Options::=--force-confold",
+        ],
+        what="apt-get upgrade",
+        env=APT_ENV,
+        timeout=3600,
+    )

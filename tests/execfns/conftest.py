@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.cluster import Cluster
+from tests.hosts.conftest import bridge, deb_cache  # noqa: F401  (fixtures for the whole-host tests)
 
 SECRET = "canary-exec-4d19b2"
 STATES = {
@@ -52,7 +53,7 @@ class Fleet(Cluster):
         return returns
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def fleet(lpmaster_bin: str, lpminion_bin: str):
     root = Path(tempfile.mkdtemp(prefix="lp-execfns-"))
     f = Fleet(root, lpmaster_bin, lpminion_bin)

@@ -53,3 +53,47 @@ def test_arguments_are_checked_and_coerced_from_the_command_line():
         g(None, "k", key="k2")
     with pytest.raises(FunctionArgError, match="it takes no arguments"):
         checked("test.ping", lambda ctx: True)(None, x="1")
+
+
+DF = """Filesystem     1024-blocks     Used Available Capacity Mounted on
+/dev/vda1         41152736  9012344  30030760      24% /
+tmpfs              2013184        0   2013184       0% /dev/shm
+//nas/share name  1000       10      990      1% /mnt/nas share
+overlay                  -        -         -        - /weird
+"""
+
+
+def test_df_parser_keeps_salts_shape():
+    from minion.functions.disk import parse_df
+
+    got = parse_df(DF)
+    assert got["/"] == {"filesystem": "/dev/vda1", "1K-blocks": "41152736", "used": "9012344",
+                        "available": "30030760", "capacity": "24%"}
+    assert got["/mnt/nas share"]["filesystem"] == "//nas/share name"
+    assert set(got) == {"/", "/dev/shm", "/mnt/nas share"}
+
+
+def test_uptime_shape_and_utmp_users(tmp_path):
+    import struct
+
+    from minion.functions.status import UTMP_RECORD, count_users, uptime_from
+
+    got = uptime_from(90061, 1_000_000.0, 2)
+    assert got == {"seconds": 90061, "since_iso": got["since_iso"], "since_t": 909939, "days": 1,
+                   "time": "1:01", "users": 2}
+    records = b"".join(struct.pack("<h", kind).ljust(UTMP_RECORD, b"\0") for kind in (2, 7, 8, 7, 6))
+    (tmp_path / "utmp").write_bytes(records)
+    assert count_users(str(tmp_path / "utmp")) == 2
+    assert count_users(str(tmp_path / "none")) == 0
+
+
+def test_package_changes_and_targets():
+    from minion.functions.pkg import _targets, diff
+
+    assert diff({"a": "1", "b": "2"}, {"a": "1", "b": "3", "c": "1"}) == {
+        "b": {"old": "2", "new": "3"}, "c": {"old": "", "new": "1"}}
+    assert _targets("pkg.install", None, "[nginx, {curl: 7.88.1-10}]", None) == ["nginx", "curl=7.88.1-10"]
+    with pytest.raises(FunctionArgError, match="is not a Debian version"):
+        _targets("pkg.install", "nginx", None, "--force")
+    with pytest.raises(FunctionArgError, match="one of them"):
+        _targets("pkg.install", "nginx", "[curl]", None)

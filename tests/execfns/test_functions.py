@@ -1,0 +1,85 @@
+"""Issue 15.10: the execution functions people reach for, through a real master and minion:
+listed and documented, arguments checked, Salt's output shapes, secrets masked."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+
+from tests.execfns.conftest import SECRET
+
+
+def test_sys_lists_and_documents_every_function(fleet):
+    ret = fleet.run_api("m1", "sys.list_functions")["m1"]["ret"]
+    for name in ("sys.doc", "grains.items", "pillar.get", "pkg.install", "service.restart", "file.read",
+                 "network.ip_addrs", "disk.usage", "status.uptime", "state.show_sls", "saltutil.sync_all"):
+        assert name in ret
+    assert ret == sorted(ret)
+    assert fleet.run_api("m1", "sys.list_functions", "pkg.v*", "grains")["m1"]["ret"] == [
+        "grains.get", "grains.item", "grains.items", "grains.ls", "pkg.version"]
+    docs = fleet.run_api("m1", "sys.doc", "file.read")["m1"]["ret"]
+    assert list(docs) == ["file.read"] and "1 MiB" in docs["file.read"] and "Arguments: path" in docs["file.read"]
+
+
+def test_an_unknown_argument_is_refused_naming_what_the_function_takes(fleet):
+    res = fleet.cli("run", "m1", "pillar.get", "app:port", "defualt=1")
+    assert res.returncode == 1
+    assert "pillar.get does not take 'defualt'; it takes: key, default, delimiter" in res.stdout
+    res = fleet.cli("run", "m1", "test.ping", "extra")
+    assert res.returncode == 1 and "test.ping takes 0 positional argument(s)" in res.stdout
+    res = fleet.cli("run", "m1", "nosuch.fun")
+    assert res.returncode == 1 and "sys.list_functions" in res.stdout
+
+
+def test_grains_and_pillar_with_secrets_masked(fleet):
+    got = fleet.run_api("m1", "grains.item", "id", "outdir")["m1"]["ret"]
+    assert got == {"id": "m1", "outdir": str(fleet.out)}
+    pillar = fleet.run_api("m1", "pillar.items")["m1"]
+    assert pillar["success"] and pillar["ret"]["app"] == {"port": 8080, "name": "linkpeek"}
+    assert pillar["ret"]["db"]["password"] == "***"
+    assert fleet.run_api("m1", "pillar.get", "app:port")["m1"]["ret"] == 8080
+    assert fleet.run_api("m1", "pillar.get", "nope", default="dflt")["m1"]["ret"] == "dflt"
+    assert fleet.run_api("m1", "pillar.item", "db")["m1"]["ret"] == {"db": {"password": "***"}}
+    assert fleet.run_api("m1", "saltutil.refresh_pillar")["m1"] == {"ret": True, "success": True, "retcode": 0}
+    sync = fleet.run_api("m1", "saltutil.sync_all")["m1"]["ret"]
+    assert sync["modules"] == [] and sync["states"] == [] and "nothing to sync" in sync["comment"]
+    text = fleet.cli("run", "m1", "pillar.items").stdout + fleet.cli("jobs", "list", "--json").stdout
+    assert SECRET not in text
+
+
+def test_files_disk_and_uptime(fleet, tmp_path):
+    path = tmp_path / "app.conf"
+    path.write_text("listen=8080\n")
+    os.chmod(path, 0o640)
+    assert fleet.run_api("m1", "file.read", str(path))["m1"]["ret"] == "listen=8080\n"
+    stats = fleet.run_api("m1", "file.stats", str(path), hash_type="sha256")["m1"]["ret"]
+    assert stats["mode"] == "0640" and stats["type"] == "file" and stats["size"] == 12 and stats["user"] == "root"
+    assert stats["sum"] == hashlib.sha256(b"listen=8080\n").hexdigest()
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * (1024 * 1024 + 1))
+    res = fleet.run_api("m1", "file.read", str(big))["m1"]
+    assert res["success"] is False and "more than file.read returns" in res["ret"]
+    assert fleet.run_api("m1", "file.file_exists", str(path))["m1"]["ret"] is True
+    assert fleet.run_api("m1", "file.file_exists", str(tmp_path))["m1"]["ret"] is False
+    missing = fleet.run_api("m1", "file.stats", str(tmp_path / "none"))["m1"]
+    assert missing["success"] is False and "Path not found" in missing["ret"]
+    usage = fleet.run_api("m1", "disk.usage")["m1"]["ret"]
+    assert set(usage["/"]) == {"filesystem", "1K-blocks", "used", "available", "capacity"}
+    up = fleet.run_api("m1", "status.uptime")["m1"]["ret"]
+    assert set(up) == {"seconds", "since_iso", "since_t", "days", "time", "users"} and up["seconds"] > 0
+    version = fleet.run_api("m1", "pkg.version", "git")["m1"]["ret"]
+    assert version and version[0].isdigit()
+    assert fleet.run_api("m1", "pkg.version", "git", "no-such-package-lp")["m1"]["ret"]["no-such-package-lp"] == ""
+
+
+def test_show_sls_compiles_from_the_master_with_secrets_masked(fleet):
+    res = fleet.run_api("m1", "state.show_sls", "web")["m1"]
+    assert res["success"], res
+    motd = f"{fleet.out}/motd"
+    assert res["ret"][motd]["__sls__"] == "web"
+    (args,) = [a for a in res["ret"][motd]["file"] if isinstance(a, dict) and "contents" in a]
+    assert args["contents"] == "hello m1 ***"
+    assert "say-hi" in res["ret"] and SECRET not in json.dumps(res)
+    assert not os.path.exists(motd)  # nothing ran
+    broken = fleet.run_api("m1", "state.show_sls", "broken")["m1"]
+    assert broken["success"] is False and isinstance(broken["ret"], list) and "broken" in " ".join(broken["ret"])
