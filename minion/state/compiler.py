@@ -45,6 +45,7 @@ class Plan:
     high: dict
     sls: list[str]
     included_from: dict[str, list[str]] = field(default_factory=dict)  # SLS -> its includers
+    declared: Any = None  # the HighData (what show highstate shows: before extend and exclude)
 
 
 class NoStatesError(CompileError):
@@ -92,7 +93,8 @@ def _compile(tree: StateTree, names: list[str], minion_id: str, grains: dict, pi
 
     high = read_high(tree, names, context_for)
     errors = list(high.errors)
-    drafts = drafts_from_high(high.high, high.where, opts, errors, high.included_from)
+    drafts = drafts_from_high(high.high, high.where, opts, errors, high.included_from,
+                              high.auto_order, high.salt_position)
     resolve_requisites(drafts, errors)
     _validate_args(drafts, validate or registry_validator(), errors,
                    strict=bool(opts.get("strict_arguments")))
@@ -100,7 +102,7 @@ def _compile(tree: StateTree, names: list[str], minion_id: str, grains: dict, pi
     if errors:
         raise CompileError(errors)
     return Plan(chunks=freeze(ordered), high=high.high, sls=high.sls,
-                included_from=high.included_from)
+                included_from=high.included_from, declared=high)
 
 
 def _validate_args(drafts: list[Draft], validate: Validator, errors: list[str], *,

@@ -45,6 +45,17 @@ class HighData:
     # SLS name -> the SLS that included it on the way to its first rendering, nearest first
     # (Salt's __sls_included_from__: `require: - sls: web` covers what web includes too)
     included_from: dict[str, list[str]] = field(default_factory=dict)
+    # Salt's automatic order of each (ID, state module) declared without `order`: 10000, ...
+    # in rendering order (an excluded ID used its number too, as in Salt)
+    auto_order: dict[tuple[str, str], int] = field(default_factory=dict)
+    # Each ID's place in Salt's high data: a file's own IDs, then what it includes
+    salt_position: dict[str, int] = field(default_factory=dict)
+    # What Salt's show_highstate shows, which is before extend and exclude: the bodies of the
+    # IDs those changed, as declared; the extend blocks ({id: {__sls__, __env__, state: [...]}})
+    # and the exclude items
+    unextended: dict[str, dict[str, Any]] = field(default_factory=dict)
+    extend_blocks: list[dict[str, Any]] = field(default_factory=list)
+    exclude_items: list[Any] = field(default_factory=list)
 
 
 ContextFactory = Callable[[str, str], dict]   # (sls name, file relative to the tree) -> context
@@ -72,6 +83,7 @@ class _Reader:
         self.visited: set[str] = set()
         self.extends: list[tuple[Where, Any]] = []
         self.excludes: list[tuple[Where, Any]] = []
+        self.next_order = 10000
 
     def add(self, name: str, requested_by: str | None, chain: tuple[str, ...] = ()) -> None:
         from core.render import render_sls_located
@@ -100,6 +112,9 @@ class _Reader:
         def where(key: Any) -> Where:
             return Where(name, relpath, lines.get(key) or lines.get(str(key)) or 1)
 
+        for raw_id in data:
+            if raw_id not in RESERVED_KEYS:
+                self.result.salt_position.setdefault(str(raw_id), len(self.result.salt_position))
         for inc in _as_list(data.get("include")):
             self._include(name, relpath, inc, where("include"), (*chain, name))
         for item in _as_list(data.get("exclude")):
@@ -138,6 +153,10 @@ class _Reader:
     def _declare(self, state_id: str, body: Any, where: Where) -> None:
         states, errors = normalise_body(state_id, body, where, need_function=True)
         self.result.errors.extend(errors)
+        for state, items in states.items():
+            if not any(isinstance(i, Mapping) and "order" in i for i in items):
+                self.result.auto_order.setdefault((state_id, state), self.next_order)
+                self.next_order += 1
         if state_id in self.result.high:
             first = self.result.where[state_id]
             self.result.errors.append(
@@ -150,7 +169,10 @@ class _Reader:
         self.result.where[state_id] = where
 
     def apply_extends(self) -> None:
+        import copy
+
         for where, extend in self.extends:
+            block: dict[str, Any] = {}
             for raw_id, body in extend.items():
                 state_id = str(raw_id)
                 target = self.result.high.get(state_id)
@@ -160,8 +182,13 @@ class _Reader:
                     continue
                 states, errors = normalise_body(state_id, body, where, need_function=False)
                 self.result.errors.extend(errors)
+                self.result.unextended.setdefault(state_id, copy.deepcopy(target))
+                block[state_id] = {"__sls__": where.sls, "__env__": "base",
+                                   **copy.deepcopy(states)}
                 for state, ext_list in states.items():
                     _extend_state(target, state, ext_list)
+            if block:
+                self.result.extend_blocks.append(block)
 
     def apply_excludes(self) -> None:
         """`exclude: [- sls: name, - id: name]` drops those IDs from the run (after extend)."""
@@ -173,8 +200,10 @@ class _Reader:
                 self.result.errors.append(
                     f"{where}: exclude item {item!r} is not `- sls: name` or `- id: name`")
                 continue
+            self.result.exclude_items.append(item)
             for state_id in [i for i, w in self.result.where.items()
                              if (w.sls if kind == "sls" else i) == value]:
+                self.result.unextended.setdefault(state_id, self.result.high[state_id])
                 del self.result.high[state_id]
                 del self.result.where[state_id]
 
@@ -187,10 +216,11 @@ def _extend_state(target: dict[str, Any], state: str, ext_list: list[Any]) -> No
         return
     for item in ext_list:
         if isinstance(item, str):
-            if current and isinstance(current[0], str):
-                current[0] = item
+            at = next((i for i, old in enumerate(current) if isinstance(old, str)), None)
+            if at is None:
+                current.append(item)
             else:
-                current.insert(0, item)
+                current[at] = item
             continue
         for key, value in item.items():
             existing = next((d for d in current if isinstance(d, dict) and key in d), None)
@@ -227,12 +257,13 @@ def normalise_body(state_id: str, body: Any, where: Where,
             errors.append(f"{label}: `{key}` must be a list of arguments (- name: value)")
             continue
         funs = [fun] if fun else []
-        args: list[Any] = []
+        items: list[Any] = []  # as written; a function named in the key goes last, as in Salt
         for item in value:
             if isinstance(item, str):
                 funs.append(item)
+                items.append(item)
             elif isinstance(item, Mapping):
-                args.append({str(k): v for k, v in item.items()})
+                items.append({str(k): v for k, v in item.items()})
             else:
                 errors.append(f"{label}: argument {item!r} of `{key}` is not `- name: value`")
         if state in out:
@@ -245,7 +276,7 @@ def normalise_body(state_id: str, body: Any, where: Where,
         if not funs and need_function:
             errors.append(f"{label}: state {state!r} names no function (e.g. {state}.managed)")
             continue
-        out[state] = funs + args
+        out[state] = items + ([fun] if fun else [])
     if not out and not errors and need_function:
         errors.append(f"{label} declares no state")
     return out, errors

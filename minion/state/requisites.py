@@ -50,6 +50,7 @@ class Draft:
     salt_order: Any = None    # `order` as written, else Salt's automatic one (10000, 10001, ...)
     given_by_in: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # X_in naming this
     included_from: tuple[str, ...] = ()   # the SLS that include this one's SLS (sls: requisites)
+    cap_key: tuple[int, int] = (0, 0)     # where Salt meets this chunk when it computes its cap
     name_order: int = 0       # 1, 2, ... for the entries of `names`
 
     @property
@@ -64,8 +65,12 @@ class Draft:
 
 def drafts_from_high(high: Mapping[str, Mapping[str, Any]], where: Mapping[str, Where],
                      opts: Mapping[str, Any], errors: list[str],
-                     included_from: Mapping[str, list[str]] | None = None) -> list[Draft]:
-    """One Draft per (ID, state module, name), in declaration order."""
+                     included_from: Mapping[str, list[str]] | None = None,
+                     auto_order: Mapping[tuple[str, str], int] | None = None,
+                     salt_position: Mapping[str, int] | None = None) -> list[Draft]:
+    """One Draft per (ID, state module, name), in declaration order. `auto_order` and
+    `salt_position` are Salt's automatic orders and high data positions (minion.state.highdata);
+    without them, automatic orders follow declaration order."""
     from minion.state.saltorder import AUTO_ORDER_START
 
     drafts: list[Draft] = []
@@ -86,8 +91,11 @@ def drafts_from_high(high: Mapping[str, Mapping[str, Any]], where: Mapping[str, 
                     merged.update(item)
             order_key = _order_key(merged.get("order"), state_id, loc, errors)
             salt_order = merged.get("order")
-            if salt_order is None:
+            if salt_order is None and auto_order is not None:
+                salt_order = auto_order.get((state_id, state))
+            elif salt_order is None:
                 salt_order, auto = auto, auto + 1
+            position = (salt_position or {}).get(state_id, len(drafts))
             requisites = [(k, merged[k]) for k in merged if k in REQUISITES or k in REQUISITES_IN
                           or k in REQUISITES_ANY]
             failhard = bool(merged.get("failhard", global_failhard))
@@ -101,6 +109,7 @@ def drafts_from_high(high: Mapping[str, Mapping[str, Any]], where: Mapping[str, 
                                     order_key, failhard, requisites + own,
                                     salt_order=salt_order,
                                     name_order=pos if named else 0,
+                                    cap_key=(position, len(drafts)),
                                     included_from=tuple((included_from or {}).get(loc.sls, ()))))
     seen: dict[str, Draft] = {}
     for draft in drafts:
@@ -244,7 +253,7 @@ def order_drafts(drafts: list[Draft], errors: list[str]) -> list[Draft]:
     from minion.state.saltorder import SaltOrder
 
     chunks = [{"tag": d.tag, "order": d.salt_order, "name_order": d.name_order,
-               "label": f"{d.state}{d.name}{d.fun}",
+               "label": f"{d.state}{d.name}{d.fun}", "cap_key": d.cap_key,
                "reqs": [(e.kind, e.target) for e in d.edges]} for d in drafts]
     tags = SaltOrder(chunks).sorted_tags()
     if tags is None:
@@ -317,6 +326,8 @@ def _as_written(draft: Draft) -> tuple[tuple[str, Any], ...]:
     for key, raw in draft.requisites:
         written[key] = raw
     for kind, item in draft.given_by_in:
+        if kind == "listen":  # Salt's listen_in stays on its holder only
+            continue
         current = written.get(kind)
         items = list(current) if isinstance(current, list) else [] if current is None else [current]
         written[kind] = [*items, item]

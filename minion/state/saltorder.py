@@ -64,7 +64,8 @@ class SaltOrder:
     """chunks: dicts with tag, order (raw), name_order, label, and `reqs` [(kind, tag)]."""
 
     def __init__(self, chunks: list[dict[str, Any]]) -> None:
-        self.cap = compute_cap([c["order"] for c in chunks])
+        in_salts_order = sorted(chunks, key=lambda c: c.get("cap_key", (0, 0)))
+        self.cap = compute_cap([c["order"] for c in in_salts_order])
         self.nodes: dict[str, _Node] = {c["tag"]: _Node(c) for c in chunks}
         self.prereq_target: set[str] = set()
         for chunk in chunks:

@@ -7,8 +7,8 @@
                               {"order": 10000}], "__sls__": "web", "__env__": "base"}}
 
 Arguments flat in each chunk, requisites as written (with what `_in` forms elsewhere add),
-Salt's `order` values. The high data is shown after `extend` (Salt's show_highstate shows it
-before, with an `__extend__` list); everything else is Salt's shape.
+Salt's `order` values; the high data as Salt shows it: before `extend` and `exclude`, which are
+listed under `__extend__` and `__exclude__`.
 """
 from __future__ import annotations
 
@@ -37,20 +37,31 @@ def salt_lowstate(plan: Any) -> list[dict[str, Any]]:
 
 
 def salt_highstate(plan: Any) -> dict[str, Any]:
+    declared = plan.declared
     auto: dict[tuple[str, str], int] = {}
-    for chunk in plan.chunks:
-        if isinstance(chunk.salt_order, (int, float)):
-            auto.setdefault((chunk.id, chunk.state), int(chunk.salt_order))
+    if declared is not None:
+        auto = dict(declared.auto_order)
+    else:
+        for chunk in plan.chunks:
+            if isinstance(chunk.salt_order, (int, float)):
+                auto.setdefault((chunk.id, chunk.state), int(chunk.salt_order))
     out: dict[str, Any] = {}
-    for state_id, body in plan.high.items():
+    bodies = dict(plan.high)
+    if declared is not None:
+        bodies.update(declared.unextended)
+        if declared.extend_blocks:
+            out["__extend__"] = declared.extend_blocks
+        if declared.exclude_items:
+            out["__exclude__"] = declared.exclude_items
+        order = declared.salt_position
+        bodies = dict(sorted(bodies.items(), key=lambda kv: order.get(kv[0], len(order))))
+    for state_id, body in bodies.items():
         entry: dict[str, Any] = {}
         for state, items in body.items():
             if state.startswith("__"):
                 continue
-            funs = [i for i in items if isinstance(i, str)]
-            args = [i for i in items if not isinstance(i, str)]
-            shaped: list[Any] = [*args, *funs]
-            if not any(isinstance(a, dict) and "order" in a for a in args) and (
+            shaped: list[Any] = list(items)
+            if not any(isinstance(a, dict) and "order" in a for a in items) and (
                     (state_id, state) in auto):
                 shaped.append({"order": auto[(state_id, state)]})
             entry[state] = shaped

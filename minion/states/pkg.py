@@ -8,6 +8,9 @@
       pkg.installed:
         - version: latest                  # as pkg.latest
         - fromrepo: bookworm-backports     # apt-get -t bookworm-backports
+    tools:
+      pkg.installed:
+        - pkgs: [{jq: '1.6*'}, {curl: '>=7.88'}]   # Salt's version specs: a glob or a comparison
     hello:
       pkg.latest: []
     telnet:
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import StateArgError
-from minion.providers import apt
+from minion.providers import apt, debversion
 from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.specargs import as_bool, as_str, check_known
 
@@ -71,7 +74,8 @@ def _parse_packages(
         if not apt.PACKAGE_NAME.match(pkg):
             raise StateArgError(f"{pkg!r} is not a valid Debian package name")
         if ver is not None and (
-            not allow_versions or (ver != LATEST and not apt.VERSION.match(ver))
+            not allow_versions
+            or (ver != LATEST and not apt.VERSION.match(ver) and not debversion.is_spec(ver))
         ):
             raise StateArgError(f"version {ver!r} for {pkg} is not allowed here or not valid")
     refresh = as_bool(where, "refresh", args.get("refresh"))
@@ -113,6 +117,16 @@ class Installed:
                     )
             elif pinned == LATEST:
                 want, pinned = candidate or have or "", None
+            elif pinned is not None and debversion.is_spec(pinned):
+                if have is not None and debversion.matches(have, pinned):
+                    want, pinned = have, None
+                else:
+                    chosen = debversion.best(versions, pinned)
+                    if chosen is None:
+                        raise StateFailed(
+                            f"no version of {pkg} matches {pinned} "
+                            f"(available: {', '.join(versions) or 'none'})")
+                    want = pinned = chosen
             elif pinned is not None:
                 if pinned not in versions and pinned != have and not spec.refresh:
                     raise StateFailed(

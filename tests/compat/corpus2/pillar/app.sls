@@ -1,0 +1,3 @@
+app:
+  log_level: debug
+  listen: 0.0.0.0

@@ -1,0 +1,8 @@
+app-deps:
+  pkg.installed:
+    - names:
+      - git
+      - make:
+        - refresh: True
+    - require:
+      - sls: common*

@@ -1,0 +1,6 @@
+base:
+  'm*':
+    - app
+  'os:Debian':
+    - match: grain
+    - common
