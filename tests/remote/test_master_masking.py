@@ -1,8 +1,7 @@
 """The master's second net: returns are masked before the job store, even after a restart."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
+from core.config import MasterConfig
 from core.secrets import encrypt, load_public_key, write_keypair
 from core.wire import Return
 from master.converge import ConvergeServices
@@ -17,8 +16,8 @@ def _config(tmp_path):
     (tmp_path / "states").mkdir()
     (tmp_path / "pillar" / "top.sls").write_text("base:\n  'db*':\n    - db\n")
     (tmp_path / "pillar" / "db.sls").write_text(f"db:\n  password: {token}\n")
-    return SimpleNamespace(root=str(tmp_path), state_tree=str(tmp_path / "states"),
-                           pillar_tree=str(tmp_path / "pillar"))
+    return MasterConfig(root=str(tmp_path), state_tree=str(tmp_path / "states"),
+                        pillar_tree=str(tmp_path / "pillar"))
 
 
 def test_a_state_return_is_masked_before_any_pillar_was_compiled(tmp_path):
