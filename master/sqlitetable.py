@@ -20,8 +20,14 @@ def open_table(db_path: str, schema: str, readonly: bool = False) -> sqlite3.Con
         db = sqlite3.connect(":memory:", check_same_thread=False)
         db.executescript(schema)
         return db
-    fd = os.open(db_path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
+    if not os.path.exists(db_path):
+        # Create it 0600 before any connection exists. Never open and close the file once one
+        # does: closing any descriptor of it drops every POSIX lock this process holds on it, SQLite's
+        # included, and another process closing its connection then deletes the WAL under ours.
+        try:
+            os.close(os.open(db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            pass
     db = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")   # no fsync per write on the event loop
