@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -69,7 +70,8 @@ def main() -> int:
         result = story.drill()
     finally:
         story.close()
-        shutil.rmtree(root, ignore_errors=True)
+        if os.environ.get("LP_KEEP_TMP") != "1":
+            shutil.rmtree(root, ignore_errors=True)
     for label, seconds in figures.items():
         print(f"{label:<44} {seconds:8.1f} s")
     print(f"drill onto a bare host ({'passed' if result['passed'] else 'FAILED: ' + str(result['reason'])[:200]}):")

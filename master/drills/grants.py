@@ -6,8 +6,8 @@ of a job whose id the master bound to (that job, SCRATCH, SOURCE) is answered wi
 pillar, until the grant expires with the job or the drill revokes it.
 
     grants = PillarGrants()
-    grants.grant(job.jid, "scratch1", "web1", expires=job.expires)
-    grants.source_for(jid_from_request, "scratch1")      # "web1", or None
+    grants.grant(job.jid, "scratch1", "web1", expires=job.expires, key=SCRATCH_KEY)
+    grants.source_for(jid_from_request, "scratch1", key=KEY_NOW)      # "web1", or None
     grants.revoke(job.jid)
 """
 from __future__ import annotations
@@ -23,6 +23,7 @@ class Grant:
     scratch: str
     source: str
     expires: float
+    key: str = ""            # SCRATCH's accepted key when granted: a re-keyed id gets nothing
 
 
 class PillarGrants:
@@ -32,21 +33,23 @@ class PillarGrants:
         self._grants: dict[str, Grant] = {}
         self._lock = threading.Lock()
 
-    def grant(self, jid: str, scratch: str, source: str, expires: float) -> Grant:
+    def grant(self, jid: str, scratch: str, source: str, expires: float, key: str = "") -> Grant:
         with self._lock:
-            grant = Grant(jid, scratch, source, expires)
+            grant = Grant(jid, scratch, source, expires, key)
             self._grants[jid] = grant
             return grant
 
-    def source_for(self, jid: object, minion_id: str, now: float | None = None) -> str | None:
-        """SOURCE when `jid` holds a live grant for the authenticated `minion_id`; else None."""
+    def source_for(self, jid: object, minion_id: str, now: float | None = None,
+                   key: str | None = None) -> str | None:
+        """SOURCE when `jid` holds a live grant for the authenticated `minion_id` (and, when
+        the grant recorded one, that id's key is still `key`); else None."""
         if not isinstance(jid, str):
             return None
         now = time.time() if now is None else now
         with self._lock:
             self._expire(now)
             grant = self._grants.get(jid)
-        if grant is None or grant.scratch != minion_id:
+        if grant is None or grant.scratch != minion_id or (grant.key and grant.key != key):
             return None
         return grant.source
 

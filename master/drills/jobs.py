@@ -23,7 +23,8 @@ async def run_on(daemon: Any, minion: str, fun: str, arg: list[Any], kwarg: dict
     job = services.new_job(fun, arg, kwarg, minion, "list", [minion], user,
                            ttl=max(daemon.config.job_ttl, timeout + 30))
     if as_source is not None:
-        services.pillar_grants.grant(job.jid, minion, as_source, job.expires)
+        services.pillar_grants.grant(job.jid, minion, as_source, job.expires,
+                                     key=services.keystore.accepted().get(minion, ""))
     queue = services.watch_job(job.jid)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

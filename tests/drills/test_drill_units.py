@@ -24,6 +24,9 @@ def test_a_grant_serves_source_only_to_its_scratch_for_its_job_until_it_expires(
     grants.grant("20261201000000000000000003", "scratch1", "web1", expires=1e12)
     grants.revoke("20261201000000000000000003")
     assert grants.source_for("20261201000000000000000003", "scratch1") is None
+    grants.grant("20261201000000000000000004", "scratch1", "web1", expires=1e12, key="K1")
+    assert grants.source_for("20261201000000000000000004", "scratch1", key="K1") == "web1"
+    assert grants.source_for("20261201000000000000000004", "scratch1", key="K2") is None  # re-keyed id
 
 
 def _drill(store: DrillStore, source: str, finished: float, passed: bool = True) -> None:
