@@ -67,6 +67,33 @@ def _parents(path: str) -> list[str]:
     return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
+def ip_addrs(grains: Any, version: int, interface: Any = None, include_loopback: Any = False,
+             cidr: Any = None, kind: Any = None) -> list[str]:
+    """Salt's network.ip_addrs / ip_addrs6 over the minion's grains: sorted, loopback left out
+    unless asked, optionally one interface's, inside `cidr`, or only public/private ones."""
+    import ipaddress
+
+    if interface:
+        raw = (grains.get("ip_interfaces") or {}).get(str(interface)) or []
+    else:
+        raw = grains.get("ipv4" if version == 4 else "ipv6") or []
+    network = ipaddress.ip_network(str(cidr), strict=False) if cidr else None
+    found = set()
+    for text in raw:
+        try:
+            address = ipaddress.ip_address(str(text).split("%")[0])
+        except ValueError:
+            continue
+        if address.version != version or (address.is_loopback and not include_loopback):
+            continue
+        if network is not None and address not in network:
+            continue
+        if kind == "public" and address.is_private or kind == "private" and not address.is_private:
+            continue
+        found.add(address)
+    return [str(a) for a in sorted(found)]
+
+
 def has_exec(cmd: Any) -> bool:
     text = str(cmd)
     if os.sep in text:

@@ -66,6 +66,13 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
             "mine.get": self.mine_get,
             "test.true": lambda *a, **k: True,
             "test.false": lambda *a, **k: False,
+            "grains.ls": lambda *a, **k: sorted(self._grains),
+            "pillar.keys": self.pillar_keys,
+            "network.ip_addrs": lambda interface=None, include_loopback=False, cidr=None,
+                type=None: hostlookups.ip_addrs(self._grains, 4, interface, include_loopback,
+                                                cidr, type),
+            "network.ip_addrs6": lambda interface=None, include_loopback=False, cidr=None,
+                **_: hostlookups.ip_addrs(self._grains, 6, interface, include_loopback, cidr),
             **hostlookups.helpers(file_list),
         }
 
@@ -99,6 +106,13 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
         if merge and isinstance(value, Mapping) and isinstance(default, Mapping):
             return merge_recursive(default, value)
         return value
+
+    def pillar_keys(self, key: str, delimiter: str = ":") -> list[str]:
+        """Salt's pillar.keys: the keys of the mapping at `key`."""
+        value = traverse(self._pillar, key, _MISSING, delimiter) if key else self._pillar
+        if not isinstance(value, Mapping):
+            raise RenderError(f"salt['pillar.keys']: pillar {key!r} is not a mapping")
+        return list(value)
 
     def pillar_item(self, *keys: str, default: Any = "", delimiter: str = ":", **_: Any) -> dict:
         return {k: traverse(self._pillar, k, default, delimiter) for k in keys}

@@ -55,7 +55,8 @@ def make_context(
     base = sls_context(minion_id, grains, pillar, opts, "", file_list=file_list)
 
     def render(text: str, context: dict[str, Any], source: str) -> str:
-        return render_template(text, source, {**base, **(context or {})}, tree_root=root)
+        extra = {"source": source} if source.startswith("salt://") else {}  # as Salt gives it
+        return render_template(text, source, {**base, **extra, **(context or {})}, tree_root=root)
 
     ctx = ExecContext(
         grains=grains,

@@ -100,3 +100,28 @@ def test_an_unknown_helper_is_undefined_and_calling_it_names_it(tree):
     assert str(info.value).startswith(
         "call.sls:1: salt['cmd.run'] is not available in templates here (only read-only "
         "lookups are: ")
+
+
+def test_network_and_key_listing_helpers_answer_as_salt():
+    """Salt 3008.5 on a host with ipv4 [10.231.0.1, 127.0.0.1, 192.0.2.2] answered:
+    ip_addrs() ['10.231.0.1', '192.0.2.2'], include_loopback=True all three, cidr='127.0.0.0/8'
+    [] (loopback still left out), ip_addrs6() without ::1, grains.ls() sorted names."""
+    from core.templatecontext import TemplateFunctions
+
+    grains = {"ipv4": ["192.0.2.2", "127.0.0.1", "10.231.0.1"], "ipv6": ["::1", "fd00::2"]}
+    salt = TemplateFunctions("m1", grains, {"app": {"b": 1, "a": 2}}, {})
+    assert salt["network.ip_addrs"]() == ["10.231.0.1", "192.0.2.2"]
+    assert salt["network.ip_addrs"](include_loopback=True) == ["10.231.0.1", "127.0.0.1",
+                                                               "192.0.2.2"]
+    assert salt["network.ip_addrs"](cidr="127.0.0.0/8") == []
+    assert salt["network.ip_addrs"](cidr="10.0.0.0/8") == ["10.231.0.1"]
+    assert salt["network.ip_addrs6"]() == ["fd00::2"]
+    assert salt["grains.ls"]() == ["ipv4", "ipv6"] and salt["pillar.keys"]("app") == ["b", "a"]
+
+
+def test_a_file_template_sees_its_source_as_salt_gives_it(tree):
+    files = {"web/t.j2": "{{ source }} {{ saltenv }}\n",
+             "t.sls": "t:\n  file.managed:\n    - name: @HOST@/t\n    - source: salt://web/t.j2\n"
+                      "    - template: jinja\n"}
+    tree.run(tree.compile(files, ["t"]))
+    assert (tree.host / "t").read_text() == "salt://web/t.j2 base\n"
