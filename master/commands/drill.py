@@ -46,6 +46,7 @@ def handle_drill(args: argparse.Namespace) -> int:
     from master import api
     from master.drills import view
     from master.drills.api import drill, secrets_warning
+    from master.output import escape_controls
 
     cfg = api.load_config(cli.require_config(args, "master"))
     print(secrets_warning(args.source, args.onto, args.rebuild), file=sys.stderr)
@@ -59,7 +60,10 @@ def handle_drill(args: argparse.Namespace) -> int:
     result = None
     for event in drill(cfg, args.source, args.onto, rebuild=args.rebuild, force=getattr(args, "force", False)):
         kind = event.get("event")
-        if kind == "phase_started" and progress:
+        if kind == "drill" and progress:
+            print(f"{event['kind']} of {escape_controls(str(event['source']))} onto "
+                  f"{escape_controls(str(event['onto']))}", flush=True)
+        elif kind == "phase_started" and progress:
             print(f"  ...  {event['phase']}", file=sys.stderr, flush=True)
         elif kind == "phase" and progress:
             print(view.phase_line(event), flush=True)

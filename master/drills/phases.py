@@ -25,7 +25,8 @@ async def converge(runner: Any, plan: RecoveryPlan, onto: str) -> Phase:
         phase.error = why
         return phase
     total, changed, failed = _state_counts(ret.ret)
-    phase.detail = f"{', '.join(plan.sls)}: {total} states, {changed} changed, {len(failed)} failed"
+    phase.detail = (f"{', '.join(plan.sls)}: {total} state{'' if total == 1 else 's'}, {changed} changed, "
+                    f"{len(failed)} failed")
     phase.passed = bool(ret.success) and not failed and isinstance(ret.ret, Mapping)
     if not phase.passed:
         phase.error = _reason(failed or _lines(ret.ret))
