@@ -73,6 +73,8 @@ def test_top_sls_takes_pillar_and_nodegroup_targets():
 
 
 def test_the_master_targets_by_pillar_subnet_and_nodegroup(tmp_path, lpmaster_bin, lpminion_bin):
+    """Also: N@ in top.sls through the master, and a warning (or, --strict, an error) for an
+    unknown argument in a remote apply."""
     from tests.cluster import Cluster
 
     with Cluster(tmp_path, lpmaster_bin, lpminion_bin) as c:
@@ -84,7 +86,8 @@ def test_the_master_targets_by_pillar_subnet_and_nodegroup(tmp_path, lpmaster_bi
         states = c.master_dir / "states"
         states.mkdir(exist_ok=True)
         (states / "top.sls").write_text("base:\n  'N@dbs':\n    - db\n")
-        (states / "db.sls").write_text("db-here:\n  test.succeed_without_changes: []\n")
+        (states / "db.sls").write_text("db-here:\n  test.succeed_without_changes:\n"
+                                       "    - bogus: 1\n")
         c.start_master()
         c.add_minions("m1", "m2")
         for flags, target, who in ((["-C"], "I@role:web", {"m1"}), (["-I"], "role:web", {"m1"}),
@@ -96,3 +99,9 @@ def test_the_master_targets_by_pillar_subnet_and_nodegroup(tmp_path, lpmaster_bi
         returns = json.loads(res.stdout)
         assert [r["__id__"] for r in returns["m2"].values()] == ["db-here"]
         assert "no target matches minion 'm1'" in json.dumps(returns["m1"])
+        (db_here,) = returns["m2"].values()  # an unknown argument: a warning, through the master
+        assert db_here["result"] is True and "does not take 'bogus' (ignored)" in db_here["warnings"][0]
+        text = c.cli("apply", "m2").stdout
+        assert "Warnings: test.succeed_without_changes does not take 'bogus'" in text
+        strict = c.cli("apply", "m2", "--strict", "--json")
+        assert strict.returncode == 1 and "does not take 'bogus'; it takes" in strict.stdout
