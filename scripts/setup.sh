@@ -13,6 +13,8 @@ debs+=(dpkg-dev lintian systemd)
 debs+=(postgresql openssl ssl-cert)
 # tests/ops: a minion whose clock is off (libfaketime)
 debs+=(faketime)
+# restic over SFTP (ssh) from test hosts, and the demo's HTTPS requests (curl)
+debs+=(openssh-client curl)
 missing=()
 for p in "${debs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

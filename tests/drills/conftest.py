@@ -2,7 +2,7 @@
 
 web1 is the host drilled and later rebuilt, scratch1 the scratch host it is drilled onto
 (marked by its `scratch=true` grain), plain1 an ordinary minion (no scratch mark). web2 is
-drilled onto scratch2 by the master's own schedule, every few seconds, without anyone.
+drilled onto scratch2 by the master's own schedule, every 5 seconds, without anyone.
 
 The state tree writes under each minion's own `outdir` grain (the minions share this
 machine), so a drill writes into SCRATCH's directory with SOURCE's pillar, and SOURCE's
@@ -99,7 +99,7 @@ def fleet(lpmaster_bin, lpminion_bin):
             "app:\n  name: {{ grains['id'] }}\n"
             f"  api_key: {f.secret('app:api_key', WEB_SECRET)}\n")
         (pillar / "scratch.sls").write_text(f"own: {SCRATCH_VALUE}\n")
-        f.add_master_config('drills:\n  web2: {onto: scratch2, cron: "* * * * * */3"}\n')
+        f.add_master_config('drills:\n  web2: {onto: scratch2, cron: "* * * * * */5"}\n')
         f.start_master()
         (root / "out").mkdir()
         for mid in MINIONS:
