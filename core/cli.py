@@ -54,12 +54,29 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     logging.basicConfig(level=getattr(logging, args.log_level.upper()),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()   # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _closed_pipe()
     except KeyboardInterrupt:
         return 130
     except LinkpeekError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ConfigError) else EXIT_FAILED
+
+
+EXIT_CLOSED_PIPE = 141   # as a shell tool killed by SIGPIPE (`lpmaster keys list | head -1`)
+
+
+def _closed_pipe() -> int:
+    """The reader of our output went away: stop quietly (no traceback, no second error at exit)."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_CLOSED_PIPE
 
 
 def until_master_gone(events: Iterator[dict[str, Any]], jid: Callable[[], str]) -> Iterator[dict[str, Any]]:
@@ -143,3 +160,34 @@ def add_target_args(parser: argparse.ArgumentParser) -> None:
     for short, long, kind in TARGET_FLAGS:
         parser.add_argument(short, long, dest="tgt_type", action="store_const", const=kind,
                             help=f"match TARGET as -t {kind} does")
+
+
+# Salt's `--out`: json and yaml print {minion: return}; highstate and txt are the text output
+OUT_FORMATS = ("json", "yaml", "highstate", "txt")
+
+
+def add_output_args(parser: argparse.ArgumentParser, json_help: str) -> None:
+    """--json (this tool's machine form) and Salt's --out json|yaml|highstate|txt."""
+    parser.add_argument("--json", action="store_true", help=json_help)
+    parser.add_argument("--out", choices=OUT_FORMATS, default=None, metavar="FORMAT",
+                        help="Salt's outputter: json or yaml print {minion: return} as Salt does; "
+                             "highstate or txt the text output (default)")
+
+
+def structured(args: argparse.Namespace) -> str | None:
+    """"lp-json" for --json, "json"/"yaml" for --out json|yaml, None for text output."""
+    if getattr(args, "json", False):
+        return "lp-json"
+    out = getattr(args, "out", None)
+    return out if out in ("json", "yaml") else None
+
+
+def print_structured(data: Any, fmt: str) -> None:
+    if fmt == "yaml":
+        import yaml
+
+        sys.stdout.write(yaml.safe_dump(json.loads(json.dumps(data, default=str)), default_flow_style=False,
+                                        sort_keys=True, allow_unicode=True))
+        sys.stdout.flush()
+    else:
+        print_json(data)

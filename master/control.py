@@ -167,6 +167,12 @@ class ControlServer:
         timeout = float(request.get("timeout") or self.daemon.config.job_timeout)
         timeout = max(0.1, min(timeout, MAX_TIMEOUT_S))
         minions = services.select_targets(tgt, tgt_type)
+        if not minions:   # nothing to run: no job is recorded; say which pending keys match
+            from master.pendingmatch import pending_matching
+            pending = pending_matching(services.keystore, tgt, tgt_type)
+            await _send(writer, {"event": "job", "jid": "", "minions": [], "pending": pending})
+            await _send(writer, {"event": "done", "jid": "", "missing": {}, "pending": pending})
+            return
         job = services.new_job(fun, arg, kwarg, tgt, tgt_type, minions, user,
                                ttl=max(self.daemon.config.job_ttl, timeout))
         from master.jobwait import wait_for_job

@@ -89,8 +89,8 @@ class Cluster:
         return subprocess.run(argv, capture_output=True, text=True, input=input, timeout=timeout)
 
     def run_json(self, *args: str) -> tuple[int, dict[str, Any], str]:
-        """`lpmaster run ARGS --json`: (exit code, parsed returns, stderr)."""
-        res = self.cli("run", *args, "--json")
+        """`lpmaster run ARGS --out json` (Salt's {minion: return}): (exit code, parsed returns, stderr)."""
+        res = self.cli("run", *args, "--out", "json")
         data = json.loads(res.stdout) if res.stdout.strip() else {}
         return res.returncode, data, res.stderr
 

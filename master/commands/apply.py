@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strict", action="store_true",
                    help="an unknown state argument or a bad value fails the compile "
                         "(default: a warning in the state's return; master.yaml strict_arguments)")
-    p.add_argument("--json", action="store_true", help="print {minion_id: {state_key: return}}")
+    cli.add_output_args(p, "print {minion_id: {state_key: return}}")
     p.add_argument("--verbose", action="store_true", help="show every state, not only changes and failures")
     p.add_argument("--detailed-exitcodes", action="store_true",
                    help="exit 0 nothing changed, 2 changes, 4 failures, 6 both (Puppet's convention)")
@@ -40,6 +40,7 @@ def handle(args: argparse.Namespace) -> int:
     from master.fleet import FleetSummary
     from master.output import escape_controls, minion_return_text
     from master.clockskew import skew_warning
+    from master.pendingmatch import no_match_message
     from master.storage import unstored_warning
 
     cfg = api.load_config(cli.require_config(args, "master"))
@@ -48,7 +49,8 @@ def handle(args: argparse.Namespace) -> int:
     if args.strict or cfg.strict_arguments:
         kwarg["strict"] = True
     color = sys.stdout.isatty()
-    progress = sys.stderr.isatty() and not args.json
+    fmt = cli.structured(args)
+    progress = sys.stderr.isatty() and fmt is None
     fleet = FleetSummary(targeted=[])
     returns: dict[str, object] = {}
     jid = ""
@@ -67,7 +69,7 @@ def handle(args: argparse.Namespace) -> int:
             jid = event["jid"]
             fleet.targeted = list(event["minions"])
             if not fleet.targeted:
-                print("lpmaster: no minions matched the target", file=sys.stderr)
+                print(no_match_message(args.target, event.get("pending") or []), file=sys.stderr)
                 return 4 if args.detailed_exitcodes else cli.EXIT_INCOMPLETE
         elif kind == "return":
             mid, ret = event["minion"], event["ret"]
@@ -77,7 +79,7 @@ def handle(args: argparse.Namespace) -> int:
             fleet.add(mid, bool(event["success"]), ret)
             if progress:
                 sys.stderr.write("\r\x1b[K")
-            if not args.json:
+            if fmt is None:
                 print(minion_return_text(fun, mid, ret, success=event["success"], verbose=args.verbose, color=color),
                       flush=True)
             if progress:
@@ -93,8 +95,8 @@ def handle(args: argparse.Namespace) -> int:
             return cli.EXIT_FAILED
     if progress:
         sys.stderr.write("\r\x1b[K")
-    if args.json:
-        cli.print_json(returns)
+    if fmt is not None:
+        cli.print_structured(returns, "json" if fmt == "lp-json" else fmt)
     else:
         print(fleet.text(test=args.test))
         if jid:

@@ -1,6 +1,7 @@
-"""Issue 15 items 2-4 with real processes: drift never says `clean` for a host it did not
-check, an apply updates the drift record, one daemon per config, `status` with no master.
-The tests share one master (m1 has a state, m2 none) and run in order; the last stops it."""
+"""Issue 15 with real processes: drift never says `clean` for a host it did not check, an apply
+updates the drift record, one daemon per config, pending keys named, Salt's output habits, a
+closed pipe, `status` with no master (and 17.6, a minion whose clock is off). The tests share
+one master (m1 has a state, m2 none) and run in order; the last stops it."""
 from __future__ import annotations
 
 import json
@@ -53,6 +54,44 @@ def test_a_stopped_minion_is_unreachable_on_refresh_not_clean(ops, tmp_path):
     assert len(failures) == 1
     table = ops.cli("drift", "--refresh", "--timeout", "5")
     assert table.returncode == 2 and "unreachable" in table.stdout
+
+
+def test_a_target_matching_only_pending_keys_says_so_and_records_no_job(ops):
+    ops.init_minion("p1", "--grain", f"outdir={ops.outdir('p1')}")
+    ops.start_minion("p1")
+    ops.wait_pending("p1")
+    jobs_before = len(json.loads(ops.cli("jobs", "list", "--json", "--limit", "1000").stdout))
+    proc = ops.cli("run", "p*", "test.ping")
+    assert proc.returncode == 2
+    assert "1 key(s) pending (p1)" in proc.stderr and "lpmaster keys accept 'p*'" in proc.stderr, proc.stderr
+    assert len(json.loads(ops.cli("jobs", "list", "--json", "--limit", "1000").stdout)) == jobs_before
+    ops.accept_keys("p1")
+    code, data, err = ops.run_json("p1", "test.ping", "--timeout", "20")   # waits for it to connect
+    assert (code, data) == (0, {"p1": True}), err
+    ops.stop_minion("p1")
+
+
+def test_run_json_keeps_a_failure_and_out_prints_salts_shapes(ops):
+    proc = ops.cli("run", "m1", "cmd.run", "echo oops; exit 3", "--json")
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout) == {"m1": {"ret": "oops", "retcode": 3, "success": False}}
+    salt_json = ops.cli("run", "m1", "cmd.run", "echo oops; exit 3", "--out", "json")
+    assert json.loads(salt_json.stdout) == {"m1": "oops"} and salt_json.returncode == 1
+    assert ops.cli("run", "m1", "test.ping", "--out", "yaml").stdout == "m1: true\n"
+    highstate = ops.cli("apply", "m1", "--out", "highstate")
+    assert "Summary for m1" in highstate.stdout and highstate.returncode == 0
+
+
+def test_a_closed_pipe_ends_a_command_quietly(ops):
+    for args in (("keys", "list"), ("jobs", "list"), ("events",), ("run", "m1", "test.ping")):
+        read, write = os.pipe()
+        os.close(read)                                   # the reader is gone, as after `| head -1`
+        try:
+            proc = subprocess.run([ops.lpmaster, "-c", ops.master_cfg, *args], stdout=write,
+                                  stderr=subprocess.PIPE, text=True, timeout=60)
+        finally:
+            os.close(write)
+        assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, (args, proc.stderr)
 
 
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"   # scripts/setup.sh installs it
