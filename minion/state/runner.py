@@ -279,7 +279,7 @@ class Runner:
 
     def _check(self, fun: Any, spec: Any, extra: Universal) -> Pending:
         """The module's check, unless onlyif/unless/creates say the state must not run."""
-        skip = universal.guard_comment(extra)
+        skip = universal.guard_comment(extra, self.ctx)
         if skip is not None:
             return Pending(comment=skip, skip_watch=True)
         return fun.check(self.ctx, spec)

@@ -236,3 +236,28 @@ def test_show_prints_warnings_and_strict_exits_2(tree, lpminion_bin):
     assert "lpminion: 2 warnings (--strict makes them errors):" in shown.stderr
     strict = subprocess.run([*base, "--strict"], capture_output=True, text=True, timeout=60)
     assert strict.returncode == 2 and "does not take 'bogus'; it takes" in strict.stderr
+
+
+FUNCTION_GUARDS = {"g2.sls": 'fun-onlyif-true:\n  test.succeed_with_changes:\n    - onlyif:\n      - fun: file.file_exists\n        path: /etc/hostname\nfun-onlyif-false:\n  test.succeed_with_changes:\n    - onlyif:\n      - fun: file.file_exists\n        path: /nonexistent\nfun-unless-true:\n  test.succeed_with_changes:\n    - unless:\n      - fun: file.directory_exists\n        args:\n          - /etc\nmixed:\n  test.succeed_with_changes:\n    - unless:\n      - "false"\n      - fun: test.false\n' + """
+cmd-fun-guard:
+  cmd.run:
+    - name: touch @HOST@/ran
+    - unless:
+      - fun: file.file_exists
+        path: @HOST@/ran
+"""}
+
+
+def test_function_form_guards_as_salt_evaluates_them(tree):
+    """Salt 3008.5: fun-onlyif-true ran (Success!, changes), fun-onlyif-false "onlyif condition
+    is false", fun-unless-true "unless condition is true", mixed (a false command and
+    test.false under unless) ran."""
+    plan = tree.compile(FUNCTION_GUARDS, ["g2"])
+    got = {r["__id__"]: r for r in tree.run(plan).values()}
+    assert [(got[i]["comment"], bool(got[i]["changes"])) for i in (
+        "fun-onlyif-true", "fun-onlyif-false", "fun-unless-true", "mixed")] == [
+        ("Success!", True), ("onlyif condition is false", False),
+        ("unless condition is true", False), ("Success!", True)]
+    assert got["cmd-fun-guard"]["changes"]["retcode"] == 0
+    again = {r["__id__"]: r for r in tree.run(plan).values()}
+    assert again["cmd-fun-guard"]["comment"] == "unless condition is true"
