@@ -116,6 +116,8 @@ class KeyStore:
             for state in states:
                 changed |= self._scan(state, force)
             if changed:
+                for state in set(STATES) - set(states):  # the index is rebuilt from all of them
+                    self._scan(state, force)
                 self._rebuild()
         return changed
 
