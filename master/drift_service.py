@@ -54,12 +54,16 @@ class DriftService:
         """
         when = time.time() if now is None else now
         report = report_from_wire(minion_id, data)
+        why = None
         if report.reported_at > when + MAX_CLOCK_SKEW_S:
-            raise WireError(f"drift report dated {report.reported_at - when:.0f}s in the future; "
-                            "refused (check the minion's clock)")
-        if report.seq > (when + MAX_CLOCK_SKEW_S) * 1000 + SEQ_SLACK:
-            raise WireError(f"drift report sequence number {report.seq} jumps ahead of any the minion "
-                            "can have counted; refused")
+            why = (f"drift report dated {report.reported_at - when:.0f}s in the future; "
+                   "refused (check the minion's clock)")
+        elif report.seq > (when + MAX_CLOCK_SKEW_S) * 1000 + SEQ_SLACK:
+            why = (f"drift report sequence number {report.seq} jumps ahead of any the minion "
+                   "can have counted (or its clock is far ahead); refused")
+        if why is not None:
+            log.warning("%s: %s", minion_id, why)
+            raise WireError(why)
         report = self._masked(report)
         stored, previous = self.store.put(report, received_at=when,
                                           key_finger=None if key is None else fingerprint(key),
