@@ -79,12 +79,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 # -- lpmaster backups ------------------------------------------------------------------------
 
 def handle_backups(args: argparse.Namespace) -> int:
+    import sqlite3
+
     from master import api
     from master.backups.api import catalogue
     from master.backups.status import BAD
 
     cfg = api.load_config(cli.require_config(args, "master"))
-    rows = catalogue(cfg, args.target, args.tgt_type)
+    try:
+        rows = catalogue(cfg, args.target, args.tgt_type)
+    except (sqlite3.Error, OSError) as exc:
+        print(f"lpmaster backups: cannot read the catalogue in {cfg.db_path}: {exc}", file=sys.stderr)
+        return cli.EXIT_FAILED
     if args.json:
         cli.print_json([row.to_json() for row in rows])
     else:
