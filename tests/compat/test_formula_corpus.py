@@ -1,4 +1,4 @@
-"""The formula corpora (tests/compat/corpus, corpus2): this project compiles each to exactly what
+"""The formula corpora (tests/compat/corpus, corpus2, corpus3): this project compiles each to exactly what
 Salt 3008.5 compiled it to (recorded `state.show_lowstate` / `state.show_highstate`);
 tests/hosts/test_salt_modules.py runs the first in test mode on a host."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 HERE = Path(__file__).parent
 GRAINS = {"id": "m1", "os": "Debian", "os_family": "Debian"}
-CORPORA = ["corpus", "corpus2"]
+CORPORA = ["corpus", "corpus2", "corpus3"]
 
 
 def _plan(corpus: Path):

@@ -1,0 +1,5 @@
+tmplf:
+  pkg:
+    name: tmplf-pkg
+  tofs:
+    files_switch: [id]
