@@ -11,6 +11,7 @@ linkpeek-ops minion: converges this host to its states, runs jobs from the maste
 
   lpminion init --dir /etc/lp --id web1 --master lp.example.org --master-finger FP
   lpminion -c /etc/lp/minion.yaml start             run the minion (foreground)
+  lpminion -c /etc/lp/minion.yaml apply --test      this host's highstate from the master, dry run
   lpminion apply --local --state-tree ./states      converge from a local tree, no master
   lpminion apply --local --test                     show what would change, change nothing
   lpminion show lowstate --state-tree ./states      print the compiled plan

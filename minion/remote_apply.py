@@ -64,12 +64,14 @@ class PreparedRun:
     ctx_for: Callable[[bool], Any]  # test flag -> ExecContext
     reading: Callable[[], Any]      # a context in which templates read the master's mine
 
-    def run(self, chunks: Sequence[Any] | None = None, test: bool = False) -> dict[str, Any]:
+    def run(self, chunks: Sequence[Any] | None = None, test: bool = False,
+            failhard: bool = False) -> dict[str, Any]:
         """Run the plan (or these chunks); Salt's state return, masked."""
         from minion.state.runner import run_plan
 
         with self.reading():
-            results = run_plan(self.plan.chunks if chunks is None else chunks, self.ctx_for(test))
+            results = run_plan(self.plan.chunks if chunks is None else chunks, self.ctx_for(test),
+                               failhard=failhard)
         return self.masker.mask_state_return(results)
 
 
@@ -154,7 +156,7 @@ def _apply_locked(request: Request, minion_id: str, grains: dict[str, Any], cach
         prepared = prepare_remote(request, minion_id, grains, cachedir, sls, opts, masker)
     except LinkpeekError as exc:
         return _not_compiled(masker, str(exc))
-    results = prepared.run(test=test)
+    results = prepared.run(test=test, failhard=bool(opts.get("failhard")))
     if not test:  # drift: remember what was applied, tell the master it converged (issue 6)
         from minion.drift_remote import after_apply
         try:

@@ -1,11 +1,19 @@
-"""`lpminion apply --local`: converge this host from a local state tree, no master.
+"""`lpminion apply`: converge this host, from the master's tree (Salt's `salt-call
+state.apply`) or, with --local, from a local state tree without a master.
 
+    lpminion apply                                    this host's highstate, from the master
+    lpminion apply web.nginx --test                   what one SLS would change, change nothing
     lpminion apply --local --state-tree ./states --pillar-tree ./pillar          highstate (top.sls)
     lpminion apply --local --state-tree ./states --test web.nginx                dry run of one SLS
     lpminion apply --local --json                                                Salt's state return
 
-Exit codes: 0 every state succeeded, 1 some state failed (or another run holds the lock),
-2 the tree or pillar did not compile (nothing was changed).
+From the master: the minion's own key over the daemon's channel (-c or the default config),
+this minion's pillar only; it waits (up to a minute) for a state run the daemon is doing.
+
+Exit codes: 0 every state succeeded, 1 some state failed (or, with --local, another run
+holds the lock), 2 nothing was changed: the tree or pillar did not compile, the master did
+not answer, or another run held the lock; 64 a usage or config error (a key the master has
+not accepted).
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import argparse
 import sys
 from typing import Any
 
-from core.cli import EXIT_USAGE, add_config_arg
+from core.cli import add_config_arg
 
 
 def register(subparsers: Any) -> None:
@@ -29,7 +37,9 @@ def register(subparsers: Any) -> None:
         "sls", nargs="*", metavar="SLS", help="SLS names (default: the highstate from top.sls)"
     )
     parser.add_argument(
-        "--local", action="store_true", help="use a local state tree (required for now)"
+        "--local",
+        action="store_true",
+        help="use a local state tree and pillar, no master (default: ask the master)",
     )
     parser.add_argument(
         "--state-tree", default=None, metavar="DIR", help="the state tree (default: ./states)"
@@ -74,11 +84,9 @@ def run(args: argparse.Namespace) -> int:
     from minion.state.localinputs import DEFAULT_STATE_TREE
 
     if not args.local:
-        print(
-            "lpminion apply: only --local is supported here; use `lpmaster apply` for remote runs",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        from minion.commands.apply_master import run_from_master
+
+        return run_from_master(args)
     minion_id, cachedir, grains = args.id, args.cachedir, args.grains
     strict = args.strict
     from core.cli import find_config

@@ -26,6 +26,7 @@ STATES = {
         "    - require:\n"
         "      - file: {{ grains['outdir'] }}/motd\n"),
     "broken.sls": "oops:\n  file.managed:\n    - name: [\n",
+    "fails.sls": "nope:\n  test.fail_without_changes: []\n",
 }
 
 

@@ -1,12 +1,16 @@
 """Issue 15.10: the execution functions people reach for, through a real master and minion:
-listed and documented, arguments checked, Salt's output shapes, secrets masked."""
+listed and documented, arguments checked, Salt's output shapes, secrets masked. Issue 14.3:
+cmd.run (what `lpmaster run '*' cmd.run '...'` calls) keeps its command off every argv."""
 from __future__ import annotations
 
 import hashlib
 import json
 import os
 
+from tests.execfns.argv import sample_while
 from tests.execfns.conftest import SECRET
+
+CANARY = "canary-cmdrun-91c2e7"
 
 
 def test_sys_lists_and_documents_every_function(fleet):
@@ -73,13 +77,36 @@ def test_files_disk_and_uptime(fleet, tmp_path):
 
 
 def test_show_sls_compiles_from_the_master_with_secrets_masked(fleet):
+    motd = f"{fleet.out}/motd"
+    before = os.stat(motd) if os.path.exists(motd) else None  # another test may have applied it
     res = fleet.run_api("m1", "state.show_sls", "web")["m1"]
     assert res["success"], res
-    motd = f"{fleet.out}/motd"
     assert res["ret"][motd]["__sls__"] == "web"
     (args,) = [a for a in res["ret"][motd]["file"] if isinstance(a, dict) and "contents" in a]
     assert args["contents"] == "hello m1 ***"
     assert "say-hi" in res["ret"] and SECRET not in json.dumps(res)
-    assert not os.path.exists(motd)  # nothing ran
+    assert (os.stat(motd) if os.path.exists(motd) else None) == before  # nothing ran
     broken = fleet.run_api("m1", "state.show_sls", "broken")["m1"]
     assert broken["success"] is False and isinstance(broken["ret"], list) and "broken" in " ".join(broken["ret"])
+
+
+def test_cmd_run_through_the_master_keeps_the_command_off_every_argv(fleet):
+    command = f"pw='{CANARY}'; sleep 0.8; printf '%s' \"$pw\" | wc -c; echo err >&2; exit 3"
+    returns, seen = sample_while(lambda: fleet.run_api("m1", "cmd.run", command), CANARY)
+    assert seen.seen(b"sleep\x000.8") and seen.samples > 5
+    assert not seen.leaked, seen.leaked
+    assert returns["m1"] == {"ret": f"{len(CANARY)}\nerr", "success": False, "retcode": 3}
+
+
+def test_cmd_run_all_and_the_shell_behave_as_with_sh_c(fleet):
+    (ret,) = fleet.run_api("m1", "cmd.run_all", 'echo "$0"; env | grep -c LINKPEEK_SCRIPT; echo e >&2',
+                           cwd="/tmp", success_retcodes="[1]").values()
+    assert ret["success"] is True
+    assert {k: ret["ret"][k] for k in ("retcode", "stdout", "stderr")} == {
+        "retcode": 0, "stdout": "/bin/sh\n0", "stderr": "e"}
+    (ret,) = fleet.run_api("m1", "cmd.run", "pwd", cwd="/tmp").values()
+    assert ret["ret"] == "/tmp"
+    (ret,) = fleet.run_api("m1", "cmd.retcode", "exit 4", ignore_retcode="True").values()
+    assert ret == {"ret": 4, "success": True, "retcode": 0}
+    (ret,) = fleet.run_api("m1", "cmd.run", "true", creates="/tmp").values()
+    assert ret["success"] is False and "cmd.run does not take 'creates'" in ret["ret"] and "cwd" in ret["ret"]

@@ -34,7 +34,7 @@ def served(tmp_path_factory: pytest.TempPathFactory):
     _git("init", "-q", "--bare", "-b", "main", str(root / "app.git"))
     _git("clone", "-q", str(root / "app.git"), str(root / "work"))
     first = _commit(root / "work", "v1\n")
-    with GitHTTPServer(str(root), user="deploy", password=CANARY, delay=0.15) as server:
+    with GitHTTPServer(str(root), user="deploy", password=CANARY, delay=0.1) as server:
         yield server, root / "work", first
 
 
