@@ -57,11 +57,7 @@ def run_backup(spec: BackupSpec, job: JobSpec, cache_dir: str, *, on_status: Sta
                 outcome, producer_error = _backup(restic, job, on_status)
             _settle(restic, job, outcome, producer_error, record)
             if record["success"] and job.keep:
-                try:
-                    restic.forget_policy(dict(job.keep), [f"lp-job={job.name}"], spec.host, prune=True)
-                    record["retention"] = dict(job.keep)
-                except ResticError as exc:
-                    record["warning"] = f"retention failed: {exc}"
+                _retention(restic, job, spec.host, record)
     except ResticError as exc:
         record["error"] = str(exc)
     except OSError as exc:
@@ -71,6 +67,26 @@ def run_backup(spec: BackupSpec, job: JobSpec, cache_dir: str, *, on_status: Sta
     if not record["success"]:
         log.warning("backup job %s failed: %s", job.name, record["error"])
     return record
+
+
+def _retention(restic: Restic, job: JobSpec, host: str, record: dict[str, Any]) -> None:
+    """forget --prune by the job's keep policy; a lock a killed run left is cleared (`restic
+    unlock` removes stale locks only) and the prune tried once more. A failure is a warning:
+    the snapshot itself is good."""
+    for attempt in (1, 2):
+        try:
+            restic.forget_policy(dict(job.keep), [f"lp-job={job.name}"], host, prune=True)
+            record["retention"] = dict(job.keep)
+            return
+        except ResticError as exc:
+            if attempt == 1 and "lock" in str(exc):
+                try:
+                    restic.run("unlock")
+                    continue
+                except ResticError:
+                    pass
+            record["warning"] = f"retention failed: {exc}"
+            return
 
 
 def _ensure_repository(restic: Restic, record: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
 import threading
 from pathlib import Path
 
@@ -69,10 +70,20 @@ def test_killed_dump_is_no_good_snapshot_and_latest_stays_the_good_one(repo: Pat
 def test_retention_removes_old_snapshots(repo: Path, tmp_path: Path) -> None:
     spec = make_spec(str(repo), {"keep1": {"source": "command", "command": "date +%s%N", "filename": "t",
                                            "cron": "0 * * * *", "keep": {"last": 1}}})
-    ids = [run_backup(spec, spec.job("keep1"), str(tmp_path / "cache"))["snapshot_id"] for _ in range(2)]
+    first = run_backup(spec, spec.job("keep1"), str(tmp_path / "cache"))
+    with Restic(spec, str(tmp_path / "cache")) as restic:     # a run killed mid-way leaves a stale lock
+        killed = subprocess.Popen(restic.argv("backup", "--stdin"), env=restic.env(), stdin=subprocess.PIPE,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert killed.stdin is not None
+        while not any((repo / "locks").iterdir()):
+            killed.stdin.write(os.urandom(65536))
+        killed.kill()
+        killed.wait()
+    second = run_backup(spec, spec.job("keep1"), str(tmp_path / "cache"))
+    assert second["success"] and "warning" not in second, second.get("warning")
     with Restic(spec, str(tmp_path / "cache")) as restic:
         left = [s["short_id"] for s in restic.snapshots(tags=["lp-job=keep1"])]
-    assert left == ids[1:]
+    assert left == [second["snapshot_id"]] and first["snapshot_id"] not in left
 
 
 def test_sqlite_job_under_a_writer_restores_a_sound_database(repo: Path, tmp_path: Path) -> None:
