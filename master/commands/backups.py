@@ -26,8 +26,8 @@ MASTER_ROW = "(master)"     # master/backups/api.py: the master's own row
 RUN_HELP = """Run backup job JOB on TARGET now (`backup.run JOB`), show restic's progress while it
 works, and wait for the result; the run is recorded in the catalogue like a scheduled one.
 Exit 0 when the snapshot was taken, 1 when the run failed, 2 when the minion did not answer."""
-RESTORE_HELP = """Restore a snapshot of JOB on TARGET (one minion): `--to PATH` puts the files (or the
-dump file) into an empty directory; `--in-place` restores files over `/`, or loads a database
+RESTORE_HELP = """Restore a snapshot of JOB on TARGET (one minion): `--to PATH` puts the files under an
+empty directory, at their full paths (PATH/etc/... for /etc), or a dump as PATH/FILENAME; `--in-place` restores files over `/`, or loads a database
 dump back into its database (pg_restore, mongorestore, SQLite's backup API), after you confirm
 (or --yes). The latest GOOD snapshot is the default; a snapshot whose dump failed is refused.
 Paths in the snapshot are checked: nothing is written outside the target."""
