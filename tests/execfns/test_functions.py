@@ -86,6 +86,10 @@ def test_show_sls_compiles_from_the_master_with_secrets_masked(fleet):
     assert args["contents"] == "hello m1 ***"
     assert "say-hi" in res["ret"] and SECRET not in json.dumps(res)
     assert (os.stat(motd) if os.path.exists(motd) else None) == before  # nothing ran
+    low = fleet.run_api("m1", "state.show_lowstate")["m1"]["ret"]
+    assert [(c["state"], c["__id__"], c["fun"]) for c in low] == [
+        ("file", motd, "managed"), ("test", "say-hi", "succeed_without_changes")]
+    assert low[0]["contents"] == "hello m1 ***" and low[1]["require"] == [{"file": motd}]
     broken = fleet.run_api("m1", "state.show_sls", "broken")["m1"]
     assert broken["success"] is False and isinstance(broken["ret"], list) and "broken" in " ".join(broken["ret"])
 

@@ -97,3 +97,11 @@ def test_package_changes_and_targets():
         _targets("pkg.install", "nginx", None, "--force")
     with pytest.raises(FunctionArgError, match="one of them"):
         _targets("pkg.install", "nginx", "[curl]", None)
+
+
+def test_cmd_run_timeout_kills_it_and_does_not_echo_the_command():
+    from minion.functions import lookup
+
+    res = lookup("cmd.run")(None, "sleep 5 # canary-timeout-x", timeout="0.3")
+    assert (res.success, res.retcode) == (False, 124)
+    assert "timed out after 0.3 s" in res.ret and "canary-timeout-x" not in res.ret
