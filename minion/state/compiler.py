@@ -107,20 +107,19 @@ def _compile(tree: StateTree, names: list[str], minion_id: str, grains: dict, pi
 
 def _validate_args(drafts: list[Draft], validate: Validator, errors: list[str], *,
                    strict: bool) -> None:
+    from contextlib import nullcontext
+
     from minion.state.argcheck import collecting_unknown
 
-    for draft in drafts:
-        if strict:
+    with (nullcontext([]) if strict else collecting_unknown()) as unknown:
+        for draft in drafts:
             problem = validate(draft.state, draft.fun, draft.name, draft.args)
-            unknown: list[str] = []
-        else:
-            with collecting_unknown() as unknown:
-                problem = validate(draft.state, draft.fun, draft.name, draft.args)
-        draft.warnings.extend(unknown)
-        if problem and isinstance(problem, RunTimeProblem) and not strict:
-            draft.warnings.append(f"this state will fail when it runs: {problem}")
-        elif problem:
-            errors.append(f"{draft.where}: {draft.label}: {problem}")
+            draft.warnings.extend(unknown)
+            unknown.clear()
+            if problem and isinstance(problem, RunTimeProblem) and not strict:
+                draft.warnings.append(f"this state will fail when it runs: {problem}")
+            elif problem:
+                errors.append(f"{draft.where}: {draft.label}: {problem}")
 
 
 def plan_warnings(plan: Plan) -> list[str]:
