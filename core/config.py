@@ -85,6 +85,7 @@ class MinionConfig:
     schedule: Mapping[str, Any] = field(default_factory=dict)   # Salt's `schedule:` jobs
     drift: Mapping[str, Any] = field(default_factory=dict)      # interval, splay, cert_window_days, enabled
     strict_arguments: bool = False  # unknown state arguments and bad values are compile errors
+    nodegroups: Mapping[str, Any] = field(default_factory=dict)  # N@ in a masterless top.sls
 
     @property
     def pki_dir(self) -> str:

@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         return run_from_master(args)
     minion_id, cachedir, grains = args.id, args.cachedir, args.grains
     strict = args.strict
+    nodegroups: dict[str, Any] = {}
     from core.cli import find_config
 
     found = find_config(args, "minion")
@@ -99,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
         minion_id = minion_id or cfg.id
         cachedir = cachedir or cfg.cache_dir
         strict = strict or cfg.strict_arguments
+        nodegroups = dict(cfg.nodegroups)
         if grains is None and cfg.grains:
             from minion.grains import collect
 
@@ -112,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         args.test,
         cachedir,
         failhard=args.failhard,
-        opts={"strict_arguments": True} if strict else None,
+        opts={"strict_arguments": strict, "nodegroups": nodegroups},
     )
     if args.json:
         from core.cli import print_json

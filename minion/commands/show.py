@@ -56,13 +56,15 @@ def run(args: argparse.Namespace) -> int:
     from minion.state.tree import StateTree
 
     strict = args.strict
+    nodegroups: dict[str, Any] = {}
     if getattr(args, "config", None):
         from core.config import load_minion
 
-        strict = strict or load_minion(args.config).strict_arguments
+        cfg = load_minion(args.config)
+        strict, nodegroups = strict or cfg.strict_arguments, dict(cfg.nodegroups)
     minion_id = args.id or localinputs.default_minion_id()
     grains = localinputs.load_grains(args.grains, minion_id)
-    opts: dict[str, Any] = {"id": minion_id, "strict_arguments": strict}
+    opts: dict[str, Any] = {"id": minion_id, "strict_arguments": strict, "nodegroups": nodegroups}
     try:
         pillar = localinputs.load_pillar(args.pillar_tree, minion_id, grains, opts)
         tree = StateTree(args.state_tree or localinputs.DEFAULT_STATE_TREE)

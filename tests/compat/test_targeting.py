@@ -105,3 +105,19 @@ def test_the_master_targets_by_pillar_subnet_and_nodegroup(tmp_path, lpmaster_bi
         assert "Warnings: test.succeed_without_changes does not take 'bogus'" in text
         strict = c.cli("apply", "m2", "--strict", "--json")
         assert strict.returncode == 1 and "does not take 'bogus'; it takes" in strict.stdout
+
+
+def test_a_masterless_top_takes_nodegroups_from_minion_yaml(tmp_path, lpminion_bin):
+    import subprocess
+
+    states = tmp_path / "states"
+    states.mkdir()
+    (states / "top.sls").write_text("base:\n  'N@edge':\n    - edge\n")
+    (states / "edge.sls").write_text("edge-here:\n  test.nop: []\n")
+    cfg = tmp_path / "minion.yaml"
+    cfg.write_text("id: web1\ntrust_first_use: true\nnodegroups:\n  edge: L@web1,web2\n")
+    proc = subprocess.run([lpminion_bin, "show", "lowstate", "--json", "-c", str(cfg), "--id",
+                           "web1", "--state-tree", str(states)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert [c["__id__"] for c in json.loads(proc.stdout)] == ["edge-here"]
