@@ -30,8 +30,14 @@ PENDING_FULL = "pending_full"      # master/registration.py: new minions cannot 
 KEY_PROBLEM = "key_problem"        # a refused key file, or one key under two ids
 CLOCK_SKEW = "clock_skew"          # master/clockskew.py
 CLOCK_SYNCED = "clock_synced"
+KEY_DENIED = "key_denied"          # master/denied.py
+MINION_CONNECTED = "minion_connected"   # its job subscription came (master/presence_events.py)
+MINION_GONE = "minion_gone"             # ... or went
+APPLY_FAILED = "apply_failed"           # a state.* job returned a failure
+DRIFT_CHANGED = "drift_changed"         # drifted <-> failing
 EVENT_KINDS = (MINION_STARTED, CONVERGED, DRIFT_FOUND, DRIFT_CLEARED, KEY_ACCEPTED, KEY_REVOKED,
-               DRILL_PASSED, DRILL_FAILED, PENDING_FULL, KEY_PROBLEM, CLOCK_SKEW, CLOCK_SYNCED)
+               DRILL_PASSED, DRILL_FAILED, PENDING_FULL, KEY_PROBLEM, CLOCK_SKEW, CLOCK_SYNCED,
+               KEY_DENIED, MINION_CONNECTED, MINION_GONE, APPLY_FAILED, DRIFT_CHANGED)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -99,12 +105,15 @@ class EventLog:
 
 
 def drift_transition(old_status: str | None, new_status: str) -> str | None:
-    """The event a new drift report causes: found (clean/none -> drifted/failing), cleared (back to clean)."""
+    """The event a new drift report causes: found (clean/none -> drifted/failing), cleared (back
+    to clean), changed (drifted <-> failing)."""
     bad = (DRIFTED, FAILING)
     if new_status in bad and old_status not in bad:
         return DRIFT_FOUND
     if new_status == CLEAN and old_status in bad:
         return DRIFT_CLEARED
+    if new_status in bad and old_status in bad and new_status != old_status:
+        return DRIFT_CHANGED
     return None
 
 

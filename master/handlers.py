@@ -26,7 +26,7 @@ from core.errors import KeyStoreError, WireError
 from master import drift_handlers, remote_handlers
 from master.mine import handlers as mine_handlers
 from master.backups import handlers as backup_handlers
-from master.keystore import ACCEPTED, PendingFull
+from master.keystore import ACCEPTED, DENIED, PendingFull
 from master.services import MasterServices
 
 log = logging.getLogger("lp.master.handlers")
@@ -61,7 +61,9 @@ def handle_register_unaccepted(master: MasterServices, key: str, request: dict[s
         raise WireError(guard.pending_full(store.pending_count(), cap)) from None
     except KeyStoreError as exc:
         raise WireError(str(exc)) from exc
-    if state != ACCEPTED:
+    if state == DENIED:
+        master.denied.denied(minion_id, key)   # master/denied.py: once per key, with an event
+    elif state != ACCEPTED:
         log.info("minion %s registered, key state %s", minion_id, state)
     return _registered_reply(master, state)
 

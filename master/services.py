@@ -47,6 +47,8 @@ class MasterServices:
         from master.drift_service import DriftService
         self.drift = DriftService(config.db_path, mask=self.converge.masker.mask)  # reports, events
         self.drift.note_keys(keystore.accepted())  # baseline for key accepted/revoked events
+        from master.denied import DeniedNotices
+        self.denied = DeniedNotices(self.drift.events)   # a key denied for a taken id: said once
         from master.clockskew import ClockSkew
         self.clock = ClockSkew(self.drift.events)  # minions whose clock is off (heartbeats)
         from master.mine.store import MineStore
@@ -149,6 +151,8 @@ class MasterServices:
         if added:
             if queue is not None and (ret.jid, minion_id) not in self.unstored:
                 queue.put_nowait((minion_id, ret))
+            from master.presence_events import return_event
+            return_event(self.drift.events, minion_id, ret)   # apply_failed
         else:
             log.info("duplicate return from %s for %s ignored", minion_id, ret.jid)
         self.in_flight.returned(minion_id, ret.jid)
@@ -160,6 +164,8 @@ class MasterServices:
         for queue in list(self.presence_watchers):
             queue.put_nowait((minion_id, "connected" if connected else "disconnected"))
         self.in_flight.presence_changed(minion_id, connected)
+        from master.presence_events import presence_event
+        presence_event(self.drift.events, minion_id, connected)
 
     def job_progress(self, jid: str, minion_id: str, progress: dict[str, Any]) -> None:
         """Pass a running job's progress to the CLI waiting on it (if any); never stored."""

@@ -183,7 +183,12 @@ class MinionDaemon:
             if reply.get("type") == "registered" and state == "accepted":
                 self.publish_port = int(reply["publish_port"])
                 return
-            if state != last_state and state:
+            if state != last_state and state == "denied":
+                log.error("id %s is already accepted on the master with another key; use another id "
+                          "(lpminion init --id), or delete the old key on the master "
+                          "(lpmaster keys delete %s --accepted) if this host replaces it", cfg.id, cfg.id)
+                last_state = state
+            elif state != last_state and state:
                 log.warning("key state is %s; waiting to be accepted", state)
                 last_state = state
             elif reply.get("type") == "error":

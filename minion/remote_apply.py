@@ -109,7 +109,7 @@ def prepare_remote(request: Request, minion_id: str, grains: Mapping[str, Any], 
         run_opts["nodegroups"] = reply["nodegroups"]
     root = files.sync_tree()
     with mine.reading(request):
-        plan = compile_plan(StateTree(root, listing=files.master_files), minion_id, grains, pillar, sls,
+        plan = compile_plan(StateTree(root, listing=files.master_files, label="the master's state tree"), minion_id, grains, pillar, sls,
                         run_opts)
     return PreparedRun(plan, pillar, masker,
                        lambda test: make_context(root, minion_id, grains, pillar, run_opts, test,

@@ -55,6 +55,7 @@ def handle(args: argparse.Namespace) -> int:
     returns: dict[str, object] = {}
     jid = ""
     unstored: list[str] = []
+    errors_seen: dict[tuple[str, ...], str] = {}
     storage = None
     skew: dict[str, float] = {}
     stopped = False
@@ -80,8 +81,15 @@ def handle(args: argparse.Namespace) -> int:
             if progress:
                 sys.stderr.write("\r\x1b[K")
             if fmt is None:
-                print(minion_return_text(fun, mid, ret, success=event["success"], verbose=args.verbose, color=color),
-                      flush=True)
+                same = errors_seen.get(_error_key(ret))
+                if same is not None:   # a bad top.sls or SLS: said once, not once per minion
+                    print(f"{escape_controls(mid)}: not compiled, the same error(s) as {escape_controls(same)}",
+                          flush=True)
+                else:
+                    print(minion_return_text(fun, mid, ret, success=event["success"], verbose=args.verbose,
+                                             color=color), flush=True)
+                    if _error_key(ret) is not None:
+                        errors_seen[_error_key(ret)] = mid
             if progress:
                 sys.stderr.write(f"[{len(returns)}/{len(fleet.targeted)} returned]")
                 sys.stderr.flush()
@@ -111,3 +119,10 @@ def handle(args: argparse.Namespace) -> int:
               f"are in the job store: lpmaster jobs show {jid}", file=sys.stderr)
     return fleet.exit_code(detailed=args.detailed_exitcodes)
 
+
+
+def _error_key(ret: object) -> tuple[str, ...] | None:
+    """A run that did not compile returns its errors as a list of strings: their key, else None."""
+    if isinstance(ret, list) and ret and all(isinstance(x, str) for x in ret):
+        return tuple(ret)
+    return None

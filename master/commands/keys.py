@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         ap.add_argument("--yes", "-y", action="store_true", help="do not ask")
         ap.add_argument("--state", choices=("accepted", "pending", "rejected", "denied"),
                         help="only keys in this state (e.g. clear a flood: delete '*' --state pending)")
+        for state in ("accepted", "pending", "rejected", "denied"):
+            ap.add_argument(f"--{state}", dest="state", action="store_const", const=state,
+                            help=f"as --state {state}")
         ap.set_defaults(func=handle_change, action=action)
 
     gp = ksub.add_parser(
@@ -88,7 +91,8 @@ def handle_change(args: argparse.Namespace) -> int:
     if not entries:
         print(f"lpmaster: no key matches {args.target!r} for {args.action}", file=sys.stderr)
         return cli.EXIT_FAILED
-    print(f"The following keys are going to be {args.action}ed:")
+    done_word = {"accept": "accepted", "reject": "rejected", "delete": "deleted"}[args.action]
+    print(f"The following keys are going to be {done_word}:")
     for entry in entries:
         print(f"  {entry.minion_id}  ({entry.state})  {entry.finger}")
     if not args.yes:
@@ -100,7 +104,7 @@ def handle_change(args: argparse.Namespace) -> int:
             return cli.EXIT_FAILED
     done = api.change_keys(cfg, args.action, [e.minion_id for e in entries], args.state)
     for mid in done:
-        print(f"Key for minion {mid} {args.action}ed.")
+        print(f"Key for minion {mid} {done_word}.")
     return cli.EXIT_OK
 
 

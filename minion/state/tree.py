@@ -27,11 +27,13 @@ class SlsNotFound(CompileError):
 class StateTree:
     """A directory of SLS files. Names are dotted (`web.nginx`); files never leave the root."""
 
-    def __init__(self, root: str, listing: Callable[[], list[str]] | None = None) -> None:
+    def __init__(self, root: str, listing: Callable[[], list[str]] | None = None, label: str | None = None) -> None:
+        """`label` names the tree in errors (default its path; a mirror: "the master's state tree")."""
         if not os.path.isdir(root):
             raise CompileError([f"{root}: the tree is not a directory"])
         self.root = os.path.realpath(root)
         self._listing = listing  # the master's file list, when `root` mirrors only part of it
+        self.label = label or self.root
 
     def list_files(self) -> list[str]:
         """Every file of the tree, relative to its root, sorted (Salt's cp.list_master)."""
@@ -65,7 +67,7 @@ class StateTree:
                 raise SlsNotFound(name, f"SLS {name!r}: {exc}") from None
             return rel
         raise SlsNotFound(
-            name, f"SLS {name!r} not found (no {base}.sls or {base}/init.sls in {self.root})")
+            name, f"SLS {name!r} not found in {self.label} (no {base}.sls or {base}/init.sls)")
 
     def read(self, name: str) -> tuple[str, str]:
         """(text, path relative to the root) of SLS `name`."""

@@ -8,7 +8,7 @@ import pytest
 from core.drift import CLEAN, DRIFTED, FAILING, build_report
 from master.drift_store import DriftStore
 from master.events import (DRIFT_CLEARED, DRIFT_FOUND, KEY_ACCEPTED, MINION_STARTED, EventLog,
-                           drift_transition, format_event)
+                           DRIFT_CHANGED, drift_transition, format_event)
 
 MOTD = {"file_|-motd_|-/etc/motd_|-managed": {"name": "/etc/motd", "result": None, "changes": {"diff": "+x"}}}
 
@@ -30,7 +30,7 @@ def test_events_append_and_a_second_reader_follows_by_id(tmp_path):
 
 @pytest.mark.parametrize("old, new, event", [
     (None, CLEAN, None), (None, DRIFTED, DRIFT_FOUND), (CLEAN, FAILING, DRIFT_FOUND),
-    (DRIFTED, FAILING, None), (DRIFTED, CLEAN, DRIFT_CLEARED), (FAILING, CLEAN, DRIFT_CLEARED),
+    (DRIFTED, FAILING, DRIFT_CHANGED), (DRIFTED, CLEAN, DRIFT_CLEARED), (FAILING, CLEAN, DRIFT_CLEARED),
     (CLEAN, CLEAN, None),
 ])
 def test_drift_transitions(old, new, event):

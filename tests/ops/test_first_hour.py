@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 
 from junitparser import Failure, JUnitXml
@@ -42,8 +43,33 @@ def test_a_second_minion_daemon_with_the_same_config_is_refused_naming_the_first
     ops.wait_answering("m1")                                # the first one is undisturbed
 
 
+def events_of(ops, mid: str) -> list[str]:
+    return [e["kind"] for e in json.loads(ops.cli("events", "--json", "--limit", "1000").stdout)
+            if e["minion_id"] == mid]
+
+
+def test_errors_name_what_the_user_wrote_once_and_a_failed_apply_is_an_event(ops):
+    proc = ops.cli("apply", "m1", "nosuchsls", "--timeout", "30")
+    assert proc.returncode == 1
+    assert "SLS 'nosuchsls' not found in the master's state tree" in proc.stdout, proc.stdout
+    assert str(ops.minion_dir("m1")) not in proc.stdout
+    assert "apply_failed" in events_of(ops, "m1")
+    top = ops.master_dir / "states" / "top.sls"
+    good = top.read_text()
+    top.write_text("base:\n  '*':\n    - {{ motd\n")
+    try:
+        proc = ops.cli("apply", "m*", "--timeout", "30")
+    finally:
+        top.write_text(good)
+    assert proc.returncode == 1
+    assert proc.stdout.count("top.sls") == 1, proc.stdout             # once, not once per minion
+    assert re.search(r"m[12]: not compiled, the same error\(s\) as m[12]", proc.stdout)
+
+
 def test_a_stopped_minion_is_unreachable_on_refresh_not_clean(ops, tmp_path):
+    assert "minion_connected" in events_of(ops, "m2")
     ops.stop_minion("m2")
+    wait_for(lambda: "minion_gone" in events_of(ops, "m2"), 20, "a minion_gone event for m2")
     junit = tmp_path / "drift.xml"
     proc = ops.cli("drift", "--refresh", "--timeout", "5", "--junit", str(junit), "--json")
     rows = json.loads(proc.stdout)
@@ -92,6 +118,32 @@ def test_a_closed_pipe_ends_a_command_quietly(ops):
         finally:
             os.close(write)
         assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, (args, proc.stderr)
+
+
+def test_a_second_host_claiming_a_taken_id_is_told_and_only_its_key_is_deleted(ops):
+    twin = ops.root / "m1-twin"
+    init = subprocess.run([ops.lpminion, "init", "--dir", str(twin), "--id", "m1", "--master",
+                           f"127.0.0.1:{ops.req_port}", "--key-port", str(ops.key_port), "--master-finger",
+                           ops.finger, *ops.minion_args], capture_output=True, text=True, timeout=60)
+    assert init.returncode == 0, init.stderr
+    with open(twin / "minion.yaml", "a", encoding="utf-8") as fh:
+        fh.write(ops.minion_config)
+    proc = ops.start_process("m1-twin", ops._daemon(ops.lpminion, str(twin / "minion.yaml"), "start"))
+    try:
+        wait_for(lambda: "m1" in ops.keys()["denied"], 20, "the twin's key to be denied")
+        wait_for(lambda: "already accepted on the master with another key" in
+                 (ops.root / "m1-twin.log").read_text(), 20, "the twin to say why")
+        kinds = [e["kind"] for e in json.loads(ops.cli("events", "--json").stdout) if e["minion_id"] == "m1"]
+        assert kinds.count("key_denied") == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert ops.master_log().count("already accepted with another key; denied") == 1   # not at every retry
+    deleted = ops.cli("keys", "delete", "m1", "--denied", "--yes")
+    assert deleted.returncode == 0 and "Key for minion m1 deleted." in deleted.stdout, deleted
+    keys = ops.keys()
+    assert "m1" in keys["accepted"] and "m1" not in keys["denied"]
+    ops.wait_answering("m1")
 
 
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"   # scripts/setup.sh installs it
