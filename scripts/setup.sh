@@ -20,8 +20,11 @@ for p in "${debs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  echo "setup: apt-get update (refreshing the package lists)"
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  echo "setup: apt-get install (each package is named as it is set up; a minute or two)"
+  apt-get install -y --no-install-recommends "${missing[@]}" |
+    sed -u -n 's/^Setting up \([^ ]*\) .*/setup:   installed \1/p'
 fi
 
 # tests/backup: the off-site repository is a test host running Debian's sshd, installed inside the

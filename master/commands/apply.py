@@ -3,7 +3,8 @@
 Each targeted minion fetches what it needs of the state tree, gets its own pillar, runs,
 and returns Salt's state return; each minion's highstate output is printed as it
 arrives, then the fleet summary. Exit 0 all good, 1 a state failed, 2 a minion did not
-answer; with --detailed-exitcodes, Puppet's 0/2/4/6 (see master/fleet.py).
+answer; with --detailed-exitcodes, Puppet's 0/2/4/6 (a minion that did not answer counts as a
+failure: 4).
 """
 from __future__ import annotations
 

@@ -42,7 +42,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a list of {minion, job, status, last_good, ...}")
     p.set_defaults(func=handle_backups)
 
-    b = sub.add_parser("backup", help="run a backup job now, or list its snapshots")
+    b = sub.add_parser("backup", help="run a backup job now, or list its snapshots",
+                       description="Run a backup job (declared in pillar) on a minion now, or list a job's snapshots.")
     cli.add_config_arg(b, "master")
     bsub = b.add_subparsers(dest="backup_command", metavar="ACTION")
     bsub.required = True
@@ -53,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--timeout", type=float, default=None, help="seconds to wait (default 6 h)")
     r.add_argument("--json", action="store_true", help="print {minion: record}")
     r.set_defaults(func=handle_run)
-    s = bsub.add_parser("snapshots", help="the snapshots of one job")
+    s = bsub.add_parser("snapshots", help="the snapshots of one job",
+                        description="The restic snapshots of one backup job, newest first.")
     cli.add_config_arg(s, "master")
     s.add_argument("target", metavar="TARGET")
     s.add_argument("job", metavar="JOB")

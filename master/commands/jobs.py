@@ -9,16 +9,19 @@ from core import cli
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("jobs", help="past jobs and their returns")
+    p = sub.add_parser("jobs", help="past jobs and their returns",
+                       description="Jobs from the job store (read directly; the master need not run): what ran where, by whom, and every minion's return, failed or lost.")
     cli.add_config_arg(p, "master")
     jsub = p.add_subparsers(dest="jobs_command", metavar="ACTION")
     jsub.required = True
-    lp = jsub.add_parser("list", help="recent jobs, newest first")
+    lp = jsub.add_parser("list", help="recent jobs, newest first",
+                         description="Recent jobs, newest first: id, function, target, user, and how many minions returned.")
     cli.add_config_arg(lp, "master")
     lp.add_argument("--limit", type=int, default=50)
     lp.add_argument("--json", action="store_true")
     lp.set_defaults(func=handle_list)
-    sp = jsub.add_parser("show", help="one job with every return")
+    sp = jsub.add_parser("show", help="one job with every return",
+                         description="One job (the id `run` and `apply` print) with every minion's return; a minion cut off mid-job shows as lost.")
     cli.add_config_arg(sp, "master")
     sp.add_argument("jid")
     sp.add_argument("--json", action="store_true")

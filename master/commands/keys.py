@@ -9,12 +9,14 @@ from core import cli
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("keys", help="list, accept, reject, delete minion keys; show fingerprints")
+    p = sub.add_parser("keys", help="list, accept, reject, delete minion keys; show fingerprints",
+                       description="Manage minion keys, as salt-key does. A minion that starts asks to join with its key (pending); accept it to let it in. A key for an id that is already accepted is denied.")
     cli.add_config_arg(p, "master")
     ksub = p.add_subparsers(dest="keys_command", metavar="ACTION")
     ksub.required = True
 
-    lp = ksub.add_parser("list", help="keys by state (accepted, pending, rejected, denied)")
+    lp = ksub.add_parser("list", help="keys by state (accepted, pending, rejected, denied)",
+                         description="Every minion id by key state: accepted, pending (asked to join), rejected, denied (the id is already accepted with another key).")
     cli.add_config_arg(lp, "master")
     lp.add_argument("--json", action="store_true", help="print JSON (Salt's shape)")
     lp.set_defaults(func=handle_list)
@@ -22,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     for action, text in (("accept", "accept pending keys (or a rejected key named exactly)"),
                          ("reject", "reject pending or accepted keys (cuts an accepted minion off)"),
                          ("delete", "delete keys in any state (cuts an accepted minion off)")):
-        ap = ksub.add_parser(action, help=text)
+        ap = ksub.add_parser(action, help=text, description=text[0].upper() + text[1:] + ". Shows each key's fingerprint and asks first (--yes does not ask); compare the fingerprint with `lpminion init`'s output on the host.")
         cli.add_config_arg(ap, "master")
         ap.add_argument("target", metavar="ID-or-GLOB")
         ap.add_argument("--yes", "-y", action="store_true", help="do not ask")
@@ -49,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     gp.add_argument("--json", action="store_true")
     gp.set_defaults(func=handle_gen)
 
-    fp = ksub.add_parser("finger", help="fingerprints of minion keys, or of the master's key")
+    fp = ksub.add_parser("finger", help="fingerprints of minion keys, or of the master's key",
+                         description="Fingerprints of minion keys (to compare before accepting), or with --master the master's own, which every minion pins (lpminion init --master-finger).")
     cli.add_config_arg(fp, "master")
     fp.add_argument("target", nargs="?", default="*", metavar="ID-or-GLOB")
     fp.add_argument("--master", action="store_true", help="print the master's fingerprint alone")

@@ -12,10 +12,12 @@ from core import cli
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("pillar", help="show a minion's pillar (secrets masked)")
+    parser = sub.add_parser("pillar", help="show a minion's pillar (secrets masked)",
+                            description="What pillar the master compiles for a minion, with every secret shown as ***.")
     actions = parser.add_subparsers(dest="pillar_command", metavar="ACTION")
     actions.required = True
-    show = actions.add_parser("show", help="print the pillar that minion ID gets")
+    show = actions.add_parser("show", help="print the pillar that minion ID gets",
+                              description="Print the pillar minion ID gets (pillar/top.sls, its grains as last reported), secrets masked.")
     cli.add_config_arg(show, "master")
     show.add_argument("minion_id", metavar="ID")
     show.add_argument("--json", action="store_true", help="print it as JSON")

@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = parser.add_subparsers(dest="secret_command", metavar="ACTION")
     sub.required = True
 
-    keygen = sub.add_parser("keygen", help="create the master's secrets key pair")
+    keygen = sub.add_parser("keygen", help="create the master's secrets key pair",
+                            description="Create the key pair pillar secrets are encrypted to, once. secrets.pub may be shared: anyone with it can add a secret; only the master can read one.")
     add_config_arg(keygen, "master")
     keygen.add_argument("--dir", default=None,
                         help="write the key pair here instead of ROOT/pki/secrets from -c CONFIG")
@@ -31,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     keygen.add_argument("--json", action="store_true", help="print paths and key id as JSON")
     keygen.set_defaults(func=keygen_command)
 
-    enc = sub.add_parser("encrypt", help="print an ENC[...] token for a pillar value")
+    enc = sub.add_parser("encrypt", help="print an ENC[...] token for a pillar value",
+                         description="Read a value (from stdin with -) and print the ENC[v1,...] token to paste into pillar at that --key; the token only decrypts at that key.")
     add_config_arg(enc, "master")
     enc.add_argument("--key", required=True, metavar="PILLAR:KEY:PATH",
                      help="the pillar key the value goes under (the token only decrypts there)")

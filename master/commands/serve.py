@@ -7,7 +7,8 @@ from core import cli
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="run the master daemon in the foreground")
+    p = sub.add_parser("serve", help="run the master daemon in the foreground",
+                       description="Run the master in the foreground: it serves minions (requests and job publication over CurveZMQ) and the local control socket the other commands use. Logs go to stderr; SIGTERM or Ctrl-C stops it, telling waiting commands first. One master per config (a second one is refused, naming the running pid).")
     cli.add_config_arg(p, "master")
     p.set_defaults(func=handle)
 

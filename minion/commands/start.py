@@ -7,7 +7,8 @@ from core import cli
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("start", help="run the minion daemon in the foreground")
+    p = sub.add_parser("start", help="run the minion daemon in the foreground",
+                       description="Run the minion in the foreground: it registers with the master, waits to be accepted, converges on boot (startup_states), runs its schedule and drift checks, and answers jobs. Logs go to stderr; SIGTERM stops it. One daemon per config (a second is refused, naming the running pid).")
     cli.add_config_arg(p, "minion")
     p.set_defaults(func=handle)
 
