@@ -259,6 +259,7 @@ def restore_master(repository: str, directory: str, *, password: str, ssh: Ssh |
             config["state_tree"] = trees["states"]
         if "pillar" in trees:
             config["pillar_tree"] = trees["pillar"]
+        _record_restored(os.path.join(directory, "master.db"), snap)
         path = config_path or os.path.join(directory, "master.yaml")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -267,3 +268,33 @@ def restore_master(repository: str, directory: str, *, password: str, ssh: Ssh |
         shutil.rmtree(work, ignore_errors=True)
     return {"snapshot_id": sid, "snapshot_time": snap.get("time"), "restored_to": directory, "config": path,
             "trees": trees}
+
+
+def _record_restored(db_path: str, snap: Mapping[str, Any]) -> None:
+    """The snapshot the master came back from is its last good self-backup (a snapshot cannot
+    hold its own run's record, so the restored catalogue would say `never run`)."""
+    from master.backups.api import MASTER_ROW
+    from master.backups.catalogue import Catalogue
+
+    when = snapshot_epoch(str(snap.get("time", ""))) or time.time()
+    cat = Catalogue(db_path)
+    try:
+        cat.add_run(MASTER_ROW, {"run_id": uuid.uuid4().hex, "kind": "backup", "job": JOB, "success": True,
+                                 "source": "master", "snapshot_id": str(snap.get("short_id") or snap["id"])[:8],
+                                 "started_at": when, "finished_at": when, "error": None,
+                                 "warning": "recorded by `lpmaster init --restore` from this snapshot"})
+    finally:
+        cat.close()
+
+
+def snapshot_epoch(text: str) -> float | None:
+    """restic's snapshot time (RFC 3339 with nanoseconds) as epoch seconds."""
+    import re
+    from datetime import datetime
+
+    match = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)$", text)
+    if match is None:
+        return None
+    frac = (match.group(2) or ".0")[:7]
+    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
+    return datetime.fromisoformat(match.group(1) + frac + zone).timestamp()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -204,6 +205,8 @@ def test_a_lost_master_comes_back_with_init_restore(site: Cluster) -> None:
     _, rows = _backups(site)
     assert {job: row["last_good"]["snapshot_id"] for job, row in rows.items()
             if row["last_good"] and job != "master"} == good_before
+    assert rows["master"]["status"] == "ok"                  # the snapshot it came back from
+    assert rows["master"]["last_good"]["snapshot_id"] == re.search(r"snapshot (\w+)", run.stdout).group(1)
     again = site.cli("backup", "run", MID, "export")   # its pillar's ENC[] password still decrypts
     assert again.returncode == 0, again.stdout + again.stderr
     _outputs(site, run, res, again)
