@@ -136,6 +136,10 @@ class Catalogue:
             self._db.execute("ROLLBACK")
             raise
 
+    def is_declared(self, minion_id: str, job: str) -> bool:
+        return self._db.execute("SELECT 1 FROM backup_jobs WHERE minion_id = ? AND job = ?",
+                                (minion_id, job)).fetchone() is not None
+
     def declared(self) -> dict[str, dict[str, Declared]]:
         out: dict[str, dict[str, Declared]] = {}
         for mid, job, kind, cron, source in self._db.execute(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Mapping
 
+from core.errors import WireError
 from master.backups.catalogue import Catalogue, record_from_wire
 from master.backups.status import declared_from_pillar
 
@@ -21,7 +22,11 @@ class BackupService:
         self._mask = mask or (lambda s: s)
 
     def receive(self, minion_id: str, data: Any) -> bool:
+        """Store a run record of `minion_id` (the authenticated id); WireError for a malformed one
+        or for a job its pillar does not declare (which also bounds what a minion can make us store)."""
         record = record_from_wire(data)
+        if not self.catalogue.is_declared(minion_id, record["job"]):
+            raise WireError(f"backup job {record['job']!r} is not declared in {minion_id}'s pillar")
         record = {k: (self._mask(v) if isinstance(v, str) and k not in ("run_id", "kind", "job") else v)
                   for k, v in record.items()}
         stored = self.catalogue.add_run(minion_id, record)

@@ -26,6 +26,7 @@ def test_record_is_spooled_when_the_master_is_away_and_filed_once(tmp_path: Path
     assert msg["type"] == "backup_report" and msg["report"]["run_id"] == RECORD["run_id"]
 
     service = BackupService(str(tmp_path / "master.db"))
+    service.note_pillar("web1", {"backup": {"jobs": {"db": {"source": "postgres", "cron": "0 3 * * *"}}}})
     assert service.receive("web1", {**msg["report"], "host": "web2"}) is True
     assert service.receive("web1", msg["report"]) is False          # re-delivered after a lost ack
     cat = Catalogue(str(tmp_path / "master.db"), readonly=True)
@@ -43,3 +44,12 @@ def test_record_is_spooled_when_the_master_is_away_and_filed_once(tmp_path: Path
 def test_malformed_records_are_refused(tmp_path: Path, bad: object) -> None:
     with pytest.raises(WireError):
         BackupService(str(tmp_path / "master.db")).receive("web1", bad)
+
+
+def test_a_record_for_a_job_the_pillar_does_not_declare_is_refused(tmp_path: Path) -> None:
+    service = BackupService(str(tmp_path / "master.db"))
+    service.note_pillar("web1", {"backup": {"jobs": {"db": {"source": "postgres", "cron": "0 3 * * *"}}}})
+    with pytest.raises(WireError, match="not declared"):
+        service.receive("web2", RECORD)                    # web2's pillar declares nothing
+    with pytest.raises(WireError, match="not declared"):
+        service.receive("web1", {**RECORD, "job": "made-up"})
