@@ -17,6 +17,21 @@ from core.errors import TransportError, WireError
 
 log = logging.getLogger("lp.minion.link")
 
+# Requests whose repetition changes nothing on the master.
+RESENT_AFTER_RESET = frozenset(
+    {"heartbeat", "pillar", "file", "file_stat", "file_list", "file_batch", "mine_get"}
+)
+RESENDS = 2
+
+
+def longest_wait(timeout: float) -> float:
+    """How long `MasterLink.request(..., timeout)` can take at most, resends included."""
+    return timeout * (RESENDS + 1)
+
+
+class LinkReset(TransportError):
+    """The link was reset (by another request's timeout) while this request waited."""
+
 
 class MasterLink:
     """Correlates replies to requests on one ClientChannel's DEALER."""
@@ -34,7 +49,7 @@ class MasterLink:
             self._reader.cancel()
         for fut in self._waiting.values():
             if not fut.done():
-                fut.set_exception(TransportError("link reset"))
+                fut.set_exception(LinkReset("link reset"))
                 fut.exception()  # retrieved here; a waiter still sees it
         self._waiting.clear()
         self.channel.connect_requests(self.endpoint)
@@ -59,6 +74,17 @@ class MasterLink:
 
     async def request(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send `message`, return the master's reply map (an error reply is returned, not raised)."""
+        resends = RESENDS if message.get("type") in RESENT_AFTER_RESET else 0
+        while True:
+            try:
+                return await self._request_once(message, timeout)
+            except LinkReset:
+                if resends == 0:
+                    raise
+                resends -= 1
+                log.info("link reset while %s waited; sending it again", message.get("type"))
+
+    async def _request_once(self, message: dict[str, Any], timeout: float) -> dict[str, Any]:
         rid = next(self._ids)
         msg = dict(message)
         msg.setdefault("v", wire.PROTOCOL_VERSION)

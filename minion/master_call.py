@@ -19,6 +19,7 @@ from typing import Any, Sequence
 from core import wire
 from core.config import MinionConfig
 from core.errors import ConfigError, KeyStoreError, TransportError
+from minion.link import longest_wait
 
 
 class NotAccepted(ConfigError):
@@ -53,7 +54,7 @@ async def _apply(cfg: MinionConfig, sls: list[str] | None, test: bool, strict: b
 
         def request(message: dict[str, Any]) -> dict[str, Any]:
             future = asyncio.run_coroutine_threadsafe(link.request(message, cfg.request_timeout), loop)
-            return future.result(timeout=cfg.request_timeout + 5)
+            return future.result(timeout=longest_wait(cfg.request_timeout) + 5)
 
         opts: dict[str, Any] = {}
         if strict or cfg.strict_arguments:

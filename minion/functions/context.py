@@ -7,6 +7,7 @@ from typing import Any, Awaitable, Callable, Mapping
 
 from core.config import MinionConfig
 from core.errors import TransportError
+from minion.link import longest_wait
 
 AsyncRequest = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -41,7 +42,7 @@ class JobContext:
             message.setdefault("jid", self.jid)
         future = asyncio.run_coroutine_threadsafe(self.request_async(message), self.loop)
         try:
-            return future.result(timeout=(timeout or self.config.request_timeout) + 5)
+            return future.result(timeout=longest_wait(timeout or self.config.request_timeout) + 5)
         except TimeoutError as exc:
             future.cancel()
             raise TransportError("the master did not answer in time") from exc
