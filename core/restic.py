@@ -202,7 +202,7 @@ class Restic:
             if not line.strip():
                 continue
             item = json.loads(line)
-            if item.get("struct_type") == "node":
+            if "node" in (item.get("message_type"), item.get("struct_type")):   # 0.17 added message_type
                 nodes.append(item)
         return nodes
 
