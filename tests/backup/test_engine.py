@@ -13,7 +13,8 @@ import pytest
 from core.restic import Restic
 from minion.backup.restore import RestoreError, restore
 from minion.backup.run import run_backup
-from tests.backup.conftest import make_spec
+from minion.backup.spec import parse_backup
+from tests.backup.conftest import PASSWORD, make_spec
 
 
 def _tree(root: Path) -> dict[str, tuple]:
@@ -65,6 +66,16 @@ def test_killed_dump_is_no_good_snapshot_and_latest_stays_the_good_one(repo: Pat
     result = restore(spec, spec.job("dump"), str(tmp_path / "cache"), in_place=True)
     assert result["snapshot_id"].startswith(good["snapshot_id"])
     assert (tmp_path / "loaded").read_text() == "good-data\n"
+
+    # a drill: a scratch host handed this pillar restores m1's snapshots, read-only, by host=
+    scratch = parse_backup({"repository": str(repo), "password": PASSWORD, "jobs": {
+        "dump": {"source": "command", "command": cmd, "filename": "d.txt", "cron": "0 3 * * *"}}}, "scratch")
+    with pytest.raises(RestoreError, match="no good snapshot"):
+        restore(scratch, scratch.job("dump"), str(tmp_path / "cache2"), to=str(tmp_path / "s0"))
+    locks_before = sorted(p.name for p in (repo / "locks").iterdir())
+    out = restore(scratch, scratch.job("dump"), str(tmp_path / "cache2"), to=str(tmp_path / "s1"), host="m1")
+    assert Path(out["restored_to"]).read_text() == "good-data\n"
+    assert sorted(p.name for p in (repo / "locks").iterdir()) == locks_before == []
 
 
 def test_retention_removes_old_snapshots(repo: Path, tmp_path: Path) -> None:
