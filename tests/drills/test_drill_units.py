@@ -113,3 +113,20 @@ def test_a_rebuilt_host_takes_the_lost_hosts_custom_grains_only():
         "dev1": {"id": "dev1", "roles": "web,db,", "os": "Debian", "scratch": "false"},
         "fresh1": {"id": "fresh1", "os": "Debian", "scratch": "true"}})
     assert custom_grains(services, "dev1", "fresh1") == {"roles": "web,db,"}
+
+
+def test_master_yaml_marks_scratch_hosts_and_schedules_drills(tmp_path):
+    from types import SimpleNamespace
+
+    from core.config import load_master
+    from master.drills.runner import is_scratch
+
+    path = tmp_path / "master.yaml"
+    path.write_text("scratch: [scratch1, scratch2]\ndrill_max_age: 10d\n"
+                    "drills:\n  web1: {onto: scratch1, cron: '0 6 * * 1'}\n")
+    cfg = load_master(str(path))
+    assert parse_schedule(cfg.drills)[0].onto == "scratch1"
+    services = SimpleNamespace(config=cfg, grains={"scratch2": {}, "graincount": {"scratch": True},
+                                                   "web1": {"scratch": "no"}})
+    assert [m for m in ("scratch1", "scratch2", "graincount", "web1") if is_scratch(services, m)] == \
+        ["scratch1", "scratch2", "graincount"]
