@@ -9,7 +9,8 @@ Shared by the minion's backups (minion/backup/) and the master's backup of itsel
 
 The repository URL (which may hold credentials) goes in RESTIC_REPOSITORY, the password in
 a 0600 file named by RESTIC_PASSWORD_FILE, an sftp key in a 0600 file that ssh reads; the
-files live in a 0700 directory removed when the block ends. Works with restic 0.14 (Debian
+files live in a 0700 directory beside the cache directory (not in the shared /tmp), removed
+when the block ends, and swept two days later if a killed run could not remove it. Works with restic 0.14 (Debian
 12) and newer: only flags and JSON fields that 0.14 has are used.
 """
 from __future__ import annotations
@@ -35,6 +36,8 @@ _SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
 NO_REPOSITORY_HINTS = ("Is there a repository at the following location?", "repository does not exist")
 EXIT_NO_REPOSITORY = 10          # restic >= 0.17
 MAX_ERROR_TEXT = 4000
+SECRETS_PREFIX = ".lp-secrets-"
+STALE_SECRETS_S = 2 * 86400      # a secrets dir this old was left by a killed run (restic read it at start)
 
 
 class SshAccess(Protocol):
@@ -68,7 +71,10 @@ class Restic:
         self._dir: str | None = None
 
     def __enter__(self) -> Restic:
-        self._dir = tempfile.mkdtemp(prefix="lp-restic-")
+        parent = os.path.dirname(os.path.abspath(self.cache_dir))
+        os.makedirs(parent, mode=0o700, exist_ok=True)
+        _sweep_stale(parent)
+        self._dir = tempfile.mkdtemp(prefix=SECRETS_PREFIX, dir=parent)
         os.chmod(self._dir, 0o700)
         _write_private(os.path.join(self._dir, "password"), self.spec.password)
         if self.spec.ssh is not None:
@@ -287,6 +293,23 @@ def _tag_args(tags: Sequence[str]) -> list[str]:
 
 def _tag_filter(tags: Sequence[str]) -> list[str]:
     return [f"--tag={','.join(tags)}"] if tags else []
+
+
+def _sweep_stale(parent: str) -> None:
+    """Remove secrets directories that a killed run (SIGKILL, power loss) left behind."""
+    import time
+
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(SECRETS_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        path = os.path.join(parent, name)
+        try:
+            if time.time() - os.lstat(path).st_mtime > STALE_SECRETS_S:
+                shutil.rmtree(path, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _write_private(path: str, text: str) -> None:

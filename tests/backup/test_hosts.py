@@ -153,4 +153,4 @@ def test_unreachable_repository_fails_and_the_next_run_succeeds(pair: dict[str, 
     assert db1.read_text("/srv/restored/etc/ssh/ssh_config") == db1.read_text(
         "/etc/ssh/ssh_config")
     assert out["restored_to"] == "/srv/restored"
-    assert not db1.run(["sh", "-c", "ls /tmp/lp-restic-* 2>/dev/null"]).stdout, "the 0600 secret files are removed"
+    assert not db1.run(["sh", "-c", "ls -d /var/cache/lp/.lp-secrets-* 2>/dev/null"]).stdout, "the secret files are removed"
