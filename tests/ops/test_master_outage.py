@@ -167,7 +167,7 @@ def test_scheduled_runs_done_while_the_master_was_away_keep_when_they_ran_and_co
     outage.outdir("m3").mkdir(parents=True, exist_ok=True)
     outage.init_minion("m3", "--grain", f"outdir={outage.outdir('m3')}",
                        config=f"schedule:\n  tick:\n    function: cmd.run\n    job_args: ['echo x >> {ticks}']\n"
-                              "    seconds: 2\n")
+                              "    seconds: 1\n")
     outage.start_minion("m3")
     outage.wait_pending("m3")
     outage.accept_keys("m3")
@@ -181,15 +181,15 @@ def test_scheduled_runs_done_while_the_master_was_away_keep_when_they_ran_and_co
     outage.stop_master()
     away = time.time()
     done = len(ticks.read_text().splitlines())
-    wait_for(lambda: len(ticks.read_text().splitlines()) >= done + 3, 30, "three runs while the master is away")
+    wait_for(lambda: len(ticks.read_text().splitlines()) >= done + 2, 30, "two runs while the master is away")
     outage.start_master()
     back = time.time()
 
     def offline_runs() -> list[dict]:
         during = [j for j in tick_jobs() if away < j["created"] < back]
-        return during if len(during) >= 3 else []
+        return during if len(during) >= 2 else []
     during = wait_for(offline_runs, 30, "the runs done while away, recorded at the time they ran", step=0.3)
-    assert len({round(j["created"]) for j in during}) >= 2     # spread over the outage, not one burst
+    assert max(j["created"] for j in during) - min(j["created"] for j in during) >= 0.5   # not one burst
 
     client = RawClient(outage, minion_keypair(outage, "m3"))   # a spooled run sent twice (ack lost)
     try:
