@@ -37,7 +37,8 @@ class StorageUnavailable(LinkpeekError):
 
     def __init__(self, problem: str, detail: str) -> None:
         self.problem, self.detail = problem, detail
-        super().__init__(f"the master's storage is {problem} ({detail}); kept data is sent again later")
+        super().__init__(f"the master's storage is {problem} ({detail}); nothing was recorded: "
+                         "free space for the master's database and try again")
 
 
 def classify(exc: BaseException) -> str | None:

@@ -81,6 +81,8 @@ def test_returns_are_kept_on_the_minions_until_a_full_master_can_store_them(full
     status = full.cli("status")
     assert status.returncode == 1 and "storage is full" in status.stderr, status.stderr
     (job,) = [j for j in json.loads(full.cli("jobs", "list", "--json").stdout) if j["fun"] == "cmd.run"]
+    refused = full.cli("run", "*", "test.ping")                # a new job cannot be recorded: said so
+    assert refused.returncode == 1 and "storage is full" in refused.stderr, refused.stderr
 
     full.free_disk()
 
