@@ -219,7 +219,11 @@ class Runner:
                             if e.kind not in _NOT_ORDERING and e.target in self.by_tag]
             for target_edge in target_edges:
                 self._run(self.by_tag[target_edge.target])
-            if self._failed_requisites(target_edges):  # the check itself fails, as in Salt
+            target_failed = self._failed_requisites(target_edges)
+            if target_failed:  # as in Salt: the target's check fails first, then the holder
+                if target.tag not in self.results:
+                    self._finish(target, False, {}, "One or more requisite failed: "
+                                 + ", ".join(target_failed), t0, start)
                 self._finish(holder, False, {}, "One or more requisite failed: "
                              + _req_name(target), t0, start)
                 return
