@@ -12,9 +12,9 @@ from typing import Any
 
 from minion.functions import FunctionResult
 
-SYNC_KINDS = ("beacons", "clouds", "engines", "executors", "grains", "log_handlers", "matchers", "modules",
-              "output", "pillar", "proxymodules", "renderers", "returners", "sdb", "serializers", "states",
-              "thorium", "utils")
+SYNC_KINDS = ("tops", "clouds", "beacons", "modules", "states", "sdb", "grains", "renderers", "returners",
+              "output", "utils", "log_handlers", "executors", "proxymodules", "engines", "thorium",
+              "serializers", "matchers", "resources", "pillar", "wrapper")  # Salt 3008's sync_all keys
 
 
 def refresh_pillar(ctx: Any) -> FunctionResult:

@@ -40,7 +40,8 @@ def doc(ctx: Any, *names: str) -> dict[str, str]:
 
 
 def argspec(ctx: Any, *names: str) -> dict[str, dict[str, Any]]:
-    """{function: {args, defaults, varargs, kwargs}} as Salt's sys.argspec gives them."""
+    """{function: {args, defaults, varargs, kwargs}} as Salt's sys.argspec gives them
+    (varargs/kwargs: true when the function takes *args / **kwargs, else null)."""
     from minion.functions import raw
 
     out = {}
@@ -49,10 +50,10 @@ def argspec(ctx: Any, *names: str) -> dict[str, dict[str, Any]]:
         plain = [p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
         defaults = [p.default for p in plain if p.default is not p.empty]
         out[name] = {
-            "args": [p.name for p in plain],
+            "args": [p.name for p in plain] or None,
             "defaults": defaults or None,
-            "varargs": next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None),
-            "kwargs": next((p.name for p in params if p.kind is p.VAR_KEYWORD), None),
+            "varargs": True if any(p.kind is p.VAR_POSITIONAL for p in params) else None,
+            "kwargs": True if any(p.kind is p.VAR_KEYWORD for p in params) else None,
         }
     return out
 

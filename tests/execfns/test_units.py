@@ -105,3 +105,12 @@ def test_cmd_run_timeout_kills_it_and_does_not_echo_the_command():
     res = lookup("cmd.run")(None, "sleep 5 # canary-timeout-x", timeout="0.3")
     assert (res.success, res.retcode) == (False, 124)
     assert "timed out after 0.3 s" in res.ret and "canary-timeout-x" not in res.ret
+
+
+def test_sys_argspec_in_salts_shape():
+    from minion.functions import lookup
+
+    got = lookup("sys.argspec")(None, "file.stats", "pkg.version")
+    assert got["file.stats"] == {"args": ["path", "hash_type", "follow_symlinks"], "defaults": [None, True],
+                                 "varargs": None, "kwargs": None}
+    assert got["pkg.version"] == {"args": None, "defaults": None, "varargs": True, "kwargs": None}
