@@ -29,6 +29,7 @@ from minion.link import MasterLink
 from minion.spool import Spool
 
 ADOPT_ID = "minion.adopt_id"  # minion/functions/identity.py
+REFRESH_PILLAR = "saltutil.refresh_pillar"  # as Salt's: the minion's schedule follows the new pillar
 WARM_UP_DELAY_S = 5.0  # then up to twice that, spread at random
 
 log = logging.getLogger("lp.minion")
@@ -362,6 +363,8 @@ class MinionDaemon:
             log.exception("delivering the return for %s failed; spooling it", job.jid)
             self.spool.put(ret.to_map(), tag=ret.jid)
         self.running.finished(job.jid)
+        if job.fun == REFRESH_PILLAR and ret.success and self.lifecycle is not None:
+            await self.lifecycle.refresh_pillar_schedule()
         if job.fun == ADOPT_ID and ret.success:  # a rebuild gave us a new id: restart under it
             log.warning("this minion now runs as %s; restarting", (ret.ret or {}).get("id"))
             self.restart_requested = True

@@ -3,8 +3,9 @@
     lpmaster run '*' saltutil.refresh_pillar      True once this minion's pillar compiles on the master
     lpmaster run '*' saltutil.sync_all            nothing to sync (says so)
 
-Every job fetches the pillar and the state tree fresh from the master, so there is no cache
-to refresh; refresh_pillar checks the master can compile this minion's pillar now.
+Every job fetches the pillar and the state tree fresh from the master; refresh_pillar checks
+the master can compile this minion's pillar now, and then (as in Salt) the daemon re-reads the
+pillar's `schedule:` (and backup jobs), so a changed schedule applies at once.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ SYNC_KINDS = ("tops", "clouds", "beacons", "modules", "states", "sdb", "grains",
 
 
 def refresh_pillar(ctx: Any) -> FunctionResult:
-    """Ask the master for this minion's pillar now: True when it compiles, else the error."""
+    """Ask the master for this minion's pillar now: True when it compiles (the minion's
+    pillar schedule is then re-read), else the error."""
     from core.errors import LinkpeekError
     from minion.functions.pillar import fetch
 

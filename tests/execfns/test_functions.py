@@ -114,3 +114,20 @@ def test_cmd_run_all_and_the_shell_behave_as_with_sh_c(fleet):
     assert ret == {"ret": 4, "success": True, "retcode": 0}
     (ret,) = fleet.run_api("m1", "cmd.run", "true", creates="/tmp").values()
     assert ret["success"] is False and "cmd.run does not take 'creates'" in ret["ret"] and "cwd" in ret["ret"]
+
+
+def test_refresh_pillar_applies_a_changed_pillar_schedule_at_once(fleet):
+    from tests.cluster import wait_for
+
+    marker = fleet.root / "scheduled"
+    pillar = fleet.master_dir / "pillar"
+    top = (pillar / "top.sls").read_text()
+    (pillar / "sched.sls").write_text(
+        f"schedule:\n  tick:\n    function: cmd.run\n    job_args: ['touch {marker}']\n    seconds: 1\n")
+    (pillar / "top.sls").write_text(top + "    - sched\n")
+    try:
+        assert fleet.run_api("m1", "saltutil.refresh_pillar")["m1"]["ret"] is True
+        wait_for(marker.exists, 20, "the new pillar schedule job to run")
+    finally:
+        (pillar / "top.sls").write_text(top)
+        fleet.run_api("m1", "saltutil.refresh_pillar")

@@ -3,7 +3,9 @@
 http-backend behind HTTP Basic auth, tests/execfns/gitserver.py)."""
 from __future__ import annotations
 
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -29,13 +31,16 @@ def _commit(work: Path, text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("gitsrv")
-    _git("init", "-q", "--bare", "-b", "main", str(root / "app.git"))
-    _git("clone", "-q", str(root / "app.git"), str(root / "work"))
-    first = _commit(root / "work", "v1\n")
-    with GitHTTPServer(str(root), user="deploy", password=CANARY, delay=0.1) as server:
-        yield server, root / "work", first
+def served():
+    root = Path(tempfile.mkdtemp(prefix="lp-gitsrv-"))  # not pytest's basetemp: other sessions rotate it
+    try:
+        _git("init", "-q", "--bare", "-b", "main", str(root / "app.git"))
+        _git("clone", "-q", str(root / "app.git"), str(root / "work"))
+        first = _commit(root / "work", "v1\n")
+        with GitHTTPServer(str(root), user="deploy", password=CANARY, delay=0.1) as server:
+            yield server, root / "work", first
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -3,6 +3,10 @@ running inside a test host (packages from the tests' offline .deb cache; a real 
 from __future__ import annotations
 
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from tests.cluster import Cluster
@@ -16,28 +20,33 @@ PROGRAM = "[program:ticker]\ncommand=sleep 100000\nautostart=true\nstartsecs=0\n
 
 
 @pytest.fixture(scope="module")
-def onhost(bridge, deb_cache, tmp_path_factory: pytest.TempPathFactory):
-    with Host.start("execfns1") as host, Cluster(tmp_path_factory.mktemp("c"),
-                                                 master_args=["--interface", GATEWAY]) as c:
-        use_deb_cache(host, deb_cache)
-        host.run(["rm", "-f", "/var/lib/man-db/auto-update"])  # dpkg's man-db trigger: seconds per call
-        host.write_text("/etc/supervisor/conf.d/ticker.conf", PROGRAM)
-        host.start_supervisord()
-        c.start_master()
-        host.run([LPMINION, "init", "--dir", "/etc/lp", "--id", "h1", "--master", f"{GATEWAY}:{c.req_port}",
-                  "--key-port", str(c.key_port), "--master-finger", c.finger, "--heartbeat", "0.5",
-                  "--startup-states", "none"], check=True)
-        cfg = host.path("/etc/lp/minion.yaml")
-        cfg.write_text(cfg.read_text() + "register_backoff_max: 0.5\ndrift:\n  enabled: false\n")
-        host.spawn([LPMINION, "-c", "/etc/lp/minion.yaml", "start"], log_name="minion")
-        try:
-            c.wait_pending("h1")
-            c.accept_keys("h1")
-            c.wait_answering("h1")
+def onhost(bridge, deb_cache):
+    # our own temp dir: pytest's basetemp rotation (other sessions on this machine) must not
+    # remove it under the running master
+    root = Path(tempfile.mkdtemp(prefix="lp-execfns-host-"))
+    try:
+        with Host.start("execfns1") as host, Cluster(root, master_args=["--interface", GATEWAY]) as c:
+            use_deb_cache(host, deb_cache)
+            host.run(["rm", "-f", "/var/lib/man-db/auto-update"])  # dpkg's man-db trigger: seconds per call
+            host.write_text("/etc/supervisor/conf.d/ticker.conf", PROGRAM)
+            host.start_supervisord()
+            c.start_master()
+            host.run([LPMINION, "init", "--dir", "/etc/lp", "--id", "h1", "--master", f"{GATEWAY}:{c.req_port}",
+                      "--key-port", str(c.key_port), "--master-finger", c.finger, "--heartbeat", "0.5",
+                      "--startup-states", "none"], check=True)
+            cfg = host.path("/etc/lp/minion.yaml")
+            cfg.write_text(cfg.read_text() + "register_backoff_max: 0.5\ndrift:\n  enabled: false\n")
+            host.spawn([LPMINION, "-c", "/etc/lp/minion.yaml", "start"], log_name="minion")
+            try:
+                c.wait_pending("h1")
+                c.accept_keys("h1")
+                c.wait_answering("h1")
+            except BaseException:
+                print(host.log("minion"))
+                raise
             yield host, c
-        except BaseException:
-            print(host.log("minion"))
-            raise
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def run(c: Cluster, *args: str) -> tuple[int, object]:
