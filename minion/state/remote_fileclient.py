@@ -19,7 +19,7 @@ import os
 import stat
 from typing import Any, Callable, Iterable
 
-from core.errors import LinkpeekError, UnsafePathError
+from core.errors import LinkpeekError, TransportError, UnsafePathError
 from core.safepath import check_relative, safe_join
 from minion.providers.atomic import write_atomic
 from minion.state.contract import StateFailed
@@ -31,6 +31,7 @@ Request = Callable[[dict[str, Any]], dict[str, Any]]
 TEMPLATE_SUFFIXES = (".sls", ".jinja", ".j2", ".yaml", ".yml", ".json")
 BATCH_BYTES = 512 * 1024
 BATCH_FILES = 500
+TRANSPORT_ATTEMPTS = 3
 
 
 class RemoteFileClient:
@@ -126,11 +127,19 @@ class RemoteFileClient:
             raise StateFailed(f"{url}: {exc}") from exc
 
     def _call(self, request: dict[str, Any]) -> dict[str, Any]:
-        self.round_trips += 1
-        try:
-            reply = self._request(request)
-        except LinkpeekError as exc:
-            raise StateFailed(f"the master did not answer a {request['type']} request: {exc}") from exc
+        """One request; a transport failure (a reset link fails every request then in flight)
+        is retried: file requests only read, so asking again is safe."""
+        for attempt in range(1, TRANSPORT_ATTEMPTS + 1):
+            self.round_trips += 1
+            try:
+                reply = self._request(request)
+                break
+            except TransportError as exc:
+                if attempt == TRANSPORT_ATTEMPTS:
+                    raise StateFailed(f"the master did not answer a {request['type']} request "
+                                      f"({attempt} tries): {exc}") from exc
+            except LinkpeekError as exc:
+                raise StateFailed(f"the master did not answer a {request['type']} request: {exc}") from exc
         if not isinstance(reply, dict):
             raise StateFailed(f"the master sent a malformed {request['type']} reply")
         return reply

@@ -186,3 +186,29 @@ def test_a_batch_carries_at_most_one_chunk_of_data(tree):
     assert reply["files"]["web/init.sls"]["data"].startswith(b"/etc/app.conf")
     assert "too large" in reply["files"]["web/files/big.bin"]["error"]
     assert reply["files"]["top.sls"]["data"] == (tree / "top.sls").read_bytes()
+
+
+def test_a_request_lost_to_a_link_reset_is_asked_again(tree, tmp_path):
+    """A reset link fails every request then in flight; file requests only read, so the client
+    asks again (twice) instead of failing the state."""
+    from core.errors import TransportError
+
+    request, log = _server_requests(FileServer(str(tree)))
+    failures = iter([TransportError("link reset"), TransportError("the master did not answer 'file' in time")])
+
+    def flaky(message):
+        failure = next(failures, None) if message["type"] == "file" else None
+        if failure is not None:
+            raise failure
+        return request(message)
+
+    client = RemoteFileClient(flaky, str(tmp_path / "cache"))
+    client.sync_tree()
+    path = client.cache_file("salt://web/files/big.bin")
+    assert open(path, "rb").read() == (tree / "web/files/big.bin").read_bytes()
+
+    def down(message):
+        raise TransportError("link reset")
+
+    with pytest.raises(StateFailed, match="3 tries"):
+        RemoteFileClient(down, str(tmp_path / "cache2")).list_dir("salt://web")
