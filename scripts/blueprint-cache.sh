@@ -8,13 +8,13 @@ cd "$repo"
 
 wheelhouse=states/linkpeek/wheelhouse
 requirements=states/linkpeek/app/requirements.txt
-stamp="$wheelhouse/.stamp-$(sha1sum "$requirements" | cut -c1-12)"
-if [ ! -f "$stamp" ]; then
+stamp=".venv/.wheelhouse-$(sha1sum "$requirements" | cut -c1-12)"
+if [ ! -f "$stamp" ] || [ ! -d "$wheelhouse" ]; then
   echo "setup: downloading the LinkPeek app's wheels into $wheelhouse"
   mkdir -p "$wheelhouse"
   .venv/bin/pip download -q --disable-pip-version-check --only-binary=:all: \
     -d "$wheelhouse" -r "$requirements" 2> >(grep -v "^WARNING: Location" >&2)
-  rm -f "$wheelhouse"/.stamp-*
+  rm -f .venv/.wheelhouse-*
   touch "$stamp"
 fi
 
