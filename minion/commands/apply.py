@@ -22,7 +22,7 @@ import argparse
 import sys
 from typing import Any
 
-from core.cli import add_config_arg
+from core.cli import add_config_arg, add_output_args
 
 
 def register(subparsers: Any) -> None:
@@ -72,7 +72,7 @@ def register(subparsers: Any) -> None:
         help="an unknown state argument or a bad value is a compile error (exit 2); default: "
         "a warning in the state's return (minion.yaml: strict_arguments: true)",
     )
-    parser.add_argument("--json", action="store_true", help="print Salt's state return as JSON")
+    add_output_args(parser, "print Salt's state return as JSON")
     parser.add_argument(
         "--verbose", action="store_true", help="show every state, not only changed and failed"
     )
@@ -116,15 +116,23 @@ def run(args: argparse.Namespace) -> int:
         failhard=args.failhard,
         opts={"strict_arguments": strict, "nodegroups": nodegroups},
     )
-    if args.json:
-        from core.cli import print_json
+    print_results(args, "local", results)
+    return code
 
+
+def print_results(args: argparse.Namespace, minion_id: str, results: Any) -> None:
+    """--json: Salt's state return; --out json|yaml: salt-call's {"local": return}; else text."""
+    from core.cli import print_json, print_structured, structured
+
+    fmt = structured(args)
+    if fmt == "lp-json":
         print_json(results)
+    elif fmt:
+        print_structured({"local": results}, fmt)
     else:
         from core.stateoutput import format_highstate
 
         sys.stdout.write(
-            format_highstate("local", results, verbose=args.verbose, color=sys.stdout.isatty())
+            format_highstate(minion_id, results, verbose=args.verbose, color=sys.stdout.isatty())
             + "\n"
         )
-    return code

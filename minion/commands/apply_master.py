@@ -28,13 +28,7 @@ def run_from_master(args: argparse.Namespace) -> int:
     except TransportError as exc:
         print(f"lpminion apply: {exc}", file=sys.stderr)
         return EXIT_INCOMPLETE
-    if args.json:
-        from core.cli import print_json
+    from minion.commands.apply import print_results
 
-        print_json(outcome.ret)
-    else:
-        from core.stateoutput import format_highstate
-
-        sys.stdout.write(format_highstate(cfg.id, outcome.ret, verbose=args.verbose,
-                                          color=sys.stdout.isatty()) + "\n")
+    print_results(args, cfg.id, outcome.ret)
     return EXIT_FOR.get(outcome.retcode, 1)

@@ -31,9 +31,9 @@ def test_test_run_then_real_run_then_nothing_to_do(fleet):
     drift = json.loads(fleet.cli("drift", "m1", "--json").stdout)
     assert drift["m1"]["status"] == "clean", drift
 
-    again = lpminion(fleet, "m1", "--json")
+    again = lpminion(fleet, "m1", "--out", "json")  # salt-call's shape: {"local": return}
     assert again.returncode == 0
-    assert all(r["result"] is True and not r["changes"] for r in json.loads(again.stdout).values())
+    assert all(r["result"] is True and not r["changes"] for r in json.loads(again.stdout)["local"].values())
     fleet.wait_answering("m1", timeout=10)  # the daemon is still connected and answering
 
 
