@@ -29,9 +29,14 @@ GIT_ENV = {
 
 USER_VAR = "LINKPEEK_GIT_USERNAME"
 PASSWORD_VAR = "LINKPEEK_GIT_PASSWORD"
+ORIGIN_VAR = "LINKPEEK_GIT_ORIGIN"  # "protocol=https host=git.example.com:8443": the only place it answers
+# git's credential protocol: `get` with protocol=/host= lines on stdin; answer only for our
+# repository's own scheme and host (never a redirect's or a submodule's), from the environment.
 CREDENTIAL_HELPER = (
-    f'!f() {{ test "$1" = get || return 0; printf "username=%s\\npassword=%s\\n" '
-    f'"${USER_VAR}" "${PASSWORD_VAR}"; }}; f'
+    f'!f() {{ test "$1" = get || return 0; asked=; while IFS= read -r line && test -n "$line"; do '
+    f'case "$line" in protocol=*|host=*) asked="$asked $line";; esac; done; '
+    f'test "$asked" = " ${ORIGIN_VAR}" || return 0; '
+    f'printf "username=%s\\npassword=%s\\n" "${USER_VAR}" "${PASSWORD_VAR}"; }}; f'
 )
 
 
@@ -42,6 +47,7 @@ class Remote:
     url: str
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    origin: str = ""  # "protocol=https host=HOST[:PORT]"
 
     @property
     def env(self) -> dict[str, str]:
@@ -55,7 +61,8 @@ class Remote:
             "GIT_CONFIG_KEY_1": "credential.helper",
             "GIT_CONFIG_VALUE_1": CREDENTIAL_HELPER,
             USER_VAR: self.username or "",
-            PASSWORD_VAR: self.password,
+            PASSWORD_VAR: self.password or "",
+            ORIGIN_VAR: self.origin,
         }
 
 
@@ -72,7 +79,8 @@ def split_credentials(url: str, user: str | None = None, password: str | None = 
     if username is None and secret is None:
         return Remote(url)
     host = parts.netloc.rpartition("@")[2]
-    return Remote(urlunsplit(parts._replace(netloc=host)), username or "", secret or "")
+    return Remote(urlunsplit(parts._replace(netloc=host)), username or "", secret or "",
+                  f"protocol={parts.scheme} host={host}")
 
 
 def redacted(url: str) -> str:

@@ -101,3 +101,19 @@ def test_a_token_an_old_checkout_kept_in_its_config_is_removed(served, harness: 
                                         "new": server.url("app.git")}
     assert CANARY not in (target / ".git" / "config").read_text()
     assert CANARY not in str(out["changes"]) + out["comment"]  # the name is the SLS author's; a pillar secret in it is masked
+
+
+@pytest.mark.parametrize(("asked", "answered"), [
+    ("protocol=https\nhost=git.example.com:8443\npath=a.git\n", True),
+    ("protocol=https\nhost=elsewhere.example.com\n", False),   # a redirect or a submodule's host
+    ("protocol=http\nhost=git.example.com:8443\n", False),     # the same host without TLS
+])
+def test_the_credential_helper_answers_only_for_the_repositorys_own_host(asked, answered):
+    import os
+
+    from minion.providers.git import GIT_ENV, split_credentials
+
+    remote = split_credentials(f"https://deploy:{CANARY}@git.example.com:8443/a.git")
+    proc = subprocess.run(["git", "credential", "fill"], input=asked + "\n", capture_output=True, text=True,
+                          env={**os.environ, **GIT_ENV, **remote.env}, timeout=30)
+    assert (CANARY in proc.stdout) is answered
