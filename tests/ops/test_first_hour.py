@@ -150,6 +150,7 @@ LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"   # scripts/
 
 
 def test_a_minion_whose_clock_is_ten_minutes_ahead_gets_its_jobs_and_the_master_warns(ops):
+    assert os.path.exists(LIBFAKETIME), "libfaketime is missing: run scripts/setup.sh (it installs faketime)"
     ops.init_minion("ahead", "--grain", f"outdir={ops.outdir('ahead')}")
     log = open(ops.root / "ahead.log", "ab")
     ops.log_paths["ahead"] = ops.root / "ahead.log"
