@@ -40,6 +40,17 @@ def render_sls(text: str, source: str, context: dict, tree_root: str) -> Any:
 def render_sls_located(text: str, source: str, context: dict,
                        tree_root: str | None) -> tuple[Any, dict[Any, int]]:
     """render_sls, also returning the line of each top-level key in the rendered text."""
+    from core import rendercache
+
+    cache = rendercache.active()
+    if cache is not None:
+        return cache.lookup("sls", text, source, context, tree_root, lambda: _env_for(context, tree_root),
+                            lambda: _render_sls_located(text, source, context, tree_root))
+    return _render_sls_located(text, source, context, tree_root)
+
+
+def _render_sls_located(text: str, source: str, context: dict,
+                        tree_root: str | None) -> tuple[Any, dict[Any, int]]:
     from core.yamlload import load_yaml_located
 
     pipe = _renderer_pipe(text, source)
@@ -54,10 +65,33 @@ def render_sls_located(text: str, source: str, context: dict,
 def render_template(text: str, source: str, context: Mapping[str, Any],
                     tree_root: str | None = None) -> str:
     """Render `text` as a Jinja template with `context` (file.managed `template: jinja`)."""
+    from core import rendercache
+
+    cache = rendercache.active()
+    if cache is not None:
+        return cache.lookup("template", text, source, context, tree_root,
+                            lambda: _env_for(context, tree_root),
+                            lambda: _render_template(text, source, context, tree_root))
+    return _render_template(text, source, context, tree_root)
+
+
+def _env_for(context: Mapping[str, Any], tree_root: str | None) -> Any:
+    allow_undefined = bool((context.get("opts") or {}).get("allow_undefined", False))
+    root = (_realpath(tree_root) if os.path.isabs(tree_root) else os.path.realpath(tree_root)) \
+        if tree_root else None
+    return _environment(root, allow_undefined)
+
+
+@functools.lru_cache(maxsize=64)
+def _realpath(path: str) -> str:
+    return os.path.realpath(path)
+
+
+def _render_template(text: str, source: str, context: Mapping[str, Any],
+                     tree_root: str | None = None) -> str:
     import jinja2
 
-    allow_undefined = bool((context.get("opts") or {}).get("allow_undefined", False))
-    env = _environment(os.path.realpath(tree_root) if tree_root else None, allow_undefined)
+    env = _env_for(context, tree_root)
     variables = dict(context)
     variables.setdefault("tplfile", source)
     variables.setdefault("tplpath", source)

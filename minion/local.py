@@ -114,16 +114,19 @@ def apply_local(
         "failhard": failhard,
         **dict(opts or {}),
     }
-    try:
-        pillar = load_pillar(pillar_tree, mid, all_grains, options)
-        plan = compile_plan(StateTree(state_tree), mid, all_grains, pillar, sls, options)
-    except CompileError as exc:
-        return list(exc.errors), EXIT_NOT_COMPILED
-    except (RenderError, StateArgError) as exc:
-        return [str(exc)], EXIT_NOT_COMPILED
-    ctx = make_context(state_tree, mid, all_grains, pillar, options, test)
-    what = f"apply --local{' --test' if test else ''} {' '.join(sls or ['(highstate)'])}"
-    with state_run_lock(str(options["cachedir"]), what):
-        results = run_plan(plan.chunks, ctx, failhard=bool(failhard or options.get("failhard")))
+    from core import rendercache
+
+    with rendercache.using(str(options["cachedir"])):  # renders only: every check reads the host
+        try:
+            pillar = load_pillar(pillar_tree, mid, all_grains, options)
+            plan = compile_plan(StateTree(state_tree), mid, all_grains, pillar, sls, options)
+        except CompileError as exc:
+            return list(exc.errors), EXIT_NOT_COMPILED
+        except (RenderError, StateArgError) as exc:
+            return [str(exc)], EXIT_NOT_COMPILED
+        ctx = make_context(state_tree, mid, all_grains, pillar, options, test)
+        what = f"apply --local{' --test' if test else ''} {' '.join(sls or ['(highstate)'])}"
+        with state_run_lock(str(options["cachedir"]), what):
+            results = run_plan(plan.chunks, ctx, failhard=bool(failhard or options.get("failhard")))
     failed = any(r["result"] is False for r in results.values())
     return results, EXIT_STATE_FAILED if failed else EXIT_OK

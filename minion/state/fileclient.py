@@ -53,14 +53,19 @@ class LocalFileClient:
 
     def __init__(self, root: str) -> None:
         self.root = os.path.realpath(root)
+        self._resolved: dict[str, str] = {}  # one run: a source named by 200 states is resolved once
 
     def cache_file(self, url: str) -> str:
         if isinstance(url, str) and url.startswith(SCHEME):
+            found = self._resolved.get(url)
+            if found is not None:
+                return found
             rel = split_url(url)
             try:
-                return safe_regular_file(self.root, rel)
+                found = self._resolved[url] = safe_regular_file(self.root, rel)
             except FileNotFoundError:
                 raise StateFailed(f"Source file {url} not found in the state tree") from None
+            return found
         return local_source(url)
 
     def _dir(self, url: str) -> str:
