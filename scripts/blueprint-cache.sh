@@ -23,11 +23,13 @@ fi
 debs=/var/cache/linkpeek-ops-tests/debs
 packages=(nginx openssh-server unattended-upgrades sudo)
 mkdir -p "$debs/partial"
-download() {
-  apt-get install --download-only -y -q --no-install-recommends \
-    -o "Dir::Cache::archives=$debs/" -- "${packages[@]}" >/dev/null
+apt_opts=(-o "Dir::Cache::archives=$debs/" -o DPkg::Lock::Timeout=300 --no-install-recommends)
+missing() {  # the .debs not in the cache yet (needs no lock)
+  apt-get install --print-uris -qq "${apt_opts[@]}" -- "${packages[@]}" 2>/dev/null | grep -c "^'" || true
 }
-if ! download 2>/dev/null; then
-  apt-get update -qq
-  download
+if [ "$(missing)" != 0 ]; then
+  if ! apt-get install --download-only -y -q "${apt_opts[@]}" -- "${packages[@]}" >/dev/null 2>&1; then
+    apt-get update -qq
+    apt-get install --download-only -y -q "${apt_opts[@]}" -- "${packages[@]}" >/dev/null
+  fi
 fi
