@@ -59,8 +59,11 @@ def one_run(n: int) -> dict:
         noop_wall = time.perf_counter() - t1
         noop_states = sum(r.get("duration", 0.0) for r in data[host.name].values()) / 1000
         changed = [k for k, r in data[host.name].items() if r.get("changes")]
+        slowest = sorted(((r.get("duration", 0.0) / 1000, k.split("_|-")[0] + " " + k.split("_|-")[1])
+                          for k, r in data[host.name].items()), reverse=True)[:5]
         return {"wall": wall, "states": len(boot["ret"]), "phases": phases, "noop_wall": noop_wall,
-                "noop_states": noop_states, "noop_changed": changed, "noop_exit": code}
+                "noop_states": noop_states, "noop_changed": changed, "noop_exit": code,
+                "noop_slowest": slowest}
     finally:
         lab.close()
 
@@ -83,6 +86,7 @@ def main() -> None:
         print(f"  {phase:28s} {med([r['phases'][phase] for r in runs]):7.1f} s")
     print(f"no-op converge (wall)           {med([r['noop_wall'] for r in runs]):7.1f} s   "
           f"states {med([r['noop_states'] for r in runs]):.1f} s, changed {runs[0]['noop_changed'] or 'nothing'}")
+    print("  slowest no-op states: " + ", ".join(f"{name} {sec:.1f} s" for sec, name in runs[0]["noop_slowest"]))
     print(f"no-op / first converge          {med([r['noop_wall'] / r['wall'] for r in runs]):7.2f}")
 
 
