@@ -7,8 +7,11 @@
   it last dropped, or its key was just accepted and it is registering, or the master itself
   just started and minions are re-subscribing); it gets the job the moment it subscribes.
   Any other is reported `not connected` at once: no waiting on minions that are gone.
-- A minion whose connection drops while it runs the job is recorded `lost` (InFlight), and
-  the waiting command stops waiting for it at once.
+- A minion whose connection drops while it runs the job, and that has not subscribed again
+  LOST_GRACE_S later, is recorded `lost` (InFlight), and the waiting command stops waiting for
+  it then. The grace is for a minion that only re-opened its sockets (a link reset): it is
+  still running the job and returns it. (A minion that crashed and restarted within the grace
+  reports its cut-off jobs as lost itself.)
 - When the master stops, the command is told so (`stopping`), with the job id.
 
 `send(event)` writes one event to the CLI; `publish(job, ids)` sends the job on the PUB socket.
@@ -24,6 +27,8 @@ from core.jobstate import LOST_RETCODE, is_lost, lost_text
 from core.wire import Job, Return
 
 log = logging.getLogger("lp.master.jobs")
+
+LOST_GRACE_S = 5.0
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Publish = Callable[[Job, list[str]], Awaitable[None]]
@@ -51,8 +56,18 @@ class InFlight:
     def presence_changed(self, minion_id: str, connected: bool) -> None:
         if connected:
             return
+        self.disconnected_at[minion_id] = time.time()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._lost_unless_back(minion_id)
+            return
+        loop.call_later(LOST_GRACE_S, self._lost_unless_back, minion_id)
+
+    def _lost_unless_back(self, minion_id: str) -> None:
+        if minion_id in self.services.subscribed:
+            return
         now = time.time()
-        self.disconnected_at[minion_id] = now
         for jid, (fun, expires) in sorted(self._jobs.pop(minion_id, {}).items()):
             if expires < now:
                 continue
