@@ -32,7 +32,8 @@ FAILING = "failing"
 STALE = "stale report"
 NEVER = "never reported"
 UNREACHABLE = "unreachable"       # did not answer a refresh: its stored report proves nothing now
-STATUSES = (CLEAN, DRIFTED, FAILING, STALE, NEVER, UNREACHABLE)
+NOT_CHECKED = "not checked"       # answered a refresh, but its check failed (no new report)
+STATUSES = (CLEAN, DRIFTED, FAILING, STALE, NEVER, UNREACHABLE, NOT_CHECKED)
 
 # Hard limits on what a minion may send (SECURITY.md rule 9).
 MAX_ITEMS = 5000
@@ -206,16 +207,19 @@ def changes_text(changes: Mapping[str, Any]) -> str:
 
 
 def summarize(reports: Mapping[str, DriftReport | None], targeted: Iterable[str], now: float,
-              max_age: float, unreachable: Iterable[str] = ()) -> list[MinionDrift]:
+              max_age: float, unreachable: Iterable[str] = (),
+              not_checked: Iterable[str] = ()) -> list[MinionDrift]:
     """Each targeted minion's status, sorted by id: unreachable (did not answer a refresh),
-    never reported, stale report, failing, drifted, clean."""
+    not checked (answered it, but its check failed), never reported, stale report, failing,
+    drifted, clean."""
     rows = []
-    unreachable = set(unreachable)
+    unreachable, not_checked = set(unreachable), set(not_checked)
     for minion_id in sorted(set(targeted)):
         report = reports.get(minion_id)
-        if minion_id in unreachable:
+        if minion_id in unreachable or minion_id in not_checked:
             age = None if report is None else max(0.0, now - report.reported_at)
-            rows.append(MinionDrift(minion_id, UNREACHABLE, report, age))
+            status = UNREACHABLE if minion_id in unreachable else NOT_CHECKED
+            rows.append(MinionDrift(minion_id, status, report, age))
             continue
         if report is None:
             rows.append(MinionDrift(minion_id, NEVER, None, None))

@@ -20,7 +20,7 @@ import time
 import xml.etree.ElementTree as ET
 from typing import Iterable, Optional
 
-from core.drift import NEVER, STALE, UNREACHABLE, MinionDrift, describe_tag
+from core.drift import NEVER, NOT_CHECKED, STALE, UNREACHABLE, MinionDrift, describe_tag
 
 SUITE_NAME = "linkpeek-drift"
 ExtraCase = tuple[str, str, Optional[str], str, str]
@@ -83,6 +83,9 @@ def _report_cases(row: MinionDrift, max_age: float | None, mid: str) -> list[ET.
     if row.status == UNREACHABLE:
         return [_case(mid, "report", "failure", UNREACHABLE,
                       f"{mid} did not answer the drift refresh: this host was not checked", "")]
+    if row.status == NOT_CHECKED:
+        return [_case(mid, "report", "failure", NOT_CHECKED,
+                      f"{mid} answered the drift refresh but its check failed: this host was not checked", "")]
     report = row.report
     assert report is not None
     if row.status == STALE:

@@ -30,9 +30,11 @@ def targeted_minions(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob
 
 
 def drift_rows(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob", *, max_age: float,
-               now: float | None = None, unreachable: Iterable[str] = ()) -> list[MinionDrift]:
+               now: float | None = None, unreachable: Iterable[str] = (),
+               not_checked: Iterable[str] = ()) -> list[MinionDrift]:
     """Each targeted minion with its status and newest report; `unreachable` (the minions that
-    did not answer a refresh) are shown as such whatever they reported before."""
+    did not answer a refresh) and `not_checked` (answered it, but the check failed) are shown
+    as such whatever they reported before."""
     from master.drift_store import DriftStore
 
     store = DriftStore(cfg.db_path, readonly=True)
@@ -47,26 +49,33 @@ def drift_rows(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob", *, 
     now = time.time() if now is None else now
     checks = drill_checks(cfg, targets, now)  # recovery not rehearsed lately is drift too
     return [with_checks(row, checks.get(row.minion_id, ()))
-            for row in summarize(reports, targets, now, max_age, unreachable)]
+            for row in summarize(reports, targets, now, max_age, unreachable, not_checked)]
 
 
 def refresh(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob",
             timeout: float | None = None) -> dict[str, Any]:
     """Run `drift.check` on the targeted minions through the running master and wait for them.
 
-    Returns {"answered": [ids], "missing": {id: why}}. Each minion sends its report before
-    its job returns, so once this returns the store holds every answered minion's new report.
+    Returns {"answered": [ids], "missing": {id: why}, "not_checked": {id: why}}. Each minion
+    sends its report before its job returns, so once this returns the store holds every
+    answered minion's new report; one whose check failed (a state run held the lock, a bad
+    setting, its report not delivered) is `not_checked`: its stored report is not from now.
     """
     from master import api
 
     answered: list[str] = []
     missing: dict[str, str] = {}
+    not_checked: dict[str, str] = {}
     for event in api.run_job(cfg, target, DRIFT_FUNCTION, [], {}, tgt_type, timeout):
         if event["event"] == "return":
             answered.append(event["minion"])
+            if not event.get("success"):
+                ret = event.get("ret")
+                why = (ret.get("comment") or ret.get("error")) if isinstance(ret, dict) else ret
+                not_checked[event["minion"]] = str(why or "the check failed")[:300]
         elif event["event"] == "done":
             missing = dict(event.get("missing") or {})
-    return {"answered": sorted(answered), "missing": missing}
+    return {"answered": sorted(answered), "missing": missing, "not_checked": not_checked}
 
 
 def list_events(cfg: MasterConfig, limit: int = 100) -> list[Any]:

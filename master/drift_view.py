@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-from core.drift import CLEAN, STALE, UNREACHABLE, MinionDrift, describe_tag, report_to_json
+from core.drift import CLEAN, NOT_CHECKED, STALE, UNREACHABLE, MinionDrift, describe_tag, report_to_json
 from core.errors import ConfigError
 from master.output import escape_controls as escape   # minion text, safe for a terminal
 
@@ -57,8 +57,9 @@ def drift_table(rows: Iterable[MinionDrift], *, details: bool = True) -> str:
     header = ("MINION", "STATUS", "AGE", "DRIFTED", "FAILED", "NOTES")
     lines = [header]
     for row in rows:
-        report = None if row.status == UNREACHABLE else row.report
-        notes = ["did not answer the refresh"] if row.status == UNREACHABLE else []
+        report = None if row.status in (UNREACHABLE, NOT_CHECKED) else row.report
+        notes = {UNREACHABLE: ["did not answer the refresh"],
+                 NOT_CHECKED: ["its check failed"]}.get(row.status, [])
         if report is not None:
             kinds = sorted({d.kind for d in report.drifted})
             if kinds:
@@ -120,6 +121,10 @@ def _details(row: MinionDrift) -> list[str]:
         last = f"its last report is {format_age(row.age)} old" if row.age is not None else "it never reported"
         return ["", f"{escape(row.minion_id)}: unreachable",
                 f"  did not answer the refresh, so it was not checked now ({last})"]
+    if row.status == NOT_CHECKED:
+        last = f"its last report is {format_age(row.age)} old" if row.age is not None else "it never reported"
+        return ["", f"{escape(row.minion_id)}: not checked",
+                f"  answered the refresh, but its check failed, so it was not checked now ({last})"]
     report = row.report
     mid = escape(row.minion_id)
     checks = [f"  {check.name:<11} {escape(check.message)}" for check in row.checks]

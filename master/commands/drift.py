@@ -1,12 +1,14 @@
 """`lpmaster drift [TARGET] [--refresh] [--max-age DURATION] [--json] [--junit FILE]`.
 
-A table of the targeted minions: clean, drifted, failing, stale report, never reported or
-unreachable (did not answer --refresh), and what drifted (with diffs, corrective or
+A table of the targeted minions: clean, drifted, failing, stale report, never reported,
+unreachable (did not answer --refresh) or not checked (answered it, but its check failed),
+and what drifted (with diffs, corrective or
 pending); then the backup checks from the catalogue (stale, failing, never run or
 unverified jobs, as `lpmaster backups` shows them; `--json` key "backups", JUnit cases
 `backup:JOB`). Exit codes: 0 every targeted minion reported within --max-age and is clean
-and every backup is ok; 2 any drifted, failing, stale, never reported or unreachable (or no
-minion matched, or a backup needs attention); 1 the command itself failed (master not running for --refresh, bad option value, unreadable store).
+and every backup is ok; 2 any drifted, failing, stale, never reported, unreachable or not
+checked (or no minion matched, or a backup needs attention); 1 the command itself failed
+(master not running for --refresh, bad option value, unreadable store).
 """
 from __future__ import annotations
 
@@ -55,13 +57,18 @@ def _drift(args: argparse.Namespace) -> int:
     cfg = api.load_config(cli.require_config(args, "master"))
     max_age = parse_duration(args.max_age) if args.max_age else DEFAULT_MAX_AGE
     unreachable: dict[str, str] = {}
+    not_checked: dict[str, str] = {}
     if args.refresh:
         outcome = refresh(cfg, args.target, args.tgt_type, args.timeout)
-        unreachable = outcome["missing"]
+        unreachable, not_checked = outcome["missing"], outcome["not_checked"]
         for mid, why in sorted(unreachable.items()):
             print(f"lpmaster drift: {escape_controls(mid)} did not answer the refresh ({why})", file=sys.stderr)
+        for mid, why in sorted(not_checked.items()):
+            print(f"lpmaster drift: {escape_controls(mid)} answered the refresh but was not checked: "
+                  f"{escape_controls(why)}", file=sys.stderr)
     now = time.time()
-    rows = drift_rows(cfg, args.target, args.tgt_type, max_age=max_age, now=now, unreachable=unreachable)
+    rows = drift_rows(cfg, args.target, args.tgt_type, max_age=max_age, now=now, unreachable=unreachable,
+                      not_checked=not_checked)
     from master.backups import drift as backups
     checks = backups.backup_checks(cfg, args.target, args.tgt_type, now=now)
     if args.junit:

@@ -32,6 +32,19 @@ def test_an_apply_that_converged_a_host_updates_its_drift_record(ops):
     assert rows["m1"]["status"] == "clean" and code == 0, rows
 
 
+def test_a_host_whose_check_failed_on_refresh_is_not_checked_rather_than_its_old_status(ops):
+    ops.init_minion("badcfg", "--grain", f"outdir={ops.outdir('badcfg')}",
+                    config="drift:\n  enabled: false\n  cert_window_days: soon\n")   # its check cannot run
+    ops.start_minion("badcfg")
+    ops.wait_pending("badcfg")
+    ops.accept_keys("badcfg")
+    ops.wait_answering("badcfg")
+    code, rows, err = ops.drift_json("badcfg", "--refresh", "--timeout", "20")
+    assert code == 2 and rows["badcfg"]["status"] == "not checked", (rows, err)
+    assert "answered the refresh but was not checked" in err
+    ops.stop_minion("badcfg")
+
+
 def test_a_second_minion_daemon_with_the_same_config_is_refused_naming_the_first(ops):
     cfg = str(ops.minion_dir("m1") / "minion.yaml")
     try:
