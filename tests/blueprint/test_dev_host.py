@@ -53,6 +53,17 @@ def test_both_programs_run_under_supervisord(dev):
     assert programs["linkpeek-web"] == "RUNNING" and programs["linkpeek-worker"] == "RUNNING"
 
 
+def test_hardening_admins_keys_sshd_and_upgrades(dev):
+    host, _ = dev
+    sshd = host.run(["sshd", "-T"], check=True).stdout
+    assert "passwordauthentication no" in sshd and "permitrootlogin no" in sshd
+    assert _supervised(host)["ssh"] == "RUNNING"
+    assert "sudo" in host.run(["id", "-nG", "deploy"], check=True).stdout.split()
+    keys = host.read_text("/home/deploy/.ssh/authorized_keys")
+    assert "deploy@example" in keys and keys.startswith("ssh-ed25519 ")
+    assert 'APT::Periodic::Unattended-Upgrade "1";' in host.read_text("/etc/apt/apt.conf.d/20auto-upgrades")
+
+
 def test_a_link_posted_is_listed_back_with_its_fetched_title(dev):
     host, _ = dev
     posted = https_get(host, "/links", "-X", "POST", "-H", "Content-Type: application/json",
