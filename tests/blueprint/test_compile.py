@@ -59,10 +59,14 @@ def test_every_role_compiles_without_error_or_warning(pillar_service, minion_id,
     assert [str(w.message) for w in caught] == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
     ids = {chunk.id for chunk in plan.chunks}
-    assert {"supervisor", "admin-deploy", "sshd-linkpeek-conf", "linkpeek-backup-tools"} <= ids
+    assert {"linkpeek-packages", "admin-deploy", "sshd-linkpeek-conf"} <= ids
+    assert ("linkpeek-backup-dir" in ids) == (minion_id == "dev1")  # a local restic repository
+    packages = next(c for c in plan.chunks if c.id == "linkpeek-packages").args["pkgs"]
     web = {"linkpeek-web", "linkpeek-worker", "nginx-running", "linkpeek-production-ini"}
     db = {"linkpeek-db-role", "linkpeek-db"} if engine == "postgresql" else {"mongodb-repo", "mongodb"}
     roles = ROLE_HOSTS[minion_id]["roles"]
     assert (web <= ids) == ("web" in roles)
     assert (db <= ids) == ("db" in roles)
     assert not ({"linkpeek-db-role", "mongodb-repo"} & ids) or "db" in roles
+    assert ("nginx" in packages) == ("web" in roles)
+    assert ("postgresql" in packages) == ("db" in roles and engine == "postgresql")

@@ -21,10 +21,6 @@ linkpeek-root:
     - group: root
     - mode: '0755'
 
-linkpeek-python:
-  pkg.installed:
-    - pkgs: [python3-venv]
-
 linkpeek-wheelhouse:
   file.recurse:
     - name: {{ lp.app.root }}/wheelhouse
@@ -38,7 +34,7 @@ linkpeek-venv:
     - name: {{ lp.venv }}
     - python: python3
     - require:
-      - pkg: linkpeek-python
+      - pkg: linkpeek-packages
       - file: linkpeek-root
 
 linkpeek-requirements:

@@ -9,20 +9,12 @@
 include:
   - linkpeek.base
 
-postgresql:
-  pkg.installed:
-    - pkgs: [postgresql]
-{%- if not lp.systemd %}
-    - require:
-      - file: linkpeek-policy-rc.d
-{%- endif %}
-
 postgresql-cluster:
   cmd.run:
     - name: pg_createcluster {{ version }} main
     - creates: {{ conf }}/postgresql.conf
     - require:
-      - pkg: postgresql
+      - pkg: linkpeek-packages
 
 postgresql-linkpeek-conf:
   file.managed:
@@ -55,7 +47,7 @@ postgresql-run-dir:
     - group: postgres
     - mode: '2775'
     - require:
-      - pkg: postgresql
+      - pkg: linkpeek-packages
 {%- endif %}
 
 {{ service('postgresql-running', 'postgresql' if lp.systemd else 'postgresql-' ~ version ~ '-main', lp,

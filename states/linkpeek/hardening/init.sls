@@ -6,14 +6,6 @@
 include:
   - linkpeek.base
 
-openssh-server:
-  pkg.installed:
-    - pkgs: [openssh-server, sudo]
-{%- if not lp.systemd %}
-    - require:
-      - file: linkpeek-policy-rc.d
-{%- endif %}
-
 {%- for name, admin in lp.admins | dictsort %}
 admin-{{ name }}:
   user.present:
@@ -26,7 +18,7 @@ admin-{{ name }}:
     - fullname: {{ admin.fullname | yaml_encode }}
 {%-   endif %}
     - require:
-      - pkg: openssh-server
+      - pkg: linkpeek-packages
 {%-   for key in admin.get('ssh_keys', []) %}
 
 admin-{{ name }}-key-{{ loop.index }}:
@@ -45,7 +37,7 @@ sshd-linkpeek-conf:
     - template: jinja
     - mode: '0644'
     - require:
-      - pkg: openssh-server
+      - pkg: linkpeek-packages
 
 sshd-config-test:
   cmd.run:
@@ -54,7 +46,7 @@ sshd-config-test:
       - file: sshd-linkpeek-conf
 
 {{ service('sshd-running', 'ssh', lp, '/usr/sbin/sshd -D -e', reload=True,
-           watch=[{'cmd': 'sshd-config-test'}], require=[{'pkg': 'openssh-server'}] +
+           watch=[{'cmd': 'sshd-config-test'}], require=[{'pkg': 'linkpeek-packages'}] +
            ([] if lp.systemd else [{'file': 'sshd-run-dir'}])) }}
 
 {%- if not lp.systemd %}
@@ -67,14 +59,6 @@ sshd-run-dir:
 
 {%- if lp.unattended_upgrades %}
 
-unattended-upgrades:
-  pkg.installed:
-    - pkgs: [unattended-upgrades]
-{%-   if not lp.systemd %}
-    - require:
-      - file: linkpeek-policy-rc.d
-{%-   endif %}
-
 unattended-upgrades-auto:
   file.managed:
     - name: /etc/apt/apt.conf.d/20auto-upgrades
@@ -84,5 +68,5 @@ unattended-upgrades-auto:
         APT::Periodic::Unattended-Upgrade "1";
     - mode: '0644'
     - require:
-      - pkg: unattended-upgrades
+      - pkg: linkpeek-packages
 {%- endif %}

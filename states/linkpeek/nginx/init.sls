@@ -6,14 +6,6 @@
 include:
   - linkpeek.base
 
-nginx:
-  pkg.installed:
-    - pkgs: [nginx, ssl-cert, openssl]
-{%- if not lp.systemd %}
-    - require:
-      - file: linkpeek-policy-rc.d
-{%- endif %}
-
 linkpeek-tls-dir:
   file.directory:
     - name: {{ lp.tls.dir }}
@@ -33,7 +25,7 @@ linkpeek-self-signed:
       - {{ lp.tls.dir }}/linkpeek.crt
     - require:
       - file: linkpeek-tls-dir
-      - pkg: nginx
+      - pkg: linkpeek-packages
 
 linkpeek-tls-key:
   file.managed:
@@ -82,7 +74,7 @@ nginx-site-{{ site }}:
     - template: jinja
     - mode: '0644'
     - require:
-      - pkg: nginx
+      - pkg: linkpeek-packages
 
 nginx-site-{{ site }}-enabled:
   file.symlink:
@@ -96,7 +88,7 @@ nginx-default-site-off:
   file.absent:
     - name: /etc/nginx/sites-enabled/default
     - require:
-      - pkg: nginx
+      - pkg: linkpeek-packages
 
 nginx-config-test:
   cmd.run:
@@ -114,6 +106,6 @@ nginx-config-test:
 
 {{ service('nginx-running', 'nginx', lp, "/usr/sbin/nginx -g 'daemon off;'", reload=True,
            watch=[{'cmd': 'nginx-config-test'}],
-           require=[{'pkg': 'nginx'}, {'file': 'linkpeek-tls-key'}, {'file': 'linkpeek-static'},
+           require=[{'pkg': 'linkpeek-packages'}, {'file': 'linkpeek-tls-key'}, {'file': 'linkpeek-static'},
                     {'file': 'nginx-site-linkpeek-enabled'}, {'file': 'nginx-site-linkpeek-www-enabled'},
                     {'file': 'nginx-default-site-off'}]) }}
