@@ -4,7 +4,8 @@ Two modes (both on loopback, with a real `lpmaster serve`):
 
   real  N real `lpminion start` processes (default N = 10, 50, 100)
   sim   one process hosting N simulated minions, each with its own keys and sockets
-        (the real MinionDaemon class on a shared zmq Context; default N = 100, 1000)
+        (the real MinionDaemon class on a shared zmq Context; default N = 100, 1000; their
+        directories in /dev/shm, as N machines would not share one disk's fsyncs)
 
 Keys are accepted ahead of time (as after a restart), so "start to all answering" is the
 time from starting the minions until one `lpmaster run '*' test.ping` gets all N returns.
@@ -14,6 +15,13 @@ included): median and p95 over --rounds runs. RSS from /proc (VmRSS).
     .venv/bin/python bench/fanout.py                 # both modes, default sizes
     .venv/bin/python bench/fanout.py --mode real --n 10,50
     .venv/bin/python bench/fanout.py --mode sim --n 1000 --rounds 20
+    .venv/bin/python bench/fanout.py --salt /work/saltvenv --salt-n 10,30   # against Salt 3008
+    .venv/bin/python bench/fanout.py --mode sim --n 1000 --profile-master /tmp/master.prof
+
+With --salt VENV, a salt-master and N salt-minions (keys auto-accepted, all under one temp
+root on loopback) run beside N real minions of ours; the pings alternate between the two
+(whole `lpmaster run` / `salt` processes), and the table shows both and the ratio. Salt's
+RSS counts its whole process tree.
 
 Reference (issue 2, Salt 3008 on this machine): `salt '*' test.ping` 1.06 s (N=10), 3.2 s
 (N=50), 7.9 s (N=100); 80 s from start until all 100 answer; master ~900 MB RSS, each
@@ -27,6 +35,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -39,7 +48,7 @@ sys.path.insert(0, str(REPO))
 BIN = Path(sys.executable).parent
 LPMASTER, LPMINION = str(BIN / "lpmaster"), str(BIN / "lpminion")
 
-from tests.cluster import Cluster  # noqa: E402  (after the path: benches run as scripts)
+from tests.cluster import Cluster, wait_for  # noqa: E402  (after the path: benches run as scripts)
 
 
 def rss_mb(pid: int) -> float:
@@ -56,7 +65,10 @@ def rss_mb(pid: int) -> float:
 class Bench:
     """A master with N pre-accepted minion directories under a temp dir."""
 
-    def __init__(self, n: int, heartbeat: float) -> None:
+    def __init__(self, n: int, heartbeat: float, minions_on_tmpfs: bool = False) -> None:
+        """`minions_on_tmpfs`: the minions' directories in /dev/shm. The simulated host stands
+        for N machines with a disk each; through one shared disk their per-job fsyncs (the
+        replay guard, the in-progress record) would queue behind each other, which no fleet does."""
         from core.keys import load_keypair
         from master import api
         from master.keystore import KeyStore
@@ -70,8 +82,10 @@ class Bench:
         store = KeyStore(cfg.pki_dir)
         self.ids = [f"m{i:04d}" for i in range(n)]
         self.minion_yamls = []
+        self.shm = Path(tempfile.mkdtemp(prefix="lp-fanout-", dir="/dev/shm")) if minions_on_tmpfs else None
         for mid in self.ids:  # in this process: pre-accepted, as after a restart
-            mcfg = init_minion(str(self.cluster.minion_dir(mid)), mid, f"127.0.0.1:{self.cluster.req_port}",
+            home = self.shm / mid if self.shm else self.cluster.minion_dir(mid)
+            mcfg = init_minion(str(home), mid, f"127.0.0.1:{self.cluster.req_port}",
                                master_finger=self.cluster.finger, key_port=self.cluster.key_port,
                                heartbeat_interval=heartbeat, startup_states="none")
             store.register(mid, load_keypair(mcfg.pki_dir, "minion").public, max_pending=n + 1)
@@ -90,11 +104,27 @@ class Bench:
             answered = 0
         return took, answered
 
+    def start_master(self, profile: str | None) -> None:
+        """`lpmaster serve`, under cProfile (written when it stops) when `profile` names a file."""
+        if profile is None:
+            self.cluster.start_master()
+            return
+        cluster = self.cluster
+        cluster.master_proc = cluster._spawn("master", [sys.executable, "-m", "cProfile", "-o", profile,
+                                                        LPMASTER, "-c", self.master_yaml, "serve"])
+        sock = str(cluster.master_dir / "run" / "master.sock")
+        wait_for(lambda: os.path.exists(sock) and cluster._control_ok(sock), what="master control socket")
+
     def wait_all_answer(self, t0: float, limit: float = 120.0) -> float:
+        last = -1
         while time.monotonic() - t0 < limit:
-            _, answered = self.ping(timeout=1.0)
+            took, answered = self.ping(timeout=5.0)
             if answered == self.n:
                 return time.monotonic() - t0
+            if answered != last:
+                print(f"  ({answered}/{self.n} answered at {time.monotonic() - t0:.1f}s, ping {took:.2f}s)",
+                      flush=True)
+                last = answered
         raise SystemExit(f"not all {self.n} minions answered within {limit:.0f}s")
 
     def round_trips(self, rounds: int) -> tuple[float, float]:
@@ -110,12 +140,14 @@ class Bench:
     def close(self) -> None:
         self.cluster.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        if self.shm:
+            shutil.rmtree(self.shm, ignore_errors=True)
 
 
-def run_real(n: int, rounds: int) -> None:
+def run_real(n: int, rounds: int, profile: str | None = None) -> None:
     bench = Bench(n, heartbeat=5.0)
     try:
-        bench.cluster.start_master()
+        bench.start_master(profile)
         t0 = time.monotonic()
         procs = [bench.cluster.start_minion(mid) for mid in bench.ids]
         all_in = bench.wait_all_answer(t0)
@@ -131,22 +163,98 @@ def run_real(n: int, rounds: int) -> None:
         bench.close()
 
 
-def run_sim(n: int, rounds: int) -> None:
-    bench = Bench(n, heartbeat=10.0)
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used (from /proc)."""
     try:
-        bench.cluster.start_master()
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def tree_rss_mb(pid: int) -> float:
+    """RSS of a process and all its descendants (Salt's master is a tree of processes)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry))
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += rss_mb(current)
+        todo.extend(children.get(current, []))
+    return total
+
+
+def run_versus_salt(n: int, rounds: int, venv: Path) -> None:
+    """N real minions of ours and N Salt minions, both fleets up, pings interleaved."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from saltfleet import SaltFleet
+
+    bench, fleet = Bench(n, heartbeat=5.0), SaltFleet(venv, n)
+    try:
+        bench.start_master(None)
+        t0 = time.monotonic()
+        procs = [bench.cluster.start_minion(mid) for mid in bench.ids]
+        ours_up = bench.wait_all_answer(t0)
+        salt_up = fleet.start()
+        times: dict[str, list[float]] = {"ours": [], "salt": []}
+        for _ in range(rounds):
+            took, answered = bench.ping()
+            times["ours"].append(took if answered == n else float("nan"))
+            took, answered = fleet.ping()
+            times["salt"].append(took if answered == n else float("nan"))
+        master = bench.cluster.master_proc
+        assert master is not None
+        salt_master, salt_minions = fleet.pids()
+        rows = {
+            "ours": (ours_up, times["ours"], rss_mb(master.pid), [rss_mb(p.pid) for p in procs]),
+            "salt": (salt_up, times["salt"], tree_rss_mb(salt_master), [tree_rss_mb(p) for p in salt_minions]),
+        }
+        print(f"versus Salt, N={n} real minions each, {rounds} pings interleaved (whole processes)")
+        print(f"  {'tool':<6}{'all up s':>10}{'ping median s':>15}{'p95 s':>8}{'master MB':>11}{'minion MB':>11}")
+        for tool, (up, ts, mrss, minions) in rows.items():
+            ts = sorted(ts)
+            print(f"  {tool:<6}{up:>10.2f}{statistics.median(ts):>15.3f}"
+                  f"{ts[min(len(ts) - 1, int(round(0.95 * (len(ts) - 1))))]:>8.3f}{mrss:>11.1f}"
+                  f"{statistics.median(minions):>11.1f}")
+        ours, salt = rows["ours"], rows["salt"]
+        print(f"  salt/ours: all up {salt[0] / ours[0]:.1f}x, ping median "
+              f"{statistics.median(salt[1]) / statistics.median(ours[1]):.1f}x, master RSS "
+              f"{salt[2] / ours[2]:.1f}x, minion RSS {statistics.median(salt[3]) / statistics.median(ours[3]):.1f}x",
+              flush=True)
+    finally:
+        fleet.close()
+        bench.close()
+
+
+def run_sim(n: int, rounds: int, profile: str | None = None, profile_host: str | None = None) -> None:
+    bench = Bench(n, heartbeat=10.0, minions_on_tmpfs=True)
+    try:
+        bench.start_master(profile)
         listing = bench.tmp / "minions.txt"
         listing.write_text("\n".join(bench.minion_yamls))
         t0 = time.monotonic()
-        host = bench.cluster.start_process("sim", [sys.executable, __file__, "--host-sim", str(listing)])
+        profiler = ["-m", "cProfile", "-o", profile_host] if profile_host else []
+        host = bench.cluster.start_process("sim", [sys.executable, *profiler, __file__, "--host-sim", str(listing)])
         all_in = bench.wait_all_answer(t0, limit=300)
-        med, p95 = bench.round_trips(rounds)
         master = bench.cluster.master_proc
         assert master is not None
+        cpu0 = cpu_s(master.pid), cpu_s(host.pid)
+        med, p95 = bench.round_trips(rounds)
+        master_cpu, host_cpu = ((cpu_s(p) - c) / rounds for p, c in zip((master.pid, host.pid), cpu0))
         host_rss = rss_mb(host.pid)
         print(f"sim  N={n:5d}: all answering {all_in:6.2f}s after start | ping (whole process) "
               f"median {med:.3f}s p95 {p95:.3f}s | master RSS {rss_mb(master.pid):6.1f} MB | "
-              f"host RSS {host_rss:6.1f} MB ({host_rss / n * 1024:.0f} KB a minion)", flush=True)
+              f"host RSS {host_rss:6.1f} MB ({host_rss / n * 1024:.0f} KB a minion)\n"
+              f"           CPU per ping: master {master_cpu:.3f}s, simulated minions {host_cpu:.3f}s "
+              f"(one process for all N: its share is what N machines would do in parallel)", flush=True)
     finally:
         bench.close()
 
@@ -175,6 +283,8 @@ def host_simulated(listing: str) -> None:
             cfg = load_minion(path)
             g = dict(shared, id=cfg.id)
             daemons.append(MinionDaemon(cfg, load_keypair(cfg.pki_dir, "minion"), ctx=ctx, pool=pool, grains=g))
+        for sig in (signal.SIGTERM, signal.SIGINT):  # stop cleanly (a profile is then written)
+            asyncio.get_running_loop().add_signal_handler(sig, lambda: [d.stop() for d in daemons])
         await asyncio.gather(*(d.run(install_signals=False) for d in daemons))
 
     asyncio.run(main())
@@ -185,16 +295,30 @@ def main() -> None:
     parser.add_argument("--mode", choices=["real", "sim", "both"], default="both")
     parser.add_argument("--n", default=None, help="comma-separated sizes")
     parser.add_argument("--rounds", type=int, default=20, help="pings timed per size")
+    parser.add_argument("--profile-master", default=None, metavar="FILE",
+                        help="run the master under cProfile, stats to FILE (the last size run)")
+    parser.add_argument("--salt", type=Path, default=None, metavar="VENV",
+                        help="also run Salt 3008 from this venv: N real minions of each, pings interleaved")
+    parser.add_argument("--salt-n", default="20", help="comma-separated fleet sizes for --salt (keep small)")
+    parser.add_argument("--profile-host", default=None, metavar="FILE",
+                        help="sim mode: run the simulated minions' process under cProfile, stats to FILE")
     parser.add_argument("--host-sim", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.host_sim:
         host_simulated(args.host_sim)
         return
+    if args.salt:
+        for n in (int(x) for x in args.salt_n.split(",")):
+            run_versus_salt(n, args.rounds, args.salt)
+        return
     modes = ["real", "sim"] if args.mode == "both" else [args.mode]
     for mode in modes:
         sizes = [int(x) for x in (args.n or ("10,50,100" if mode == "real" else "100,1000")).split(",")]
         for n in sizes:
-            (run_real if mode == "real" else run_sim)(n, args.rounds)
+            if mode == "real":
+                run_real(n, args.rounds, args.profile_master)
+            else:
+                run_sim(n, args.rounds, args.profile_master, args.profile_host)
 
 
 if __name__ == "__main__":
