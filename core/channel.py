@@ -157,6 +157,7 @@ class ServerChannel:
         self.xpub: zmq.asyncio.Socket | None = None
         self._live: dict[int, Connection] = {}  # descriptor -> the connection last seen on it
         self._monitor: zmq.asyncio.Socket | None = None
+        self._xpub_plain: zmq.Socket | None = None
 
     async def start(self, host: str, req_port: int, pub_port: int) -> None:
         """Start the authenticator, then configure and bind both sockets (options first)."""
@@ -241,6 +242,23 @@ class ServerChannel:
         assert self.xpub is not None
         await self.xpub.send_multipart([topic, data])
 
+    async def publish_many(self, topics: list[bytes], data: bytes) -> None:
+        """Send `data` on each topic: all but the last through a plain shadow of the XPUB (no
+        future and timer per send; XPUB never blocks, a subscriber past its high-water mark
+        loses the message as with `publish`), the last through the asyncio socket, which then
+        looks again for subscription events the plain sends may have taken the edge of."""
+        assert self.xpub is not None
+        if not topics:
+            return
+        if self._xpub_plain is None:
+            self._xpub_plain = zmq.Socket.shadow(self.xpub.underlying)
+        for topic in topics[:-1]:
+            try:
+                self._xpub_plain.send_multipart([topic, data], zmq.NOBLOCK)
+            except zmq.ZMQError as exc:
+                log.debug("publication not sent: %s", exc)
+        await self.xpub.send_multipart([topics[-1], data])
+
     def kick(self, conn: Connection) -> bool:
         """Cut one live connection (ROUTER or XPUB) now; True if it was still there."""
         if self._live.get(conn.fd) == conn:
@@ -260,6 +278,7 @@ class ServerChannel:
         if self.router is not None and self._monitor is not None:
             self.router.disable_monitor()
             self._monitor.close(linger=0)
+        self._xpub_plain = None  # a shadow: closing the XPUB is what ends it
         for sock in (self.router, self.xpub):
             if sock is not None:
                 sock.close(linger=0)

@@ -29,7 +29,8 @@ class ClockSkew:
         if not isinstance(minion_clock, (int, float)) or isinstance(minion_clock, bool):
             return
         offset = float(minion_clock) - (time.time() if now is None else now)
-        was_off = minion_id in self.off()
+        previous = self._offsets.get(minion_id)
+        was_off = previous is not None and abs(previous) >= WARN_OFFSET_S
         self._offsets[minion_id] = offset
         is_off = abs(offset) >= WARN_OFFSET_S
         if is_off and not was_off:

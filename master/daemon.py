@@ -217,8 +217,7 @@ class MasterDaemon:
     async def publish(self, job: wire.Job, minions: list[str]) -> None:
         """Send the job to each targeted minion's own topic (nobody else receives it)."""
         data = wire.encode(job.to_map())
-        for mid in minions:
-            await self.channel.publish(wire.job_topic(mid), data)
+        await self.channel.publish_many([wire.job_topic(mid) for mid in minions], data)
 
     async def _subscribers(self) -> None:
         while True:

@@ -79,11 +79,12 @@ class InFlight:
             except Exception as exc:  # a full store: the minion reports it itself after a restart
                 log.warning("could not record job %s as lost on %s: %s", jid, minion_id, exc)
 
-    def may_connect_soon(self, minion_id: str, now: float) -> bool:
-        """Whether a target without a subscription is worth waiting for (see the module doc)."""
+    def may_connect_soon(self, minion_id: str, now: float, accepted: dict[str, str] | None = None) -> bool:
+        """Whether a target without a subscription is worth waiting for (see the module doc).
+        `accepted`: the key store's accepted() when the caller asks about many minions."""
         services = self.services
         window = services.config.minion_down_after
-        key = services.keystore.accepted().get(minion_id)
+        key = (services.keystore.accepted() if accepted is None else accepted).get(minion_id)
         heard = max(services.last_seen.get(minion_id, 0.0),
                     services.registration.registered_at.get(key, 0.0) if key else 0.0)
         gone = self.disconnected_at.get(minion_id)
@@ -106,10 +107,11 @@ async def wait_for_job(services: Any, publish: Publish, job: Job, minions: list[
         live = [mid for mid in minions if mid in services.subscribed]
         missing: dict[str, str] = {}
         coming: set[str] = set()
+        accepted = services.keystore.accepted() if len(live) < len(minions) else {}
         for mid in minions:
             if mid in services.subscribed:
                 continue
-            if services.in_flight.may_connect_soon(mid, now):
+            if services.in_flight.may_connect_soon(mid, now, accepted):
                 coming.add(mid)
             else:
                 missing[mid] = "not connected"

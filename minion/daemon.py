@@ -30,7 +30,7 @@ from minion.spool import Spool
 
 ADOPT_ID = "minion.adopt_id"  # minion/functions/identity.py
 REFRESH_PILLAR = "saltutil.refresh_pillar"  # as Salt's: the minion's schedule follows the new pillar
-WARM_UP_DELAY_S = 5.0  # then up to twice that, spread at random
+WARM_UP_SPREAD_S = 1.0  # the state machinery loads within this long of connecting
 
 log = logging.getLogger("lp.minion")
 
@@ -252,11 +252,11 @@ class MinionDaemon:
         await self.lifecycle.on_connected()
 
     async def _warm_up_later(self) -> None:
-        """Load the state machinery once the start-up burst is over (a fleet of minions starting
-        together should not pay for it all at once), so the first apply then runs warm."""
+        """Load the state machinery right after connecting (spread over a second, so a fleet
+        starting together does not load it all in one instant): the first apply runs warm."""
         from minion.remote_apply import warm_up
 
-        await asyncio.sleep(WARM_UP_DELAY_S * (1 + random.random()))
+        await asyncio.sleep(WARM_UP_SPREAD_S * random.random())
         await asyncio.get_running_loop().run_in_executor(self.pool, warm_up)
 
     async def _run_own_job(self, job: wire.Job) -> asyncio.Future[None] | None:
