@@ -23,10 +23,9 @@ from typing import Any, Callable
 
 from core.errors import ConfigError, LinkpeekError
 from minion.functions import FunctionResult
+from minion.functions.signature import flag
 
 PROGRESS_INTERVAL_S = 1.0
-_TRUE = {"true", "yes", "1", "on"}
-_FALSE = {"false", "no", "0", "off", ""}
 
 
 def run(ctx: Any, job: Any = None, **kwargs: Any) -> FunctionResult:
@@ -86,8 +85,8 @@ def restore(ctx: Any, job: Any = None, snapshot: Any = "latest", in_place: Any =
     job_spec = spec.job(_job_name(job))
     try:
         result = do_restore(spec, job_spec, _cache(ctx), snapshot=str(snapshot or "latest"),
-                            to=None if to in (None, "") else str(to), in_place=_flag(in_place, "in_place"),
-                            force=_flag(force, "force"), host=_host(host))
+                            to=None if to in (None, "") else str(to), in_place=flag("backup.restore", "in_place", in_place),
+                            force=flag("backup.restore", "force", force), host=_host(host))
     except (RestoreError, LinkpeekError) as exc:
         return FunctionResult(mask(f"Error: {exc}"), success=False, retcode=1)
     return FunctionResult(mask(result))
@@ -159,15 +158,6 @@ def _host(host: Any) -> str | None:
         raise ConfigError("host= must be a host name")
     return host
 
-
-def _flag(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    if isinstance(value, int):
-        return bool(value)
-    raise ConfigError(f"{name}= must be True or False, got {value!r}")
 
 
 def _no_extra(kwargs: dict[str, Any], fun: str) -> None:

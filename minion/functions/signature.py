@@ -17,7 +17,7 @@ import inspect
 from typing import Any, Callable
 
 _TRUE = {"true", "yes", "1", "on"}
-_FALSE = {"false", "no", "0", "off"}
+_FALSE = {"false", "no", "0", "off", ""}
 
 
 class FunctionArgError(TypeError):
@@ -73,6 +73,18 @@ def bind(name: str, params: list[inspect.Parameter], args: tuple[Any, ...],
     return new_args, new_kwargs
 
 
+def flag(name: str, key: str, value: Any) -> bool:
+    """`key=` of function `name` as a bool: True/False, a number, or Salt's spellings ("yes",
+    "off", ...); FunctionArgError for anything else."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise FunctionArgError(f"{name}: {key}= must be True or False, got {value!r}")
+
+
 def _takes(params: list[inspect.Parameter]) -> str:
     words = []
     for p in params:
@@ -99,9 +111,7 @@ def _coerce(name: str, param: inspect.Parameter, value: Any) -> Any:
     if base != kind and text.lower() in ("none", "null", ""):
         return None
     if base == "bool":
-        if text.lower() in _TRUE | _FALSE:
-            return text.lower() in _TRUE
-        raise FunctionArgError(f"{name}: {param.name}= must be True or False, got {value!r}")
+        return flag(name, param.name, value)
     try:
         return int(text) if base == "int" else float(text)
     except ValueError:

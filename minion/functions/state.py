@@ -13,16 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from core.errors import StateArgError
+from minion.functions.signature import flag
 
-_TRUE = {"true", "yes", "1", "on"}
-_FALSE = {"false", "no", "0", "off", ""}
 
 
 def apply(ctx: Any, *mods: Any, test: Any = False, strict: Any = False, **kwargs: Any) -> Any:
     """Salt's state.apply: the named SLS (comma-separated or several args), else the highstate.
     strict=True: unknown state arguments and bad values are compile errors."""
     _refuse_unknown(kwargs)
-    return _run(ctx, _sls_names(mods), _flag(test, "test"), _flag(strict, "strict"))
+    return _run(ctx, _sls_names(mods), flag("state.apply", "test", test), flag("state.apply", "strict", strict))
 
 
 def sls(ctx: Any, *mods: Any, test: Any = False, strict: Any = False, **kwargs: Any) -> Any:
@@ -31,13 +30,13 @@ def sls(ctx: Any, *mods: Any, test: Any = False, strict: Any = False, **kwargs: 
     names = _sls_names(mods)
     if not names:
         raise StateArgError("state.sls needs at least one SLS name")
-    return _run(ctx, names, _flag(test, "test"), _flag(strict, "strict"))
+    return _run(ctx, names, flag("state.sls", "test", test), flag("state.sls", "strict", strict))
 
 
 def highstate(ctx: Any, test: Any = False, strict: Any = False, **kwargs: Any) -> Any:
     """Salt's state.highstate: what top.sls gives this minion."""
     _refuse_unknown(kwargs)
-    return _run(ctx, None, _flag(test, "test"), _flag(strict, "strict"))
+    return _run(ctx, None, flag("state.highstate", "test", test), flag("state.highstate", "strict", strict))
 
 
 def show_sls(ctx: Any, *mods: Any) -> Any:
@@ -101,15 +100,6 @@ def _sls_names(mods: tuple[Any, ...]) -> list[str] | None:
     names = [n for n in names if n]
     return names or None
 
-
-def _flag(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-        return value.strip().lower() in _TRUE
-    if isinstance(value, int):
-        return bool(value)
-    raise StateArgError(f"{name}= must be True or False, got {value!r}")
 
 
 def _refuse_unknown(kwargs: dict[str, Any]) -> None:

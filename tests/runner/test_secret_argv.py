@@ -11,21 +11,10 @@ import os
 import threading
 import time
 
+from tests.execfns.argv import cmdlines
 from tests.runner.conftest import Harness, chunk
 
 CANARY = "canary-7f3a9c-hunter2"
-
-
-def _cmdlines() -> list[bytes]:
-    out = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                    out.append(fh.read())
-            except OSError:
-                pass
-    return out
 
 
 def _run_sampling(harness: Harness, chunks) -> tuple[dict, int, bool]:
@@ -35,7 +24,7 @@ def _run_sampling(harness: Harness, chunks) -> tuple[dict, int, bool]:
     worker.start()
     samples, saw_sleep, leaked = 0, False, []
     while worker.is_alive():
-        lines = _cmdlines()
+        lines = cmdlines()
         samples += 1
         saw_sleep = saw_sleep or any(c.startswith(b"sleep\x000.7") for c in lines)
         leaked += [c for c in lines if CANARY.encode() in c]
@@ -77,7 +66,7 @@ def test_a_pip_index_url_with_a_token_stays_off_the_command_line():
     worker.start()
     saw_pip, leaked = False, []
     while worker.is_alive():
-        lines = _cmdlines()
+        lines = cmdlines()
         saw_pip = saw_pip or any(b"--dry-run" in c and b"packaging" in c for c in lines)
         leaked += [c for c in lines if CANARY.encode() in c]
         time.sleep(0.01)

@@ -2,25 +2,14 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import msgpack
 import zmq
 
 from core import keys
+from tests.foundation.rawclient import fresh_keypair, master_key, minion_keypair
 
-
-def master_key(cluster) -> bytes:
-    return keys.read_public_key(str(cluster.master_dir / "pki" / "master.pub")).encode()
-
-
-def minion_keypair(cluster, mid: str) -> keys.KeyPair:
-    return keys.load_keypair(str(Path(cluster.minion_dir(mid)) / "pki"), "minion")
-
-
-def fresh_keypair() -> keys.KeyPair:
-    public, secret = zmq.curve_keypair()
-    return keys.KeyPair(public.decode(), secret.decode())
+__all__ = ["Rogue", "fresh_keypair", "master_key", "minion_keypair"]
 
 
 class Rogue:
