@@ -7,7 +7,8 @@
 Both act for the authenticated minion only (SECURITY.md rule 1). What a minion may publish
 comes from its own pillar, compiled here; a value it sends for a name its pillar does not
 declare is dropped. A reader gets the publishers the target selects (grain targets use the
-grains the master stored) whose `allow_tgt` the reader's id matches.
+grains the master stored) whose `allow_tgt` the reader's id matches. A pillar target is
+refused: which publishers it selects would tell the reader other minions' pillar (secrets).
 """
 from __future__ import annotations
 
@@ -51,6 +52,9 @@ async def handle_mine_get(master: Any, minion_id: str, request: dict[str, Any]) 
     tgt_type = request.get("tgt_type", "glob")
     if not isinstance(tgt, str) or not isinstance(fun, str) or tgt_type not in targeting.TARGET_TYPES:
         raise WireError(f"mine_get needs tgt, fun and a tgt_type of {', '.join(targeting.TARGET_TYPES)}")
+    if targeting.uses_pillar(tgt, tgt_type, master.config.nodegroups):
+        raise WireError("mine_get cannot target by pillar (I@, J@, pillar, pillar_pcre): the answer would tell "
+                        "a minion what other minions' pillar holds; target the publishers by id or grain")
     publishers = master.select_targets(tgt, tgt_type)
     entries = await asyncio.to_thread(master.mine.entries, fun, publishers)
     reader_grains = {**master.grains.get(minion_id, {}), "id": minion_id}

@@ -47,7 +47,7 @@ def master(tmp_path):
     }
     grains = {"db1": {"roles": ["db"]}, "web1": {"roles": ["web"]}, "other1": {"roles": ["x"]}}
     services = SimpleNamespace(
-        grains=grains, mine=MineStore(str(tmp_path / "master.db")),
+        grains=grains, mine=MineStore(str(tmp_path / "master.db")), config=SimpleNamespace(nodegroups={}),
         converge=SimpleNamespace(pillar=FakePillar(pillars)),
         select_targets=lambda tgt, tgt_type: targeting.select(grains, tgt, tgt_type))
     yield services

@@ -1,0 +1,59 @@
+"""A hostile accepted minion against the surfaces added with the mine, backups and drills.
+
+Each attack runs against the shared real master (conftest `guarded`) with a rogue CURVE
+client holding an accepted minion's own key.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import msgpack
+
+from tests.security.conftest import VAULT_SECRET, assert_unharmed, snapshot
+from tests.security.rogue import Rogue, minion_keypair
+
+
+@contextlib.contextmanager
+def pillar_extra(guarded, top: str, files: dict[str, str]):
+    """The pillar tree with `top` (the whole top.sls) and `files`, put back as it was after."""
+    pillar = Path(guarded.master_dir) / "pillar"
+    old_top = (pillar / "top.sls").read_text()
+    try:
+        (pillar / "top.sls").write_text(top)
+        for name, text in files.items():
+            (pillar / name).write_text(text)
+        yield
+    finally:
+        (pillar / "top.sls").write_text(old_top)
+        for name in files:
+            (pillar / name).unlink(missing_ok=True)
+
+
+def _client(guarded, mid: str) -> Rogue:
+    client = Rogue(guarded, minion_keypair(guarded, mid))
+    client.ask_until_answered({"type": "heartbeat"})
+    return client
+
+
+def test_mine_get_cannot_probe_another_minions_pillar(guarded):
+    """vault1 publishes an address; web1 must not learn vault1's secret by asking which
+    publishers a pillar target (I@vault:token:<guess>) selects."""
+    before = snapshot(guarded)
+    top = "base:\n  'vault1':\n    - vault\n    - mine\n"
+    with pillar_extra(guarded, top, {"mine.sls": "mine_functions:\n  test.ping: []\n"}):
+        vault, web = _client(guarded, "vault1"), _client(guarded, "web1")
+        try:
+            stored = vault.ask({"type": "mine_update", "data": {"test.ping": True}})
+            assert stored["stored"] == ["test.ping"], stored
+            plain = web.ask({"type": "mine_get", "tgt": "vault1", "fun": "test.ping"})
+            assert plain["data"] == {"vault1": True}, plain
+            for tgt, tgt_type in ((f"vault:token:{VAULT_SECRET}", "pillar"), ("vault:token:^canary", "pillar_pcre"),
+                                  (f"vault1 and I@vault:token:{VAULT_SECRET[:8]}*", "compound")):
+                reply = web.ask({"type": "mine_get", "tgt": tgt, "fun": "test.ping", "tgt_type": tgt_type})
+                assert reply["type"] == "error" and "pillar" in reply["error"], reply
+                assert "vault1" not in msgpack.packb(reply).decode(errors="replace")
+        finally:
+            vault.close()
+            web.close()
+    assert_unharmed(guarded, before)
