@@ -212,8 +212,9 @@ class Restic:
                 nodes.append(item)
         return nodes
 
-    def restore(self, snapshot_id: str, target: str) -> None:
-        self.run("restore", f"--target={target}", "--", snapshot_id, timeout=24 * 3600)
+    def restore(self, snapshot_id: str, target: str, excludes: Sequence[str] = ()) -> None:
+        self.run("restore", f"--target={target}", *(f"--exclude={e}" for e in excludes), "--", snapshot_id,
+                 timeout=24 * 3600)
 
     def dump(self, snapshot_id: str, filename: str, out: IO[bytes]) -> None:
         proc = subprocess.run(self.argv("dump", "--", snapshot_id, "/" + filename), env=self.env(),

@@ -53,6 +53,8 @@ async def restore(runner: Any, plan: RecoveryPlan, onto: str) -> Phase:
             item["error"] = _reason(_lines(ret.ret))
         else:
             item["ret"] = _brief(ret.ret)
+            if isinstance(ret.ret, Mapping) and ret.ret.get("skipped"):
+                item["skipped"] = ret.ret["skipped"]
         phase.items.append(item)
         if not item["passed"]:
             phase.error = f"backup job {job}: {item['error']}"
@@ -66,8 +68,9 @@ async def restore(runner: Any, plan: RecoveryPlan, onto: str) -> Phase:
 
 def restore_kwargs(plan: RecoveryPlan) -> dict[str, Any]:
     """backup.restore's options for a drill: SOURCE's latest good snapshot (by its restic host),
-    back where it came from (a database loaded, files to their paths). backup.restore only
-    ever reads the repository (--no-lock; never init, forget, prune or backup)."""
+    back where it came from (a database loaded, files to their paths, but never over SCRATCH's
+    identity or its minion's own config, key and state: the result's `skipped`). backup.restore
+    only ever reads the repository (--no-lock; never init, forget, prune or backup)."""
     return {"snapshot": "latest", "in_place": True, "force": True, "host": plan.backup_host}
 
 

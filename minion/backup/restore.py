@@ -13,6 +13,11 @@ The snapshot's paths are checked before anything is written (core/snapshotpaths.
 plain absolute paths, nothing under a symlink node; with `--force` into a non-empty
 directory, no existing symlink on the way either). `to`
 refuses a non-empty directory unless `force`.
+
+A files restore in place (or `to=/`) never writes over the host's identity or the running
+minion's own config, key and state (minion/backup/protect.py; `own=` names the minion's
+paths), nor anything the job's `exclude:` or `exclude=` selects; `skipped` in the result
+lists each path left alone and why.
 """
 from __future__ import annotations
 
@@ -20,11 +25,12 @@ import os
 import sqlite3
 import subprocess
 import tempfile
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 from core.errors import LinkpeekError, UnsafePathError
 from core.restic import Restic, ResticError
 from core.snapshotpaths import check_existing, check_nodes
+from minion.backup.protect import Rules
 from minion.backup.run import FAILED_TAG
 from minion.backup.sources import as_user
 from minion.backup.spec import BackupSpec, JobSpec
@@ -73,10 +79,12 @@ def prepare_target(to: str, force: bool) -> str:
 
 def restore(spec: BackupSpec, job: JobSpec, cache_dir: str, *, snapshot: str = "latest", to: str | None = None,
             in_place: bool = False, force: bool = False, host: str | None = None,
-            binary: str = "restic") -> dict[str, Any]:
+            exclude: Sequence[str] = (), own: Iterable[str] = (), binary: str = "restic") -> dict[str, Any]:
     """Restore one snapshot of `job` (see the module docstring); a dict saying what was done."""
     if bool(to) == bool(in_place):
         raise RestoreError("give exactly one of --to PATH or --in-place")
+    if exclude and job.source != "files":
+        raise RestoreError(f"exclude= applies to files jobs only; {job.name} is a {job.source} job")
     with Restic(spec, cache_dir, binary=binary, no_lock=True) as restic:
         try:
             snaps = restic.snapshots(tags=[f"lp-job={job.name}"], host=host or spec.host)
@@ -91,8 +99,10 @@ def restore(spec: BackupSpec, job: JobSpec, cache_dir: str, *, snapshot: str = "
             target = "/" if in_place else prepare_target(str(to), force)
             if not in_place and force:
                 check_existing(target, paths)
-            restic.restore(sid, target)
-            result.update(restored_to=target, nodes=len(paths))
+            rules = Rules.for_restore(in_place=target == "/", own=own, job_exclude=job.exclude, exclude=exclude)
+            excludes, skipped = rules.plan(paths)
+            restic.restore(sid, target, excludes)
+            result.update(restored_to=target, nodes=len(paths), skipped=skipped)
             return result
         expected = "/" + job.filename
         if paths != [expected]:

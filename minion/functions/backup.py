@@ -5,6 +5,7 @@
     lpmaster run web1 backup.check
     lpmaster run web1 backup.restore db-nightly to=/srv/restore
     lpmaster run web1 backup.restore db-nightly snapshot=1a2b3c4d in_place=True
+    lpmaster run web1 backup.restore etc-weekly in_place=True exclude=/etc/fstab,/etc/network
 
 Each reads `backup:` from the pillar the master compiles for this minion (its secrets
 never ride in a job's arguments). `backup.run` and `backup.check` send their record to
@@ -12,7 +13,10 @@ the master's catalogue (`backup_report`, spooled while it is away) and stream re
 progress to a waiting `lpmaster backup run` (`backup_progress`). `backup.snapshots` and
 `backup.restore` only read the repository (`--no-lock`; never init, forget or prune), so a
 drill can restore host A's backups on a scratch host given A's pillar (`host=A` selects
-A's snapshots when that pillar does not say `backup: host:`).
+A's snapshots when that pillar does not say `backup: host:`). A files restore in place never
+writes over this host's identity (/etc/hostname, /etc/hosts, /etc/machine-id, SSH host keys,
+/etc/linkpeek-ops) nor this minion's own config, key and state; its `skipped` says what it
+left alone and why.
 """
 from __future__ import annotations
 
@@ -76,8 +80,11 @@ def snapshots(ctx: Any, job: Any = None, host: Any = None, **kwargs: Any) -> Fun
 
 
 def restore(ctx: Any, job: Any = None, snapshot: Any = "latest", in_place: Any = False, to: Any = None,
-            force: Any = False, host: Any = None, **kwargs: Any) -> FunctionResult:
-    """Restore JOB's snapshot (`latest` good one by default) into `to=DIR` or `in_place=True`."""
+            force: Any = False, host: Any = None, exclude: Any = None, **kwargs: Any) -> FunctionResult:
+    """Restore JOB's snapshot (`latest` good one by default) into `to=DIR` or `in_place=True`;
+    `exclude=` paths or patterns (a list, or comma-separated) are left out, as are, in place,
+    this host's identity and this minion's own config, key and state (see `skipped`)."""
+    from minion.backup.protect import parse_exclude
     from minion.backup.restore import RestoreError, restore as do_restore
 
     _no_extra(kwargs, "backup.restore")
@@ -86,13 +93,25 @@ def restore(ctx: Any, job: Any = None, snapshot: Any = "latest", in_place: Any =
     try:
         result = do_restore(spec, job_spec, _cache(ctx), snapshot=str(snapshot or "latest"),
                             to=None if to in (None, "") else str(to), in_place=flag("backup.restore", "in_place", in_place),
-                            force=flag("backup.restore", "force", force), host=_host(host))
+                            force=flag("backup.restore", "force", force), host=_host(host),
+                            exclude=parse_exclude(exclude), own=own_paths(ctx.config))
     except (RestoreError, LinkpeekError) as exc:
         return FunctionResult(mask(f"Error: {exc}"), success=False, retcode=1)
     return FunctionResult(mask(result))
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+def own_paths(config: Any) -> list[str]:
+    """This minion's own paths an in-place restore leaves alone: its root (pki, spool, cache)
+    and the config file it runs from."""
+    from core.cli import config_env_var
+
+    paths = [config.root, config.pki_dir]
+    if os.environ.get(config_env_var("minion")):
+        paths.append(os.path.abspath(os.environ[config_env_var("minion")]))
+    return paths
+
 
 def _spec(ctx: Any) -> tuple[Any, Callable[[Any], Any]]:
     """This minion's `backup:` pillar, parsed, and a masker for its secrets."""
