@@ -2,29 +2,49 @@
 comment, uncomment, blockreplace.
 
 Each function lives in a small module of its own group (file_managed, file_tree, file_entry,
-file_edit); this table is what the registry in minion/states/__init__.py reads.
+file_edit, ...); this table is what the registry in minion/states/__init__.py reads. A function's
+module is imported when a plan first uses it (a run of file.managed states does not load the
+text editors).
 """
 
 from __future__ import annotations
 
-from minion.states.file_blockreplace import Blockreplace
-from minion.states.file_comment import Comment, Uncomment
-from minion.states.file_edit import Append, Replace
-from minion.states.file_line import Line
-from minion.states.file_entry import Absent, Symlink
-from minion.states.file_managed import Managed
-from minion.states.file_tree import Directory, Recurse
+import importlib
+from collections.abc import Iterator, Mapping
+from typing import Any
 
-FUNCTIONS = {
-    "managed": Managed(),
-    "directory": Directory(),
-    "symlink": Symlink(),
-    "absent": Absent(),
-    "replace": Replace(),
-    "recurse": Recurse(),
-    "append": Append(),
-    "line": Line(),
-    "comment": Comment(),
-    "uncomment": Uncomment(),
-    "blockreplace": Blockreplace(),
+_WHERE = {
+    "managed": ("file_managed", "Managed"),
+    "directory": ("file_tree", "Directory"),
+    "symlink": ("file_entry", "Symlink"),
+    "absent": ("file_entry", "Absent"),
+    "replace": ("file_edit", "Replace"),
+    "recurse": ("file_tree", "Recurse"),
+    "append": ("file_edit", "Append"),
+    "line": ("file_line", "Line"),
+    "comment": ("file_comment", "Comment"),
+    "uncomment": ("file_comment", "Uncomment"),
+    "blockreplace": ("file_blockreplace", "Blockreplace"),
 }
+
+
+class _Functions(Mapping[str, Any]):
+    """name -> state function object, each made on first use."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._made:
+            module, cls = _WHERE[name]
+            self._made[name] = getattr(importlib.import_module(f"minion.states.{module}"), cls)()
+        return self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_WHERE)
+
+    def __len__(self) -> int:
+        return len(_WHERE)
+
+
+FUNCTIONS = _Functions()
