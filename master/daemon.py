@@ -11,6 +11,7 @@ Tasks (one asyncio.TaskGroup, so none fails silently):
   keyannounce  serves the master's public key for the minion's first contact
   drills       runs the drills master.yaml schedules (master/drills/schedule.py)
   self-backup  backs the master itself up on master.yaml's `backup: cron:` (master/backups/selfschedule.py)
+  loopwatch    warns, with its stack, when something holds the event loop over a second (core/loopwatch.py)
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from core.channel import Request, ServerChannel
 from core.config import MasterConfig
 from core.errors import ConfigError, WireError
 from core.keys import KeyPair, load_keypair
+from core.loopwatch import watch_loop
 from master.handlers import ACCEPTED_HANDLERS, UNACCEPTED_HANDLERS
 from master.jobstore import JobStore
 from master.keystore import ACCEPTED, KeyStore
@@ -112,7 +114,8 @@ class MasterDaemon:
                 tasks = [tg.create_task(self._requests()), tg.create_task(self._subscribers()),
                          tg.create_task(self._keywatch()), tg.create_task(self._presence()),
                          tg.create_task(self.channel.watch_connections()),
-                         tg.create_task(self._scheduled_drills()), tg.create_task(self._self_backup())]
+                         tg.create_task(self._scheduled_drills()), tg.create_task(self._self_backup()),
+                         tg.create_task(watch_loop(log))]
                 await self._stopping.wait()
                 for task in tasks:
                     task.cancel()

@@ -24,6 +24,7 @@ from core.channel import ClientChannel
 from core.config import MinionConfig
 from core.errors import ConfigError, KeyStoreError, TransportError, WireError
 from core.keys import KeyPair, load_keypair
+from core.loopwatch import watch_loop
 from minion.jobguard import SeenJobs
 from minion.link import MasterLink
 from minion.spool import Spool
@@ -466,7 +467,11 @@ def run(config: MinionConfig) -> int:
     daemon = MinionDaemon(config, keypair)
 
     async def main() -> None:
-        await daemon.run()
+        watch = asyncio.ensure_future(watch_loop(log))   # warns when something holds the loop
+        try:
+            await daemon.run()
+        finally:
+            watch.cancel()
 
     from core.pidlock import hold_pidlock
 

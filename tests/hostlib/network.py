@@ -2,6 +2,11 @@
 
 Addresses are leased with flock'ed files under /run/lphost so that two test sessions on one
 machine never hand out the same one. Traffic only ever goes to these addresses.
+
+The bridge has a fixed MAC address. Left to itself a Linux bridge takes the lowest MAC of its
+ports, so plugging or removing any host (of any test session) could change the gateway's MAC
+under the others: a host whose ARP entry named a port that went away sent to nobody until
+it re-resolved, and its TCP connections to the master stalled for 30 s to minutes.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ BRIDGE = "lpbr0"
 PREFIX = "10.231.0"
 GATEWAY = f"{PREFIX}.1"
 LEASE_DIR = "/run/lphost"
+BRIDGE_MAC = "02:00:0a:e7:00:01"  # locally administered, 10.231.0.1
+ADDR_SET = "3"  # /sys/class/net/DEV/addr_assign_type: NET_ADDR_SET, an address someone chose
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -24,15 +31,28 @@ def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def ensure_bridge() -> bool:
-    """Create the bridge with the gateway address if missing; True when this call created it."""
+    """Create the bridge with the gateway address if missing; True when this call created it.
+    A bridge made without a fixed MAC (by an older checkout) gets one."""
     if _ip("link", "show", "dev", BRIDGE, check=False).returncode == 0:
+        _fix_mac()
         return False
-    made = _ip("link", "add", "name", BRIDGE, "type", "bridge", check=False)
+    made = _ip("link", "add", "name", BRIDGE, "address", BRIDGE_MAC, "type", "bridge", check=False)
     if made.returncode != 0 and "File exists" not in made.stderr:
         raise RuntimeError(f"cannot create bridge {BRIDGE}: {made.stderr.strip()}")
     _ip("addr", "replace", f"{GATEWAY}/24", "dev", BRIDGE)
+    _fix_mac()
     _ip("link", "set", "dev", BRIDGE, "up")
     return made.returncode == 0
+
+
+def _fix_mac() -> None:
+    try:
+        with open(f"/sys/class/net/{BRIDGE}/addr_assign_type", encoding="ascii") as fh:
+            if fh.read().strip() == ADDR_SET:
+                return
+    except OSError:
+        return
+    _ip("link", "set", "dev", BRIDGE, "address", BRIDGE_MAC, check=False)
 
 
 @contextlib.contextmanager

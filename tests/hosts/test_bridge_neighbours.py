@@ -1,0 +1,77 @@
+"""A test host going away must not cut the others off the master on the bridge.
+
+The stall this guards against: a Linux bridge without a MAC of its own takes the lowest MAC of
+its ports as the gateway's, so when the host owning that port went away (any test session's,
+or the demo deleting dev1) every other host's ARP entry for the gateway named a MAC nobody
+had. Their minions' requests went nowhere for 30 s to minutes (heartbeats unanswered, links
+reset, "the master did not answer a file request" in a converge) until ARP and TCP recovered.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.cluster import Cluster, wait_for
+from tests.hostlib import network
+from tests.hostlib.network import GATEWAY
+from tests.hosts.conftest import LPMINION
+
+pytestmark = pytest.mark.host
+
+
+def _lowest_mac(host) -> str:
+    """A MAC below any the kernel is likely to make up (random ones are 02:00:00:00:01 or above but
+    for one in 2**40),
+    unique per lease so two sessions running this test never share one."""
+    mac = f"02:00:00:00:00:{host.lease.n:02x}"
+    network._ip("link", "set", "dev", host.lease.veth, "address", mac)
+    return mac
+
+
+def _last_seen(c: Cluster, minion_id: str) -> float:
+    """When the running master last heard from `minion_id` (its control socket's status)."""
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(str(c.master_dir / "run" / "master.sock"))
+        sock.sendall(b'{"op": "status"}\n')
+        status = json.loads(sock.makefile().readline())
+    return float(status["last_seen"].get(minion_id) or 0)
+
+
+def test_a_minion_still_answers_after_another_host_leaves_the_bridge(make_host, tmp_path: Path):
+    leaver = make_host("leaver")
+    leaver_mac = _lowest_mac(leaver)   # the gateway's MAC, were the bridge to follow its ports
+    host = make_host("stayer")
+    with Cluster(tmp_path / "c", master_args=["--interface", GATEWAY]) as c:
+        c.start_master()
+        host.run([LPMINION, "init", "--dir", "/etc/lp", "--id", "stayer",
+                  "--master", f"{GATEWAY}:{c.req_port}", "--key-port", str(c.key_port),
+                  "--master-finger", c.finger, "--heartbeat", "0.5", "--startup-states", "none"],
+                 check=True)
+        cfg = host.path("/etc/lp/minion.yaml")
+        cfg.write_text(cfg.read_text() + "register_backoff_max: 0.5\nrequest_timeout: 2\n"
+                       "drift:\n  enabled: false\n")
+        host.spawn([LPMINION, "-c", "/etc/lp/minion.yaml", "start"], log_name="minion")
+        try:
+            c.wait_pending("stayer")
+            c.accept_keys("stayer")
+            c.wait_answering("stayer")
+            gateway = host.run(["ip", "neigh", "show", GATEWAY]).stdout
+            leaver.stop()
+            gone = time.time()
+            # a heartbeat (the minion speaks first; the master has nothing to send it) sent a
+            # second after the other host left is answered, as every 0.5 s before
+            wait_for(lambda: _last_seen(c, "stayer") > gone + 1, timeout=8, step=0.2,
+                     what=f"a heartbeat from the minion after another host left the bridge (its ARP "
+                          f"entry for the gateway: {gateway.strip()!r}; the host that left had {leaver_mac})")
+            proc = c.cli("run", "stayer", "test.ping", "--timeout", "10", "--out", "json")
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            assert json.loads(proc.stdout) == {"stayer": True}
+            assert leaver_mac not in gateway
+        except BaseException:
+            print(host.log("minion"))
+            raise
