@@ -23,6 +23,8 @@ from tests.hosts.conftest import LPMINION
 
 pytestmark = pytest.mark.host
 
+HEARTBEAT_S = 2
+
 
 def _lowest_mac(host) -> str:
     """A MAC below any the kernel is likely to make up (random ones are 02:00:00:00:01 or above but
@@ -50,7 +52,7 @@ def test_a_minion_still_answers_after_another_host_leaves_the_bridge(make_host, 
         c.start_master()
         host.run([LPMINION, "init", "--dir", "/etc/lp", "--id", "stayer",
                   "--master", f"{GATEWAY}:{c.req_port}", "--key-port", str(c.key_port),
-                  "--master-finger", c.finger, "--heartbeat", "0.5", "--startup-states", "none"],
+                  "--master-finger", c.finger, "--heartbeat", str(HEARTBEAT_S), "--startup-states", "none"],
                  check=True)
         cfg = host.path("/etc/lp/minion.yaml")
         cfg.write_text(cfg.read_text() + "register_backoff_max: 0.5\nrequest_timeout: 2\n"
@@ -61,11 +63,13 @@ def test_a_minion_still_answers_after_another_host_leaves_the_bridge(make_host, 
             c.accept_keys("stayer")
             c.wait_answering("stayer")
             gateway = host.run(["ip", "neigh", "show", GATEWAY]).stdout
+            # the other host leaves between two heartbeats (the minion speaks first: the master
+            # has nothing in flight to it, which would have taught it the gateway's new MAC)
+            heard = _last_seen(c, "stayer")
+            wait_for(lambda: _last_seen(c, "stayer") > heard, step=0.05, what="a heartbeat")
             leaver.stop()
             gone = time.time()
-            # a heartbeat (the minion speaks first; the master has nothing to send it) sent a
-            # second after the other host left is answered, as every 0.5 s before
-            wait_for(lambda: _last_seen(c, "stayer") > gone + 1, timeout=8, step=0.2,
+            wait_for(lambda: _last_seen(c, "stayer") > gone, timeout=10, step=0.2,
                      what=f"a heartbeat from the minion after another host left the bridge (its ARP "
                           f"entry for the gateway: {gateway.strip()!r}; the host that left had {leaver_mac})")
             proc = c.cli("run", "stayer", "test.ping", "--timeout", "10", "--out", "json")
