@@ -2,10 +2,15 @@
 
     paths = check_nodes(restic.ls(snapshot_id))     # UnsafePathError on a crafted snapshot
     check_existing(target, paths)                   # no existing symlink on the way under target
+    check_within(paths, job.paths)                  # in place: only what the job backs up ...
+    check_existing_within(paths, job.paths)         # ... and never through a symlink a restore left
 
 Every node path must be absolute and plain (no `..`, `.`, empty parts, NUL or backslash), its
 name must be one path part, and no node may lie under a node that is a symlink (the classic way
-out of a restore target). Used by the minion's restores and the master's `init --restore`.
+out of a restore target); device nodes are refused (a restored /dev/sda clone, 0666, is a
+root shell for any local user). restic follows a symlink that already exists where it
+restores (an earlier snapshot's `link -> /etc`, then a later one's `link/cron.d/x`), hence
+the checks of what is on disk. Used by the minion's restores and the master's `init --restore`.
 """
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ import os
 from typing import Any, Iterable
 
 from core.errors import UnsafePathError
+
+DEVICE_TYPES = ("dev", "chardev")
 
 
 def check_nodes(nodes: Iterable[dict[str, Any]]) -> list[str]:
@@ -29,6 +36,8 @@ def check_nodes(nodes: Iterable[dict[str, Any]]) -> list[str]:
         name = node.get("name")
         if isinstance(name, str) and ("/" in name or name in (".", "..")):
             raise UnsafePathError(f"snapshot holds an unsafe name {name[:200]!r}")
+        if node.get("type") in DEVICE_TYPES:
+            raise UnsafePathError(f"snapshot holds a device node {path[:200]!r}; not restoring devices")
         paths.append(path)
         if node.get("type") == "symlink":
             links.add(path)
@@ -52,3 +61,37 @@ def check_existing(target: str, paths: Iterable[str]) -> None:
                 raise UnsafePathError(f"{current} is a symlink; restoring through it could write outside {target}")
             if not os.path.exists(current):
                 break
+
+
+def check_within(paths: Iterable[str], roots: Iterable[str]) -> None:
+    """Every path is one of `roots`, lies under one, or is a directory above one (an in-place
+    restore writes only what the job backs up, whatever else a crafted snapshot holds)."""
+    bases = _bases(roots)
+    for path in paths:
+        if not any(path == r or path.startswith(_under(r)) or r.startswith(_under(path)) for r in bases):
+            raise UnsafePathError(f"snapshot holds {path[:200]!r}, outside the job's paths {', '.join(bases)}")
+
+
+def check_existing_within(paths: Iterable[str], roots: Iterable[str]) -> None:
+    """No existing symlink from a root down to the parent of a restored path under it."""
+    bases = _bases(roots)
+    for path in paths:
+        root = next((r for r in bases if path.startswith(_under(r))), None)
+        if root is None:
+            continue
+        current = root
+        for part in [""] + path[len(_under(root)):].split("/")[:-1]:
+            current = os.path.join(current, part) if part else current
+            if os.path.islink(current):
+                raise UnsafePathError(f"{current} is a symlink; restoring {path[:200]!r} through it "
+                                      "could write anywhere")
+            if not os.path.exists(current):
+                break
+
+
+def _bases(roots: Iterable[str]) -> list[str]:
+    return [os.path.normpath(r) for r in roots]
+
+
+def _under(path: str) -> str:
+    return path if path.endswith("/") else path + "/"

@@ -10,8 +10,9 @@ backups from a scratch host given that host's pillar.
 snapshot tagged `lp-failed` is never chosen, and naming one is refused.
 
 The snapshot's paths are checked before anything is written (core/snapshotpaths.py:
-plain absolute paths, nothing under a symlink node; with `--force` into a non-empty
-directory, no existing symlink on the way either). `to`
+plain absolute paths, nothing under a symlink node, no device; with `--force` into a
+non-empty directory, no existing symlink on the way either; in place, only the job's own
+`paths` and no existing symlink below them). `to`
 refuses a non-empty directory unless `force`.
 
 A files restore in place (or `to=/`) never writes over the host's identity or the running
@@ -29,7 +30,7 @@ from typing import Any, Iterable, Sequence
 
 from core.errors import LinkpeekError, UnsafePathError
 from core.restic import Restic, ResticError
-from core.snapshotpaths import check_existing, check_nodes
+from core.snapshotpaths import check_existing, check_existing_within, check_nodes, check_within
 from minion.backup.protect import Rules
 from minion.backup.run import FAILED_TAG
 from minion.backup.sources import as_user
@@ -99,6 +100,9 @@ def restore(spec: BackupSpec, job: JobSpec, cache_dir: str, *, snapshot: str = "
             target = "/" if in_place else prepare_target(str(to), force)
             if not in_place and force:
                 check_existing(target, paths)
+            if target == "/":
+                check_within(paths, job.paths)
+                check_existing_within(paths, job.paths)
             rules = Rules.for_restore(in_place=target == "/", own=own, job_exclude=job.exclude, exclude=exclude)
             excludes, skipped = rules.plan(paths)
             restic.restore(sid, target, excludes)
