@@ -55,6 +55,7 @@ def generate_minion_key(cfg: MasterConfig, minion_id: str, out_dir: str,
         if os.path.lexists(path):
             raise ConfigError(f"{path} already exists; move it away or choose another --out")
     os.makedirs(out, mode=0o700, exist_ok=True)
+    _check_private_dir(out, out_dir)
     public, secret = channel.curve_keypair()
     write_private_file(secret_path, secret + "\n", 0o600)
     write_public_file(public_path, public + "\n")
@@ -68,3 +69,13 @@ def generate_minion_key(cfg: MasterConfig, minion_id: str, out_dir: str,
         raise
     return GeneratedKey(minion_id, fingerprint(public), secret_path, public_path,
                         tuple(e.state for e in existing))
+
+
+def _check_private_dir(out: str, given: str) -> None:
+    """`out` must be ours and writable by no one else: in a directory another local user owns
+    or may write, they could read the secret half or swap it (a planted file, a link)."""
+    st = os.stat(out)
+    if st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise ConfigError(f"--out {given} is owned by uid {st.st_uid} with mode {st.st_mode & 0o7777:o}: another "
+                          "user could read or swap the secret key there; use a directory only you own and "
+                          "can write (mode 0700), or a new path")
