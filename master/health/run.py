@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import ipaddress
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -49,6 +50,19 @@ class HealthReport:
                 "error": self.error, "checks": {r.name: asdict(r) for r in self.results}}
 
 
+def reachable_address(value: Any) -> str | None:
+    """`value` when it is a plain IP address a host could be reached at; else None. A minion
+    reports its own grains: a host name, a port or path spliced in, a loopback, unspecified
+    or link-local address would point the master's probes at something else."""
+    try:
+        ip = ipaddress.ip_address(str(value))
+    except ValueError:
+        return None
+    if ip.is_loopback or ip.is_unspecified or ip.is_link_local or ip.is_multicast or ip.is_reserved:
+        return None
+    return str(ip)
+
+
 def _fill(text: str, address: str | None) -> str:
     if "{address}" in text:
         if not address:
@@ -70,7 +84,7 @@ def run_check(services: HealthServices, check: Check, target_id: str, address: s
             ok, detail = services.run_command(target_id, check.command, check.timeout)
         else:  # pragma: no cover (parse_checks makes only these)
             ok, detail = False, f"unknown check {check!r}"
-    except (ConfigError, LinkpeekError, OSError) as exc:
+    except (ConfigError, LinkpeekError, OSError, ValueError) as exc:   # ValueError: a bad URL
         ok, detail = False, str(exc)
     return CheckResult(check.name, check.type, ok, detail, round(time.monotonic() - started, 3))
 
@@ -102,8 +116,9 @@ class MasterHealthServices:
 
         grains = (known_minions(self.cfg).get(target_id) or {}).get("grains") or {}
         for addr in grains.get("ipv4") or []:
-            if not str(addr).startswith("127."):
-                return str(addr)
+            usable = reachable_address(addr)
+            if usable:
+                return usable
         return None
 
     def run_command(self, target_id: str, command: str, timeout: float) -> tuple[bool, str]:

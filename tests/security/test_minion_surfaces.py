@@ -6,9 +6,12 @@ client holding an accepted minion's own key.
 from __future__ import annotations
 
 import contextlib
+import json
+import socket
 from pathlib import Path
 
 import msgpack
+import pytest
 
 from tests.security.conftest import VAULT_SECRET, assert_unharmed, snapshot
 from tests.security.rogue import Rogue, minion_keypair
@@ -56,4 +59,40 @@ def test_mine_get_cannot_probe_another_minions_pillar(guarded):
         finally:
             vault.close()
             web.close()
+    assert_unharmed(guarded, before)
+
+
+@pytest.mark.parametrize("forged", ["0.0.0.0", "localhost:{port}/#", "169.254.169.254"])
+def test_forged_address_grains_do_not_point_the_masters_probes_elsewhere(guarded, forged):
+    """web1 reports an ipv4 grain that is no address of its own (an unspecified or link-local
+    address, or a host with a port and a fragment spliced into the check's URL): the master's
+    http check of web1 must not reach a service on the master's side (a listener here)."""
+    from master import api
+
+    before = snapshot(guarded)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    listener.settimeout(0.2)
+    port = listener.getsockname()[1]
+    original = api.known_minions(api.load_config(guarded.master_cfg))["web1"]["grains"]
+    checks = f"health:\n  checks:\n    web:\n      type: http\n      url: http://{{address}}:{port}/healthz\n" \
+             "      timeout: 1\n"
+    top = "base:\n  'vault1':\n    - vault\n  'web1':\n    - health\n"
+    web = _client(guarded, "web1")
+    try:
+        with pillar_extra(guarded, top, {"health.sls": checks}):
+            beat = web.ask({"type": "heartbeat", "grains": {**original, "ipv4": [forged.format(port=port)]}})
+            assert beat["type"] == "ok", beat
+            res = guarded.cli("health", "web1", "--json")
+            assert res.stdout, res.stderr
+            with pytest.raises(OSError):
+                listener.accept()[0].close()
+            report = json.loads(res.stdout)["web1"]
+            assert res.returncode == 2 and not report["healthy"], report
+            assert report["address"] is None
+    finally:
+        web.ask({"type": "heartbeat", "grains": original})
+        web.close()
+        listener.close()
     assert_unharmed(guarded, before)
