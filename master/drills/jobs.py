@@ -35,7 +35,7 @@ async def run_on(daemon: Any, minion: str, fun: str, arg: list[Any], kwarg: dict
             if left <= 0:
                 raise asyncio.TimeoutError
             mid, ret = await asyncio.wait_for(queue.get(), left)
-            if mid == minion:
+            if mid == minion and isinstance(ret, Return):   # not a progress dict it sent
                 return ret, ""
     except asyncio.TimeoutError:
         return None, f"{minion} did not return {fun} within {timeout:.0f}s (job {job.jid})"
