@@ -42,20 +42,27 @@ class LoopWatch:
     def tick(self) -> None:
         now = time.monotonic()
         held, self._held_since = self._held_since, None
-        if held is not None and now - self.last_tick > self.threshold:
+        if held is not None and now - held > self.threshold:
             self.logger.warning("the event loop was blocked for %.1fs (it ticks every %.2fs), in:\n%s",
-                                now - self.last_tick, TICK_S, self._stack)
+                                now - held, TICK_S, self._stack)
         self.last_tick = now
 
     def _watch(self) -> None:
+        woke = resumed = time.monotonic()
+        cpu = time.process_time()
         while not self._stop.wait(TICK_S):
-            since = self.last_tick
-            if self._held_since is None and time.monotonic() - since > self.threshold:
+            now, cpu_now = time.monotonic(), time.process_time()
+            if now - woke > self.threshold and cpu_now - cpu < (now - woke) / 2:
+                resumed = now   # this thread was held too, and nothing ran: the whole process was
+                                # stopped (SIGSTOP, a suspended machine), not just the loop
+            woke, cpu = now, cpu_now
+            since = max(self.last_tick, resumed)
+            if self._held_since is None and now - since > self.threshold:
                 self._stack = self.loop_stack()
                 self._held_since = since
                 self.stalls += 1
                 self.logger.warning("the event loop has not run for %.1fs; it is in:\n%s",
-                                    time.monotonic() - since, self._stack)
+                                    now - since, self._stack)
 
     def loop_stack(self) -> str:
         frame = sys._current_frames().get(self.loop_thread)
