@@ -27,7 +27,7 @@ from core.keys import KeyPair, load_keypair
 from core.loopwatch import watch_loop
 from minion.jobguard import SeenJobs
 from minion.link import MasterLink
-from minion.spool import Spool
+from minion.spool import shared as shared_spool
 
 ADOPT_ID = "minion.adopt_id"  # minion/functions/identity.py
 REFRESH_PILLAR = "saltutil.refresh_pillar"  # as Salt's: the minion's schedule follows the new pillar
@@ -50,7 +50,7 @@ class MinionDaemon:
         self.keypair = keypair
         self._zmq_ctx = ctx
         self.topic = wire.job_topic(config.id)
-        self.spool = Spool(f"{config.spool_dir}/returns")
+        self.spool = shared_spool(f"{config.spool_dir}/returns")
         self.seen = SeenJobs(f"{config.cache_dir}/seen_jids")
         from minion.clock import MasterClock
         self.clock = MasterClock()

@@ -5,12 +5,19 @@ directory), so a spooled return survives a crash; delivered oldest first and rem
 once the master acked it. When the spool cannot be written (disk full, read-only), the
 newest MEMORY_LIMIT messages are kept in memory instead, said loudly in the log, and
 delivered the same way (a crash before then loses only those).
+
+    spool = shared(f"{config.spool_dir}/returns")   # the daemon's one spool of that directory
+
+Everything in a process that spools into one directory (the daemon's returns, the backup
+reports its functions send) takes `shared(directory)`, so a message kept in memory is in the
+spool the daemon delivers from, not in a throwaway object.
 """
 from __future__ import annotations
 
 import logging
 import os
 import re
+import threading
 import time
 from collections import OrderedDict
 from typing import Any, Iterator
@@ -19,11 +26,23 @@ from core import wire
 from core.errors import WireError
 from core.keys import ensure_private_dir
 from minion.providers.atomic import write_atomic
+from minion.providers.safefs import UnsafeWrite
 
 log = logging.getLogger("lp.minion.spool")
 _UNSAFE_TAG = re.compile(r"[^A-Za-z0-9_.-]|\.\.")
 MEMORY_LIMIT = 1000
 MEMORY_PREFIX = "memory:"
+_SHARED: dict[str, Spool] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared(directory: str) -> Spool:
+    """This process's one Spool of `directory` (made on first use)."""
+    key = os.path.abspath(directory)
+    with _SHARED_LOCK:
+        if key not in _SHARED:
+            _SHARED[key] = Spool(key)
+        return _SHARED[key]
 
 
 class Spool:
@@ -33,6 +52,7 @@ class Spool:
         self.directory = directory
         self.memory_limit = memory_limit
         self._memory: OrderedDict[str, dict[str, Any]] = OrderedDict()  # "memory:NAME" -> message
+        self._lock = threading.Lock()   # put() runs in job worker threads too
         try:
             ensure_private_dir(directory)
         except OSError as exc:
@@ -47,20 +67,21 @@ class Spool:
         data = wire.encode(message)
         try:
             write_atomic(path, data, mode=0o600, sync_dir=True)
-        except OSError as exc:
+        except (OSError, UnsafeWrite) as exc:   # UnsafeWrite: the directory is no longer one
             return self._keep_in_memory(name, message, exc)
         return path
 
-    def _keep_in_memory(self, name: str, message: dict[str, Any], exc: OSError) -> str:
+    def _keep_in_memory(self, name: str, message: dict[str, Any], exc: Exception) -> str:
         key = MEMORY_PREFIX + name
-        self._memory[key] = message
         dropped = 0
-        while len(self._memory) > self.memory_limit:
-            self._memory.popitem(last=False)
-            dropped += 1
+        with self._lock:
+            self._memory[key] = message
+            while len(self._memory) > self.memory_limit:
+                self._memory.popitem(last=False)
+                dropped += 1
         log.error("spool %s cannot be written (%s): %s kept in memory (%d there now) and sent when the "
                   "master answers; stopping the minion before then loses them%s", self.directory,
-                  exc.strerror or exc, name, len(self._memory),
+                  getattr(exc, "strerror", None) or exc, name, len(self._memory),
                   f"; the {dropped} oldest were dropped" if dropped else "")
         return key
 
@@ -76,11 +97,13 @@ class Spool:
     def items(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """(path, message) oldest first, those kept in memory among them; unreadable files
         are set aside as .bad."""
-        names = [n for n in self._names() if n.endswith(".mp")] + list(self._memory)
+        with self._lock:
+            memory = dict(self._memory)
+        names = [n for n in self._names() if n.endswith(".mp")] + list(memory)
         for name in sorted(names, key=lambda n: n.removeprefix(MEMORY_PREFIX)):
             if name.startswith(MEMORY_PREFIX):
                 if name in self._memory:
-                    yield name, self._memory[name]
+                    yield name, memory[name]
                 continue
             path = os.path.join(self.directory, name)
             try:
@@ -94,7 +117,8 @@ class Spool:
 
     def remove(self, path: str) -> None:
         if path.startswith(MEMORY_PREFIX):
-            self._memory.pop(path, None)
+            with self._lock:
+                self._memory.pop(path, None)
             return
         try:
             os.unlink(path)

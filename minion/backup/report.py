@@ -3,8 +3,9 @@
     deliver(ctx.request, record, spool_dir)    # the reply, or {"error": ..., "spooled": path}
 
 The master files the record under the authenticated minion (SECURITY.md rule 3); `run_id`
-makes a re-delivered record count once. Spooled records go out with the returns spool,
-oldest first, after the next heartbeat the master answers (minion/daemon.py).
+makes a re-delivered record count once. Spooled records go into the daemon's one returns
+spool (minion.spool.shared: kept in memory there when the disk refuses them) and go out with
+the returns, oldest first, after the next heartbeat the master answers (minion/daemon.py).
 """
 from __future__ import annotations
 
@@ -30,9 +31,9 @@ def deliver(request: Request, record: Mapping[str, Any], spool_dir: str) -> dict
     try:
         reply = request(msg)
     except LinkpeekError as exc:
-        from minion.spool import Spool
+        from minion.spool import shared
 
-        path = Spool(os.path.join(spool_dir, "returns")).put(msg, tag="backup")
+        path = shared(os.path.join(spool_dir, "returns")).put(msg, tag="backup")
         log.warning("backup report not delivered (%s); spooled in %s", exc, path)
         return {"error": str(exc), "spooled": path}
     if isinstance(reply, dict) and reply.get("type") == "error":
