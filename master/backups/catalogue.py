@@ -13,6 +13,7 @@ the caller's, never one in the body.
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -76,8 +77,8 @@ def record_from_wire(data: Any) -> dict[str, Any]:
         value = data.get(key)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise WireError(f"backup report: {key} must be a number")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise WireError(f"backup report: {key} must be a finite number")
         out[key] = value
     for key in _BOOL_FIELDS:
         if key in data:

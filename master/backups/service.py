@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Callable, Mapping
 
 from core.errors import WireError
@@ -25,6 +26,7 @@ class BackupService:
         """Store a run record of `minion_id` (the authenticated id); WireError for a malformed one
         or for a job its pillar does not declare (which also bounds what a minion can make us store)."""
         record = record_from_wire(data)
+        record["finished_at"] = min(record["finished_at"], time.time())   # a run dated ahead would stay "last"
         if not self.catalogue.is_declared(minion_id, record["job"]):
             raise WireError(f"backup job {record['job']!r} is not declared in {minion_id}'s pillar")
         record = {k: (self._mask(v) if isinstance(v, str) and k not in ("run_id", "kind", "job") else v)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import time
 from pathlib import Path
 
 import msgpack
@@ -95,4 +96,32 @@ def test_forged_address_grains_do_not_point_the_masters_probes_elsewhere(guarded
         web.ask({"type": "heartbeat", "grains": original})
         web.close()
         listener.close()
+    assert_unharmed(guarded, before)
+
+
+def test_a_backup_report_dated_ahead_does_not_hide_later_failures(guarded):
+    """web1 files a good run dated far in the future, then its real run fails: the catalogue
+    must say failing, not ok forever; a non-finite number is refused."""
+    before = snapshot(guarded)
+    backup = "backup:\n  repository: /srv/none\n  password: x\n  jobs:\n    etc: {source: files, paths: [/etc], " \
+             "cron: '0 3 * * *'}\n"
+    top = "base:\n  'vault1':\n    - vault\n  'web1':\n    - backup\n"
+    web = _client(guarded, "web1")
+    try:
+        with pillar_extra(guarded, top, {"backup.sls": backup}):
+            assert web.ask({"type": "pillar"})["type"] == "pillar"   # the master records web1's jobs
+
+            def report(run_id: str, finished_at: float, success: bool) -> dict:
+                return web.ask({"type": "backup_report", "report": {
+                    "run_id": run_id, "kind": "backup", "job": "etc", "success": success,
+                    "finished_at": finished_at, **({} if success else {"error": "restic failed"})}})
+
+            assert report("future", 1e300, True)["type"] == "ack"
+            assert report("inf", float("inf"), True)["type"] == "error"
+            assert report("now", time.time(), False)["type"] == "ack"
+            rows = json.loads(guarded.cli("backups", "web1", "--json").stdout)
+            assert [(r["job"], r["status"]) for r in rows] == [("etc", "failing")], rows
+        assert web.ask({"type": "pillar"})["type"] == "pillar"           # and forgets them again
+    finally:
+        web.close()
     assert_unharmed(guarded, before)
