@@ -93,18 +93,22 @@ def restore(spec: BackupSpec, job: JobSpec, cache_dir: str, *, snapshot: str = "
             raise RestoreError(f"cannot list the snapshots: {exc}") from exc
         snap = select_snapshot(snaps, snapshot)
         sid = str(snap["id"])
-        paths = check_nodes(restic.ls(sid))
+        nodes = restic.ls(sid)
+        paths = check_nodes(nodes)
         result: dict[str, Any] = {"job": job.name, "source": job.source, "snapshot_id": sid,
                                   "snapshot_time": snap.get("time"), "host": snap.get("hostname")}
         if job.source == "files":
             target = "/" if in_place else prepare_target(str(to), force)
-            if not in_place and force:
-                check_existing(target, paths)
-            if target == "/":
-                check_within(paths, job.paths)
-                check_existing_within(paths, job.paths)
             rules = Rules.for_restore(in_place=target == "/", own=own, job_exclude=job.exclude, exclude=exclude)
             excludes, skipped = rules.plan(paths)
+            kept = [p for p in paths if not _under_any(p, {s["path"] for s in skipped})]
+            if not in_place and force:
+                check_existing(target, kept)
+            if target == "/":
+                check_within(paths, job.paths)
+                check_existing_within(kept, job.paths)
+            if in_place or force:
+                _clear_links(target, nodes, set(kept))
             restic.restore(sid, target, excludes)
             result.update(restored_to=target, nodes=len(paths), skipped=skipped)
             return result
@@ -200,6 +204,22 @@ def _sqlite_in_place(restic: Restic, sid: str, job: JobSpec) -> dict[str, Any]:
         except sqlite3.Error as exc:
             raise RestoreError(f"loading the copy into {job.path} failed: {exc}") from exc
     return {"loaded_into": job.path}
+
+
+def _under_any(path: str, tops: set[str]) -> bool:
+    parts = path.split("/")
+    return any("/".join(parts[:i]) in tops for i in range(2, len(parts) + 1))
+
+
+def _clear_links(target: str, nodes: list[dict[str, Any]], kept: set[str]) -> None:
+    """Remove the existing symlinks the snapshot puts back (restic 0.14 fails on each with
+    "file exists"); their parents were checked to be no symlinks, and the link itself is not followed."""
+    for node in nodes:
+        path = node.get("path")
+        if node.get("type") == "symlink" and path in kept:
+            dest = os.path.join(target, str(path).lstrip("/"))
+            if os.path.islink(dest):
+                os.unlink(dest)
 
 
 def _unlink(path: str) -> None:

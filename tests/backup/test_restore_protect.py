@@ -80,7 +80,8 @@ def test_in_place_restore_keeps_the_hosts_identity_and_the_minions_own_files() -
 
         # the scratch host: its own identity and minion; the data damaged
         _identity(host, "scratch")
-        host.run(["rm", "-rf", "/srv/lpt/app/data", "/srv/lpt/app/skip.old", "/srv/lpt/app/current"], check=True)
+        host.run(["rm", "-rf", "/srv/lpt/app/data", "/srv/lpt/app/skip.old"], check=True)
+        host.run(["ln", "-sfn", "local.conf", "/srv/lpt/app/current"], check=True)   # restic 0.14: "file exists"
         host.write_text("/srv/lpt/app/app.conf", "workers: 1 (scratch)\n")
         host.write_text("/srv/lpt/app/local.conf", "scratch local\n")
         host.write_text("/etc/ssh/sshd_config", "# scratch's\n")
