@@ -20,6 +20,7 @@ from typing import Any, Iterable
 from core.errors import UnsafePathError
 
 DEVICE_TYPES = ("dev", "chardev")
+GO_SETUID, GO_SETGID = 1 << 23, 1 << 22   # restic's node mode is Go's os.FileMode
 
 
 def check_nodes(nodes: Iterable[dict[str, Any]]) -> list[str]:
@@ -95,3 +96,17 @@ def _bases(roots: Iterable[str]) -> list[str]:
 
 def _under(path: str) -> str:
     return path if path.endswith("/") else path + "/"
+
+
+def check_privileged(nodes: Iterable[dict[str, Any]], target: str) -> None:
+    """setuid/setgid programs are restored only into a directory no one else can enter: in
+    place, or into a shared directory, a crafted snapshot's setuid-root shell is a root shell
+    for every local user."""
+    if target != "/" and not os.stat(target).st_mode & 0o077:
+        return
+    found = [str(n.get("path")) for n in nodes if n.get("type") == "file" and isinstance(n.get("mode"), int)
+             and n["mode"] & (GO_SETUID | GO_SETGID)]
+    if found:
+        raise UnsafePathError(f"snapshot holds setuid/setgid programs ({', '.join(p[:200] for p in found[:3])}"
+                              f"{', ...' if len(found) > 3 else ''}); restore it --to a new or 0700 directory "
+                              "and install them from there")

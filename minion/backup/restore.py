@@ -30,7 +30,8 @@ from typing import Any, Iterable, Sequence
 
 from core.errors import LinkpeekError, UnsafePathError
 from core.restic import Restic, ResticError
-from core.snapshotpaths import check_existing, check_existing_within, check_nodes, check_within
+from core.snapshotpaths import (check_existing, check_existing_within, check_nodes, check_privileged,
+                                check_within)
 from minion.backup.protect import Rules
 from minion.backup.run import FAILED_TAG
 from minion.backup.sources import as_user
@@ -99,6 +100,7 @@ def restore(spec: BackupSpec, job: JobSpec, cache_dir: str, *, snapshot: str = "
                                   "snapshot_time": snap.get("time"), "host": snap.get("hostname")}
         if job.source == "files":
             target = "/" if in_place else prepare_target(str(to), force)
+            check_privileged(nodes, target)
             rules = Rules.for_restore(in_place=target == "/", own=own, job_exclude=job.exclude, exclude=exclude)
             excludes, skipped = rules.plan(paths)
             kept = [p for p in paths if not _under_any(p, {s["path"] for s in skipped})]

@@ -69,3 +69,24 @@ def test_a_device_node_is_never_restored(repo: Path, tmp_path: Path) -> None:
     with pytest.raises(UnsafePathError, match="device"):
         restore(spec, spec.job("devs"), str(cache), to=str(to))
     assert not any(stat.S_ISCHR(os.lstat(Path(d, f)).st_mode) for d, _, fs in os.walk(to) for f in fs)
+
+
+def test_setuid_programs_go_only_into_a_private_directory(repo: Path, tmp_path: Path) -> None:
+    src, cache, shared = tmp_path / "srv" / "tools", tmp_path / "cache", tmp_path / "shared"
+    src.mkdir(parents=True)
+    shutil.copy("/bin/true", src / "rootsh")
+    os.chmod(src / "rootsh", 0o4755)
+    spec = make_spec(str(repo), {"tools": {"source": "files", "cron": "0 3 * * *", "paths": [str(src)]}})
+    _backup(spec, "tools", cache)
+    shared.mkdir(mode=0o755)
+    os.chmod(shared, 0o755)
+    with pytest.raises(UnsafePathError, match="setuid"):
+        restore(spec, spec.job("tools"), str(cache), to=str(shared))
+    assert list(shared.iterdir()) == []
+    shutil.rmtree(src)
+    with pytest.raises(UnsafePathError, match="setuid"):
+        restore(spec, spec.job("tools"), str(cache), in_place=True)
+    assert not src.exists()
+    private = tmp_path / "private"
+    restore(spec, spec.job("tools"), str(cache), to=str(private))
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
