@@ -13,6 +13,7 @@ refused: which publishers it selects would tell the reader other minions' pillar
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from typing import Any
 
@@ -24,6 +25,7 @@ log = logging.getLogger("lp.master.mine")
 
 Reply = dict[str, Any]
 MAX_VALUE_BYTES = 64 * 1024
+ADDRESS_FUNCTIONS = ("network.ip_addrs", "network.ip_addrs6")   # read into other hosts' configs
 
 
 async def handle_mine_update(master: Any, minion_id: str, request: dict[str, Any]) -> Reply:
@@ -42,6 +44,8 @@ async def handle_mine_update(master: Any, minion_id: str, request: dict[str, Any
             continue
         if len(wire.encode({"v": value})) > MAX_VALUE_BYTES:
             raise WireError(f"mine value {name!r} is over {MAX_VALUE_BYTES // 1024} KiB")
+        if rule.function in ADDRESS_FUNCTIONS and not _addresses(value):
+            raise WireError(f"mine value {name!r} ({rule.function}) must be a list of IP addresses")
         entries[name] = (value, rule.allow_tgt, rule.allow_tgt_type)
     await asyncio.to_thread(master.mine.replace, minion_id, entries)
     return wire.message("ack", stored=sorted(entries))
@@ -64,3 +68,16 @@ async def handle_mine_get(master: Any, minion_id: str, request: dict[str, Any]) 
                                                         entry.allow_tgt_type):
             allowed[publisher] = entry.value
     return wire.message("mine", data=allowed)
+
+
+def _addresses(value: Any) -> bool:
+    """Whether `value` is a list of plain IP addresses: other hosts' templates write it into
+    their config (an address with a newline and a setting after it would be a setting)."""
+    if not isinstance(value, list):
+        return False
+    for item in value:
+        try:
+            ipaddress.ip_address(item if isinstance(item, str) else "")
+        except ValueError:
+            return False
+    return True

@@ -125,3 +125,23 @@ def test_a_backup_report_dated_ahead_does_not_hide_later_failures(guarded):
     finally:
         web.close()
     assert_unharmed(guarded, before)
+
+
+def test_a_published_address_is_an_address(guarded):
+    """db hosts publish network.ip_addrs and web hosts write it into their app config: a value
+    with a newline and a setting after it is refused, and the stored one stays."""
+    before = snapshot(guarded)
+    top = "base:\n  'vault1':\n    - vault\n    - mine\n"
+    with pillar_extra(guarded, top, {"mine.sls": "mine_functions:\n  network.ip_addrs: []\n"}):
+        vault, web = _client(guarded, "vault1"), _client(guarded, "web1")
+        try:
+            assert vault.ask({"type": "mine_update", "data": {"network.ip_addrs": ["10.0.0.5"]}})["type"] == "ack"
+            forged = ["10.0.0.5\nlinkpeek.db_password = x"]
+            reply = vault.ask({"type": "mine_update", "data": {"network.ip_addrs": forged}})
+            assert reply["type"] == "error" and "IP addresses" in reply["error"], reply
+            got = web.ask({"type": "mine_get", "tgt": "vault1", "fun": "network.ip_addrs"})
+            assert got["data"] == {"vault1": ["10.0.0.5"]}, got
+        finally:
+            vault.close()
+            web.close()
+    assert_unharmed(guarded, before)
