@@ -68,10 +68,13 @@ class _ScratchHealth:
         self.daemon, self.loop, self.timeout = daemon, loop, timeout
 
     def address_of(self, minion_id: str) -> str | None:
+        from master.health.run import reachable_address
+
         grains = self.daemon.services.grains.get(minion_id, {})
         for addr in grains.get("ipv4") or []:
-            if not str(addr).startswith("127."):
-                return str(addr)
+            usable = reachable_address(addr)
+            if usable:
+                return usable
         return None
 
     def run_command(self, target_id: str, command: str, timeout: float) -> tuple[bool, str]:
