@@ -46,8 +46,6 @@ class StoryLab(Lab):
                   "--master", f"{GATEWAY}:{self.req_port}", "--key-port", str(self.key_port),
                   "--master-finger", self.finger, "--heartbeat", "2", "--startup-states", startup, *args],
                  check=True)
-        with host.path("/var/lib/lp/minion.yaml").open("a") as fh:   # two cores shared with much else:
-            fh.write("request_timeout: 120\n")                        # a slow file reply is no lost master
         host.spawn([LPMINION, "-c", "/var/lib/lp/minion.yaml", "--log-level", "info", "start"], log_name="lpminion")
         self.wait_pending(minion_id, timeout=60)
         self.accept_keys(minion_id)
