@@ -87,6 +87,3 @@ def test_setuid_programs_go_only_into_a_private_directory(repo: Path, tmp_path: 
     with pytest.raises(UnsafePathError, match="setuid"):
         restore(spec, spec.job("tools"), str(cache), in_place=True)
     assert not src.exists()
-    private = tmp_path / "private"
-    restore(spec, spec.job("tools"), str(cache), to=str(private))
-    assert stat.S_IMODE(private.stat().st_mode) == 0o700
