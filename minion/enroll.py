@@ -71,7 +71,8 @@ def init_minion(directory: str, minion_id: str, master: str, *, master_finger: s
     if key_port is None:  # `lpmaster init` puts the key port right after the request port
         key_port = DEFAULT_KEY_PORT if port is None else port + 1
     root = os.path.abspath(directory)
-    os.makedirs(root, exist_ok=True)
+    os.makedirs(root, mode=0o700, exist_ok=True)
+    _check_own_dir(root, directory)
     os.chmod(root, 0o700)
     path = os.path.abspath(config_path) if config_path else os.path.join(root, "minion.yaml")
     if os.path.exists(path) and not force:
@@ -146,3 +147,13 @@ def accept_master_key(cfg: MinionConfig, key: str) -> str:
     ensure_private_dir(cfg.pki_dir)
     write_public_file(cfg.master_pub_path, key + "\n")
     return key
+
+
+def _check_own_dir(root: str, given: str) -> None:
+    """The minion's root holds its secret key and config (which master it obeys, as root): it
+    must be a real directory of ours that no one else may write."""
+    st = os.lstat(root)
+    if not os.path.isdir(root) or os.path.islink(root) or st.st_uid != os.geteuid() or st.st_mode & 0o022:
+        raise ConfigError(f"--dir {given} is {'a symlink' if os.path.islink(root) else f'owned by uid {st.st_uid} with mode {st.st_mode & 0o7777:o}'}: "
+                          "another user could swap the key or the config there; use a directory only you own "
+                          "(mode 0700), or a new path")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -48,3 +50,19 @@ def test_keys_gen_into_a_new_directory_is_private(offline: Cluster, tmp_path: Pa
     assert (key.stat().st_uid, key.stat().st_mode & 0o777) == (os.geteuid(), 0o600)
     assert sorted(p.name for p in key.parent.iterdir()) == ["web8.key", "web8.pub"]   # no temporary left
     assert "web8" in _accepted(offline)
+
+
+@pytest.mark.parametrize("how", ["their directory", "a link"])
+def test_minion_init_refuses_a_root_another_user_controls(offline: Cluster, tmp_path: Path, how: str):
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    os.chmod(theirs, 0o777)
+    os.chown(theirs, NOBODY, NOBODY)
+    root = theirs if how == "their directory" else tmp_path / "lp"
+    if how == "a link":
+        root.symlink_to(theirs)
+    res = subprocess.run([offline.lpminion, "init", "--dir", str(root), "--id", "web9", "--master", "127.0.0.1",
+                          "--master-finger", offline.finger], capture_output=True, text=True)
+    assert res.returncode == 64, (res.returncode, res.stdout, res.stderr)
+    assert "another user" in res.stderr
+    assert list(theirs.iterdir()) == [] and stat.S_IMODE(theirs.stat().st_mode) == 0o777
