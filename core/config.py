@@ -44,6 +44,7 @@ class MasterConfig:
     scratch: str = field(default="", metadata={"csv_list": True})
     drills: Mapping[str, Any] = field(default_factory=dict)
     drill_max_age: str = "8d"
+    drill_required: str = field(default="", metadata={"csv_list": True})  # id globs held to drills
 
     @property
     def pki_dir(self) -> str:

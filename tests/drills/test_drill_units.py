@@ -53,6 +53,17 @@ def test_drift_check_never_drilled_stale_and_failing(tmp_path):
     assert "web2" not in drill_checks(loose, ["web2"], now)
 
 
+def test_drill_required_holds_never_drilled_hosts_but_not_scratch_hosts(tmp_path):
+    now = 1_000_000_000.0
+    cfg = MasterConfig(root=str(tmp_path), drill_required="web*,db1", scratch="web9")
+    store = DrillStore(cfg.db_path)
+    _drill(store, "web1", now - 3600)
+    store.close()
+    checks = drill_checks(cfg, ["web1", "web2", "db1", "db2", "web9"], now)
+    assert {mid: [c.kind for c in found] for mid, found in checks.items()} == {
+        "web2": ["never drilled"], "db1": ["never drilled"]}
+
+
 def test_store_lists_newest_first_and_by_host(tmp_path):
     store = DrillStore(str(tmp_path / "m.db"))
     _drill(store, "web1", 100.0)
