@@ -279,16 +279,20 @@ class MasterDaemon:
         for key in revoked:
             for conn in self.channel.forget_key(key):
                 self.channel.kick(conn)
-            for mid, conns in list(self.services.subscribed.items()):
-                hit = {c for c in conns if c.key == key}
-                for conn in hit:
-                    self.channel.kick(conn)
-                    cut.append(mid)
-                conns -= hit
-                if not conns:
-                    self.services.subscribed.pop(mid, None)
-        if revoked:
-            log.warning("revoked %d key(s); live connections cut", len(revoked))
+        # Every job subscription is held against the key store as it is now, not only against
+        # the keys that changed since the last look: a key accepted and revoked between two
+        # looks never shows as revoked, and its subscriber would keep receiving jobs.
+        for mid, conns in list(self.services.subscribed.items()):
+            hit = {c for c in conns if accepted.get(mid) != c.key}
+            for conn in hit:
+                self.channel.kick(conn)
+                cut.append(mid)
+            conns -= hit
+            if not conns:
+                self.services.subscribed.pop(mid, None)
+        if revoked or cut:
+            log.warning("revoked %d key(s); live connections cut (subscriptions of %s)",
+                        len(revoked), ", ".join(sorted(set(cut))) or "nobody")
         return cut
 
     async def _scheduled_drills(self) -> None:
