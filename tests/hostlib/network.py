@@ -110,6 +110,10 @@ class Lease:
         return f"{PREFIX}.{self.n}"
 
     @property
+    def mac(self) -> str:
+        return f"02:00:0a:e7:01:{self.n:02x}"
+
+    @property
     def veth(self) -> str:
         return f"lph{self.n}"
 
@@ -136,19 +140,12 @@ def lease_address() -> Lease:
 def plug(init_pid: int, lease: Lease) -> None:
     """Give the host (its init's net namespace) eth0 on the bridge, its address and a route."""
     _ip("link", "del", "dev", lease.veth, check=False)  # a leftover from a killed session
-    _ip(
-        "link",
-        "add",
-        "name",
-        lease.veth,
-        "type",
-        "veth",
-        "peer",
-        "name",
-        "eth0",
-        "netns",
-        str(init_pid),
-    )
+    # eth0's MAC follows from the address: a host that gets an address another host had just
+    # given back answers at the MAC every neighbour still has for it (a random one left the
+    # machine and the other hosts sending to a MAC that was gone, for up to a minute)
+    _ip("link", "add", "name", lease.veth, "type", "veth",
+        "peer", "name", "eth0", "address", lease.mac, "netns", str(init_pid))  # fmt: skip
+    _ip("neigh", "flush", "to", lease.address, "dev", BRIDGE, check=False)
     _ip("link", "set", "dev", lease.veth, "master", BRIDGE, "up")
     batch = (
         f"link set dev lo up\n"

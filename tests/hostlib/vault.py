@@ -52,7 +52,10 @@ class Vault:
             host.spawn(["/usr/sbin/sshd", "-D", "-e", "-o", "PasswordAuthentication=no"], log_name="sshd")
             host_key = host.read_text("/etc/ssh/ssh_host_ed25519_key.pub").split()
             vault = cls(host, private, f"{host.address} {host_key[0]} {host_key[1]}\n")
-            host.wait_for(vault._listening, "sshd on port 22", timeout=30)
+            try:
+                host.wait_for(vault._listening, "sshd on port 22", timeout=30)
+            except HostError as exc:
+                raise HostError(f"{exc}; sshd's log:\n{host.log('sshd')[-2000:]}") from None
             return vault
         except BaseException:
             host.stop()
