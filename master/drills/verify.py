@@ -68,21 +68,15 @@ class _ScratchHealth:
         self.daemon, self.loop, self.timeout = daemon, loop, timeout
 
     def address_of(self, minion_id: str) -> str | None:
-        from master.health.run import reachable_address
+        from master.health.run import grains_address
 
-        grains = self.daemon.services.grains.get(minion_id, {})
-        for addr in grains.get("ipv4") or []:
-            usable = reachable_address(addr)
-            if usable:
-                return usable
-        return None
+        return grains_address(self.daemon.services.grains.get(minion_id))
 
     def run_command(self, target_id: str, command: str, timeout: float) -> tuple[bool, str]:
         job = run_on(self.daemon, target_id, "cmd.run_all", [command], {}, timeout=timeout, user="drill")
         ret, why = asyncio.run_coroutine_threadsafe(job, self.loop).result(timeout + 30)
         if ret is None:
             return False, why
-        out = ret.ret if isinstance(ret.ret, dict) else {}
-        text = (str(out.get("stdout", "")) + "\n" + str(out.get("stderr", ""))).strip()
-        last = text.splitlines()[-1] if text else ""
-        return bool(ret.success), f"exit {out.get('retcode', ret.retcode)}" + (f": {last[:200]}" if last else "")
+        from master.health.run import command_outcome
+
+        return command_outcome(ret.success, ret.ret, ret.retcode)

@@ -63,6 +63,23 @@ def reachable_address(value: Any) -> str | None:
     return str(ip)
 
 
+def grains_address(grains: Any) -> str | None:
+    """The first of a minion's reported `ipv4` grains that `reachable_address` lets through."""
+    for addr in (grains or {}).get("ipv4") or []:
+        usable = reachable_address(addr)
+        if usable:
+            return usable
+    return None
+
+
+def command_outcome(success: Any, ret: Any, retcode: Any) -> tuple[bool, str]:
+    """(passed, "exit N: last line of output") of a cmd.run_all return."""
+    out = ret if isinstance(ret, dict) else {}
+    text = (str(out.get("stdout", "")) + "\n" + str(out.get("stderr", ""))).strip()
+    last = text.splitlines()[-1] if text else ""
+    return bool(success), f"exit {out.get('retcode', retcode)}" + (f": {last[:200]}" if last else "")
+
+
 def _fill(text: str, address: str | None) -> str:
     if "{address}" in text:
         if not address:
@@ -114,12 +131,7 @@ class MasterHealthServices:
     def address_of(self, target_id: str) -> str | None:
         from master.api import known_minions
 
-        grains = (known_minions(self.cfg).get(target_id) or {}).get("grains") or {}
-        for addr in grains.get("ipv4") or []:
-            usable = reachable_address(addr)
-            if usable:
-                return usable
-        return None
+        return grains_address((known_minions(self.cfg).get(target_id) or {}).get("grains"))
 
     def run_command(self, target_id: str, command: str, timeout: float) -> tuple[bool, str]:
         from master.api import run_job
@@ -127,11 +139,7 @@ class MasterHealthServices:
         for event in run_job(self.cfg, target_id, "cmd.run_all", [command], tgt_type="list",
                              timeout=timeout):
             if event["event"] == "return" and event["minion"] == target_id:
-                ret = event["ret"] if isinstance(event["ret"], dict) else {}
-                output = (str(ret.get("stdout", "")) + "\n" + str(ret.get("stderr", ""))).strip()
-                last = output.splitlines()[-1] if output else ""
-                retcode = ret.get("retcode", event.get("retcode"))
-                return bool(event["success"]), f"exit {retcode}" + (f": {last[:200]}" if last else "")
+                return command_outcome(event["success"], event["ret"], event.get("retcode"))
             if event["event"] == "done" and event.get("missing"):
                 return False, f"{target_id} did not answer ({event['missing'].get(target_id, 'no return')})"
         return False, f"{target_id} did not answer"
