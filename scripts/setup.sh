@@ -15,8 +15,10 @@ debs+=(postgresql openssl ssl-cert)
 debs+=(faketime)
 # restic over SFTP (ssh) from test hosts, and the demo's HTTPS requests (curl)
 debs+=(openssh-client curl)
+# one dpkg-query for all (a status of ".i " is "ok installed"), not a fork per package
+installed=" $({ dpkg-query -W -f='${db:Status-Abbrev}${Package}\n' "${debs[@]}" 2>/dev/null || true; } | sed -n 's/^.i //p' | tr '\n' ' ') "
 missing=()
-for p in "${debs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+for p in "${debs[@]}"; do [[ $installed == *" $p "* ]] || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
