@@ -14,6 +14,7 @@ import hashlib
 import os
 import stat
 from dataclasses import dataclass
+from typing import Callable
 
 from core.errors import KeyStoreError
 
@@ -112,25 +113,24 @@ def generate_keypair(directory: str, name: str, overwrite: bool = False) -> KeyP
     """Create `directory/NAME.pub` and `directory/NAME.key`; refuse to overwrite unless asked."""
     from core import channel  # the only module that imports zmq
 
-    ensure_private_dir(directory)
-    pub_path, key_path = _paths(directory, name)
-    if not overwrite and (os.path.exists(pub_path) or os.path.exists(key_path)):
-        raise KeyStoreError(f"a keypair {name!r} already exists in {directory}")
-    public, secret = channel.curve_keypair()
-    write_private_file(key_path, secret + "\n")
-    write_public_file(pub_path, public + "\n")
-    return KeyPair(public=public, secret=secret)
+    return _write_keypair(directory, name, channel.curve_keypair, overwrite)
 
 
 def install_keypair(directory: str, name: str, secret: str, overwrite: bool = False) -> KeyPair:
     """Install a given secret key (and its derived public half) as `directory/NAME.{key,pub}`."""
     from core import channel
 
+    return _write_keypair(directory, name, lambda: (channel.curve_public(secret), secret), overwrite)
+
+
+def _write_keypair(directory: str, name: str, make: Callable[[], tuple[str, str]],
+                   overwrite: bool) -> KeyPair:
+    """Write the (public, secret) pair `make()` gives, once the name is known to be free."""
     ensure_private_dir(directory)
     pub_path, key_path = _paths(directory, name)
     if not overwrite and (os.path.exists(pub_path) or os.path.exists(key_path)):
         raise KeyStoreError(f"a keypair {name!r} already exists in {directory}")
-    public = channel.curve_public(secret)
+    public, secret = make()
     write_private_file(key_path, secret + "\n")
     write_public_file(pub_path, public + "\n")
     return KeyPair(public=public, secret=secret)
