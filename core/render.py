@@ -231,22 +231,12 @@ _CODE_CACHE_VERSION = "2"  # 2: keep_trailing_newline off (the lexer's output di
 
 def _code_cache_dir(context: Mapping[str, Any]) -> str | None:
     """opts['cachedir']/jinja-code when it is safe to use (ours, 0700), else None."""
-    import stat
+    from core.rendercache import private_subdir
 
     cachedir = (context.get("opts") or {}).get("cachedir")
     if not cachedir or not isinstance(cachedir, str) or not os.path.isdir(cachedir):
         return None
-    path = os.path.join(cachedir, "jinja-code")
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    except OSError:
-        return None
-    info = os.lstat(path)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
-        return None
-    return path
+    return private_subdir(cachedir, "jinja-code")
 
 
 class _TreeLoader:

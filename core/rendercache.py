@@ -66,6 +66,22 @@ def active() -> "RenderCache | None":
     return _ACTIVE.get()
 
 
+def private_subdir(parent: str, name: str) -> str | None:
+    """`parent/name`, made 0700 if missing, when it is a directory of ours no one else can
+    read or write; None otherwise (then the caller goes without the cache)."""
+    path = os.path.join(parent, name)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        return None
+    return path
+
+
 class RenderCache:
     """One cache directory; `lookup` returns a cached result or renders and stores it."""
 
@@ -78,18 +94,12 @@ class RenderCache:
 
     @classmethod
     def open(cls, cachedir: str) -> "RenderCache | None":
-        path = os.path.join(cachedir, "render")
         try:
             os.makedirs(cachedir, 0o700, exist_ok=True)
-            os.mkdir(path, 0o700)
-        except FileExistsError:
-            pass
         except OSError:
             return None
-        info = os.lstat(path)
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
-            return None
-        return cls(path)
+        path = private_subdir(cachedir, "render")
+        return cls(path) if path else None
 
     def lookup(self, kind: str, text: str, source: str, context: Mapping[str, Any],
                tree_root: str | None, env: Callable[[], Any], produce: Callable[[], Any]) -> Any:
