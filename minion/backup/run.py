@@ -17,7 +17,8 @@ import logging
 import os
 import time
 import uuid
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 from core.restic import NO_REPOSITORY_HINTS, BackupOutcome, Restic, ResticError, StatusCallback
 from minion.backup.sources import SqliteCopy, describe, producer_for
@@ -44,26 +45,18 @@ def run_backup(spec: BackupSpec, job: JobSpec, cache_dir: str, *, on_status: Sta
     record = new_record("backup", job.name, spec)
     record.update(describe(job))
     record["cron"] = job.cron
-    start = time.monotonic()
-    try:
-        with Restic(spec, cache_dir, binary=binary) as restic:
-            marker = _known_marker(cache_dir, spec.repository)
-            if not os.path.exists(marker):
-                _ensure_repository(restic, record)
-                _touch(marker)
+    with _finishing(record), Restic(spec, cache_dir, binary=binary) as restic:
+        marker = _known_marker(cache_dir, spec.repository)
+        if not os.path.exists(marker):
+            _ensure_repository(restic, record)
+            _touch(marker)
+        outcome, producer_error = _backup(restic, job, on_status)
+        if outcome.returncode != 0 and any(h in outcome.stderr for h in NO_REPOSITORY_HINTS):
+            _ensure_repository(restic, record)      # it was removed since we last saw it
             outcome, producer_error = _backup(restic, job, on_status)
-            if outcome.returncode != 0 and any(h in outcome.stderr for h in NO_REPOSITORY_HINTS):
-                _ensure_repository(restic, record)      # it was removed since we last saw it
-                outcome, producer_error = _backup(restic, job, on_status)
-            _settle(restic, job, outcome, producer_error, record)
-            if record["success"] and job.keep:
-                _retention(restic, job, spec.host, record)
-    except ResticError as exc:
-        record["error"] = str(exc)
-    except OSError as exc:
-        record["error"] = f"could not run restic: {exc}"
-    record["duration"] = round(time.monotonic() - start, 3)
-    record["finished_at"] = time.time()
+        _settle(restic, job, outcome, producer_error, record)
+        if record["success"] and job.keep:
+            _retention(restic, job, spec.host, record)
     if not record["success"]:
         log.warning("backup job %s failed: %s", job.name, record["error"])
     return record
@@ -163,15 +156,21 @@ def run_verify(spec: BackupSpec, cache_dir: str, *, binary: str = "restic") -> d
     record["read_data_subset"] = subset
     if spec.verify is not None:
         record["cron"] = spec.verify.cron
+    with _finishing(record), Restic(spec, cache_dir, binary=binary) as restic:
+        restic.check(subset)
+        record["success"] = True
+    return record
+
+
+@contextmanager
+def _finishing(record: dict[str, Any]) -> Iterator[None]:
+    """Time the run into `record`; a restic failure (or restic not running) becomes its error."""
     start = time.monotonic()
     try:
-        with Restic(spec, cache_dir, binary=binary) as restic:
-            restic.check(subset)
-            record["success"] = True
+        yield
     except ResticError as exc:
         record["error"] = str(exc)
     except OSError as exc:
         record["error"] = f"could not run restic: {exc}"
     record["duration"] = round(time.monotonic() - start, 3)
     record["finished_at"] = time.time()
-    return record
