@@ -23,11 +23,14 @@ import os
 import secrets
 import stat
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 from minion.state.contract import StateFailed
 
 MAX_LINKS = 40
 MAX_RETRIES = 1000
+_T = TypeVar("_T")
 _DIR = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -284,6 +287,24 @@ def _tmp_name(name: str) -> str:
     return f".{name[:200]}.{secrets.token_hex(5)}.lp-tmp"
 
 
+def _make_beside(entry: Entry, what: str, make: Callable[[str], _T]) -> tuple[str, _T]:
+    """`make` a fresh temp name beside `entry` (retried while the name is taken)."""
+    for _ in range(100):
+        tmp = _tmp_name(entry.name)
+        try:
+            return tmp, make(tmp)
+        except FileExistsError:
+            continue
+    raise StateFailed(f"could not create a temp {what} beside {entry.path}")
+
+
+def _discard(entry: Entry, tmp: str) -> None:
+    try:
+        os.unlink(tmp, dir_fd=entry.dir_fd)
+    except OSError:
+        pass
+
+
 def write_in(
     entry: Entry, data: bytes, mode: int, uid: int = -1, gid: int = -1, *,
     sync: bool = True, sync_dir: bool = False,
@@ -292,15 +313,8 @@ def write_in(
     if entry.st is not None and stat.S_ISDIR(entry.st.st_mode):
         raise StateFailed(f"{entry.path} is a directory")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    for _ in range(100):
-        tmp = _tmp_name(entry.name)
-        try:
-            fd = os.open(tmp, flags, 0o600, dir_fd=entry.dir_fd)
-            break
-        except FileExistsError:
-            continue
-    else:
-        raise StateFailed(f"could not create a temp file beside {entry.path}")
+    tmp, fd = _make_beside(
+        entry, "file", lambda name: os.open(name, flags, 0o600, dir_fd=entry.dir_fd))
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -312,10 +326,7 @@ def write_in(
             os.fchmod(fh.fileno(), mode)
         os.rename(tmp, entry.name, src_dir_fd=entry.dir_fd, dst_dir_fd=entry.dir_fd)
     except BaseException:
-        try:
-            os.unlink(tmp, dir_fd=entry.dir_fd)
-        except OSError:
-            pass
+        _discard(entry, tmp)
         raise
     entry.restat()
     if sync_dir:
@@ -328,22 +339,12 @@ def write_in(
 
 def link_in(entry: Entry, target: str) -> None:
     """Replace `entry` with a symlink to `target` (made under a fresh name, renamed over)."""
-    for _ in range(100):
-        tmp = _tmp_name(entry.name)
-        try:
-            os.symlink(target, tmp, dir_fd=entry.dir_fd)
-            break
-        except FileExistsError:
-            continue
-    else:
-        raise StateFailed(f"could not create a temp link beside {entry.path}")
+    tmp, _ = _make_beside(
+        entry, "link", lambda name: os.symlink(target, name, dir_fd=entry.dir_fd))
     try:
         os.rename(tmp, entry.name, src_dir_fd=entry.dir_fd, dst_dir_fd=entry.dir_fd)
     except BaseException:
-        try:
-            os.unlink(tmp, dir_fd=entry.dir_fd)
-        except OSError:
-            pass
+        _discard(entry, tmp)
         raise
     entry.restat()
 
