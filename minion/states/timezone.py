@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from core.errors import StateArgError
 from minion.providers.atomic import write_atomic
-from minion.providers.safefs import read_file
+from minion.providers.safefs import link_in, locate, read_file
 from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.specargs import as_bool, check_known
 
@@ -67,12 +67,8 @@ class System:
                        applied_comment=f"Set timezone {spec.name}")
 
     def apply(self, ctx: ExecContext, spec: ZoneSpec, pending: Pending) -> dict[str, Any]:
-        target = os.path.join(ZONEINFO, spec.name)
-        tmp = f"/etc/.localtime.{os.getpid()}.lp-tmp"
-        if os.path.lexists(tmp):
-            os.unlink(tmp)
-        os.symlink(target, tmp)
-        os.replace(tmp, "/etc/localtime")
+        with locate("/etc/localtime") as entry:
+            link_in(entry, os.path.join(ZONEINFO, spec.name))
         write_atomic("/etc/timezone", spec.name + "\n", 0o644)
         return dict(pending.changes)
 
