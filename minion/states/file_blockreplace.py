@@ -24,7 +24,7 @@ from core.errors import StateArgError
 from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.file_textedit import backup_arg, edit_pending, read_text, write_edit
 from minion.states.fileops import check_path
-from minion.states.specargs import as_bool, check_known
+from minion.states.specargs import as_bool, as_regex, check_known
 
 
 @dataclass(frozen=True)
@@ -39,15 +39,6 @@ class BlockSpec:
     after: re.Pattern[str] | None
     backup: str | None
     show_changes: bool
-
-
-def _regex(where: str, key: str, value: Any) -> re.Pattern[str] | None:
-    if value is None:
-        return None
-    try:
-        return re.compile(str(value))
-    except re.error as exc:
-        raise StateArgError(f"{where}: bad {key} {value!r}: {exc}") from None
 
 
 class Blockreplace:
@@ -76,8 +67,8 @@ class Blockreplace:
             marker_end=str(end).strip(), content=content,
             append=as_bool(where, "append_if_not_found", args.get("append_if_not_found")),
             prepend=as_bool(where, "prepend_if_not_found", args.get("prepend_if_not_found")),
-            before=_regex(where, "insert_before_match", args.get("insert_before_match")),
-            after=_regex(where, "insert_after_match", args.get("insert_after_match")),
+            before=as_regex(where, "insert_before_match", args.get("insert_before_match")),
+            after=as_regex(where, "insert_after_match", args.get("insert_after_match")),
             backup=backup_arg(args.get("backup"), ".bak"),
             show_changes=as_bool(where, "show_changes", args.get("show_changes"), True),
         )

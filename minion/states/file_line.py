@@ -29,7 +29,7 @@ from core.errors import StateArgError
 from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.file_textedit import backup_arg, edit_pending, read_text, write_edit
 from minion.states.fileops import check_path
-from minion.states.specargs import as_bool, check_known
+from minion.states.specargs import as_bool, as_regex, check_known
 
 MODES = ("replace", "insert", "ensure", "delete")
 
@@ -47,15 +47,6 @@ class LineSpec:
     create: bool
     backup: str | None
     show_changes: bool
-
-
-def _regex(where: str, key: str, value: Any) -> re.Pattern[str] | None:
-    if value is None or value == "":
-        return None
-    try:
-        return re.compile(str(value))
-    except re.error as exc:
-        raise StateArgError(f"{where}: bad {key} {value!r}: {exc}") from None
 
 
 class Line:
@@ -80,13 +71,13 @@ class Line:
         location = args.get("location")
         if location not in (None, "start", "end"):
             raise StateArgError(f"{where}: location must be start or end")
-        match = _regex(where, "match", args.get("match"))
+        match = as_regex(where, "match", args.get("match"), blank_is_none=True)
         if match is None and mode in ("replace", "delete"):
             if not text:
                 raise StateArgError(f"{where}: give match (or content) for mode {mode}")
             match = re.compile(re.escape(text.strip()))
-        before, after = _regex(where, "before", args.get("before")), _regex(
-            where, "after", args.get("after"))
+        before = as_regex(where, "before", args.get("before"), blank_is_none=True)
+        after = as_regex(where, "after", args.get("after"), blank_is_none=True)
         if mode == "ensure" and before is None and after is None:
             raise StateArgError(f"{where}: mode ensure needs before or after")
         if mode == "insert" and before is None and after is None and location is None:

@@ -6,6 +6,7 @@ or a compile error in strict mode); an unknown argument goes to minion.state.arg
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -101,3 +102,13 @@ def one_line(key: str, value: Any) -> str:
     if any(c in text for c in "\n\r\0"):
         raise StateArgError(f"{key} must be one line")
     return text
+
+
+def as_regex(where: str, key: str, value: Any, *, blank_is_none: bool = False) -> re.Pattern[str] | None:
+    """`value` compiled (None: not given; `blank_is_none`: "" counts as not given too)."""
+    if value is None or blank_is_none and value == "":
+        return None
+    try:
+        return re.compile(str(value))
+    except re.error as exc:
+        raise StateArgError(f"{where}: bad {key} {value!r}: {exc}") from None
