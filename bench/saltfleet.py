@@ -10,28 +10,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
+from tests.cluster import free_ports
 
 
 class SaltFleet:
     def __init__(self, venv: Path, n: int) -> None:
         self.venv, self.n = venv, n
         self.root = Path(tempfile.mkdtemp(prefix="lp-saltfleet-"))
-        self.pub, self.ret = _free_ports(2)
+        self.pub, self.ret = free_ports(2)
         self.master_conf = self.root / "master-etc"
         self.master_conf.mkdir()
         (self.master_conf / "master").write_text(
