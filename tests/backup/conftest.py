@@ -7,6 +7,7 @@ from typing import Any, Iterator
 import pytest
 
 from minion.backup.spec import BackupSpec, parse_backup
+from tests.hosts.conftest import bridge  # noqa: F401  (the fixture for the whole-host tests)
 
 PASSWORD = "canary-Restic-Pw-7f3a91"
 
@@ -19,13 +20,3 @@ def make_spec(repo: str, jobs: dict[str, Any], **extra: Any) -> BackupSpec:
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One restic repository shared by a module's tests (each test uses its own job names)."""
     yield tmp_path_factory.mktemp("repo") / "restic"
-
-
-@pytest.fixture(scope="session")
-def bridge() -> Iterator[None]:
-    from tests.hostlib import ensure_bridge, remove_bridge
-
-    created = ensure_bridge()
-    yield
-    if created:
-        remove_bridge()
