@@ -5,23 +5,15 @@ on the same trees, in its own venv); Salt never runs here.
 """
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import pytest
 
 from minion.state.compiler import Plan, compile_sls
 from minion.state.contract import ExecContext
 from minion.state.tree import StateTree
-
-
-def write_tree(root: Path, files: Mapping[str, str]) -> StateTree:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text).lstrip("\n"))
-    return StateTree(str(root))
+from tests.compiler.conftest import write_tree
 
 
 class Tree:
@@ -62,6 +54,3 @@ def tree(tmp_path: Path) -> Tree:
 
 def by_id(results: Mapping[str, Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     return {r["__id__"]: r for r in results.values()}
-
-
-MakeTree = Callable[[Mapping[str, str]], StateTree]
