@@ -45,12 +45,10 @@ class ClockSkew:
                 if abs(off) >= WARN_OFFSET_S and (minions is None or mid in minions)}
 
     def _event(self, kind: str, minion_id: str, detail: dict[str, Any]) -> None:
-        if self.events is None:
-            return
-        try:
-            self.events.record(kind, minion_id, detail)
-        except Exception as exc:  # a full store must not break heartbeats
-            log.info("clock event for %s not recorded: %s", minion_id, exc)
+        if self.events is not None:
+            from master.presence_events import record_quietly
+
+            record_quietly(self.events, kind, minion_id, detail)
 
 
 def skew_warning(skew: dict[str, float]) -> str | None:

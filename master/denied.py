@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from master.presence_events import record_quietly
+
 log = logging.getLogger("lp.master.keys")
 
 MAX_REMEMBERED = 10_000
@@ -28,7 +30,4 @@ class DeniedNotices:
         log.warning("a new key asked to join as %s, which is already accepted with another key; denied "
                     "(another host uses that id: give it another id; a rebuilt host: "
                     "lpmaster keys delete %s --accepted, then accept the new key)", minion_id, minion_id)
-        try:
-            self.events.record("key_denied", minion_id, {"reason": "id already accepted with another key"})
-        except Exception as exc:   # a full store: the log line above is enough
-            log.info("key_denied event not recorded: %s", exc)
+        record_quietly(self.events, "key_denied", minion_id, {"reason": "id already accepted with another key"})
