@@ -109,23 +109,23 @@ if key:
 print("; ".join(out) if out else "same")
 EOF
 )
+init_minion() {
+  local args=(--dir "$ROOT" --id "$id" --master "$master" --master-finger "$finger")
+  [ -z "$key" ] || args+=(--key "$key")
+  for g in "${grains[@]}"; do args+=(--grain "$g"); done
+  [ $force = 0 ] || args+=(--force)
+  lpminion -c "$CONFIG" init "${args[@]}" >/dev/null
+}
 case "$differs" in
   same) say "$CONFIG is written already, as asked" ;;
   '')
-    args=(--dir "$ROOT" --id "$id" --master "$master" --master-finger "$finger")
-    [ -z "$key" ] || args+=(--key "$key")
-    for g in "${grains[@]}"; do args+=(--grain "$g"); done
     [ ! -e "$ROOT/pki/minion.key" ] || [ $force = 1 ] \
       || die "$ROOT/pki holds a key from an earlier install but $CONFIG is gone; use --force to replace it" 64
-    [ $force = 0 ] || args+=(--force)
-    lpminion -c "$CONFIG" init "${args[@]}" >/dev/null
+    init_minion
     say "wrote $CONFIG (id $id, master $master)${key:+ and installed the key from $key}" ;;
   *)
     [ $force = 1 ] || die "$CONFIG differs from what you asked: $differs; use --force to rewrite it" 64
-    args=(--dir "$ROOT" --id "$id" --master "$master" --master-finger "$finger" --force)
-    [ -z "$key" ] || args+=(--key "$key")
-    for g in "${grains[@]}"; do args+=(--grain "$g"); done
-    lpminion -c "$CONFIG" init "${args[@]}" >/dev/null
+    init_minion
     say "rewrote $CONFIG (id $id, master $master): $differs"
     restart=1 ;;
 esac
