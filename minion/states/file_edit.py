@@ -28,10 +28,10 @@ from minion.states.fileops import (
     backup_copy,
     makedirs,
     need_parent,
-    read_target,
     text_diff,
     write_keeping_owner,
 )
+from minion.states.file_textedit import read_text
 from minion.states.specargs import as_bool, as_list, check_known
 
 _FLAG_NAMES = {
@@ -46,17 +46,6 @@ _FLAG_NAMES = {
     "ASCII": re.ASCII,
     "A": re.ASCII,
 }
-
-
-def _read_text(path: str) -> str | None:
-    """The file's text through trusted links only (None: it does not exist)."""
-    data = read_target(path)
-    if data is None:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise StateFailed(f"{path} is not UTF-8 text") from None
 
 
 @dataclass(frozen=True)
@@ -139,7 +128,7 @@ class Replace:
         )
 
     def check(self, ctx: ExecContext, spec: ReplaceSpec) -> Pending:
-        old = _read_text(spec.name)
+        old = read_text(spec.name)
         if old is None:
             if spec.ignore_if_missing:
                 return Pending(comment=f"{spec.name} does not exist; ignored")
@@ -197,7 +186,7 @@ class Append:
         )
 
     def check(self, ctx: ExecContext, spec: AppendSpec) -> Pending:
-        current = _read_text(spec.name)
+        current = read_text(spec.name)
         old = current or ""
         squashed = _squash(old)
         new = old
