@@ -112,6 +112,17 @@ def others_can_write(st: os.stat_result, trusted: frozenset[int]) -> str | None:
     return None
 
 
+def _own_new_dir(dir_fd: int, name: str, spec: DirSpec) -> None:
+    """Give the just-made directory `name` (0700 so far) `spec`'s owner, then its mode."""
+    fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+    try:
+        if spec.uid != -1 or spec.gid != -1:
+            os.fchown(fd, spec.uid, spec.gid)
+        os.fchmod(fd, spec.mode)
+    finally:
+        os.close(fd)
+
+
 def _split(path: str) -> list[str]:
     return [p for p in path.split("/") if p]
 
@@ -192,14 +203,7 @@ class _Walk:
             os.mkdir(name, 0o700, dir_fd=self.fd)
         except FileExistsError:
             return  # made by someone else meanwhile: the walk looks at it again
-        fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     dir_fd=self.fd)
-        try:
-            if spec.uid != -1 or spec.gid != -1:
-                os.fchown(fd, spec.uid, spec.gid)
-            os.fchmod(fd, spec.mode)
-        finally:
-            os.close(fd)
+        _own_new_dir(self.fd, name, spec)
 
     def run(self, follow: bool) -> Entry:
         parts: deque[str] = deque(_split(self.path))
@@ -402,14 +406,7 @@ def make_dir_in(entry: Entry, spec: DirSpec) -> None:
         os.mkdir(entry.name, 0o700, dir_fd=entry.dir_fd)
     except FileExistsError:
         raise StateFailed(f"{entry.path} appeared while it was being created; run again") from None
-    fd = os.open(entry.name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                 dir_fd=entry.dir_fd)
-    try:
-        if spec.uid != -1 or spec.gid != -1:
-            os.fchown(fd, spec.uid, spec.gid)
-        os.fchmod(fd, spec.mode)
-    finally:
-        os.close(fd)
+    _own_new_dir(entry.dir_fd, entry.name, spec)
     entry.restat()
 
 
