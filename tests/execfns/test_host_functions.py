@@ -12,7 +12,7 @@ import pytest
 from tests.cluster import Cluster
 from tests.hostlib import Host
 from tests.hostlib.network import GATEWAY
-from tests.hosts.conftest import LPMINION, use_deb_cache
+from tests.hosts.conftest import spawn_minion, use_deb_cache
 
 pytestmark = pytest.mark.host
 
@@ -31,12 +31,7 @@ def onhost(bridge, deb_cache):
             host.write_text("/etc/supervisor/conf.d/ticker.conf", PROGRAM)
             host.start_supervisord()
             c.start_master()
-            host.run([LPMINION, "init", "--dir", "/etc/lp", "--id", "h1", "--master", f"{GATEWAY}:{c.req_port}",
-                      "--key-port", str(c.key_port), "--master-finger", c.finger, "--heartbeat", "0.5",
-                      "--startup-states", "none"], check=True)
-            cfg = host.path("/etc/lp/minion.yaml")
-            cfg.write_text(cfg.read_text() + "register_backoff_max: 0.5\ndrift:\n  enabled: false\n")
-            host.spawn([LPMINION, "-c", "/etc/lp/minion.yaml", "start"], log_name="minion")
+            spawn_minion(host, c, "h1", config="register_backoff_max: 0.5\ndrift:\n  enabled: false\n")
             try:
                 c.wait_pending("h1")
                 c.accept_keys("h1")

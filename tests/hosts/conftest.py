@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.hostlib import Host, ensure_bridge, remove_bridge
+from tests.cluster import Cluster
+from tests.hostlib import GATEWAY, Host, ensure_bridge, remove_bridge
 
 REPO = Path(__file__).resolve().parents[2]
 # Outside any host, shared by every session on this machine: fetched once, reused.
@@ -150,3 +151,19 @@ def assert_test_predicts_run(
     for item, res in zip(states, again):
         assert res == {**res, "result": True, "changes": {}}, (item, res)
     return real
+
+
+QUICK_MINION_CONFIG = "register_backoff_max: 0.5\nrequest_timeout: 2\ndrift:\n  enabled: false\n"
+
+
+def spawn_minion(host: Host, cluster: Cluster, minion_id: str, *, heartbeat: float = 0.5,
+                 config: str = QUICK_MINION_CONFIG) -> None:
+    """`lpminion init` in `host` for `cluster`'s master on the gateway, `config` appended to its
+    minion.yaml, and `lpminion start` spawned (log "minion"); its key is not accepted yet."""
+    host.run([LPMINION, "init", "--dir", "/etc/lp", "--id", minion_id,
+              "--master", f"{GATEWAY}:{cluster.req_port}", "--key-port", str(cluster.key_port),
+              "--master-finger", cluster.finger, "--heartbeat", str(heartbeat), "--startup-states", "none"],
+             check=True)
+    cfg = host.path("/etc/lp/minion.yaml")
+    cfg.write_text(cfg.read_text() + config)
+    host.spawn([LPMINION, "-c", "/etc/lp/minion.yaml", "start"], log_name="minion")

@@ -19,7 +19,7 @@ import pytest
 from tests.cluster import Cluster, wait_for
 from tests.hostlib import network
 from tests.hostlib.network import GATEWAY
-from tests.hosts.conftest import LPMINION
+from tests.hosts.conftest import spawn_minion
 
 pytestmark = pytest.mark.host
 
@@ -50,14 +50,7 @@ def test_a_minion_still_answers_after_another_host_leaves_the_bridge(make_host, 
     host = make_host("stayer")
     with Cluster(tmp_path / "c", master_args=["--interface", GATEWAY]) as c:
         c.start_master()
-        host.run([LPMINION, "init", "--dir", "/etc/lp", "--id", "stayer",
-                  "--master", f"{GATEWAY}:{c.req_port}", "--key-port", str(c.key_port),
-                  "--master-finger", c.finger, "--heartbeat", str(HEARTBEAT_S), "--startup-states", "none"],
-                 check=True)
-        cfg = host.path("/etc/lp/minion.yaml")
-        cfg.write_text(cfg.read_text() + "register_backoff_max: 0.5\nrequest_timeout: 2\n"
-                       "drift:\n  enabled: false\n")
-        host.spawn([LPMINION, "-c", "/etc/lp/minion.yaml", "start"], log_name="minion")
+        spawn_minion(host, c, "stayer", heartbeat=HEARTBEAT_S)
         try:
             c.wait_pending("stayer")
             c.accept_keys("stayer")

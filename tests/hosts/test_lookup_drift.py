@@ -14,7 +14,7 @@ import pytest
 
 from tests.cluster import Cluster
 from tests.hostlib.network import GATEWAY
-from tests.hosts.conftest import LPMINION
+from tests.hosts.conftest import spawn_minion
 
 pytestmark = pytest.mark.host
 
@@ -39,14 +39,7 @@ def test_drift_from_a_running_daemon_sees_a_gid_changed_by_hand(make_host, tmp_p
         for rel, text in STATES.items():
             (c.master_dir / "states" / rel).write_text(text)
         c.start_master()
-        host.run([LPMINION, "init", "--dir", "/etc/lp", "--id", "h1",
-                  "--master", f"{GATEWAY}:{c.req_port}", "--key-port", str(c.key_port),
-                  "--master-finger", c.finger, "--heartbeat", "0.5", "--startup-states", "none"],
-                 check=True)
-        cfg = host.path("/etc/lp/minion.yaml")
-        cfg.write_text(cfg.read_text() + "register_backoff_max: 0.5\nrequest_timeout: 2\n"
-                       "drift:\n  enabled: false\n")
-        host.spawn([LPMINION, "-c", "/etc/lp/minion.yaml", "start"], log_name="minion")
+        spawn_minion(host, c, "h1")
         try:
             c.wait_pending("h1")
             c.accept_keys("h1")
