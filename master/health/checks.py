@@ -16,7 +16,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Mapping, Union
 from urllib.parse import urlsplit
 
@@ -58,6 +58,8 @@ class CommandCheck:
 
 
 Check = Union[HttpCheck, TcpCheck, CommandCheck]
+_CLASSES: dict[str, Any] = {"http": HttpCheck, "tcp": TcpCheck, "command": CommandCheck}
+_KEYS = {kind: {f.name for f in fields(cls)} - {"name"} for kind, cls in _CLASSES.items()}
 
 
 def _bool(name: str, key: str, value: Any, default: bool) -> bool:
@@ -82,16 +84,13 @@ def parse_check(name: str, spec: Any) -> Check:
     if not isinstance(spec, Mapping):
         raise ConfigError(f"health check {name}: must be a mapping with a type ({', '.join(TYPES)})")
     kind = spec.get("type")
-    known = {"http": {"type", "url", "status", "text", "verify", "ca_file", "ca_pem", "server_name", "timeout"},
-             "tcp": {"type", "host", "port", "timeout"},
-             "command": {"type", "command", "timeout"}}
-    if kind not in known:
+    if kind not in _KEYS:
         raise ConfigError(f"health check {name}: type must be one of {', '.join(TYPES)}, not {kind!r}")
-    unknown = sorted(set(map(str, spec)) - known[kind])
+    unknown = sorted(set(map(str, spec)) - _KEYS[kind])
     if unknown:
-        raise ConfigError(f"health check {name}: {kind} checks take {', '.join(sorted(known[kind]))}, "
+        raise ConfigError(f"health check {name}: {kind} checks take {', '.join(sorted(_KEYS[kind]))}, "
                           f"not {', '.join(unknown)}")
-    timeout = _number(name, "timeout", spec.get("timeout"), DEFAULT_TIMEOUT_S if kind != "command" else 60.0)
+    timeout = _number(name, "timeout", spec.get("timeout"), _CLASSES[kind].timeout)
     if kind == "http":
         url = str(spec.get("url") or "")
         if urlsplit(url).scheme not in ("http", "https"):
