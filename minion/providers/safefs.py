@@ -80,10 +80,6 @@ class Entry:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @property
-    def is_link(self) -> bool:
-        return self.st is not None and stat.S_ISLNK(self.st.st_mode)
-
     def restat(self) -> os.stat_result | None:
         try:
             self.st = os.stat(self.name, dir_fd=self.dir_fd, follow_symlinks=False)
