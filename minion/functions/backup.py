@@ -34,30 +34,21 @@ PROGRESS_INTERVAL_S = 1.0
 
 def run(ctx: Any, job: Any = None, **kwargs: Any) -> FunctionResult:
     """Back up JOB now; the record (snapshot id, files, bytes added, duration or the error)."""
-    from minion.backup.report import deliver
     from minion.backup.run import run_backup
 
     _no_extra(kwargs, "backup.run")
     spec, mask = _spec(ctx)
     job_spec = spec.job(_job_name(job))
-    record = run_backup(spec, job_spec, _cache(ctx), on_status=_progress(ctx, job_spec.name))
-    record = mask(record)
-    reply = deliver(ctx.request, record, ctx.config.spool_dir)
-    record["reported"] = "error" not in reply
-    return FunctionResult(record, success=bool(record["success"]), retcode=0 if record["success"] else 1)
+    return _reported(ctx, mask(run_backup(spec, job_spec, _cache(ctx), on_status=_progress(ctx, job_spec.name))))
 
 
 def check(ctx: Any, **kwargs: Any) -> FunctionResult:
     """restic check of the repository (reading `verify: read_data_subset`); recorded as the verify run."""
-    from minion.backup.report import deliver
     from minion.backup.run import run_verify
 
     _no_extra(kwargs, "backup.check")
     spec, mask = _spec(ctx)
-    record = mask(run_verify(spec, _cache(ctx)))
-    reply = deliver(ctx.request, record, ctx.config.spool_dir)
-    record["reported"] = "error" not in reply
-    return FunctionResult(record, success=bool(record["success"]), retcode=0 if record["success"] else 1)
+    return _reported(ctx, mask(run_verify(spec, _cache(ctx))))
 
 
 def snapshots(ctx: Any, job: Any = None, host: Any = None, **kwargs: Any) -> FunctionResult:
@@ -131,6 +122,15 @@ def _spec(ctx: Any) -> tuple[Any, Callable[[Any], Any]]:
         raise ConfigError(masker.mask(str(exc))) from None
     masker.add([spec.password, *spec.env.values()] + ([spec.ssh.key] if spec.ssh else []))
     return spec, masker.mask_data
+
+
+def _reported(ctx: Any, record: dict[str, Any]) -> FunctionResult:
+    """Deliver a run's (masked) record to the master's catalogue; the job's result says whether it got there."""
+    from minion.backup.report import deliver
+
+    reply = deliver(ctx.request, record, ctx.config.spool_dir)
+    record["reported"] = "error" not in reply
+    return FunctionResult(record, success=bool(record["success"]), retcode=0 if record["success"] else 1)
 
 
 def _cache(ctx: Any) -> str:
