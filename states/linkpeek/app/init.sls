@@ -81,12 +81,12 @@ linkpeek-production-ini:
       - file: linkpeek-conf-dir
 
 {% set watch = [{'file': 'linkpeek-code'}, {'file': 'linkpeek-production-ini'}, {'pip': 'linkpeek-requirements'}] %}
-{{ service('linkpeek-web', 'linkpeek-web', lp,
-           lp.venv ~ '/bin/pserve ' ~ lp.conf_dir ~ '/production.ini',
-           user=lp.app.user, directory=lp.src, watch=watch, program=True,
-           environment={'PYTHONPATH': lp.src, 'PYTHONDONTWRITEBYTECODE': '1'}) }}
+{%- set programs = {
+  'linkpeek-web': lp.venv ~ '/bin/pserve ' ~ lp.conf_dir ~ '/production.ini',
+  'linkpeek-worker': lp.venv ~ '/bin/python -m linkpeek_app.worker ' ~ lp.conf_dir ~ '/production.ini',
+} %}
+{%- for name, command in programs | dictsort %}
 
-{{ service('linkpeek-worker', 'linkpeek-worker', lp,
-           lp.venv ~ '/bin/python -m linkpeek_app.worker ' ~ lp.conf_dir ~ '/production.ini',
-           user=lp.app.user, directory=lp.src, watch=watch, program=True,
+{{ service(name, name, lp, command, user=lp.app.user, directory=lp.src, watch=watch, program=True,
            environment={'PYTHONPATH': lp.src, 'PYTHONDONTWRITEBYTECODE': '1'}) }}
+{%- endfor %}
