@@ -16,12 +16,11 @@ from core.errors import StateArgError
 from minion.functions.signature import flag
 
 
-
 def apply(ctx: Any, *mods: Any, test: Any = False, strict: Any = False, **kwargs: Any) -> Any:
     """Salt's state.apply: the named SLS (comma-separated or several args), else the highstate.
     strict=True: unknown state arguments and bad values are compile errors."""
     _refuse_unknown(kwargs)
-    return _run(ctx, _sls_names(mods), flag("state.apply", "test", test), flag("state.apply", "strict", strict))
+    return _run(ctx, "state.apply", _sls_names(mods), test, strict)
 
 
 def sls(ctx: Any, *mods: Any, test: Any = False, strict: Any = False, **kwargs: Any) -> Any:
@@ -30,13 +29,13 @@ def sls(ctx: Any, *mods: Any, test: Any = False, strict: Any = False, **kwargs: 
     names = _sls_names(mods)
     if not names:
         raise StateArgError("state.sls needs at least one SLS name")
-    return _run(ctx, names, flag("state.sls", "test", test), flag("state.sls", "strict", strict))
+    return _run(ctx, "state.sls", names, test, strict)
 
 
 def highstate(ctx: Any, test: Any = False, strict: Any = False, **kwargs: Any) -> Any:
     """Salt's state.highstate: what top.sls gives this minion."""
     _refuse_unknown(kwargs)
-    return _run(ctx, None, flag("state.highstate", "test", test), flag("state.highstate", "strict", strict))
+    return _run(ctx, "state.highstate", None, test, strict)
 
 
 def show_sls(ctx: Any, *mods: Any) -> Any:
@@ -81,9 +80,10 @@ def _show(ctx: Any, names: list[str] | None, shape: Any) -> Any:
     return masker.mask_data(shape(prepared.plan))
 
 
-def _run(ctx: Any, names: list[str] | None, test: bool, strict: bool) -> Any:
+def _run(ctx: Any, fun: str, names: list[str] | None, test: Any, strict: Any) -> Any:
     from minion.remote_apply import apply_remote
 
+    test, strict = flag(fun, "test", test), flag(fun, "strict", strict)
     config = ctx.config
     strict = strict or bool(getattr(config, "strict_arguments", False))
     return apply_remote(ctx.request, config.id, dict(ctx.grains), config.cache_dir, names, test=test,
@@ -99,7 +99,6 @@ def _sls_names(mods: tuple[Any, ...]) -> list[str] | None:
             names.extend(part.strip() for part in str(mod).split(","))
     names = [n for n in names if n]
     return names or None
-
 
 
 def _refuse_unknown(kwargs: dict[str, Any]) -> None:
