@@ -140,12 +140,9 @@ def read_secret_key(path: str) -> str:
     """Read a Z85 CURVE secret key file, refusing one that group or others can read."""
     try:
         mode = os.stat(path).st_mode
-        with open(path, encoding="ascii") as fh:
-            secret = fh.read().strip()
     except OSError as exc:
         raise KeyStoreError(f"cannot read key {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise KeyStoreError(f"{path} is not a key file") from exc
+    secret = _read_key_text(path)
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise KeyStoreError(f"secret key {path} is readable by others "
                             f"(mode {stat.S_IMODE(mode):04o}); run chmod 600 {path}")
@@ -168,16 +165,20 @@ def load_keypair(directory: str, name: str) -> KeyPair:
 
 def read_public_key(path: str) -> str:
     """Read one Z85 public key file."""
+    public = _read_key_text(path)
+    if not is_public_key(public):
+        raise KeyStoreError(f"{path} does not hold a CURVE public key")
+    return public
+
+
+def _read_key_text(path: str) -> str:
     try:
         with open(path, encoding="ascii") as fh:
-            public = fh.read().strip()
+            return fh.read().strip()
     except OSError as exc:
         raise KeyStoreError(f"cannot read key {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise KeyStoreError(f"{path} is not a key file") from exc
-    if not is_public_key(public):
-        raise KeyStoreError(f"{path} does not hold a CURVE public key")
-    return public
 
 
 def check_private(directory: str, key_path: str) -> None:
