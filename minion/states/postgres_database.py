@@ -23,7 +23,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers.postgres import NotAnswering, Psql, check_name, ident, literal
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.postgres_user import CONNECTION_ARGS, psql_for
+from minion.states.postgres_user import CONNECTION_ARGS, drop_pending, psql_for
 from minion.states.specargs import as_str, check_known
 
 FIXED = ("encoding", "lc_collate", "lc_ctype")  # set at creation only
@@ -143,11 +143,8 @@ class Absent:
 
     def check(self, ctx: ExecContext, spec: DatabaseSpec) -> Pending:
         check_name("database", spec.name)
-        if read_database(spec.psql, spec.name) is None:
-            return Pending(comment=f"database {spec.name} is absent")
-        return Pending(changes={"database": {"old": spec.name, "new": None}},
-                       comment=f"database {spec.name} would be dropped",
-                       applied_comment=f"database {spec.name} dropped")
+        return drop_pending("database", spec.name, read_database(spec.psql, spec.name) is not None,
+                            f"database {spec.name} is absent")
 
     def apply(self, ctx: ExecContext, spec: DatabaseSpec, pending: Pending) -> dict[str, Any]:
         spec.psql.execute(f"DROP DATABASE {ident(spec.name)};\n")

@@ -21,7 +21,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers.postgres import Psql, check_name, ident, literal
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.postgres_user import CONNECTION_ARGS, psql_for
+from minion.states.postgres_user import CONNECTION_ARGS, drop_pending, psql_for
 from minion.states.specargs import as_str, check_known
 
 
@@ -113,11 +113,8 @@ class Absent:
     def check(self, ctx: ExecContext, spec: ExtensionSpec) -> Pending:
         check_name("extension", spec.name)
         check_name("database", spec.dbname)
-        if _installed(spec) is None:
-            return Pending(comment=f"extension {spec.name} is not installed in {spec.dbname}")
-        return Pending(changes={"extension": {"old": spec.name, "new": None}},
-                       comment=f"extension {spec.name} would be dropped",
-                       applied_comment=f"extension {spec.name} dropped")
+        return drop_pending("extension", spec.name, _installed(spec) is not None,
+                            f"extension {spec.name} is not installed in {spec.dbname}")
 
     def apply(self, ctx: ExecContext, spec: ExtensionSpec, pending: Pending) -> dict[str, Any]:
         spec.psql.execute(f"DROP EXTENSION {ident(spec.name)};\n", db=spec.dbname)

@@ -20,7 +20,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers.postgres import Psql, check_name, ident, literal
 from minion.state.contract import ExecContext, Pending
-from minion.states.postgres_user import CONNECTION_ARGS, psql_for
+from minion.states.postgres_user import CONNECTION_ARGS, drop_pending, psql_for
 from minion.states.specargs import as_str, check_known
 
 
@@ -89,11 +89,8 @@ class Absent:
     def check(self, ctx: ExecContext, spec: SchemaSpec) -> Pending:
         check_name("schema", spec.name)
         check_name("database", spec.dbname)
-        if _owner(spec) is None:
-            return Pending(comment=f"schema {spec.name} is absent from {spec.dbname}")
-        return Pending(changes={"schema": {"old": spec.name, "new": None}},
-                       comment=f"schema {spec.name} would be dropped",
-                       applied_comment=f"schema {spec.name} dropped")
+        return drop_pending("schema", spec.name, _owner(spec) is not None,
+                            f"schema {spec.name} is absent from {spec.dbname}")
 
     def apply(self, ctx: ExecContext, spec: SchemaSpec, pending: Pending) -> dict[str, Any]:
         spec.psql.execute(f"DROP SCHEMA {ident(spec.name)};\n", db=spec.dbname)

@@ -84,6 +84,14 @@ class RoleFacts:
     groups: tuple[str, ...]
 
 
+def drop_pending(kind: str, name: str, exists: bool, absent: str, done: str = "dropped") -> Pending:
+    """An `absent` state's check: nothing to do (`absent` says so), or `kind` `name` goes."""
+    if not exists:
+        return Pending(comment=absent)
+    return Pending(changes={kind: {"old": name, "new": None}},
+                   comment=f"{kind} {name} would be {done}", applied_comment=f"{kind} {name} {done}")
+
+
 def read_role(psql: Psql, name: str) -> RoleFacts | None:
     columns = ", ".join(column for column, _ in FLAGS.values())
     rows = psql.query(
@@ -208,11 +216,8 @@ class Absent:
 
     def check(self, ctx: ExecContext, spec: RoleSpec) -> Pending:
         check_name("role", spec.name)
-        if read_role(spec.psql, spec.name) is None:
-            return Pending(comment=f"role {spec.name} is absent")
-        return Pending(changes={"role": {"old": spec.name, "new": None}},
-                       comment=f"role {spec.name} would be removed",
-                       applied_comment=f"role {spec.name} removed")
+        return drop_pending("role", spec.name, read_role(spec.psql, spec.name) is not None,
+                            f"role {spec.name} is absent", done="removed")
 
     def apply(self, ctx: ExecContext, spec: RoleSpec, pending: Pending) -> dict[str, Any]:
         spec.psql.execute(f"DROP ROLE {ident(spec.name)};\n")
