@@ -18,23 +18,6 @@ from typing import Iterator
 from core.errors import ConfigError
 
 
-def running_pid(path: str) -> int | None:
-    """The pid holding the lock at `path`, or None when no daemon holds it."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return _read_pid(fd) or -1
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return None
-    finally:
-        os.close(fd)
-
-
 @contextlib.contextmanager
 def hold_pidlock(path: str, daemon: str, config_path: str = "") -> Iterator[None]:
     """Hold the lock for the life of the block; ConfigError when another process holds it."""
