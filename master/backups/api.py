@@ -12,6 +12,7 @@ runs go through the running master's control socket as `backup.*` jobs.
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from typing import Any, Iterator
 
 from core.config import MasterConfig
@@ -28,11 +29,8 @@ def catalogue(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob", *,
     from master.backups.catalogue import Catalogue
     from master.drift_api import targeted_minions
 
-    cat = Catalogue(cfg.db_path, readonly=True)
-    try:
+    with closing(Catalogue(cfg.db_path, readonly=True)) as cat:
         declared, last = cat.declared(), cat.last_runs()
-    finally:
-        cat.close()
     minions = set(targeted_minions(cfg, target, tgt_type))
     if include_master and (target in ("*", MASTER_ROW)) and tgt_type == "glob":
         minions.add(MASTER_ROW)
@@ -43,21 +41,8 @@ def latest_good(cfg: MasterConfig, minion_id: str, job: str) -> dict[str, Any] |
     """The record of `minion_id`'s last good run of `job` (snapshot_id, finished_at, total_bytes...)."""
     from master.backups.catalogue import Catalogue
 
-    cat = Catalogue(cfg.db_path, readonly=True)
-    try:
+    with closing(Catalogue(cfg.db_path, readonly=True)) as cat:
         return cat.last_runs().get((minion_id, job), (None, None))[1]
-    finally:
-        cat.close()
-
-
-def runs(cfg: MasterConfig, minion_id: str, job: str, limit: int = 50) -> list[dict[str, Any]]:
-    from master.backups.catalogue import Catalogue
-
-    cat = Catalogue(cfg.db_path, readonly=True)
-    try:
-        return cat.runs(minion_id, job, limit)
-    finally:
-        cat.close()
 
 
 def run_backup(cfg: MasterConfig, minion_id: str, job: str,
