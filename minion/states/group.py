@@ -16,7 +16,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers import accounts
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.specargs import as_bool, check_known
+from minion.states.specargs import as_bool, as_name_set, check_known
 
 
 @dataclass(frozen=True)
@@ -29,14 +29,6 @@ class GroupSpec:
     delusers: tuple[str, ...] = ()
 
 
-def _users(key: str, value: Any) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(m, str) for m in value):
-        raise StateArgError(f"{key} must be a list of user names")
-    return tuple(sorted(set(value)))
-
-
 class Present:
     """group.present: the group exists, with its gid; `members` sets exactly who is in it,
     `addusers` / `delusers` only add or remove those users (Salt's three forms)."""
@@ -47,9 +39,9 @@ class Present:
         if gid is not None and (isinstance(gid, bool) or not isinstance(gid, int) or gid < 0):
             raise StateArgError("gid must be a non-negative integer")
         system = as_bool("group.present", "system", args.get("system"))
-        members = _users("members", args.get("members"))
-        addusers = _users("addusers", args.get("addusers")) or ()
-        delusers = _users("delusers", args.get("delusers")) or ()
+        members = as_name_set("members", args.get("members"), "user")
+        addusers = as_name_set("addusers", args.get("addusers"), "user") or ()
+        delusers = as_name_set("delusers", args.get("delusers"), "user") or ()
         if members is not None and (args.get("addusers") is not None
                                     or args.get("delusers") is not None):
             raise StateArgError('Conflicting options "members" with "addusers" and/or '

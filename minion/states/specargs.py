@@ -112,3 +112,12 @@ def as_regex(where: str, key: str, value: Any, *, blank_is_none: bool = False) -
         return re.compile(str(value))
     except re.error as exc:
         raise StateArgError(f"{where}: bad {key} {value!r}: {exc}") from None
+
+
+def as_name_set(key: str, value: Any, kind: str) -> tuple[str, ...] | None:
+    """A list of `kind` (user, group) names, sorted without repeats (None: not given)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise StateArgError(f"{key} must be a list of {kind} names")
+    return tuple(sorted(set(value)))

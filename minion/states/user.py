@@ -26,7 +26,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers import accounts
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.specargs import as_bool, check_known
+from minion.states.specargs import as_bool, as_name_set, check_known
 
 PRESENT_ARGS = {
     "uid",
@@ -75,14 +75,6 @@ def _no_newline(key: str, value: Any) -> str:
     return text
 
 
-def _names(key: str, value: Any) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if not isinstance(value, list) or not all(isinstance(g, str) for g in value):
-        raise StateArgError(f"{key} must be a list of group names")
-    return tuple(sorted(set(value)))
-
-
 class Present:
     """user.present: the account exists with the given attributes.
 
@@ -116,8 +108,8 @@ class Present:
             gid=gid,
             home=None if args.get("home") is None else _no_newline("home", args["home"]),
             shell=None if args.get("shell") is None else _no_newline("shell", args["shell"]),
-            groups=_names("groups", args.get("groups")),
-            optional_groups=_names("optional_groups", args.get("optional_groups")) or (),
+            groups=as_name_set("groups", args.get("groups"), "group"),
+            optional_groups=as_name_set("optional_groups", args.get("optional_groups"), "group") or (),
             remove_groups=as_bool(where, "remove_groups", args.get("remove_groups"), True),
             system=as_bool(where, "system", args.get("system")),
             createhome=as_bool(where, "createhome", args.get("createhome"), True),
