@@ -28,8 +28,11 @@ async def handle_pillar(master: Any, minion_id: str, request: dict[str, Any]) ->
     A request naming a job that a drill bound to this minion (master/drills/grants.py) gets
     that drill's SOURCE pillar instead, compiled with SOURCE's id and stored grains."""
     converge = master.converge
-    granted = master.pillar_grants.source_for(request.get("jid"), minion_id,
-                                              key=master.keystore.accepted().get(minion_id))
+    grants = master.pillar_grants
+    granted = None
+    if grants.live():   # a drill runs: only then is the key store read, for the caller's key now
+        granted = grants.source_for(request.get("jid"), minion_id,
+                                    key=master.keystore.accepted().get(minion_id))
     whose = granted or minion_id
     grains = dict(master.grains.get(whose, {}))
     grains["id"] = whose
