@@ -23,7 +23,7 @@ from typing import Any, Mapping
 
 from core.errors import StateArgError
 from minion.providers.atomic import write_atomic
-from minion.providers.safefs import read_file
+from minion.providers.safefs import DirSpec, read_file
 from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.specargs import check_known, one_line
 
@@ -97,8 +97,7 @@ class Present:
             out.append(line)
         if not done:
             out.append(wanted)
-        os.makedirs(os.path.dirname(spec.config), mode=0o755, exist_ok=True)
-        write_atomic(spec.config, "".join(f"{ln}\n" for ln in out), 0o644)
+        write_atomic(spec.config, "".join(f"{ln}\n" for ln in out), 0o644, make_dirs=DirSpec(0o755))
         if pending.facts.get("write_proc"):
             try:
                 with open(pending.facts["path"], "w", encoding="utf-8") as fh:
