@@ -71,8 +71,6 @@ EXIT_CLOSED_PIPE = 141   # as a shell tool killed by SIGPIPE (`lpmaster keys lis
 
 def _closed_pipe() -> int:
     """The reader of our output went away: stop quietly (no traceback, no second error at exit)."""
-    import os
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
