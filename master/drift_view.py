@@ -16,6 +16,7 @@ from typing import Any, Iterable
 
 from core.drift import CLEAN, NOT_CHECKED, STALE, UNREACHABLE, MinionDrift, describe_tag, report_to_json
 from core.errors import ConfigError
+from master.output import aligned, status_counts
 from master.output import escape_controls as escape   # minion text, safe for a terminal
 
 EXIT_CLEAN = 0
@@ -74,13 +75,8 @@ def drift_table(rows: Iterable[MinionDrift], *, details: bool = True) -> str:
         lines.append((escape(row.minion_id), row.status, format_age(row.age),
                       str(len(report.drifted)) if report else "-",
                       str(len(report.failed)) if report else "-", ", ".join(notes)))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    out = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines]
-    counts = {}
-    for row in rows:
-        counts[row.status] = counts.get(row.status, 0) + 1
-    out.append("")
-    out.append(", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    out = aligned(lines)
+    out += ["", status_counts(row.status for row in rows)]
     if details:
         for row in rows:
             out.extend(_details(row))

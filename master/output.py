@@ -6,7 +6,7 @@ newline and tab is shown escaped, so a return cannot rewrite the operator's term
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterable, Sequence
 
 from core.stateoutput import safe_text
 
@@ -18,6 +18,20 @@ def _yaml(value: Any) -> str:
         return yaml.safe_dump(value, default_flow_style=False, sort_keys=True, allow_unicode=True).rstrip("\n")
     except yaml.YAMLError:
         return json.dumps(value, indent=2, sort_keys=True, default=repr, ensure_ascii=False)
+
+
+def aligned(rows: Sequence[Sequence[str]]) -> list[str]:
+    """Table rows (the header first) as lines of left-aligned columns two spaces apart."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
+
+
+def status_counts(statuses: Iterable[str]) -> str:
+    """A table's summary line: "1 drifted, 3 ok", how many rows have each status."""
+    counts: dict[str, int] = {}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
 
 
 def escape_controls(text: str) -> str:

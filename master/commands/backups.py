@@ -102,6 +102,7 @@ def handle_backups(args: argparse.Namespace) -> int:
 
 def backups_table(rows: list[Any]) -> str:
     from master.drift_view import format_age
+    from master.output import aligned, status_counts
     from master.output import escape_controls as escape
 
     if not rows:
@@ -113,12 +114,7 @@ def backups_table(rows: list[Any]) -> str:
                       escape(str(good.get("snapshot_id") or "-"))[:8], format_age(row.age), format_age(row.max_age),
                       human_bytes(good.get("total_bytes")),
                       escape((row.last_error or "").splitlines()[0][:80]) if row.last_error else ""))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
-    out = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() for line in lines]
-    counts: dict[str, int] = {}
-    for row in rows:
-        counts[row.status] = counts.get(row.status, 0) + 1
-    out += ["", ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))]
+    out = aligned(lines) + ["", status_counts(row.status for row in rows)]
     return "\n".join(out) + "\n"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any, Iterable, Mapping
 
+from master.output import aligned
 from master.output import escape_controls as escape
 
 BY_HAND_S = 1.5 * 3600   # what the rebuild of the lost server took by hand
@@ -71,8 +72,7 @@ def drills_table(results: Iterable[Mapping[str, Any]]) -> str:
         table.append((str(r.get("id") or "-"), when, str(r["kind"]) + ("*" if r.get("trigger") == "schedule" else ""),
                       escape(r["source"]), escape(r["onto"]), result,
                       format_seconds(float(r.get("total") or 0)), phases))
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    out = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in table]
+    out = aligned(table)
     if any(r.get("trigger") == "schedule" for r in rows):
         out.append("(* scheduled)")
     return "\n".join(out) + "\n"
