@@ -147,9 +147,6 @@ class Restic:
         self.run("init")
         log.info("initialised the restic repository")
 
-    def version(self) -> str:
-        return self.run("version").stdout.strip()
-
     # -- backup ---------------------------------------------------------------------------
 
     def backup_paths(self, paths: Sequence[str], excludes: Sequence[str], tags: Sequence[str],
