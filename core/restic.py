@@ -151,19 +151,19 @@ class Restic:
 
     def backup_paths(self, paths: Sequence[str], excludes: Sequence[str], tags: Sequence[str],
                      on_status: StatusCallback | None = None) -> BackupOutcome:
-        args = ["backup", "--json", f"--host={self.spec.host}", *_tag_args(tags),
-                *(f"--exclude={e}" for e in excludes), "--", *paths]
-        proc = subprocess.Popen(self.argv(*args), env=self.env(), stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        return _follow(proc, on_status)
+        return self._backup(tags, [*(f"--exclude={e}" for e in excludes), "--", *paths], subprocess.DEVNULL,
+                            on_status)
 
     def backup_stdin(self, filename: str, tags: Sequence[str], stdin: IO[bytes] | int,
                      on_status: StatusCallback | None = None, started: Callable[[subprocess.Popen[bytes]], None]
                      | None = None) -> BackupOutcome:
-        args = ["backup", "--json", f"--host={self.spec.host}", *_tag_args(tags), "--stdin",
-                f"--stdin-filename={filename}"]
-        proc = subprocess.Popen(self.argv(*args), env=self.env(), stdin=stdin,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return self._backup(tags, ["--stdin", f"--stdin-filename={filename}"], stdin, on_status, started)
+
+    def _backup(self, tags: Sequence[str], args: Sequence[str], stdin: IO[bytes] | int,
+                on_status: StatusCallback | None,
+                started: Callable[[subprocess.Popen[bytes]], None] | None = None) -> BackupOutcome:
+        argv = self.argv("backup", "--json", f"--host={self.spec.host}", *(f"--tag={t}" for t in tags), *args)
+        proc = subprocess.Popen(argv, env=self.env(), stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         if started is not None:
             started(proc)
         return _follow(proc, on_status)
@@ -283,10 +283,6 @@ def sftp_target(repository: str, default_port: int = 22) -> tuple[str, str, int]
     if match is None:
         raise ResticError("an sftp repository looks like sftp:user@host:/path or sftp://user@host:port//path")
     return match.group("user") or "", match.group("host"), default_port
-
-
-def _tag_args(tags: Sequence[str]) -> list[str]:
-    return [f"--tag={t}" for t in tags]
 
 
 def _tag_filter(tags: Sequence[str]) -> list[str]:
