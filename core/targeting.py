@@ -21,7 +21,6 @@ its words, defined in the master's `nodegroups:`).
 from __future__ import annotations
 
 import fnmatch
-import ipaddress
 import re
 from typing import Any, Mapping
 
@@ -128,6 +127,8 @@ def select(minions: Mapping[str, Mapping[str, Any]], target: str, tgt_type: str 
 
 def _ipcidr_match(grains: Mapping[str, Any], target: str) -> bool:
     """S@10.0.0.0/24 or S@10.0.0.5: any of the minion's ipv4/ipv6 addresses in it."""
+    import ipaddress  # only S@ targets need it; top.sls is read on every apply
+
     try:
         network = ipaddress.ip_network(str(target).strip(), strict=False)
     except ValueError:
