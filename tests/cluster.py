@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 STARTUP_TIMEOUT = 30.0
 VENV_BIN = Path(sys.executable).parent
@@ -101,6 +101,19 @@ class Cluster:
         """Append YAML lines to master.yaml (before the master starts)."""
         with open(self.master_cfg, "a", encoding="utf-8") as fh:
             fh.write(text)
+
+    def write_states(self, files: Mapping[str, str]) -> None:
+        """Write {path relative to the master's state tree: text} into it."""
+        for rel, text in files.items():
+            path = self.master_dir / "states" / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+
+    def secret(self, key: str, value: str) -> str:
+        """`lpmaster secret encrypt --key KEY` of `value` (on stdin): the ENC token for pillar."""
+        proc = self.cli("secret", "encrypt", "--key", key, input=value)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout.strip()
 
     # -- processes -----------------------------------------------------------------------
 

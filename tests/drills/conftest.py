@@ -54,11 +54,6 @@ class DrillFleet(Cluster):
                          minion_config="drift:\n  enabled: false\n")
         self.outdirs = {mid: root / "out" / mid for mid in MINIONS}
 
-    def secret(self, key: str, value: str) -> str:
-        proc = self.cli("secret", "encrypt", "--key", key, input=value)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout.strip()
-
     def drill(self, *args: str, input: str | None = None):
         return self.cli(*args, input=input, timeout=300)
 
@@ -73,13 +68,9 @@ def fleet(lpmaster_bin, lpminion_bin):
     root = Path(tempfile.mkdtemp(prefix="lp-drills-"))
     f = DrillFleet(root, lpmaster_bin, lpminion_bin)
     try:
-        mroot = f.master_dir
         assert f.cli("secret", "keygen").returncode == 0
-        for rel, text in STATES.items():
-            path = mroot / "states" / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        pillar = mroot / "pillar"
+        f.write_states(STATES)
+        pillar = f.master_dir / "pillar"
         (pillar / "top.sls").write_text("base:\n  'web*':\n    - web\n  'web1':\n    - backup1\n"
                                         "  'scratch*':\n    - scratch\n  'plain*':\n    - scratch\n")
         f.repository = root / "repo-web1"

@@ -36,11 +36,6 @@ class Fleet(Cluster):
                          minion_config="drift:\n  enabled: false\nrequest_timeout: 5\n")
         self.out = root / "out"
 
-    def secret(self, key: str, value: str) -> str:
-        proc = self.cli("secret", "encrypt", "--key", key, input=value)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout.strip()
-
     def run_api(self, tgt: str, fun: str, *arg: Any, **kwarg: Any) -> dict[str, Any]:
         """One job through the master's library (no `lpmaster` argv holding the arguments):
         {minion: {"ret", "success", "retcode"}}."""
@@ -60,10 +55,7 @@ def fleet(lpmaster_bin: str, lpminion_bin: str):
     f = Fleet(root, lpmaster_bin, lpminion_bin)
     try:
         assert f.cli("secret", "keygen").returncode == 0
-        for rel, text in STATES.items():
-            path = f.master_dir / "states" / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
+        f.write_states(STATES)
         pillar = f.master_dir / "pillar"
         pillar.mkdir(exist_ok=True)
         (pillar / "top.sls").write_text("base:\n  'm1':\n    - data\n")

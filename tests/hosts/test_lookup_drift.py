@@ -36,8 +36,7 @@ def drift(c: Cluster) -> tuple[int, dict]:
 def test_drift_from_a_running_daemon_sees_a_gid_changed_by_hand(make_host, tmp_path: Path):
     host = make_host("lookup1")
     with Cluster(tmp_path / "c", master_args=["--interface", GATEWAY]) as c:
-        for rel, text in STATES.items():
-            (c.master_dir / "states" / rel).write_text(text)
+        c.write_states(STATES)
         c.start_master()
         spawn_minion(host, c, "h1")
         try:

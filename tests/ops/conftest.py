@@ -30,10 +30,7 @@ class OpsCluster(Cluster):
                          minion_args=["--heartbeat", "0.5", "--startup-states", "none"],
                          minion_config="register_backoff_max: 0.5\nrequest_timeout: 2\n" + drift)
         self.add_master_config("minion_down_after: 3\n")
-        for rel, text in STATES.items():
-            path = self.master_dir / "states" / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
+        self.write_states(STATES)
 
     def outdir(self, mid: str) -> Path:
         return self.root / "out" / mid

@@ -56,11 +56,6 @@ class Fleet(Cluster):
     def pillar_file(self, name: str) -> Path:
         return self.master_dir / "pillar" / name
 
-    def secret(self, key: str, value: str) -> str:
-        proc = self.cli("secret", "encrypt", "--key", key, input=value)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout.strip()
-
 
 @pytest.fixture(scope="package")
 def fleet(tmp_path_factory, lpmaster_bin, lpminion_bin):
@@ -69,13 +64,9 @@ def fleet(tmp_path_factory, lpmaster_bin, lpminion_bin):
     root = Path(tempfile.mkdtemp(prefix="lp-converge-"))
     f = Fleet(root, lpmaster_bin, lpminion_bin)
     try:
-        mroot = f.master_dir
         assert f.cli("secret", "keygen").returncode == 0
-        for rel, text in STATES.items():
-            path = mroot / "states" / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-        pillar = mroot / "pillar"
+        f.write_states(STATES)
+        pillar = f.master_dir / "pillar"
         pillar.mkdir(exist_ok=True)
         (pillar / "top.sls").write_text("base:\n  'web*':\n    - web\n  'db*':\n    - db\n")
         (pillar / "web.sls").write_text(

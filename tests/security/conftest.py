@@ -32,11 +32,6 @@ class Guarded(Cluster):
                          minion_config="register_backoff_max: 0.5\nrequest_timeout: 2\n"
                                        "drift:\n  enabled: false\n")
 
-    def secret(self, key: str, value: str) -> str:
-        proc = self.cli("secret", "encrypt", "--key", key, input=value)
-        assert proc.returncode == 0, proc.stderr
-        return proc.stdout.strip()
-
 
 @dataclass(frozen=True)
 class Snapshot:
