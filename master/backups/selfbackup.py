@@ -29,6 +29,7 @@ import sqlite3
 import tempfile
 import time
 import uuid
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -219,7 +220,7 @@ def restore_master(repository: str, directory: str, *, password: str, ssh: Ssh |
     work = tempfile.mkdtemp(prefix=".restore-", dir=directory)
     try:
         with Restic(conf, os.path.join(work, "cache"), no_lock=True) as restic:
-            snaps = [s for s in restic.snapshots(tags=[f"lp-job={JOB}"])]
+            snaps = restic.snapshots(tags=[f"lp-job={JOB}"])
             if snapshot not in ("", "latest"):
                 snaps = [s for s in snaps if str(s.get("id", "")).startswith(snapshot)]
             if not snaps:
@@ -277,14 +278,11 @@ def _record_restored(db_path: str, snap: Mapping[str, Any]) -> None:
     from master.backups.catalogue import Catalogue
 
     when = snapshot_epoch(str(snap.get("time", ""))) or time.time()
-    cat = Catalogue(db_path)
-    try:
+    with closing(Catalogue(db_path)) as cat:
         cat.add_run(MASTER_ROW, {"run_id": uuid.uuid4().hex, "kind": "backup", "job": JOB, "success": True,
                                  "source": "master", "snapshot_id": str(snap.get("short_id") or snap["id"])[:8],
                                  "started_at": when, "finished_at": when, "error": None,
                                  "warning": "recorded by `lpmaster init --restore` from this snapshot"})
-    finally:
-        cat.close()
 
 
 def snapshot_epoch(text: str) -> float | None:
