@@ -21,7 +21,6 @@ too (guards only look); `retry` runs the state again, outside test mode, until i
 from __future__ import annotations
 
 import os
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +42,11 @@ class Retry:
     splay: float = 0.0
 
     def delay(self) -> float:
-        return self.interval + (random.uniform(0, self.splay) if self.splay else 0.0)
+        if not self.splay:
+            return float(self.interval)
+        import random  # only a retry with splay needs it; this module loads on every apply
+
+        return self.interval + random.uniform(0, self.splay)
 
 
 @dataclass(frozen=True)
