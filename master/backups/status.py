@@ -11,7 +11,7 @@
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from master.backups.catalogue import Declared
@@ -38,7 +38,6 @@ class JobStatus:
     last_good: Mapping[str, Any] | None = None
     last_run: Mapping[str, Any] | None = None
     last_error: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         good = self.last_good or {}
