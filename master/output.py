@@ -34,6 +34,20 @@ def status_counts(statuses: Iterable[str]) -> str:
     return ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
 
 
+def job_warnings(unstored: list[str], storage: dict[str, Any] | None, skew: dict[str, float]) -> list[str]:
+    """What `run` and `apply` print on stderr after a job: returns not stored, clocks off."""
+    from master.clockskew import skew_warning
+    from master.storage import unstored_warning
+
+    return [w for w in (unstored_warning(unstored, storage), skew_warning(skew)) if w]
+
+
+def stopped_note(jid: str) -> str:
+    """What `run` and `apply` print when the master stopped before every minion answered."""
+    return ("lpmaster: the master stopped before every minion answered; returns that arrive later "
+            f"are in the job store: lpmaster jobs show {jid}")
+
+
 def escape_controls(text: str) -> str:
     """Replace control and invisible formatting characters (but newline and tab) by visible
     escapes: also U+202E and friends, which could make a return read differently than it is."""

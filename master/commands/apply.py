@@ -39,10 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from master import api
     from master.fleet import FleetSummary
-    from master.output import escape_controls, minion_return_text
-    from master.clockskew import skew_warning
+    from master.output import escape_controls, job_warnings, minion_return_text, stopped_note
     from master.pendingmatch import no_match_message
-    from master.storage import unstored_warning
 
     cfg = api.load_config(cli.require_config(args, "master"))
     fun = "state.apply" if args.sls else "state.highstate"
@@ -112,12 +110,10 @@ def handle(args: argparse.Namespace) -> int:
             print(f"Job id: {jid} (lpmaster jobs show {jid})")
     for mid, why in sorted(fleet.missing.items()):
         print(f"lpmaster: {escape_controls(mid)} did not answer ({why})", file=sys.stderr)
-    for warning in (unstored_warning(unstored, storage), skew_warning(skew)):
-        if warning:
-            print(warning, file=sys.stderr)
+    for warning in job_warnings(unstored, storage, skew):
+        print(warning, file=sys.stderr)
     if stopped:
-        print(f"lpmaster: the master stopped before every minion answered; returns that arrive later "
-              f"are in the job store: lpmaster jobs show {jid}", file=sys.stderr)
+        print(stopped_note(jid), file=sys.stderr)
     return fleet.exit_code(detailed=args.detailed_exitcodes)
 
 

@@ -33,10 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from master import api
-    from master.clockskew import skew_warning
-    from master.output import minion_return_text
+    from master.output import job_warnings, minion_return_text, stopped_note
     from master.pendingmatch import no_match_message
-    from master.storage import unstored_warning
 
     cfg = api.load_config(cli.require_config(args, "master"))
     arg, kwarg = api.split_args(args.args)
@@ -89,16 +87,14 @@ def handle(args: argparse.Namespace) -> int:
         cli.print_json({**returns, **failures})
     elif fmt is not None:
         cli.print_structured(returns, fmt)
-    for warning in (unstored_warning(unstored, storage), skew_warning(skew)):
-        if warning:
-            print(warning, file=sys.stderr)
+    for warning in job_warnings(unstored, storage, skew):
+        print(warning, file=sys.stderr)
     if missing:
         print(f"lpmaster: {len(missing)} of {len(expected)} minion(s) did not answer:", file=sys.stderr)
         for mid, why in missing.items():
             print(f"  {mid} ({why})", file=sys.stderr)
     if stopped:
-        print(f"lpmaster: the master stopped before every minion answered; returns that arrive later "
-              f"are in the job store: lpmaster jobs show {jid}", file=sys.stderr)
+        print(stopped_note(jid), file=sys.stderr)
     if missing or stopped:
         return cli.EXIT_INCOMPLETE
     return cli.EXIT_FAILED if failures else cli.EXIT_OK
