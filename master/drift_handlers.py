@@ -35,7 +35,7 @@ MAX_STARTUP_SLS = 100
 
 def handle_drift(master: Any, minion_id: str, request: dict[str, Any]) -> Reply:
     stored, report = master.drift.receive_report(minion_id, request.get("report"),
-                                                 key=master.keystore.accepted().get(minion_id))
+                                                 key=master.keystore.accepted_key(minion_id))
     return wire.message("ack", seq=report.seq, stored=stored)
 
 

@@ -252,6 +252,13 @@ class KeyStore:
         entry = self.lookup(key)
         return entry.minion_id if entry is not None and entry.state == ACCEPTED else None
 
+    def accepted_key(self, minion_id: str) -> str | None:
+        """The accepted key of `minion_id` (None: none, or its key is also another id's), as
+        fresh as `lookup` (for a handler on the message path: no scan of the other states)."""
+        self.refresh(states=(ACCEPTED,))
+        entry = self._by_state[ACCEPTED].get(minion_id)
+        return None if entry is None or minion_id in self._conflicted_ids else entry.key
+
     def accepted(self) -> dict[str, str]:
         """id -> key of every accepted minion (an id whose key is also another id's: none)."""
         self.refresh()

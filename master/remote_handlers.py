@@ -32,7 +32,7 @@ async def handle_pillar(master: Any, minion_id: str, request: dict[str, Any]) ->
     granted = None
     if grants.live():   # a drill runs: only then is the key store read, for the caller's key now
         granted = grants.source_for(request.get("jid"), minion_id,
-                                    key=master.keystore.accepted().get(minion_id))
+                                    key=master.keystore.accepted_key(minion_id))
     whose = granted or minion_id
     grains = dict(master.grains.get(whose, {}))
     grains["id"] = whose

@@ -89,5 +89,7 @@ def test_a_second_store_sees_changes_made_by_another(tmp_path):
     daemon_view.register("web1", k)
     cli_view.accept("web1")
     assert daemon_view.accepted_id(k) == "web1"
+    assert daemon_view.accepted_key("web1") == k == daemon_view.accepted()["web1"]
     cli_view.reject("web1")
     assert daemon_view.accepted_id(k) is None
+    assert daemon_view.accepted_key("web1") is None
