@@ -24,12 +24,17 @@ def fresh_keypair() -> keys.KeyPair:
 
 
 class RawClient:
-    """A DEALER (and optionally a SUB) with CURVE keys of our choosing."""
+    """A DEALER (and optionally a SUB) with CURVE keys (and a routing id) of our choosing; in
+    `ctx` if given (then `close` leaves the context to its owner)."""
 
-    def __init__(self, cluster, pair: keys.KeyPair) -> None:
-        self.ctx = zmq.Context()
+    def __init__(self, cluster, pair: keys.KeyPair, routing_id: bytes | None = None,
+                 ctx: zmq.Context | None = None) -> None:
+        self._own_ctx = ctx is None
+        self.ctx = ctx or zmq.Context()
         self.cluster, self.pair = cluster, pair
         self.dealer = self._socket(zmq.DEALER)
+        if routing_id is not None:
+            self.dealer.setsockopt(zmq.ROUTING_ID, routing_id)
         self.dealer.connect(f"tcp://127.0.0.1:{cluster.req_port}")
 
     def _socket(self, kind: int) -> zmq.Socket:
@@ -60,7 +65,10 @@ class RawClient:
         return sub, monitor
 
     def close(self) -> None:
-        self.ctx.destroy(linger=0)
+        if self._own_ctx:
+            self.ctx.destroy(linger=0)
+        else:
+            self.dealer.close(linger=0)
 
 
 def wait_event(monitor: zmq.Socket, wanted: int, timeout: float = 20.0) -> bool:
