@@ -85,20 +85,16 @@ def story():
     fleet = StoryFleet(root)
     try:
         assert fleet.cli("secret", "keygen").returncode == 0
-        for rel, text in STATES.items():
-            (fleet.master_dir / "states" / rel).write_text(text)
-
-        def secret(key: str, value: str) -> str:
-            return fleet.cli("secret", "encrypt", "--key", key, input=value).stdout.strip()
+        fleet.write_states(STATES)
         pillar = fleet.master_dir / "pillar"
         (pillar / "top.sls").write_text("base:\n  'app1':\n    - app\n")
         (pillar / "app.sls").write_text(
-            f"app:\n  key: {secret('app:key', APP_KEY)}\n"
+            f"app:\n  key: {fleet.secret('app:key', APP_KEY)}\n"
             "backup:\n"
             f"  repository: {vault.repository('app1')}\n"
-            f"  password: {secret('backup:password', REPO_PASSWORD)}\n"
+            f"  password: {fleet.secret('backup:password', REPO_PASSWORD)}\n"
             "  ssh:\n"
-            f"    key: {secret('backup:ssh:key', vault.private_key)}\n"
+            f"    key: {fleet.secret('backup:ssh:key', vault.private_key)}\n"
             f"    known_hosts: {json.dumps(vault.known_hosts.strip())}\n"
             "  jobs:\n"
             "    public: {source: files, paths: [/srv/app/public], cron: '0 3 * * *'}\n"
