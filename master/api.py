@@ -78,11 +78,6 @@ def fingers(cfg: MasterConfig, pattern: str = "*") -> dict[str, dict[str, str]]:
     return out
 
 
-def key_problems(cfg: MasterConfig) -> list[str]:
-    """Refused key files and keys stored under two ids (master/keystore.py), as sentences."""
-    return keystore(cfg).problems()
-
-
 def keys_matching(cfg: MasterConfig, pattern: str, action: str, state: str | None = None) -> list[KeyEntry]:
     """The keys an action (accept/reject/delete) would touch (only those in `state`, if given)."""
     states = {"accept": (PENDING, REJECTED), "reject": (PENDING, ACCEPTED),

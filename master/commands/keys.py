@@ -72,9 +72,9 @@ _TITLES = {"accepted": "Accepted Keys:", "pending": "Unaccepted Keys:",
 def handle_list(args: argparse.Namespace) -> int:
     from master import api
 
-    cfg = _config(args)
-    keys = api.list_keys(cfg)
-    for problem in api.key_problems(cfg):
+    store = api.keystore(_config(args))   # one scan of the key files for both
+    keys = store.list_ids()
+    for problem in store.problems():
         print(f"lpmaster: warning: {problem}", file=sys.stderr)
     if args.json:
         cli.print_json(keys)
