@@ -84,8 +84,9 @@ def parse_check(name: str, spec: Any) -> Check:
     if not isinstance(spec, Mapping):
         raise ConfigError(f"health check {name}: must be a mapping with a type ({', '.join(TYPES)})")
     kind = spec.get("type")
-    if kind not in _KEYS:
-        raise ConfigError(f"health check {name}: type must be one of {', '.join(TYPES)}, not {kind!r}")
+    if not isinstance(kind, str) or kind not in _KEYS:
+        raise ConfigError(f"health check {name}: type must be one of {', '.join(TYPES)}, "
+                          f"not {repr(kind)[:80]}, like `type: http`")
     unknown = sorted(set(map(str, spec)) - _KEYS[kind])
     if unknown:
         raise ConfigError(f"health check {name}: {kind} checks take {', '.join(sorted(_KEYS[kind]))}, "

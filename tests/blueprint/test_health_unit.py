@@ -116,3 +116,11 @@ def test_bad_declarations_are_reported_not_raised():
     with pytest.raises(ConfigError):
         parse_checks({"checks": {"x": {"type": "tcp", "port": 99999}}})
     assert run_checks(Services(), None, "web1").healthy  # nothing declared
+
+
+@pytest.mark.parametrize("kind", [["http"], {"http": None}])
+def test_a_type_that_is_a_list_or_mapping_is_a_clear_error_naming_the_check(kind):
+    with pytest.raises(ConfigError, match=r"health check https-healthz: type must be one of http, tcp, command"):
+        parse_checks({"checks": {"https-healthz": {"type": kind, "url": "https://{address}/"}}})
+    report = run_checks(Services(), checks(web={"type": kind}), "web1")
+    assert not report.healthy and "health check web: type must be one of" in report.error
