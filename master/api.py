@@ -145,8 +145,9 @@ def control_request(cfg: MasterConfig, request: dict[str, Any], timeout: float) 
             for line in stream:
                 event = json.loads(line)
                 if event.get("event") == "error":
-                    from core.errors import LinkpeekError
-                    raise LinkpeekError(event.get("error", "the master refused the request"))
+                    from core.errors import ConfigError, LinkpeekError
+                    kind = ConfigError if event.get("config") is True else LinkpeekError
+                    raise kind(event.get("error", "the master refused the request"))
                 yield event
                 if event.get("event") == "done":
                     return

@@ -145,6 +145,8 @@ class ControlServer:
                 await _send(writer, {"event": "error", "error": f"unknown op {str(op)[:40]!r}"})
         except (ValueError, UnicodeDecodeError) as exc:
             await _send(writer, {"event": "error", "error": f"bad request: {exc}"})
+        except ConfigError as exc:   # the CLI exits 64, as for its own config errors
+            await _send(writer, {"event": "error", "error": str(exc), "config": True})
         except LinkpeekError as exc:
             await _send(writer, {"event": "error", "error": str(exc)})
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):

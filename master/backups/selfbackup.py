@@ -7,7 +7,7 @@
         cron: "15 2 * * *"
         keep: {daily: 7, weekly: 4}
         env: {}                                                          # extra restic environment
-        ssh: {key_file: /root/.ssh/lp-backup, known_hosts_file: /root/.ssh/known_hosts}   # for sftp:
+        ssh: {key_file: /root/.ssh/lp-backup, known_hosts_file: /root/.ssh/known_hosts, port: 22}   # for sftp:
 
     record = run_self_backup(cfg)                  # one run now (the daemon runs it on its cron)
     restore_master(repository, directory, password_file=...)   # what `init --restore` does
@@ -102,9 +102,13 @@ def parse_settings(data: Any, root: str = "") -> SelfBackup:
         conf = data["ssh"]
         if not isinstance(conf, Mapping):
             raise ConfigError("master.yaml backup:ssh must be a mapping with key_file (and known_hosts_file)")
+        port = conf.get("port", 22)
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise ConfigError(f"master.yaml backup:ssh:port must be a port number from 1 to 65535 "
+                              f"(like `port: 2222`), not {repr(port)[:40]}")
         known = conf.get("known_hosts_file")
         ssh = Ssh(key=_read_secret_file(conf.get("key_file"), "ssh:key_file"),
-                  known_hosts=_read_file(known) if known else "", port=int(conf.get("port", 22)))
+                  known_hosts=_read_file(known) if known else "", port=port)
     host = data.get("host", "lp-master")
     if not isinstance(host, str) or not host:
         raise ConfigError("master.yaml backup:host must be a name")
