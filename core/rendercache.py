@@ -16,6 +16,12 @@ template name that is not a literal makes it uncacheable: it renders every time.
 Only renders are cached: every state's check still reads the host. Entries live in
 `<cachedir>/render` (0700, ours, files 0600); a directory that is not ours is not used.
 Values that are not picklable make the render uncacheable, never wrong.
+
+A run reads packs newest first, only as far as it needs (an unchanged tree: the newest
+one). A run that rendered anything writes one new pack (every entry it used or made: one
+file, not one per render) and prunes: the newest PACK_KEEP packs are kept, any older than
+PACK_MAX_AGE go, and so do stale temp files and entries of the old one-file-per-render format.
+A run that rendered nothing writes and prunes nothing.
 """
 from __future__ import annotations
 
@@ -24,11 +30,16 @@ import hashlib
 import os
 import pickle
 import stat
+import secrets
 import sys
+import time
 from contextvars import ContextVar
 from typing import Any, Callable, Iterator, Mapping
 
 FORMAT = "1"
+PACK_KEEP = 8
+PACK_MAX_AGE = 30 * 86400
+TMP_MAX_AGE = 3600
 PURE_SALT = frozenset({
     "pillar.get", "pillar.item", "pillar.items", "pillar.raw", "pillar.keys", "pillar.filter_by",
     "grains.get", "grains.item", "grains.items", "grains.has_value", "grains.filter_by",
@@ -60,6 +71,8 @@ def using(cachedir: str | None) -> Iterator["RenderCache | None"]:
         yield cache
     finally:
         _ACTIVE.reset(token)
+        if cache is not None:
+            cache.flush()
 
 
 def active() -> "RenderCache | None":
@@ -91,6 +104,10 @@ class RenderCache:
         self._analysis: dict[tuple[Any, ...], Any] = {}
         self._deps_ok: dict[tuple[str, str], bool] = {}
         self._inside = False
+        self._unread: list[str] | None = None  # pack names not loaded yet, newest first
+        self._loaded: list[dict[str, bytes]] = []
+        self._used: dict[str, bytes] = {}
+        self._new: dict[str, bytes] = {}
 
     @classmethod
     def open(cls, cachedir: str) -> "RenderCache | None":
@@ -112,14 +129,13 @@ class RenderCache:
         except Uncacheable:
             self.skipped += 1
             return self._produce(produce)
-        entry = os.path.join(self.path, key)
-        found = _read(entry)
+        found = self._get(key)
         if found is not _MISS:
             self.hits += 1
             return found
         self.misses += 1
         result = self._produce(produce)
-        _store(entry, result)
+        self._put(key, result)
         return result
 
     def _produce(self, produce: Callable[[], Any]) -> Any:
@@ -152,15 +168,15 @@ class RenderCache:
             if found is None:
                 raise Uncacheable(source)
             return found
-        entry = os.path.join(self.path, "a-" + hashlib.sha256(pickle.dumps(head)).hexdigest())
-        found = _read(entry)
+        entry = "a-" + hashlib.sha256(pickle.dumps(head)).hexdigest()
+        found = self._get(entry)
         if found is _MISS or not (isinstance(found, tuple) and all(
                 self._dep_unchanged(tree_root, dep) for dep in found[1])):
             try:
                 found = analyse(env(), text, source)
             except Uncacheable:
                 found = None
-            _store(entry, found)
+            self._put(entry, found)
         self._analysis[head] = found
         if found is None:
             raise Uncacheable(source)
@@ -175,24 +191,119 @@ class RenderCache:
         return self._deps_ok[dep]
 
 
+    # -- the packs -----------------------------------------------------------------------
+
+    def _get(self, key: str) -> Any:
+        data = self._new.get(key) or self._used.get(key) or self._find(key)
+        if data is None:
+            return _MISS
+        try:
+            value = pickle.loads(data)
+        except _UNPICKLE_ERRORS:
+            return _MISS
+        self._used[key] = data
+        return value
+
+    def _find(self, key: str) -> bytes | None:
+        for pack in self._loaded:
+            if key in pack:
+                return pack[key]
+        if self._unread is None:
+            self._unread = [name for _, name in reversed(_packs(self.path))]
+        while self._unread:
+            pack = _load_pack(os.path.join(self.path, self._unread.pop(0)))
+            self._loaded.append(pack)
+            if key in pack:
+                return pack[key]
+        return None
+
+    def _put(self, key: str, value: Any) -> None:
+        try:
+            self._new[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
+            pass
+
+    def flush(self) -> None:
+        """Write what this run used and made as one new pack, then prune (nothing new: no-op)."""
+        if not self._new:
+            return
+        entries = {**self._used, **self._new}
+        self._new = {}
+        self._used = dict(entries)
+        existing = _packs(self.path)
+        seq = existing[-1][0] + 1 if existing else 1
+        name = f"p-{seq:012d}-{int(time.time()):x}-{secrets.token_hex(4)}"
+        if _write(os.path.join(self.path, name),
+                  pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)):
+            prune(self.path, keep=name)
+
+
 _MISS = object()
+_UNPICKLE_ERRORS = (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
+                    ImportError, IndexError, KeyError)
 
 
-def _read(path: str) -> Any:
+def _packs(path: str) -> list[tuple[int, str]]:
+    """(sequence number, name) of the packs in `path`, oldest first."""
+    found = []
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return []
+    for name in names:
+        seq = _pack_seq(name)
+        if seq is not None:
+            found.append((seq, name))
+    return sorted(found)
+
+
+def _pack_seq(name: str) -> int | None:
+    parts = name.split("-")
+    if len(parts) != 4 or parts[0] != "p" or not parts[1].isdigit() or "." in name:
+        return None
+    return int(parts[1])
+
+
+def _pack_time(name: str) -> int | None:
+    try:
+        return int(name.split("-")[2].split(".")[0], 16)
+    except (IndexError, ValueError):
+        return None
+
+
+def _load_pack(path: str) -> dict[str, bytes]:
     try:
         with open(path, "rb") as handle:
-            return pickle.loads(handle.read())
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError,
-            ImportError, IndexError):
-        return _MISS
+            pack = pickle.loads(handle.read())
+    except (OSError, *_UNPICKLE_ERRORS):
+        return {}
+    return pack if isinstance(pack, dict) else {}
 
 
-def _store(path: str, value: Any) -> None:
+def prune(path: str, keep: str | None = None, now: float | None = None) -> list[str]:
+    """Remove from the cache directory `path` every pack but the newest PACK_KEEP, packs
+    older than PACK_MAX_AGE (never `keep`), temp files older than TMP_MAX_AGE and entries of
+    the old one-file-per-render format. Returns the names removed."""
+    now = time.time() if now is None else now
+    packs = [name for _, name in _packs(path)]
+    doomed = set(packs[:-PACK_KEEP])
+    doomed.update(n for n in packs if now - (_pack_time(n) or now) > PACK_MAX_AGE)
     try:
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
-        return
-    _write(path, data)
+        names = os.listdir(path)
+    except OSError:
+        names = []
+    for name in names:
+        if name.endswith(".tmp") and now - (_pack_time(name) or 0) > TMP_MAX_AGE:
+            doomed.add(name)
+        elif name.startswith(("r-", "a-")) and len(name) == 66:
+            doomed.add(name)
+    doomed.discard(keep or "")
+    removed = []
+    for name in sorted(doomed):
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(path, name))
+            removed.append(name)
+    return removed
 
 
 def _tree_source(tree_root: str | None, name: str) -> str:
@@ -323,16 +434,18 @@ def code_version() -> str:
     return _CODE_VERSION[0]
 
 
-def _write(path: str, data: bytes) -> None:
+def _write(path: str, data: bytes) -> bool:
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
     except OSError:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        return False
+    return True
 
 
-__all__ = ["RenderCache", "Uncacheable", "active", "analyse", "code_version", "using"]
+__all__ = ["RenderCache", "Uncacheable", "active", "analyse", "code_version", "prune", "using"]

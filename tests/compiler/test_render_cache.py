@@ -93,9 +93,12 @@ def test_checks_still_look_at_the_host(tree: Path) -> None:
 def test_hits_are_served_and_the_code_version_is_part_of_the_key(
         tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     apply(tree)
-    for entry in (tree / "cache" / "render").glob("r-*"):     # make every result recognisable
-        if isinstance(pickle.loads(entry.read_bytes()), str):
-            entry.write_bytes(pickle.dumps("from the cache\n"))
+    (pack,) = (tree / "cache" / "render").glob("p-*")         # make every result recognisable
+    entries = pickle.loads(pack.read_bytes())
+    for key, data in entries.items():
+        if key.startswith("r-") and isinstance(pickle.loads(data), str):
+            entries[key] = pickle.dumps("from the cache\n")
+    pack.write_bytes(pickle.dumps(entries))
     apply(tree)
     assert files(tree)[0] == "from the cache\n"                # a hit is not rendered again
     monkeypatch.setattr(rendercache, "_CODE_VERSION", ["another version of the code"])
@@ -133,3 +136,50 @@ def test_a_cache_directory_others_can_write_is_not_used(tmp_path: Path) -> None:
     (tmp_path / "cache" / "render").chmod(0o777)
     with rendercache.using(str(tmp_path / "cache")) as cache:
         assert cache is None
+
+
+def packs(base: Path) -> list[str]:
+    return sorted(p.name for p in (base / "cache" / "render").glob("p-*") if p.suffix != ".tmp")
+
+
+def test_one_pack_per_run_that_renders_and_none_for_a_run_that_does_not(tree: Path) -> None:
+    apply(tree)
+    first = packs(tree)
+    assert len(first) == 1
+    apply(tree)
+    apply(tree, test=True)
+    assert packs(tree) == first                                # nothing new: nothing written
+    apply(tree, color="blue")
+    assert len(packs(tree)) == 2
+    apply(tree, color="red")                                   # the older pack still serves
+    assert len(packs(tree)) == 2 and files(tree) == ("one 80 red\n", "sls red\n")
+
+
+def test_the_cache_directory_is_pruned_by_count_and_age(tree: Path) -> None:
+    render = tree / "cache" / "render"
+    for color in range(rendercache.PACK_KEEP + 3):
+        apply(tree, color=f"c{color}")
+    assert len(packs(tree)) == rendercache.PACK_KEEP           # the oldest went
+    apply(tree, color=f"c{rendercache.PACK_KEEP + 2}")         # still a hit: nothing written
+    assert len(packs(tree)) == rendercache.PACK_KEEP
+
+    legacy = render / ("r-" + "0" * 64)
+    legacy.write_bytes(pickle.dumps("old format"))
+    stale_tmp = render / "p-000000000099-1-abcd.123.tmp"
+    stale_tmp.write_bytes(b"")
+    newest = packs(tree)[-1]
+    later = rendercache.PACK_MAX_AGE + 10 + int(newest.split("-")[2], 16)
+    removed = rendercache.prune(str(render), keep=newest, now=later)
+    assert packs(tree) == [newest]                             # too old, but the one just made
+    assert legacy.name in removed and not legacy.exists() and not stale_tmp.exists()
+    apply(tree, color=f"c{rendercache.PACK_KEEP + 2}")
+    assert files(tree)[1] == f"sls c{rendercache.PACK_KEEP + 2}\n"
+
+
+def test_a_damaged_pack_is_a_miss_never_an_error(tree: Path) -> None:
+    apply(tree)
+    (pack,) = (tree / "cache" / "render").glob("p-*")
+    pack.write_bytes(b"not a pickle")
+    (tree / "out" / "a.conf").unlink()
+    apply(tree)
+    assert files(tree) == ("one 80 red\n", "sls red\n")
