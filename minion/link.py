@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from typing import Any
+from typing import Any, Coroutine
 
 from core import wire
 from core.channel import ClientChannel
@@ -27,6 +27,19 @@ RESENDS = 2
 def longest_wait(timeout: float) -> float:
     """How long `MasterLink.request(..., timeout)` can take at most, resends included."""
     return timeout * (RESENDS + 1)
+
+
+def call_from_thread(loop: asyncio.AbstractEventLoop, request: Coroutine[Any, Any, dict[str, Any]],
+                     timeout: float, what: str = "the master did not answer in time") -> dict[str, Any]:
+    """Run a link `request(...)` coroutine on `loop` from a worker thread and wait for its reply;
+    no reply within longest_wait(timeout) (+5 s) raises TransportError(`what`), never a raw
+    TimeoutError, and the request is cancelled on the loop."""
+    future = asyncio.run_coroutine_threadsafe(request, loop)
+    try:
+        return future.result(timeout=longest_wait(timeout) + 5)
+    except TimeoutError as exc:
+        future.cancel()
+        raise TransportError(what) from exc
 
 
 class LinkReset(TransportError):

@@ -19,7 +19,7 @@ from typing import Any, Sequence
 from core import wire
 from core.config import MinionConfig
 from core.errors import ConfigError, KeyStoreError, TransportError
-from minion.link import longest_wait
+from minion.link import call_from_thread
 
 
 class NotAccepted(ConfigError):
@@ -53,8 +53,8 @@ async def _apply(cfg: MinionConfig, sls: list[str] | None, test: bool, strict: b
         await _check_accepted(cfg, link)
 
         def request(message: dict[str, Any]) -> dict[str, Any]:
-            future = asyncio.run_coroutine_threadsafe(link.request(message, cfg.request_timeout), loop)
-            return future.result(timeout=longest_wait(cfg.request_timeout) + 5)
+            return call_from_thread(loop, link.request(message, cfg.request_timeout), cfg.request_timeout,
+                                    f"{_no_answer(cfg)} while this apply waited for it")
 
         opts: dict[str, Any] = {}
         if strict or cfg.strict_arguments:
@@ -88,8 +88,7 @@ async def _check_accepted(cfg: MinionConfig, link: Any) -> None:
     try:
         reply = await link.request(wire.message("register", id=cfg.id), cfg.request_timeout)
     except TransportError:
-        raise TransportError(f"the master at {cfg.master}:{cfg.master_port} did not answer; is it "
-                             f"running? (`lpminion apply --local` runs without a master)") from None
+        raise TransportError(_no_answer(cfg)) from None
     state = reply.get("state")
     if reply.get("type") == "registered" and state == "accepted":
         return
@@ -99,3 +98,8 @@ async def _check_accepted(cfg: MinionConfig, link: Any) -> None:
                 "rejected": "the master rejected it; delete it there before joining again"}[state]
         raise NotAccepted(f"this minion's key is {state} on the master: {hint}")
     raise NotAccepted(f"the master refused this minion: {str(reply.get('error') or reply)[:200]}")
+
+
+def _no_answer(cfg: MinionConfig) -> str:
+    return (f"the master at {cfg.master}:{cfg.master_port} did not answer; is it running? "
+            "(`lpminion apply --local` runs without a master)")

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Mapping
 
 from core.config import MinionConfig
-from core.errors import TransportError
-from minion.link import longest_wait
+from minion.link import call_from_thread
 
 AsyncRequest = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -40,9 +39,4 @@ class JobContext:
         message = dict(message)
         if message.get("type") == "pillar":
             message.setdefault("jid", self.jid)
-        future = asyncio.run_coroutine_threadsafe(self.request_async(message), self.loop)
-        try:
-            return future.result(timeout=longest_wait(timeout or self.config.request_timeout) + 5)
-        except TimeoutError as exc:
-            future.cancel()
-            raise TransportError("the master did not answer in time") from exc
+        return call_from_thread(self.loop, self.request_async(message), timeout or self.config.request_timeout)
