@@ -27,6 +27,7 @@ async def handle_pillar(master: Any, minion_id: str, request: dict[str, Any]) ->
 
     A request naming a job that a drill bound to this minion (master/drills/grants.py) gets
     that drill's SOURCE pillar instead, compiled with SOURCE's id and stored grains."""
+    master.pillar_rate.take(minion_id)   # TooOften: compiling decrypts secrets and renders Jinja
     converge = master.converge
     grants = master.pillar_grants
     granted = None

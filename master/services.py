@@ -59,8 +59,13 @@ class MasterServices:
         self.pillar_grants = PillarGrants()  # drills: SCRATCH gets SOURCE's pillar for one job
         from master.registration import RegistrationGuard
         self.registration = RegistrationGuard(self.drift.events)  # register limits, operator notices
-        from master.ratelimit import SCHEDULED_JOBS_BURST, SCHEDULED_JOBS_PER_S, PerMinionRate
-        self.scheduled_rate = PerMinionRate("scheduled_job", SCHEDULED_JOBS_PER_S, SCHEDULED_JOBS_BURST)
+        from master import ratelimit
+        self.scheduled_rate = ratelimit.PerMinionRate("scheduled_job", ratelimit.SCHEDULED_JOBS_PER_S,
+                                                      ratelimit.SCHEDULED_JOBS_BURST)
+        self.pillar_rate = ratelimit.PerMinionRate("pillar (or mine_update)", ratelimit.PILLAR_COMPILES_PER_S,
+                                                   ratelimit.PILLAR_COMPILES_BURST,
+                                                   "the master compiles this minion's pillar at most that often; "
+                                                   "retry in a few seconds")
 
     # -- presence and grains -------------------------------------------------------------
 

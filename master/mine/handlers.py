@@ -32,6 +32,7 @@ async def handle_mine_update(master: Any, minion_id: str, request: dict[str, Any
     data = request.get("data")
     if not isinstance(data, dict):
         raise WireError("mine_update needs data: {function: value}")
+    master.pillar_rate.take(minion_id)   # its pillar is compiled for mine_functions (one bucket with `pillar`)
     grains = dict(master.grains.get(minion_id, {}))
     grains["id"] = minion_id
     pillar, _ = await asyncio.to_thread(master.converge.pillar.compile_for, minion_id, grains)

@@ -12,6 +12,7 @@ from core.errors import WireError
 from core.mine import parse_mine_functions
 from master.mine.handlers import handle_mine_get, handle_mine_update
 from master.mine.store import MineStore
+from master.ratelimit import PerMinionRate
 
 
 def test_salt_forms_of_mine_functions():
@@ -49,6 +50,7 @@ def master(tmp_path):
     services = SimpleNamespace(
         grains=grains, mine=MineStore(str(tmp_path / "master.db")), config=SimpleNamespace(nodegroups={}),
         converge=SimpleNamespace(pillar=FakePillar(pillars)),
+        pillar_rate=PerMinionRate("pillar", rate=1.0, burst=100),
         select_targets=lambda tgt, tgt_type: targeting.select(grains, tgt, tgt_type))
     yield services
     services.mine.close()
