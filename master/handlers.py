@@ -23,7 +23,8 @@ from typing import Any, Awaitable, Callable, Union
 
 from core import wire
 from core.errors import KeyStoreError, WireError
-from master import drift_handlers, remote_handlers
+from master import remote_handlers
+from master.drift import handlers as drift_handlers
 from master.mine import handlers as mine_handlers
 from master.backups import handlers as backup_handlers
 from master.keystore import ACCEPTED, DENIED, PendingFull
@@ -117,7 +118,7 @@ ACCEPTED_HANDLERS: dict[str, Handler] = {
     "file_stat": remote_handlers.handle_file_stat,
     "file_list": remote_handlers.handle_file_list,
     "file_batch": remote_handlers.handle_file_batch,
-    # drift and lifecycle (master/drift_handlers.py): reports, start-up, converged, schedule
+    # drift and lifecycle (master/drift/handlers.py): reports, start-up, converged, schedule
     "drift": drift_handlers.handle_drift,
     "minion_started": drift_handlers.handle_minion_started,
     "converged": drift_handlers.handle_converged,

@@ -44,7 +44,7 @@ class MasterServices:
         self._waiters: dict[str, asyncio.Queue[tuple[str, Any]]] = {}   # Return, or a progress map
         from master.converge import ConvergeServices
         self.converge = ConvergeServices(config, self.grains)  # file server, pillar, secret masking
-        from master.drift_service import DriftService
+        from master.drift.service import DriftService
         self.drift = DriftService(config.db_path, mask=self.converge.masker.mask)  # reports, events
         self.drift.note_keys(keystore.accepted())  # baseline for key accepted/revoked events
         from master.denied import DeniedNotices

@@ -27,7 +27,7 @@ def catalogue(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob", *,
     """Every declared job of the targeted minions (and the master's own, when the target is
     `*` or names it) with its status; see master/backups/status.py."""
     from master.backups.catalogue import Catalogue
-    from master.drift_api import targeted_minions
+    from master.drift.api import targeted_minions
 
     with closing(Catalogue(cfg.db_path, readonly=True)) as cat:
         declared, last = cat.declared(), cat.last_runs()

@@ -28,7 +28,7 @@ def any_bad(checks: Iterable[JobStatus]) -> bool:
 
 
 def describe(check: JobStatus) -> str:
-    from master.drift_view import format_age
+    from master.drift.view import format_age
 
     if check.status == "never run":
         text = f"backup {check.job} has never produced a good snapshot"

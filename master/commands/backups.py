@@ -101,7 +101,7 @@ def handle_backups(args: argparse.Namespace) -> int:
 
 
 def backups_table(rows: list[Any]) -> str:
-    from master.drift_view import format_age
+    from master.drift.view import format_age
     from master.output import aligned, status_counts
     from master.output import escape_controls as escape
 
@@ -250,7 +250,7 @@ def handle_snapshots(args: argparse.Namespace) -> int:
 def handle_restore(args: argparse.Namespace) -> int:
     from master import api
     from master.backups.api import DEFAULT_RUN_TIMEOUT, restore
-    from master.drift_api import targeted_minions
+    from master.drift.api import targeted_minions
     from master.output import escape_controls as escape
 
     cfg = api.load_config(cli.require_config(args, "master"))

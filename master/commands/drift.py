@@ -50,8 +50,8 @@ def _drift(args: argparse.Namespace) -> int:
     import time
 
     from master import api
-    from master.drift_api import drift_rows, refresh
-    from master.drift_view import DEFAULT_MAX_AGE, drift_exit_code, drift_json, drift_table, parse_duration
+    from master.drift.api import drift_rows, refresh
+    from master.drift.view import DEFAULT_MAX_AGE, drift_exit_code, drift_json, drift_table, parse_duration
     from master.output import escape_controls
 
     cfg = api.load_config(cli.require_config(args, "master"))

@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     from master import api
-    from master.drift_api import follow_events, list_events
+    from master.drift.api import follow_events, list_events
     from master.events import format_event
 
     cfg = api.load_config(cli.require_config(args, "master"))

@@ -22,13 +22,13 @@ STALE_DRILL = "stale drill"
 
 
 def drill_max_age(cfg: MasterConfig) -> float:
-    from master.drift_view import parse_duration
+    from master.drift.view import parse_duration
 
     return parse_duration(str(cfg.drill_max_age))
 
 
 def drill_checks(cfg: MasterConfig, targets: Iterable[str], now: float) -> dict[str, list[MasterCheck]]:
-    from master.drift_view import format_age
+    from master.drift.view import format_age
     from master.drills.store import DrillStore
 
     store = DrillStore(cfg.db_path, readonly=True)

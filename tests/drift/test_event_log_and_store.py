@@ -6,7 +6,7 @@ import sqlite3
 import pytest
 
 from core.drift import CLEAN, DRIFTED, FAILING, build_report
-from master.drift_store import DriftStore
+from master.drift.store import DriftStore
 from master.events import (DRIFT_CLEARED, DRIFT_FOUND, KEY_ACCEPTED, MINION_STARTED, EventLog,
                            DRIFT_CHANGED, drift_transition, format_event)
 
@@ -56,7 +56,7 @@ def test_drift_store_keeps_the_newest_report_and_refuses_replays(tmp_path):
 
 def test_drift_service_files_reports_under_the_caller_and_logs_transitions(tmp_path):
     from core.drift import report_to_wire
-    from master.drift_service import DriftService
+    from master.drift.service import DriftService
 
     svc = DriftService(str(tmp_path / "master.db"), mask=lambda s: s.replace("hunter2", "***"))
     svc.note_keys({"web1": "K1"})                                    # start-up snapshot: no events
@@ -79,7 +79,7 @@ def test_drift_service_files_reports_under_the_caller_and_logs_transitions(tmp_p
 def test_an_id_accepted_with_a_new_key_starts_its_reports_over(tmp_path):
     """A rebuilt minion (same id, new key) counts its sequence from 1 again."""
     from core.drift import report_to_wire
-    from master.drift_service import DriftService
+    from master.drift.service import DriftService
 
     svc = DriftService(str(tmp_path / "master.db"))
     svc.note_keys({"web1": "K1", "db1": "K2"})
@@ -104,21 +104,21 @@ def test_an_id_accepted_with_a_new_key_starts_its_reports_over(tmp_path):
     (["web", "db"], ("state.apply", ["web", "db"])),
 ])
 def test_startup_states_become_the_boot_job(setting, job):
-    from master.drift_handlers import startup_job
+    from master.drift.handlers import startup_job
     assert startup_job(setting) == job
 
 
 @pytest.mark.parametrize("setting", [[], [""], ["x"] * 101, {"a": 1}, 5])
 def test_bad_startup_states_are_refused(setting):
     from core.errors import WireError
-    from master.drift_handlers import startup_job
+    from master.drift.handlers import startup_job
     with pytest.raises(WireError):
         startup_job(setting)
 
 
 def test_start_and_converged_events_are_rate_limited_per_minion(tmp_path):
     from core.errors import WireError
-    from master.drift_service import DriftService
+    from master.drift.service import DriftService
 
     svc = DriftService(str(tmp_path / "master.db"))
     svc.minion_started("web1", "highstate")

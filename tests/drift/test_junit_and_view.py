@@ -7,7 +7,7 @@ from junitparser import Error, Failure, JUnitXml
 from core.drift import ExpiringCert, StaleBackup, build_report, summarize
 from core.errors import ConfigError
 from core.junit import write_junit
-from master.drift_view import drift_exit_code, drift_json, drift_table, parse_duration
+from master.drift.view import drift_exit_code, drift_json, drift_table, parse_duration
 
 MOTD_TAG = "file_|-motd_|-/etc/motd_|-managed"
 DIFF = "--- /etc/motd\n+++ /etc/motd\n@@ -1 +1 @@\n-edited by hand\n+Welcome\n"

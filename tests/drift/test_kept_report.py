@@ -6,7 +6,7 @@ import stat
 
 from core.drift import CLEAN, DRIFTED, STALE, build_report, report_to_wire, summarize
 from core.errors import TransportError
-from master.drift_service import DriftService
+from master.drift.service import DriftService
 from minion.drift_remote import clear_spooled_report, send_report, spool_report, spooled_report
 
 MOTD = {"file_|-motd_|-/etc/motd_|-managed": {"name": "/etc/motd", "result": None, "changes": {"diff": "+x"}}}

@@ -25,7 +25,7 @@ def test_returns_are_stored_once_per_job_and_minion(tmp_path):
 
 
 def test_a_read_only_store_reads_a_missing_or_foreign_database_as_empty(tmp_path):
-    from master.drift_store import DriftStore
+    from master.drift.store import DriftStore
 
     missing = str(tmp_path / "none.db")
     assert JobStore(missing, readonly=True).list_jobs() == []
@@ -37,7 +37,7 @@ def test_a_read_only_store_reads_a_missing_or_foreign_database_as_empty(tmp_path
 
 
 def test_jobs_show_escapes_arguments_a_minion_sent(tmp_path, lpmaster_bin):
-    """A schedule's job is recorded with the arguments its minion sent (master/drift_handlers.py)."""
+    """A schedule's job is recorded with the arguments its minion sent (master/drift/handlers.py)."""
     import subprocess
 
     subprocess.run([lpmaster_bin, "init", "--dir", str(tmp_path / "m")], check=True, capture_output=True)

@@ -60,7 +60,7 @@ def test_sequences_count_per_key_and_boot(tmp_path):
 
     from core import keys
     from core.errors import WireError
-    from master.drift_service import DriftService
+    from master.drift.service import DriftService
 
     k1 = keys.generate_keypair(str(tmp_path / "a"), "m").public
     k2 = keys.generate_keypair(str(tmp_path / "b"), "m").public

@@ -90,7 +90,7 @@ class DriftStore:
         return {str(mid): report_from_wire(str(mid), json.loads(body)) for mid, body in rows}
 
     def forget(self, minion_id: str) -> None:
-        """Drop a minion's report (its id was accepted with a new key: master/drift_service.py)."""
+        """Drop a minion's report (its id was accepted with a new key: master/drift/service.py)."""
         self._db.execute("DELETE FROM drift_reports WHERE minion_id = ?", (minion_id,))
 
     def close(self) -> None:

@@ -18,7 +18,7 @@ from core.drift import DriftReport, report_from_wire
 from core.errors import WireError
 from core.keys import fingerprint
 from core.wire import MAX_CLOCK_SKEW_S
-from master.drift_store import DriftStore
+from master.drift.store import DriftStore
 from master.events import (CONVERGED, KEY_ACCEPTED, KEY_REVOKED, MINION_STARTED, EventLog,
                            drift_transition)
 

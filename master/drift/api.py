@@ -35,7 +35,7 @@ def drift_rows(cfg: MasterConfig, target: str = "*", tgt_type: str = "glob", *, 
     """Each targeted minion with its status and newest report; `unreachable` (the minions that
     did not answer a refresh) and `not_checked` (answered it, but the check failed) are shown
     as such whatever they reported before."""
-    from master.drift_store import DriftStore
+    from master.drift.store import DriftStore
 
     store = DriftStore(cfg.db_path, readonly=True)
     try:
