@@ -27,6 +27,7 @@ from typing import IO, Any, Callable, Iterable, Mapping, Protocol, Sequence
 from urllib.parse import urlsplit
 
 from core.errors import LinkpeekError
+from core.sshaccess import SshAccess
 
 log = logging.getLogger("lp.minion.backup")
 
@@ -38,12 +39,6 @@ EXIT_NO_REPOSITORY = 10          # restic >= 0.17
 MAX_ERROR_TEXT = 4000
 SECRETS_PREFIX = ".lp-secrets-"
 STALE_SECRETS_S = 2 * 86400      # a secrets dir this old was left by a killed run (restic read it at start)
-
-
-class SshAccess(Protocol):
-    key: str               # a private key (text)
-    known_hosts: str       # known_hosts lines ("" uses the system's)
-    port: int
 
 
 class Repository(Protocol):

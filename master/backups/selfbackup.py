@@ -36,19 +36,13 @@ from typing import Any, Mapping
 from core.config import MasterConfig
 from core.errors import ConfigError, LinkpeekError
 from core.restic import Restic, ResticError
+from core.sshaccess import DEFAULT_PORT, SshAccess, port_number
 
 JOB = "master"
 TAGS = ["lp", f"lp-job={JOB}", "lp-source=master"]
 STAGE = ".selfbackup"
 MANIFEST = "manifest.json"
 _KEYS = {"repository", "password_file", "cron", "keep", "env", "ssh", "host"}
-
-
-@dataclass(frozen=True)
-class Ssh:
-    key: str
-    known_hosts: str = ""
-    port: int = 22
 
 
 @dataclass(frozen=True)
@@ -60,7 +54,7 @@ class SelfBackup:
     host: str
     keep: Mapping[str, int] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
-    ssh: Ssh | None = None
+    ssh: SshAccess | None = None
 
 
 def settings(cfg: MasterConfig) -> SelfBackup | None:
@@ -102,13 +96,10 @@ def parse_settings(data: Any, root: str = "") -> SelfBackup:
         conf = data["ssh"]
         if not isinstance(conf, Mapping):
             raise ConfigError("master.yaml backup:ssh must be a mapping with key_file (and known_hosts_file)")
-        port = conf.get("port", 22)
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-            raise ConfigError(f"master.yaml backup:ssh:port must be a port number from 1 to 65535 "
-                              f"(like `port: 2222`), not {repr(port)[:40]}")
+        port = port_number(conf.get("port", DEFAULT_PORT), "master.yaml backup:ssh:port")
         known = conf.get("known_hosts_file")
-        ssh = Ssh(key=_read_secret_file(conf.get("key_file"), "ssh:key_file"),
-                  known_hosts=_read_file(known) if known else "", port=port)
+        ssh = SshAccess(key=_read_secret_file(conf.get("key_file"), "ssh:key_file"),
+                        known_hosts=_read_file(known) if known else "", port=port)
     host = data.get("host", "lp-master")
     if not isinstance(host, str) or not host:
         raise ConfigError("master.yaml backup:host must be a name")
@@ -201,7 +192,7 @@ def _stage(cfg: MasterConfig, stage: str, config_path: str) -> None:
 
 # -- init --restore --------------------------------------------------------------------------
 
-def restore_master(repository: str, directory: str, *, password: str, ssh: Ssh | None = None,
+def restore_master(repository: str, directory: str, *, password: str, ssh: SshAccess | None = None,
                    env: Mapping[str, str] | None = None, snapshot: str = "latest", force: bool = False,
                    config_path: str | None = None) -> dict[str, Any]:
     """Bring a lost master back into `directory` from its latest self-backup (or `snapshot`).

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from core.errors import ConfigError
+from core.sshaccess import DEFAULT_PORT, SshAccess, port_number
 
 SOURCES = ("files", "command", "postgres", "mongodb", "sqlite")
 STDIN_SOURCES = ("command", "postgres", "mongodb", "sqlite")
@@ -61,13 +62,6 @@ class JobSpec:
 
 
 @dataclass(frozen=True)
-class SshSpec:
-    key: str
-    known_hosts: str = ""
-    port: int = 22
-
-
-@dataclass(frozen=True)
 class VerifySpec:
     cron: str
     read_data_subset: str = ""
@@ -80,7 +74,7 @@ class BackupSpec:
     env: Mapping[str, str]
     host: str
     jobs: Mapping[str, JobSpec]
-    ssh: SshSpec | None = None
+    ssh: SshAccess | None = None
     verify: VerifySpec | None = None
 
     def job(self, name: str) -> JobSpec:
@@ -201,22 +195,23 @@ def _env(value: Any, errors: list[str]) -> dict[str, str]:
     return env
 
 
-def _ssh(value: Any, errors: list[str]) -> SshSpec | None:
+def _ssh(value: Any, errors: list[str]) -> SshAccess | None:
     if value is None:
         return None
     if not isinstance(value, Mapping) or not isinstance(value.get("key"), str) or not value["key"].strip():
         errors.append("pillar backup:ssh must be a mapping with `key:` (a private key, as a secret)")
         return None
-    port = value.get("port", 22)
     known = value.get("known_hosts", "")
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
-        errors.append("pillar backup:ssh:port must be a port number")
-        port = 22
+    try:
+        port = port_number(value.get("port", DEFAULT_PORT), "pillar backup:ssh:port")
+    except ConfigError as exc:
+        errors.append(str(exc))
+        port = DEFAULT_PORT
     if not isinstance(known, str):
         errors.append("pillar backup:ssh:known_hosts must be known_hosts lines")
         known = ""
     key = value["key"] if value["key"].endswith("\n") else value["key"] + "\n"
-    return SshSpec(key=key, known_hosts=known, port=port)
+    return SshAccess(key=key, known_hosts=known, port=port)
 
 
 def _verify(value: Any, errors: list[str]) -> VerifySpec | None:

@@ -43,3 +43,12 @@ def test_defaults_for_database_jobs() -> None:
     assert "off" not in spec.jobs
     with pytest.raises(ConfigError, match="no backup job 'nope'"):
         spec.job("nope")
+
+
+def test_ssh_port_is_checked_like_the_masters_and_reported_with_the_rest() -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_backup({**BASE, "password": "", "ssh": {"key": "KEY", "port": "22x"}, "jobs": {}}, "web1")
+    assert "pillar backup:ssh:port must be a port number from 1 to 65535" in str(err.value)
+    assert "pillar backup:password" in str(err.value)
+    ssh = parse_backup({**BASE, "ssh": {"key": "KEY", "port": 2222}, "jobs": {}}, "web1").ssh
+    assert ssh is not None and (ssh.key, ssh.port) == ("KEY\n", 2222)
