@@ -36,6 +36,7 @@ from typing import Any, Mapping
 from core.config import MasterConfig
 from core.errors import ConfigError, LinkpeekError
 from core.restic import Restic, ResticError
+from core.sqlitecopy import online_copy
 from core.sshaccess import DEFAULT_PORT, SshAccess, port_number
 
 JOB = "master"
@@ -170,13 +171,7 @@ def _stage(cfg: MasterConfig, stage: str, config_path: str) -> None:
     os.makedirs(stage, mode=0o700)
     shutil.copytree(cfg.pki_dir, os.path.join(stage, "pki"), symlinks=True)
     if os.path.exists(cfg.db_path):
-        src = sqlite3.connect(f"file:{cfg.db_path}?mode=ro", uri=True, timeout=60)
-        dst = sqlite3.connect(os.path.join(stage, "master.db"))
-        try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
+        online_copy(cfg.db_path, os.path.join(stage, "master.db"))
         os.chmod(os.path.join(stage, "master.db"), 0o600)
     shutil.copy2(config_path, os.path.join(stage, "master.yaml"))
     trees = {}

@@ -32,6 +32,7 @@ from core.errors import LinkpeekError, UnsafePathError
 from core.restic import Restic, ResticError
 from core.snapshotpaths import (check_existing, check_existing_within, check_nodes, check_privileged,
                                 check_within)
+from core.sqlitecopy import CorruptDatabase, online_copy
 from minion.backup.protect import Rules
 from minion.backup.run import FAILED_TAG
 from minion.backup.sources import as_user
@@ -191,18 +192,9 @@ def _sqlite_in_place(restic: Restic, sid: str, job: JobSpec) -> dict[str, Any]:
         with open(copy, "wb") as out:
             restic.dump(sid, job.filename, out)
         try:
-            src = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
-            try:
-                (check,) = src.execute("PRAGMA integrity_check").fetchone()
-                if check != "ok":
-                    raise RestoreError(f"the restored copy fails PRAGMA integrity_check: {check}")
-                dst = sqlite3.connect(job.path, timeout=60)
-                try:
-                    src.backup(dst)
-                finally:
-                    dst.close()
-            finally:
-                src.close()
+            online_copy(copy, job.path, check="source")
+        except CorruptDatabase as exc:
+            raise RestoreError(f"the restored copy fails PRAGMA integrity_check: {exc}") from exc
         except sqlite3.Error as exc:
             raise RestoreError(f"loading the copy into {job.path} failed: {exc}") from exc
     return {"loaded_into": job.path}

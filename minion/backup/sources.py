@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 from typing import IO, Any
 
+from core.sqlitecopy import CorruptDatabase, online_copy
 from minion.backup.spec import JobSpec
 
 MAX_STDERR = 2000
@@ -133,16 +134,9 @@ class SqliteCopy:
         try:
             if not os.path.isfile(self.path):
                 raise sqlite3.OperationalError(f"{self.path} is not a database file")
-            src = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=60)
-            dst = sqlite3.connect(self.copy)
-            try:
-                src.backup(dst)
-                (result,) = dst.execute("PRAGMA integrity_check").fetchone()
-                if result != "ok":
-                    raise sqlite3.DatabaseError(f"integrity check of the copy: {result}")
-            finally:
-                dst.close()
-                src.close()
+            online_copy(self.path, self.copy, check="copy")
+        except CorruptDatabase as exc:
+            self.error = f"sqlite copy of {self.path} failed: integrity check of the copy: {exc}"
         except sqlite3.Error as exc:
             self.error = f"sqlite copy of {self.path} failed: {exc}"
         return self
