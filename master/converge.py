@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from core.errors import LinkpeekError
 from core.masking import Masker
 from master.fileserver import FileServer
+from master.minion_grains import grains_of
 from master.pillar import PillarService, secrets_key_path
 
 
@@ -62,10 +63,8 @@ class ConvergeServices:
         self._primed.add(minion_id)
         if self.pillar.secrets_of(minion_id):
             return
-        grains = dict(self._grains.get(minion_id, {}))
-        grains["id"] = minion_id
         try:
-            self.pillar.compile_for(minion_id, grains)
+            self.pillar.compile_for(minion_id, grains_of(self._grains, minion_id))
         except LinkpeekError:
             pass  # the minion masked its return itself; its pillar error is reported elsewhere
 

@@ -151,11 +151,9 @@ def masked_pillar(config: Any, minion_id: str) -> tuple[dict[str, Any], bool]:
     """What `lpmaster pillar show ID` prints: (that minion's pillar with secrets masked,
     whether the master knows the minion's grains). Grains come from the job store."""
     from core.masking import Masker
-    from master.api import known_minions
+    from master.minion_grains import stored_grains
 
-    known = known_minions(config).get(minion_id)
-    grains = dict(known["grains"]) if known else {}
-    grains["id"] = minion_id
+    grains, known = stored_grains(config, minion_id)
     service = PillarService(config.pillar_tree, secrets_key_path(config.root), Masker())
     pillar, secrets = service.compile_for(minion_id, grains)
-    return Masker(secrets).mask_data(pillar), known is not None
+    return Masker(secrets).mask_data(pillar), known

@@ -16,6 +16,7 @@ from typing import Any, Callable
 from core import wire
 from core.errors import LinkpeekError
 from master.fileserver import FileServer
+from master.minion_grains import grains_of
 
 log = logging.getLogger("lp.master.converge")
 
@@ -35,8 +36,7 @@ async def handle_pillar(master: Any, minion_id: str, request: dict[str, Any]) ->
         granted = grants.source_for(request.get("jid"), minion_id,
                                     key=master.keystore.accepted_key(minion_id))
     whose = granted or minion_id
-    grains = dict(master.grains.get(whose, {}))
-    grains["id"] = whose
+    grains = grains_of(master.grains, whose)
     try:
         pillar, secrets = await asyncio.to_thread(converge.pillar.compile_for, whose, grains)
     except LinkpeekError as exc:

@@ -100,14 +100,15 @@ class MasterServices:
         nodegroups = self.config.nodegroups
         pillars = None
         if targeting.uses_pillar(tgt, tgt_type, nodegroups):
-            pillars = {mid: self._pillar_for_targeting(mid, grains[mid]) for mid in accepted}
+            pillars = {mid: self._pillar_for_targeting(mid) for mid in accepted}
         return targeting.select(grains, tgt, tgt_type, pillars=pillars, nodegroups=nodegroups)
 
-    def _pillar_for_targeting(self, minion_id: str, grains: Mapping[str, Any]) -> dict[str, Any]:
+    def _pillar_for_targeting(self, minion_id: str) -> dict[str, Any]:
         from core.errors import LinkpeekError
+        from master.minion_grains import grains_of
 
         try:
-            return self.converge.pillar.compile_for(minion_id, {**grains, "id": minion_id})[0]
+            return self.converge.pillar.compile_for(minion_id, grains_of(self.grains, minion_id))[0]
         except LinkpeekError:  # a minion whose pillar does not compile matches no pillar target
             return {}
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from core.errors import CompileError, LinkpeekError
+from master.minion_grains import grains_of
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,6 @@ class PlanError(LinkpeekError):
     """SOURCE cannot be recovered as declared (no grains known, nothing in top.sls, ...)."""
 
 
-def source_grains(services: Any, source: str) -> dict[str, Any]:
-    grains = dict(services.grains.get(source, {}))
-    grains["id"] = source
-    return grains
-
-
 def recovery_plan(services: Any, source: str) -> RecoveryPlan:
     """SOURCE's SLS, backup jobs and health checks (PlanError when it has no SLS at all)."""
     from core.top import render_top
@@ -45,7 +40,7 @@ def recovery_plan(services: Any, source: str) -> RecoveryPlan:
     if source not in services.grains:
         raise PlanError(f"the master has no grains for {source} (it never connected): "
                         "its top.sls matches cannot be worked out")
-    grains = source_grains(services, source)
+    grains = grains_of(services.grains, source)
     pillar, _ = services.converge.pillar.compile_for(source, grains)
     tree = services.config.state_tree
     top = os.path.join(tree, "top.sls")

@@ -147,11 +147,9 @@ class MasterHealthServices:
 
 def pillar_health(cfg: Any, minion_id: str) -> Any:
     """The `health` value of a minion's pillar, compiled as the master would for it."""
-    from master.api import known_minions
+    from master.minion_grains import stored_grains
     from master.pillar import PillarService, secrets_key_path
 
-    known = known_minions(cfg).get(minion_id)
-    grains = dict(known["grains"]) if known else {}
-    grains["id"] = minion_id
+    grains, _ = stored_grains(cfg, minion_id)
     pillar, _ = PillarService(cfg.pillar_tree, secrets_key_path(cfg.root)).compile_for(minion_id, grains)
     return pillar.get("health")

@@ -20,6 +20,7 @@ from typing import Any
 from core import targeting, wire
 from core.errors import WireError
 from core.mine import parse_mine_functions
+from master.minion_grains import grains_of
 
 log = logging.getLogger("lp.master.mine")
 
@@ -33,9 +34,8 @@ async def handle_mine_update(master: Any, minion_id: str, request: dict[str, Any
     if not isinstance(data, dict):
         raise WireError("mine_update needs data: {function: value}")
     master.pillar_rate.take(minion_id)   # its pillar is compiled for mine_functions (one bucket with `pillar`)
-    grains = dict(master.grains.get(minion_id, {}))
-    grains["id"] = minion_id
-    pillar, _ = await asyncio.to_thread(master.converge.pillar.compile_for, minion_id, grains)
+    pillar, _ = await asyncio.to_thread(master.converge.pillar.compile_for, minion_id,
+                                        grains_of(master.grains, minion_id))
     declared = parse_mine_functions(pillar.get("mine_functions"))
     entries: dict[str, tuple[Any, str | None, str]] = {}
     for name, value in data.items():
@@ -62,7 +62,7 @@ async def handle_mine_get(master: Any, minion_id: str, request: dict[str, Any]) 
                         "a minion what other minions' pillar holds; target the publishers by id or grain")
     publishers = master.select_targets(tgt, tgt_type)
     entries = await asyncio.to_thread(master.mine.entries, fun, publishers)
-    reader_grains = {**master.grains.get(minion_id, {}), "id": minion_id}
+    reader_grains = grains_of(master.grains, minion_id)
     allowed = {}
     for publisher, entry in sorted(entries.items()):
         if entry.allow_tgt is None or targeting.matches(minion_id, reader_grains, entry.allow_tgt,
