@@ -64,14 +64,15 @@ if [ -n "$deb" ]; then
   if [ "$installed" = "ii  $wanted" ]; then
     say "linkpeek-ops $wanted is installed already"
   else
-    apt-get install -y -q --no-install-recommends "$deb" >/dev/null
+    apt-get install -y -q --no-install-recommends "$deb" >/dev/null || die "apt-get install $deb failed (above)"
     say "installed linkpeek-ops $wanted from $deb"
   fi
 elif [ "${installed:0:2}" = ii ]; then
   say "linkpeek-ops ${installed#ii  } is installed already"
 else
-  apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends linkpeek-ops >/dev/null
+  apt-get update -q >/dev/null || die "apt-get update failed (above): check this host's apt sources, or pass --deb FILE"
+  apt-get install -y -q --no-install-recommends linkpeek-ops >/dev/null \
+    || die "apt-get install linkpeek-ops failed (above): is the package in this host's apt sources? Or pass --deb FILE"
   say "installed linkpeek-ops $(dpkg-query -W -f='${Version}' linkpeek-ops) from apt"
 fi
 
