@@ -25,6 +25,7 @@ from typing import Any, Awaitable, Callable
 
 from core.jobstate import LOST_RETCODE, is_lost, lost_text
 from core.wire import Job, Return
+from master.jobqueue import dropped_event
 
 log = logging.getLogger("lp.master.jobs")
 
@@ -144,6 +145,9 @@ async def wait_for_job(services: Any, publish: Publish, job: Job, minions: list[
                         services.in_flight.published(job, [mid])
                         await publish(job, [mid])
                 elif isinstance(item, dict):   # a progress update (services.job_progress)
+                    dropped = queue.take_dropped()
+                    if dropped:
+                        await send(dropped_event(dropped))
                     await send({"event": "progress", "minion": mid, **item})
                 elif isinstance(item, Return):
                     waiting.discard(mid)
@@ -162,6 +166,9 @@ async def wait_for_job(services: Any, publish: Publish, job: Job, minions: list[
                 missing[mid] = "no answer"
             else:
                 missing[mid] = "not connected"
+        dropped = queue.take_dropped()
+        if dropped:
+            await send(dropped_event(dropped))
         done_event: dict[str, Any] = {"event": "done", "jid": job.jid, "missing": dict(sorted(missing.items()))}
         if stopped:
             done_event["stopping"] = True

@@ -15,6 +15,7 @@ from core import targeting
 from core.config import MasterConfig
 from core.jobstate import LOST_RETCODE, is_lost
 from core.wire import Job, Return, encode, new_jid
+from master.jobqueue import JobQueue
 from master.jobstore import JobStore
 from master.keystore import KeyStore
 
@@ -41,7 +42,7 @@ class MasterServices:
         self.presence_watchers: set[asyncio.Queue[tuple[str, Any]]] = set()   # master/jobwait.py
         self.started_at = time.time()
         self._job_targets: OrderedDict[str, frozenset[str]] = OrderedDict()
-        self._waiters: dict[str, asyncio.Queue[tuple[str, Any]]] = {}   # Return, or a progress map
+        self._waiters: dict[str, JobQueue] = {}   # Return, or a progress map (master/jobqueue.py)
         from master.converge import ConvergeServices
         self.converge = ConvergeServices(config, self.grains)  # file server, pillar, secret masking
         from master.drift.service import DriftService
@@ -177,10 +178,10 @@ class MasterServices:
         """Pass a running job's progress to the CLI waiting on it (if any); never stored."""
         queue = self._waiters.get(jid)
         if queue is not None:
-            queue.put_nowait((minion_id, progress))
+            queue.put_progress(minion_id, progress)   # bounded: the oldest is dropped
 
-    def watch_job(self, jid: str) -> asyncio.Queue[tuple[str, Any]]:
-        queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    def watch_job(self, jid: str) -> JobQueue:
+        queue = JobQueue()
         self._waiters[jid] = queue
         return queue
 

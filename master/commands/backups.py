@@ -149,6 +149,8 @@ def handle_run(args: argparse.Namespace) -> int:
             return cli.EXIT_INCOMPLETE
         if kind == "progress":
             print(progress_line(event), file=sys.stderr, flush=True)
+        elif kind == "progress_dropped":
+            print(f"lpmaster backup run: {event.get('note')}", file=sys.stderr, flush=True)
         elif kind == "return":
             mid, ret = event["minion"], event["ret"]
             returns[mid] = ret
