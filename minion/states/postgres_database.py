@@ -23,7 +23,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers.postgres import NotAnswering, Psql, check_name, ident, literal
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.postgres_user import CONNECTION_ARGS, drop_pending, psql_for
+from minion.states.postgres_common import CONNECTION_ARGS, drop_pending, psql_for
 from minion.states.specargs import as_str, check_known
 
 FIXED = ("encoding", "lc_collate", "lc_ctype")  # set at creation only

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from core.errors import StateArgError
-from minion.providers.accounts import ACCOUNT_NAME
 from minion.providers.postgres import (
     NotAnswering,
     Psql,
@@ -33,7 +32,8 @@ from minion.providers.postgres import (
     scram_verifier,
 )
 from minion.state.contract import ExecContext, Pending
-from minion.states.specargs import as_bool, as_str, check_known
+from minion.states.postgres_common import CONNECTION_ARGS, drop_pending, psql_for
+from minion.states.specargs import as_bool, check_known
 
 FLAGS = {  # state argument -> (pg_roles column, SQL keyword)
     "superuser": ("rolsuper", "SUPERUSER"),
@@ -43,26 +43,7 @@ FLAGS = {  # state argument -> (pg_roles column, SQL keyword)
     "login": ("rolcanlogin", "LOGIN"),
     "replication": ("rolreplication", "REPLICATION"),
 }
-CONNECTION_ARGS = ("user", "maintenance_db", "db_port", "db_host")
 HIDDEN = "***"
-
-
-def psql_for(where: str, args: Mapping[str, Any]) -> Psql:
-    """The Psql the connection arguments describe (Salt's user/maintenance_db/db_port/db_host)."""
-    port = args.get("db_port")
-    if port is not None and (isinstance(port, bool) or not isinstance(port, int)
-                             or not 0 < port < 65536):
-        raise StateArgError(f"{where}: db_port must be a port number")
-    runas = as_str(where, "user", args.get("user"), "postgres") or "postgres"
-    if not ACCOUNT_NAME.match(runas):
-        raise StateArgError(f"{where}: user must be an OS account name, not {runas!r}")
-    host = as_str(where, "db_host", args.get("db_host"))
-    if host is not None and (host.startswith("-") or not host.strip()):
-        raise StateArgError(f"{where}: db_host must be a host name, address or socket dir")
-    mdb = as_str(where, "maintenance_db", args.get("maintenance_db"), "postgres") or "postgres"
-    if mdb.startswith("-"):
-        raise StateArgError(f"{where}: maintenance_db must be a database name")
-    return Psql(runas=runas, port=port, host=host, maintenance_db=mdb)
 
 
 @dataclass(frozen=True)
@@ -82,14 +63,6 @@ class RoleFacts:
     connlimit: int
     password: str | None
     groups: tuple[str, ...]
-
-
-def drop_pending(kind: str, name: str, exists: bool, absent: str, done: str = "dropped") -> Pending:
-    """An `absent` state's check: nothing to do (`absent` says so), or `kind` `name` goes."""
-    if not exists:
-        return Pending(comment=absent)
-    return Pending(changes={kind: {"old": name, "new": None}},
-                   comment=f"{kind} {name} would be {done}", applied_comment=f"{kind} {name} {done}")
 
 
 def read_role(psql: Psql, name: str) -> RoleFacts | None:

@@ -1,0 +1,44 @@
+"""What the postgres_* states share: the connection arguments and an `absent` state's check.
+
+    psql = psql_for("postgres_database.present", args)   # Salt's user/maintenance_db/db_port/db_host
+    check_known(where, args, (*CONNECTION_ARGS, "owner"))
+    return drop_pending("database", name, exists, f"database {name} is absent")
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from core.errors import StateArgError
+from minion.providers.accounts import ACCOUNT_NAME
+from minion.providers.postgres import Psql
+from minion.state.contract import Pending
+from minion.states.specargs import as_str
+
+CONNECTION_ARGS = ("user", "maintenance_db", "db_port", "db_host")
+
+
+def psql_for(where: str, args: Mapping[str, Any]) -> Psql:
+    """The Psql the connection arguments describe (Salt's user/maintenance_db/db_port/db_host)."""
+    port = args.get("db_port")
+    if port is not None and (isinstance(port, bool) or not isinstance(port, int)
+                             or not 0 < port < 65536):
+        raise StateArgError(f"{where}: db_port must be a port number")
+    runas = as_str(where, "user", args.get("user"), "postgres") or "postgres"
+    if not ACCOUNT_NAME.match(runas):
+        raise StateArgError(f"{where}: user must be an OS account name, not {runas!r}")
+    host = as_str(where, "db_host", args.get("db_host"))
+    if host is not None and (host.startswith("-") or not host.strip()):
+        raise StateArgError(f"{where}: db_host must be a host name, address or socket dir")
+    mdb = as_str(where, "maintenance_db", args.get("maintenance_db"), "postgres") or "postgres"
+    if mdb.startswith("-"):
+        raise StateArgError(f"{where}: maintenance_db must be a database name")
+    return Psql(runas=runas, port=port, host=host, maintenance_db=mdb)
+
+
+def drop_pending(kind: str, name: str, exists: bool, absent: str, done: str = "dropped") -> Pending:
+    """An `absent` state's check: nothing to do (`absent` says so), or `kind` `name` goes."""
+    if not exists:
+        return Pending(comment=absent)
+    return Pending(changes={kind: {"old": name, "new": None}},
+                   comment=f"{kind} {name} would be {done}", applied_comment=f"{kind} {name} {done}")
