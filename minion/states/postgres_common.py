@@ -1,7 +1,8 @@
 """What the postgres_* states share: the connection arguments and an `absent` state's check.
 
-    psql = psql_for("postgres_database.present", args)   # Salt's user/maintenance_db/db_port/db_host
     check_known(where, args, (*CONNECTION_ARGS, "owner"))
+    psql = psql_for("postgres_database.present", args)   # Salt's user/maintenance_db/db_port/db_host
+    database_exists(psql, "linkpeek")                     # no database: its schemas are absent too
     return drop_pending("database", name, exists, f"database {name} is absent")
 """
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from core.errors import StateArgError
 from minion.providers.accounts import ACCOUNT_NAME
-from minion.providers.postgres import Psql
+from minion.providers.postgres import Psql, literal
 from minion.state.contract import Pending
 from minion.states.specargs import as_str
 
@@ -34,6 +35,11 @@ def psql_for(where: str, args: Mapping[str, Any]) -> Psql:
     if mdb.startswith("-"):
         raise StateArgError(f"{where}: maintenance_db must be a database name")
     return Psql(runas=runas, port=port, host=host, maintenance_db=mdb)
+
+
+def database_exists(psql: Psql, name: str) -> bool:
+    """Whether the cluster has database `name` (what a schema or extension lives in)."""
+    return bool(psql.query(f"SELECT 1 FROM pg_database WHERE datname = {literal(name)};\n"))
 
 
 def drop_pending(kind: str, name: str, exists: bool, absent: str, done: str = "dropped") -> Pending:

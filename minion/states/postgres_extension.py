@@ -21,7 +21,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers.postgres import Psql, check_name, ident, literal
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.postgres_common import CONNECTION_ARGS, drop_pending, psql_for
+from minion.states.postgres_common import CONNECTION_ARGS, database_exists, drop_pending, psql_for
 from minion.states.specargs import as_str, check_known
 
 
@@ -113,6 +113,9 @@ class Absent:
     def check(self, ctx: ExecContext, spec: ExtensionSpec) -> Pending:
         check_name("extension", spec.name)
         check_name("database", spec.dbname)
+        if not database_exists(spec.psql, spec.dbname):
+            return drop_pending("extension", spec.name, False, f"extension {spec.name} is not installed: "
+                                f"there is no database {spec.dbname}")
         return drop_pending("extension", spec.name, _installed(spec) is not None,
                             f"extension {spec.name} is not installed in {spec.dbname}")
 

@@ -20,7 +20,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers.postgres import Psql, check_name, ident, literal
 from minion.state.contract import ExecContext, Pending
-from minion.states.postgres_common import CONNECTION_ARGS, drop_pending, psql_for
+from minion.states.postgres_common import CONNECTION_ARGS, database_exists, drop_pending, psql_for
 from minion.states.specargs import as_str, check_known
 
 
@@ -89,6 +89,9 @@ class Absent:
     def check(self, ctx: ExecContext, spec: SchemaSpec) -> Pending:
         check_name("schema", spec.name)
         check_name("database", spec.dbname)
+        if not database_exists(spec.psql, spec.dbname):
+            return drop_pending("schema", spec.name, False, f"schema {spec.name} is absent: there is no "
+                                f"database {spec.dbname}")
         return drop_pending("schema", spec.name, _owner(spec) is not None,
                             f"schema {spec.name} is absent from {spec.dbname}")
 

@@ -202,3 +202,77 @@ trgm:
                     "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
                     "WHERE extname = 'pg_trgm'"]).stdout.strip()
     assert out == "reports"
+
+
+def test_absent_states_on_the_real_server(dev):
+    """postgres_extension/schema/database/user.absent against the host's PostgreSQL: test mode
+    predicts the drops, the real run makes them, a second run changes nothing and says why."""
+    host, _ = dev
+    host.write_text("/srv/pgtest/made.sls", """
+scratch_role:
+  postgres_user.present:
+    - login: False
+scratch_db:
+  postgres_database.present:
+    - owner: scratch_role
+    - require:
+      - postgres_user: scratch_role
+scratch_schema:
+  postgres_schema.present:
+    - dbname: scratch_db
+    - require:
+      - postgres_database: scratch_db
+scratch_trgm:
+  postgres_extension.present:
+    - name: pg_trgm
+    - dbname: scratch_db
+    - schema: scratch_schema
+    - require:
+      - postgres_schema: scratch_schema
+""")
+    host.write_text("/srv/pgtest/gone.sls", """
+scratch_trgm:
+  postgres_extension.absent:
+    - name: pg_trgm
+    - dbname: scratch_db
+scratch_schema:
+  postgres_schema.absent:
+    - dbname: scratch_db
+    - require:
+      - postgres_extension: scratch_trgm
+scratch_db:
+  postgres_database.absent:
+    - require:
+      - postgres_schema: scratch_schema
+scratch_role:
+  postgres_user.absent:
+    - require:
+      - postgres_database: scratch_db
+""")
+
+    def apply(sls, *extra):
+        proc = host.run([LPMINION, "apply", "--local", "--state-tree", "/srv/pgtest", "--json", *extra,
+                         "--", sls])
+        return {r["__id__"]: r for r in json.loads(proc.stdout).values()}
+
+    def psql(sql, db="postgres"):
+        return host.run(["runuser", "-u", "postgres", "--", "psql", "-At", "-d", db, "-c", sql]).stdout.strip()
+
+    assert all(r["result"] is True for r in apply("made").values())
+    assert psql("SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'", db="scratch_db") == "pg_trgm"
+    predicted = apply("gone", "--test")
+    assert {k: r["result"] for k, r in predicted.items()} == dict.fromkeys(
+        ("scratch_trgm", "scratch_schema", "scratch_db", "scratch_role"), None)
+    assert predicted["scratch_db"]["changes"] == {"database": {"old": "scratch_db", "new": None}}
+    assert predicted["scratch_role"]["changes"] == {"role": {"old": "scratch_role", "new": None}}
+    real = apply("gone")
+    assert {k: r["changes"] for k, r in real.items()} == {k: r["changes"] for k, r in predicted.items()}
+    assert all(r["result"] is True for r in real.values()), real
+    assert psql("SELECT count(*) FROM pg_database WHERE datname = 'scratch_db'") == "0"
+    assert psql("SELECT count(*) FROM pg_roles WHERE rolname = 'scratch_role'") == "0"
+    again = apply("gone")
+    assert all(r["changes"] == {} and r["result"] is True for r in again.values())
+    assert again["scratch_role"]["comment"] == "role scratch_role is absent"
+    assert again["scratch_db"]["comment"] == "database scratch_db is absent"
+    assert again["scratch_schema"]["comment"] == "schema scratch_schema is absent: there is no database scratch_db"
+    assert again["scratch_trgm"]["comment"] == "extension pg_trgm is not installed: there is no database scratch_db"
