@@ -338,13 +338,17 @@ class ClientChannel:
             self.sub.close(linger=0)
             self.sub = None
 
-    async def send_request(self, data: bytes) -> None:
-        """Queue a request; TransportError if the socket is gone (closed by a reset)."""
+    async def send_request(self, data: bytes, timeout: float | None = None) -> None:
+        """Queue a request (at once, nearly always; else wait up to `timeout`, then
+        asyncio.TimeoutError); TransportError if the socket is gone (closed by a reset)."""
         dealer = self.dealer
         if dealer is None:
             raise TransportError("no request socket")
         try:
-            await dealer.send(data)
+            sent = dealer.send(data)   # pyzmq tries a non-blocking send first
+            if not sent.done():
+                await asyncio.wait_for(sent, timeout)   # a Future: no task wrapped around it
+            sent.result()
         except zmq.ZMQError as exc:
             raise TransportError(f"request not sent: {exc}") from exc
         except asyncio.CancelledError:

@@ -31,6 +31,8 @@ from minion.spool import shared as shared_spool
 
 ADOPT_ID = "minion.adopt_id"  # minion/functions/identity.py
 REFRESH_PILLAR = "saltutil.refresh_pillar"  # as Salt's: the minion's schedule follows the new pillar
+# Functions that return at once, without I/O: run on the event loop, not in a worker thread.
+INSTANT_FUNCTIONS = frozenset({"test.ping", "test.echo"})
 WARM_UP_SPREAD_S = 1.0  # the state machinery loads within this long of connecting
 
 log = logging.getLogger("lp.minion")
@@ -111,6 +113,7 @@ class MinionDaemon:
             if self._own_pool:
                 self.pool.shutdown(wait=False, cancel_futures=True)
             self.seen.close()
+            self.running.close()
             log.info("minion %s stopped", cfg.id)
 
     def _report_cut_off_jobs(self) -> None:
@@ -357,7 +360,10 @@ class MinionDaemon:
         log.info("running job %s: %s", job.jid, job.fun)
         self.running.started(job)
         loop = asyncio.get_running_loop()
-        ret = await loop.run_in_executor(self.pool, self._execute, job, loop)
+        if job.fun in INSTANT_FUNCTIONS:   # no thread hand-off and back for what returns at once
+            ret = self._execute(job, loop)
+        else:
+            ret = await loop.run_in_executor(self.pool, self._execute, job, loop)
         try:
             await self._deliver(ret)
         except Exception:  # whatever went wrong on the way, the return is kept
@@ -404,7 +410,8 @@ class MinionDaemon:
         assert self.link is not None
         msg = ret.to_map()
         try:
-            msg = wire.decode(wire.encode(msg))
+            if not (ret.ret is None or isinstance(ret.ret, bool)):   # as the master will decode it
+                msg = wire.decode(wire.encode(msg))
         except WireError as exc:
             msg = wire.Return(ret.jid, ret.fun, False, f"Error: return not sendable: {exc}", 1).to_map()
         try:

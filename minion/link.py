@@ -103,14 +103,24 @@ class MasterLink:
         msg.setdefault("v", wire.PROTOCOL_VERSION)
         msg["rid"] = rid
         data = wire.encode(msg)
-        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[dict[str, Any]] = loop.create_future()
         self._waiting[rid] = fut
+        timer = None
         try:
-            await asyncio.wait_for(self.channel.send_request(data), timeout)
-            return await asyncio.wait_for(asyncio.shield(fut), timeout)
+            await self.channel.send_request(data, timeout)
+            timer = loop.call_later(timeout, _expire, fut)   # one timer; no task per await
+            return await fut
         except asyncio.TimeoutError:
             log.info("no reply to %s in %.1fs; resetting the link", msg.get("type"), timeout)
             self.open()
             raise TransportError(f"the master did not answer {msg.get('type')!r} in time") from None
         finally:
+            if timer is not None:
+                timer.cancel()
             self._waiting.pop(rid, None)
+
+
+def _expire(fut: asyncio.Future[Any]) -> None:
+    if not fut.done():
+        fut.set_exception(asyncio.TimeoutError())

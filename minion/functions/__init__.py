@@ -13,6 +13,7 @@ which keeps the minion's import set (and its RSS) small.
 """
 from __future__ import annotations
 
+import functools
 import importlib
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -97,9 +98,15 @@ class UnknownFunction(LookupError):
 def lookup(name: str) -> Callable[..., Any]:
     """The callable for `name`, its arguments checked against its signature first
     (minion/functions/signature.py); UnknownFunction if the table has no such entry."""
+    return _checked(name, raw(name))
+
+
+@functools.lru_cache(maxsize=512)
+def _checked(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """One checked wrapper per (name, function): its signature is read once, not per job."""
     from minion.functions.signature import checked
 
-    return checked(name, raw(name))
+    return checked(name, fn)
 
 
 def raw(name: str) -> Callable[..., Any]:

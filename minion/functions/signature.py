@@ -32,10 +32,12 @@ def takes(fn: Callable[..., Any]) -> str:
 def checked(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     """`fn(ctx, *args, **kwargs)` with its arguments checked and coerced first."""
     params = _params(fn)
+    all_optional = all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params)
 
     @functools.wraps(fn)
     def call(ctx: Any, *args: Any, **kwargs: Any) -> Any:
-        args, kwargs = bind(name, params, args, kwargs)
+        if args or kwargs or not all_optional:   # no arguments where none is required: nothing to check
+            args, kwargs = bind(name, params, args, kwargs)
         return fn(ctx, *args, **kwargs)
 
     return call

@@ -27,7 +27,7 @@ class HeldChannel:
         self.generation += 1
         self._replies = asyncio.Queue()
 
-    async def send_request(self, data: bytes) -> None:
+    async def send_request(self, data: bytes, timeout: float | None = None) -> None:
         msg = wire.decode(data)
         self.sent.append((self.generation, msg["type"]))
         if msg["type"] in self.hold:

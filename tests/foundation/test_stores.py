@@ -99,3 +99,32 @@ def test_the_seen_set_stays_bounded(tmp_path):
         seen.first_time(f"j{i}", time.time() + 60)
     seen.close()
     assert len((tmp_path / "seen").read_text().splitlines()) <= 30
+
+
+def test_a_job_cut_off_by_a_crash_is_reported_lost_after_the_restart(tmp_path):
+    from minion.jobrecord import RunningJobs
+
+    now = time.time()
+    cut, done = (wire.Job(jid=wire.new_jid(), fun=f, created=now, expires=now + 60) for f in ("cmd.run", "test.ping"))
+    running = RunningJobs(str(tmp_path / "cache" / "running"))
+    running.started(cut)
+    running.started(done)
+    running.finished(done.jid)               # the process "crashes" here, cut still running
+    after = RunningJobs(str(tmp_path / "cache" / "running"))
+    lost = after.lost_returns()
+    assert [(r.jid, r.fun, r.success) for r in lost] == [(cut.jid, "cmd.run", False)]
+    assert "the minion stopped" in lost[0].ret
+    assert oct((tmp_path / "cache" / "running").stat().st_mode & 0o777) == "0o700"
+
+
+def test_the_in_progress_records_are_never_written_through_a_planted_link(tmp_path):
+    from minion.jobrecord import RunningJobs
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "cache").mkdir()
+    os.symlink(elsewhere, tmp_path / "cache" / "running")
+    now = time.time()
+    job = wire.Job(jid=wire.new_jid(), fun="test.ping", created=now, expires=now + 60)
+    RunningJobs(str(tmp_path / "cache" / "running")).started(job)   # logged, the job still runs
+    assert list(elsewhere.iterdir()) == []
