@@ -14,18 +14,22 @@ on the way (a directory, or the entry itself when `follow` asks for it, as Salt'
 Anything else raises UnsafeWrite naming the link and what to do. Writes go to a temp file
 made with O_EXCL beside the (resolved) entry, get owner and mode on the open descriptor,
 and are renamed over the entry, so the destination itself is never opened for writing.
+
+Inside `walkcache.using()` (a state run) a walk starts from the deepest directory an earlier
+walk of the run reached through plain directories, after checking that every component on the
+way is still that same directory (see minion/providers/walkcache.py).
 """
 
 from __future__ import annotations
 
 import errno
 import os
-import secrets
 import stat
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
+from minion.providers import walkcache
 from minion.state.contract import StateFailed
 
 MAX_LINKS = 40
@@ -138,7 +142,7 @@ class _Walk:
         self.links = 0
         self.retries = 0
         self.user_link: tuple[str, int] | None = None
-        self.fd = os.open("/", _DIR)
+        self.fd = -1
         self.cur = "/"
 
     def _again(self, name: str, parts: deque[str]) -> None:
@@ -201,10 +205,24 @@ class _Walk:
             return  # made by someone else meanwhile: the walk looks at it again
         _own_new_dir(self.fd, name, spec)
 
+    def _start(self, parts: deque[str]) -> walkcache.WalkCache | None:
+        """Open where the walk starts: `/`, or in a cached run the deepest cached directory on
+        the way. Returns the cache to record into while the walk is on plain directories."""
+        cache = walkcache.active()
+        found = cache.start(list(parts)) if cache is not None else None
+        if found is None:
+            self.fd, self.cur = os.open("/", _DIR), "/"
+            return cache
+        self.fd, self.cur, covered = found
+        for _ in range(covered):
+            parts.popleft()
+        return cache
+
     def run(self, follow: bool) -> Entry:
         parts: deque[str] = deque(_split(self.path))
         if not parts:
             raise UnsafeWrite("/ is not a file")
+        cache = self._start(parts)
         try:
             while True:
                 if not parts:  # the last link pointed at a directory by "/" or "."
@@ -215,6 +233,7 @@ class _Walk:
                         raise UnsafeWrite(f"{self.path}: ends in '.'")
                     continue
                 if name == "..":
+                    cache = None
                     self._chdir(os.open("..", _DIR, dir_fd=self.fd), os.path.dirname(self.cur))
                     if not parts:
                         raise UnsafeWrite(f"{self.path}: ends in '..'")
@@ -227,6 +246,7 @@ class _Walk:
                     st = None
                 if not parts:
                     if st is not None and stat.S_ISLNK(st.st_mode) and follow:
+                        cache = None
                         self._follow(name, parts)
                         continue
                     return self._entry(name, st)
@@ -235,6 +255,7 @@ class _Walk:
                     self._again(name, parts)
                     continue
                 if stat.S_ISLNK(st.st_mode):
+                    cache = None
                     self._follow(name, parts)
                     continue
                 if not stat.S_ISDIR(st.st_mode):
@@ -247,6 +268,8 @@ class _Walk:
                     self._again(name, parts)  # swapped since we looked
                     continue
                 self._chdir(fd, os.path.join(self.cur, name))
+                if cache is not None:
+                    cache.record(self.cur, fd)
         except BaseException:
             os.close(self.fd)
             raise
@@ -284,7 +307,7 @@ def locate(
 
 
 def _tmp_name(name: str) -> str:
-    return f".{name[:200]}.{secrets.token_hex(5)}.lp-tmp"
+    return f".{name[:200]}.{os.urandom(5).hex()}.lp-tmp"
 
 
 def _make_beside(entry: Entry, what: str, make: Callable[[str], _T]) -> tuple[str, _T]:

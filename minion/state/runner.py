@@ -408,7 +408,10 @@ def run_plan(
     `ctx.test` True runs `check` only (result None with the pending changes). `failhard` applies
     to every state (Salt's global option); a chunk's own `failhard` always applies.
     """
-    return Runner(chunks, ctx, lookup=lookup, failhard=failhard).run()
+    from minion.providers import walkcache
+
+    with walkcache.using():
+        return Runner(chunks, ctx, lookup=lookup, failhard=failhard).run()
 
 
 def _req_name(chunk: LowChunk) -> str:
