@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 from typing import Any, Callable, Iterator, NoReturn, Sequence
@@ -92,6 +91,8 @@ def until_master_gone(events: Iterator[dict[str, Any]], jid: Callable[[], str]) 
 
 
 def print_json(data: Any) -> None:
+    import json
+
     json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str)
     sys.stdout.write("\n")
     sys.stdout.flush()
@@ -182,6 +183,8 @@ def structured(args: argparse.Namespace) -> str | None:
 
 def print_structured(data: Any, fmt: str) -> None:
     if fmt == "yaml":
+        import json
+
         import yaml
 
         sys.stdout.write(yaml.safe_dump(json.loads(json.dumps(data, default=str)), default_flow_style=False,

@@ -26,15 +26,15 @@ A run that rendered nothing writes and prunes nothing.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import pickle
 import stat
-import secrets
 import sys
 import time
 from contextvars import ContextVar
 from typing import Any, Callable, Iterator, Mapping
+
+from core.digest import sha256
 
 FORMAT = "1"
 PACK_KEEP = 8
@@ -157,7 +157,7 @@ class RenderCache:
             blob = pickle.dumps((head, deps, values), protocol=pickle.HIGHEST_PROTOCOL)
         except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
             raise Uncacheable("a context value cannot be hashed") from None
-        return "r-" + hashlib.sha256(blob).hexdigest()
+        return "r-" + sha256(blob).hexdigest()
 
     def _analysis_of(self, head: tuple[Any, ...], text: str, source: str, tree_root: str | None,
                      env: Callable[[], Any]) -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
@@ -168,7 +168,7 @@ class RenderCache:
             if found is None:
                 raise Uncacheable(source)
             return found
-        entry = "a-" + hashlib.sha256(pickle.dumps(head)).hexdigest()
+        entry = "a-" + sha256(pickle.dumps(head)).hexdigest()
         found = self._get(entry)
         if found is _MISS or not (isinstance(found, tuple) and all(
                 self._dep_unchanged(tree_root, dep) for dep in found[1])):
@@ -232,7 +232,7 @@ class RenderCache:
         self._used = dict(entries)
         existing = _packs(self.path)
         seq = existing[-1][0] + 1 if existing else 1
-        name = f"p-{seq:012d}-{int(time.time()):x}-{secrets.token_hex(4)}"
+        name = f"p-{seq:012d}-{int(time.time()):x}-{os.urandom(4).hex()}"
         if _write(os.path.join(self.path, name),
                   pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)):
             prune(self.path, keep=name)
@@ -406,7 +406,7 @@ def _source(env: Any, name: str) -> str:
 
 
 def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    return sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 _CODE_VERSION: list[str] = []
@@ -430,7 +430,7 @@ def code_version() -> str:
                 parts.append(f"{name}:{info.st_size}:{info.st_mtime_ns}")
             except OSError:
                 parts.append(f"{name}:?")
-        _CODE_VERSION.append(hashlib.sha256("\0".join(parts).encode()).hexdigest())
+        _CODE_VERSION.append(sha256("\0".join(parts).encode()).hexdigest())
     return _CODE_VERSION[0]
 
 

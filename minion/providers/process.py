@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -51,6 +50,8 @@ def run(
     timeout: float = 600.0,
 ) -> CommandResult:
     """Run `argv` and return its result; a missing program or a timeout raises StateFailed."""
+    import subprocess
+
     full_env = dict(os.environ)
     full_env.update({"LC_ALL": "C", "LANG": "C"})
     full_env.update(env or {})

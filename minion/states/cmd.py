@@ -18,18 +18,17 @@ so a pillar secret in it is not in /proc/*/cmdline (providers/process.shell_call
 
 from __future__ import annotations
 
-import json
 import os
-import shlex
-import signal
-import subprocess
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from core.errors import StateArgError
 from minion.providers.process import shell_call
 from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.specargs import as_bool, as_list, as_str, check_known
+
+if TYPE_CHECKING:
+    import subprocess
 
 _KNOWN = (
     "creates",
@@ -160,6 +159,8 @@ def run_shell(spec: CmdSpec, command: str, merge_stderr: bool = False) -> Comple
         cwd = home if os.path.isdir(home) else "/"
     if not os.path.isdir(cwd):
         raise StateFailed(f"Desired working directory {cwd!r} is not available")
+    import subprocess  # here: a run whose guards say "done" starts no process
+
     try:
         proc = subprocess.Popen(
             argv,
@@ -189,6 +190,8 @@ def run_shell(spec: CmdSpec, command: str, merge_stderr: bool = False) -> Comple
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    import signal
+
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except OSError:
@@ -213,6 +216,9 @@ def parse_stateful(stdout: str) -> tuple[bool, str, str]:
 
     Returns (changed, comment, stdout without that line).
     """
+    import json
+    import shlex
+
     lines = stdout.rstrip("\n").split("\n")
     last = lines[-1].strip() if lines else ""
     data: dict[str, Any] = {}

@@ -20,7 +20,6 @@ and mode, replaced atomically.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 from dataclasses import dataclass, field
@@ -217,6 +216,8 @@ def _pillar_get(ctx: ExecContext, path: str) -> str:
 
 def verify_hash(source: str, data: bytes, source_hash: str) -> None:
     """Check `data` against `sha256=HEX`, `sha256:HEX` or a bare hex digest (algo by length)."""
+    import hashlib
+
     text = source_hash.strip()
     algo = ""
     for sep in ("=", ":"):

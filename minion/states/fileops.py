@@ -5,7 +5,6 @@ call.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import os
 import stat
@@ -190,6 +189,8 @@ def text_diff(old: bytes, new: bytes) -> str:
     a = old.decode("utf-8").splitlines(keepends=True)
     b = new.decode("utf-8").splitlines(keepends=True)
     lines = []
+    import difflib
+
     for line in difflib.unified_diff(a, b, fromfile="", tofile="", n=3):
         lines.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(lines)
