@@ -19,7 +19,7 @@ if [ ! -f "$stamp" ] || [ ! -d "$wheelhouse" ]; then
 fi
 
 # The blueprint's packages that are not on this machine, for test hosts (apt's own cache is
-# not touched). Refreshed when apt's lists moved on since or the package list changed; otherwise
+# not touched); tests/backup's and the drills' off-site sshd hosts install openssh-server from it too. Refreshed when apt's lists moved on since or the package list changed; otherwise
 # the stamp skips apt (its --print-uris check costs ~0.7 s on every scripts/test.sh run).
 debs=/var/cache/linkpeek-ops-tests/debs
 packages=(nginx openssh-server unattended-upgrades sudo)

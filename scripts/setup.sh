@@ -31,15 +31,6 @@ if [ ${#missing[@]} -gt 0 ]; then
     sed -u -n 's/^Setting up \([^ ]*\) .*/setup:   installed \1/p'
 fi
 
-# tests/backup: the off-site repository is a test host running Debian's sshd, installed inside the
-# host from apt's cache, so download (not install) openssh-server and what it needs
-if ! ls /var/cache/apt/archives/openssh-server_*.deb >/dev/null 2>&1; then
-  echo "setup: downloading openssh-server into apt's cache (for test hosts)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -qq --download-only --no-install-recommends openssh-server >/dev/null 2>&1 ||
-    { apt-get update -qq; apt-get install -y -qq --download-only --no-install-recommends openssh-server >/dev/null; }
-fi
-
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"
   python3 -m venv .venv

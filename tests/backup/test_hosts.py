@@ -4,7 +4,6 @@ then restored in place. The minion's engine runs inside the database host, as ro
 the key and known_hosts line its pillar would give it."""
 from __future__ import annotations
 
-import glob
 import json
 import subprocess
 import sys
@@ -16,11 +15,11 @@ import pytest
 
 from tests.backup.conftest import PASSWORD
 from tests.hostlib import Host
+from tests.hostlib.offline import install_offline
 
 pytestmark = pytest.mark.host
 
 PG_BIN = "/usr/lib/postgresql/15/bin"
-SSH_DEBS = ("runit-helper", "libwrap0", "openssh-client", "openssh-sftp-server", "openssh-server")
 ENGINE = textwrap.dedent("""
     import json, sys
     from minion.backup.spec import parse_backup
@@ -41,13 +40,7 @@ def _sshd_host(host: Host, pubkey: str) -> None:
     host.run(["mkdir", "-p", "/etc/ssh", "/run/sshd"], check=True)
     for kind, bits in (("ed25519", []), ("ecdsa", []), ("rsa", ["-b", "2048"])):
         host.run(["ssh-keygen", "-q", "-t", kind, *bits, "-N", "", "-f", f"/etc/ssh/ssh_host_{kind}_key"], check=True)
-    debs = []
-    for name in SSH_DEBS:
-        found = sorted(glob.glob(f"/var/cache/apt/archives/{name}_*.deb"))
-        if not found:
-            pytest.fail(f"{name}.deb is not in apt's cache: run scripts/setup.sh (it downloads openssh-server)")
-        debs.append(found[-1])
-    host.run(["dpkg", "-i", "--no-triggers", *debs], check=True)
+    install_offline(host, "openssh-server")
     host.run(["useradd", "-m", "-s", "/bin/sh", "lpbackup"], check=True)
     host.run(["install", "-d", "-o", "lpbackup", "-g", "lpbackup", "-m", "700", "/home/lpbackup/.ssh", "/srv/restic"],
              check=True)

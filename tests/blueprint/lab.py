@@ -20,9 +20,9 @@ from core import secrets
 from tests.blueprint.kit import REPO, STATES, WHEELHOUSE, write_pillar
 from tests.cluster import Cluster, wait_for
 from tests.hostlib import GATEWAY, Host
+from tests.hostlib.offline import use_offline_apt
 
 LPMINION = str(REPO / ".venv" / "bin" / "lpminion")
-OFFLINE_APT = "/var/cache/linkpeek-ops-tests/debs"
 
 
 def prepare_caches() -> None:
@@ -55,8 +55,7 @@ class Lab(Cluster):
         """Start a bare host, `lpminion init` and `start` inside it, accept its key."""
         host = Host.start(minion_id)
         self.hosts[minion_id] = host
-        host.write_text("/etc/apt/apt.conf.d/90linkpeek-offline",
-                        f'Dir::Cache::archives "{OFFLINE_APT}/";\nAcquire::Retries "0";\n')
+        use_offline_apt(host)
         grains = ["--grain", f"roles={','.join(roles)},"] if roles else []
         host.run([LPMINION, "init", "--dir", "/etc/lp", "--id", minion_id,
                   "--master", f"{GATEWAY}:{self.req_port}", "--key-port", str(self.key_port),

@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from tests.blueprint.lab import LPMINION, OFFLINE_APT, Lab, failed_states, prepare_caches
+from tests.blueprint.lab import LPMINION, Lab, failed_states, prepare_caches
 from tests.hostlib import GATEWAY, Host, ensure_bridge
+from tests.hostlib.offline import use_offline_apt
 from tests.hostlib.vault import Vault
 
 SERVER_NAME = "linkpeek.test"
@@ -39,8 +40,7 @@ class StoryLab(Lab):
     def add_minion_host(self, minion_id: str, grains: dict[str, str], startup: str = "highstate") -> Host:
         host = Host.start(minion_id)
         self.hosts[minion_id] = host
-        host.write_text("/etc/apt/apt.conf.d/90linkpeek-offline",
-                        f'Dir::Cache::archives "{OFFLINE_APT}/";\nAcquire::Retries "0";\n')
+        use_offline_apt(host)
         args = [arg for key, value in grains.items() for arg in ("--grain", f"{key}={value}")]
         host.run([LPMINION, "init", "--dir", "/var/lib/lp", "--id", minion_id,
                   "--master", f"{GATEWAY}:{self.req_port}", "--key-port", str(self.key_port),

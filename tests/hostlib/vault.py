@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.hostlib.host import Host, HostError
+from tests.hostlib.offline import install_offline
 
-OFFLINE_APT = "/var/cache/linkpeek-ops-tests/debs"
 USER = "restic"
 ROOT = "/srv/restic"
 
@@ -32,12 +32,8 @@ class Vault:
     def start(cls, name: str = "vault") -> Vault:
         host = Host.start(name)
         try:
-            host.write_text("/etc/apt/apt.conf.d/90linkpeek-offline",
-                            f'Dir::Cache::archives "{OFFLINE_APT}/";\nAcquire::Retries "0";\n')
-            host.write_text("/usr/sbin/policy-rc.d", "#!/bin/sh\nexit 101\n", mode=0o755)
             if not host.exists("/usr/sbin/sshd"):
-                host.run(["apt-get", "install", "-y", "-q", "--no-install-recommends", "openssh-server"],
-                         env={"DEBIAN_FRONTEND": "noninteractive"}, check=True, timeout=300)
+                install_offline(host, "openssh-server")
             host.run(["useradd", "--create-home", "--shell", "/bin/sh", USER], check=True)
             host.run(["install", "-d", "-o", USER, "-m", "0700", ROOT, f"/home/{USER}/.ssh"], check=True)
             with tempfile.TemporaryDirectory() as tmp:

@@ -16,10 +16,11 @@ import yaml
 
 from tests.cluster import Cluster
 from tests.hostlib import GATEWAY, Host, ensure_bridge, remove_bridge
+from tests.hostlib.offline import OFFLINE_APT, use_offline_apt
 
 REPO = Path(__file__).resolve().parents[2]
 # Outside any host, shared by every session on this machine: fetched once, reused.
-DEB_CACHE = "/var/cache/linkpeek-ops-tests/debs"
+DEB_CACHE = OFFLINE_APT
 TEST_PACKAGES = ["hello", "tree"]  # small real packages, not installed on the machine
 LPMINION = str(Path(sys.executable).parent / "lpminion")
 _SLS_COUNTER = itertools.count()
@@ -79,12 +80,7 @@ def deb_cache() -> str:
     return DEB_CACHE
 
 
-def use_deb_cache(host: Host, cache: str) -> None:
-    """Point the host's apt at the offline cache (written inside the host's overlay only)."""
-    host.write_text(
-        "/etc/apt/apt.conf.d/90linkpeek-offline",
-        f'Dir::Cache::archives "{cache}/";\nAcquire::Retries "0";\n',
-    )
+use_deb_cache = use_offline_apt
 
 
 def sls_text(states: list[dict[str, Any]]) -> str:
