@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Mapping
 
+from core.cronexpr import check_cron
 from core.errors import ConfigError
 
 INTERVAL_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
@@ -108,7 +109,7 @@ def parse_job(name: str, body: Any, source: str = "config") -> ScheduledJob:
     interval = _interval(body, where)
     cron = body.get("cron")
     if cron is not None:
-        cron = _check_cron(cron, where)
+        cron = check_cron(cron, where)
     if (interval is None) == (cron is None):
         raise ConfigError(f"{where}: needs exactly one of `cron:` or seconds/minutes/hours/days")
     return ScheduledJob(
@@ -226,13 +227,6 @@ def _cron_prev(expr: str, before: float) -> float:
 
 def _local(ts: float) -> datetime:
     return datetime.fromtimestamp(ts).astimezone()
-
-
-def _check_cron(expr: Any, where: str) -> str:
-    from croniter import croniter
-    if not isinstance(expr, str) or not croniter.is_valid(expr):
-        raise ConfigError(f"{where}: `cron: {expr!r}` is not a valid cron expression")
-    return expr
 
 
 def _interval(body: Mapping[str, Any], where: str) -> float | None:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from core.config import MasterConfig
+from core.cronexpr import check_cron
 from core.errors import ConfigError, LinkpeekError
 from core.restic import Restic, ResticError
 from core.sqlitecopy import online_copy
@@ -68,8 +69,6 @@ def settings(cfg: MasterConfig) -> SelfBackup | None:
 
 def parse_settings(data: Any, root: str = "") -> SelfBackup:
     """Check `backup:` of master.yaml (ConfigError naming the key) and read its secret files."""
-    from croniter import croniter
-
     if not isinstance(data, Mapping):
         raise ConfigError("master.yaml backup: must be a mapping with repository, password_file and cron")
     unknown = sorted(set(map(str, data)) - _KEYS)
@@ -78,9 +77,7 @@ def parse_settings(data: Any, root: str = "") -> SelfBackup:
     repository = data.get("repository")
     if not isinstance(repository, str) or not repository.strip():
         raise ConfigError("master.yaml backup:repository must be a restic repository")
-    cron = data.get("cron", "15 2 * * *")
-    if not isinstance(cron, str) or not croniter.is_valid(cron):
-        raise ConfigError("master.yaml backup:cron must be a cron expression like \"15 2 * * *\"")
+    cron = check_cron(data.get("cron", "15 2 * * *"), "master.yaml backup", example="15 2 * * *")
     password = _read_secret_file(data.get("password_file"), "password_file").rstrip("\n")
     if not password:
         raise ConfigError("master.yaml backup:password_file is empty")

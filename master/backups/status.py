@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from core.cronexpr import is_cron
 from master.backups.catalogue import Declared
 
 OK = "ok"
@@ -101,15 +102,11 @@ def declared_from_pillar(backup: Any) -> dict[str, tuple[str, str, str]]:
     jobs = backup.get("jobs")
     if isinstance(jobs, Mapping):
         for name, body in jobs.items():
-            if (isinstance(name, str) and isinstance(body, Mapping) and isinstance(body.get("cron"), str)
-                    and body.get("enabled", True) is not False and _valid_cron(body["cron"])):
+            if (isinstance(name, str) and isinstance(body, Mapping) and body.get("enabled", True) is not False
+                    and is_cron(body.get("cron"))):
                 out[name[:64]] = ("backup", body["cron"], str(body.get("source", "?"))[:20])
     verify = backup.get("verify")
-    if isinstance(verify, Mapping) and isinstance(verify.get("cron"), str) and _valid_cron(verify["cron"]):
+    if isinstance(verify, Mapping) and is_cron(verify.get("cron")):
         out[VERIFY_JOB] = ("verify", verify["cron"], "restic check")
     return out
 
-
-def _valid_cron(expr: str) -> bool:
-    from croniter import croniter
-    return bool(croniter.is_valid(expr))

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from core.cronexpr import check_cron
 from core.errors import ConfigError, LinkpeekError
 from core.wire import MINION_ID_RE
 
@@ -30,8 +31,6 @@ class ScheduledDrill:
 
 def parse_schedule(drills: Mapping[str, Any], where: str = "master.yaml") -> list[ScheduledDrill]:
     """ConfigError naming the entry when `drills:` is not {SOURCE: {onto: ID, cron: EXPR}}."""
-    from croniter import croniter
-
     out = []
     for source, spec in sorted((drills or {}).items()):
         entry = f"{where}: drills: {source}"
@@ -42,9 +41,7 @@ def parse_schedule(drills: Mapping[str, Any], where: str = "master.yaml") -> lis
         onto, cron = spec.get("onto"), spec.get("cron")
         if not isinstance(onto, str) or not MINION_ID_RE.match(onto) or onto == source:
             raise ConfigError(f"{entry}: onto must name another minion (the scratch host)")
-        if not isinstance(cron, str) or not croniter.is_valid(cron):
-            raise ConfigError(f"{entry}: cron {cron!r} is not a cron expression (e.g. \"0 6 * * 1\")")
-        out.append(ScheduledDrill(source, onto, cron))
+        out.append(ScheduledDrill(source, onto, check_cron(cron, entry, example="0 6 * * 1")))
     return out
 
 

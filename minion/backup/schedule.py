@@ -21,7 +21,8 @@ PREFIX = "backup:"
 def scheduled_jobs(backup: Any) -> list[ScheduledJob]:
     """One scheduled job per declared backup job (and the verify run); bad entries are logged and left out."""
     from core.errors import ConfigError
-    from minion.backup.spec import check_cron, parse_job
+    from core.cronexpr import check_cron
+    from minion.backup.spec import parse_job
 
     if not isinstance(backup, Mapping):
         return []

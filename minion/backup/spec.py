@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from core.cronexpr import check_cron
 from core.errors import ConfigError
 from core.sshaccess import DEFAULT_PORT, SshAccess, port_number
 
@@ -171,13 +172,6 @@ def parse_job(name: str, body: Any) -> JobSpec:
         args["path"] = path
         args["filename"] = _filename(body.get("filename") or path.rsplit("/", 1)[-1], where)
     return JobSpec(**args)
-
-
-def check_cron(expr: Any, where: str) -> str:
-    from croniter import croniter
-    if not isinstance(expr, str) or not croniter.is_valid(expr):
-        raise ConfigError(f"{where}: cron must be a cron expression like \"0 3 * * *\"")
-    return expr
 
 
 def _env(value: Any, errors: list[str]) -> dict[str, str]:

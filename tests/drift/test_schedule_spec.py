@@ -33,7 +33,7 @@ def test_salt_spellings_parse():
     ({"minutes": 5}, "function"),
     ({"function": "test.ping"}, "exactly one"),
     ({"function": "test.ping", "minutes": 5, "cron": "* * * * *"}, "exactly one"),
-    ({"function": "test.ping", "cron": "61 * * * *"}, "not a valid cron"),
+    ({"function": "test.ping", "cron": "61 * * * *"}, "cron must be a cron expression like"),
     ({"function": "test.ping", "seconds": -1}, "non-negative"),
     ({"function": "test.ping", "seconds": 5, "splay": {"start": 9, "end": 3}}, "splay end"),
     ({"function": "test.ping", "seconds": 5, "whenever": 1}, "unsupported keys whenever"),

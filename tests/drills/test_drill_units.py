@@ -77,7 +77,7 @@ def test_store_lists_newest_first_and_by_host(tmp_path):
 
 @pytest.mark.parametrize("drills, message", [
     ({"web1": {"onto": "web1", "cron": "0 6 * * 1"}}, "onto must name another minion"),
-    ({"web1": {"onto": "s1", "cron": "every monday"}}, "not a cron expression"),
+    ({"web1": {"onto": "s1", "cron": "every monday"}}, "cron must be a cron expression like"),
     ({"web1": {"onto": "s1", "cron": "0 6 * * 1", "at": 3}}, "expected {onto: SCRATCH"),
     ({"web 1": {"onto": "s1", "cron": "0 6 * * 1"}}, "not a minion id"),
 ])
