@@ -222,10 +222,14 @@ def _disk_cached(env: Any, text: str, source: str, cache_dir: str) -> Any:
             handle.write(marshal.dumps(code))
         os.replace(tmp, path)
     except OSError:
-        pass
+        return code
+    from core.rendercache import prune_oldest
+
+    prune_oldest(cache_dir, CODE_CACHE_KEEP)
     return code
 
 
+CODE_CACHE_KEEP = 512  # compiled templates kept in <cachedir>/jinja-code (newest by mtime)
 _CODE_CACHE_VERSION = "2"  # 2: keep_trailing_newline off (the lexer's output differs)
 
 

@@ -271,6 +271,27 @@ def _pack_time(name: str) -> int | None:
         return None
 
 
+def prune_oldest(path: str, keep: int) -> list[str]:
+    """Remove all but the `keep` newest (by mtime) files of `path`: for a cache without
+    packs, called after a write (a listdir when within bounds). Returns the names removed."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return []
+    if len(names) <= keep:
+        return []
+    aged = []
+    for name in names:
+        with contextlib.suppress(OSError):
+            aged.append((os.stat(os.path.join(path, name)).st_mtime_ns, name))
+    removed = []
+    for _, name in sorted(aged)[:max(0, len(aged) - keep)]:
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(path, name))
+            removed.append(name)
+    return removed
+
+
 def _load_pack(path: str) -> dict[str, bytes]:
     try:
         with open(path, "rb") as handle:
@@ -448,4 +469,4 @@ def _write(path: str, data: bytes) -> bool:
     return True
 
 
-__all__ = ["RenderCache", "Uncacheable", "active", "analyse", "code_version", "prune", "using"]
+__all__ = ["RenderCache", "Uncacheable", "active", "analyse", "code_version", "prune", "prune_oldest", "using"]

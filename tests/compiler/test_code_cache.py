@@ -55,3 +55,21 @@ def test_a_corrupt_cache_entry_is_recompiled(tmp_path: Path) -> None:
     entry = next((cachedir / "jinja-code").iterdir())
     entry.write_bytes(b"garbage")
     assert render_in_new_process(cachedir) == "listen 8080 on Debian\n"
+
+
+def test_the_code_cache_keeps_only_the_newest_entries(tmp_path: Path, monkeypatch) -> None:
+    import core.render
+
+    monkeypatch.setattr(core.render, "CODE_CACHE_KEEP", 3)
+    cachedir = tmp_path / "cache"
+    cachedir.mkdir()
+    ctx = sls_context("web1", {}, {}, {"cachedir": str(cachedir)}, "")
+    made: dict[str, int] = {}
+    for n in range(6):
+        assert render_template(f"{{{{ {n} * 2 }}}} #{n}", f"t{n}", ctx) == f"{n * 2} #{n}"
+        for entry in (cachedir / "jinja-code").iterdir():
+            if entry.name not in made:  # older entries get older mtimes, in order
+                made[entry.name] = n
+                os.utime(entry, ns=((n + 1) * 10**9, (n + 1) * 10**9))
+    left = sorted(made[e.name] for e in (cachedir / "jinja-code").iterdir())
+    assert left == [3, 4, 5]
