@@ -88,6 +88,17 @@ class DriftLedger:
                                dict(fingerprint.states)))
         return True
 
+    def record_converged(self, fingerprint: Fingerprint, state_return: Mapping[str, Mapping[str, Any]],
+                         now: float | None = None) -> int | None:
+        """record_apply and next_seq in one durable write (a converged highstate's report
+        needs both): the report's sequence number, or None when nothing was recorded."""
+        when = time.time() if now is None else now
+        if not state_return or any(r.get("result") is not True for r in state_return.values()):
+            return None
+        seq = max(self.state.seq + 1, int(when * 1000))
+        self._save(LedgerState(seq, fingerprint.revision, when, dict(fingerprint.states)))
+        return seq
+
     def _save(self, state: LedgerState) -> None:
         write_json_atomic(self.path, {"version": LEDGER_VERSION, "seq": state.seq,
                                       "applied_revision": state.applied_revision,

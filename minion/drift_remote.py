@@ -158,9 +158,10 @@ def _seq(wire_report: Mapping[str, Any]) -> int:
 
 
 def converged_report(minion_id: str, cachedir: str, prepared: Any, revision: str,
-                     now: float | None = None) -> DriftReport:
+                     now: float | None = None, seq: int | None = None) -> DriftReport:
     """The report of a host a highstate just converged: nothing drifted at `revision`; the
-    certificates it manages are checked as a drift check would."""
+    certificates it manages are checked as a drift check would. `seq`: the sequence number
+    already taken (DriftLedger.record_converged), else the ledger gives the next one."""
     import time
 
     from core.drift import build_report
@@ -169,19 +170,26 @@ def converged_report(minion_id: str, cachedir: str, prepared: Any, revision: str
     when = time.time() if now is None else now
     chunks = prepared.plan.chunks
     certs = expiring(find_certificates(managed_paths(chunks)), now=when, window_days=DEFAULT_WINDOW_DAYS)
-    ledger = DriftLedger(ledger_path(cachedir))
+    if seq is None:
+        seq = DriftLedger(ledger_path(cachedir)).next_seq(when)
     return build_report(minion_id, {}, revision=revision, applied_revision=revision,
-                        seq=ledger.next_seq(when), reported_at=when, expiring_certs=certs)
+                        seq=seq, reported_at=when, expiring_certs=certs)
 
 
-def record_remote_apply(cachedir: str, prepared: Any, results: Mapping[str, Mapping[str, Any]]) -> str | None:
+def record_remote_apply(cachedir: str, prepared: Any, results: Mapping[str, Mapping[str, Any]],
+                        take_seq: bool = False) -> tuple[str, int | None] | None:
     """After a real (not test) apply: remember its revision when every state succeeded.
 
-    `prepared` is remote_apply's PreparedRun that ran. Returns the revision recorded, or None.
+    `prepared` is remote_apply's PreparedRun that ran. Returns (the revision recorded, the
+    report's sequence number taken in the same write when `take_seq`), or None.
     """
     try:
         fingerprint = plan_fingerprint(prepared.plan.chunks, prepared.pillar, prepared.ctx_for(False).files)
-        return fingerprint.revision if DriftLedger(ledger_path(cachedir)).record_apply(fingerprint, results) else None
+        ledger = DriftLedger(ledger_path(cachedir))
+        if take_seq:
+            seq = ledger.record_converged(fingerprint, results)
+            return None if seq is None else (fingerprint.revision, seq)
+        return (fingerprint.revision, None) if ledger.record_apply(fingerprint, results) else None
     except (OSError, LinkpeekError) as exc:
         log.warning("could not record the applied revision: %s", exc)
         return None
@@ -198,10 +206,12 @@ def after_apply(request: Request, cachedir: str, prepared: Any, results: Mapping
     """
     if not results or any(r.get("result") is not True for r in results.values()):
         return
-    revision = record_remote_apply(cachedir, prepared, results) if highstate else None
-    if revision is not None and minion_id is not None:
+    recorded = record_remote_apply(cachedir, prepared, results, take_seq=minion_id is not None) \
+        if highstate else None
+    revision = recorded[0] if recorded is not None else None
+    if recorded is not None and minion_id is not None:
         try:
-            send_report(request, converged_report(minion_id, cachedir, prepared, revision))
+            send_report(request, converged_report(minion_id, cachedir, prepared, recorded[0], seq=recorded[1]))
         except Exception as exc:  # the apply succeeded; the next check reports in any case
             log.info("drift report after the apply not delivered: %s", exc)
     changed = sum(1 for r in results.values() if r.get("changes"))

@@ -185,6 +185,17 @@ def _not_compiled(masker: Any, message: str) -> ApplyOutcome:
                         False, RETCODE_NOT_COMPILED)
 
 
+# What an apply imports on its way (pillar, mine, file client, compile, run, drift report),
+# beyond what warm_up's own calls load; tests/remote/test_warm_up.py keeps this complete.
+WARM_MODULES = (
+    "core.masking", "core.mine", "core.top", "core.targeting", "core.hostlookups", "core.stateoutput",
+    "minion.mine", "minion.local", "minion.grains", "minion.functions.network",
+    "minion.functions.context", "minion.functions.state", "minion.state.fileclient",
+    "minion.state.remote_fileclient", "minion.state.lock", "minion.state.saltorder",
+    "minion.state.compiler", "minion.state.runner", "minion.drift_remote",
+)
+
+
 def warm_up() -> None:
     """Import the state machinery and build the Jinja environment ahead of the first apply.
 
@@ -192,12 +203,17 @@ def warm_up() -> None:
     `lpmaster apply` then costs what later ones cost (about 4 MB more RSS per minion, which
     the converge on boot would pay anyway).
     """
+    import importlib
+
     try:
-        from core.render import render_template
-        from minion.state import compiler, runner  # noqa: F401
+        from core.render import render_sls_located
+        from minion import functions
         from minion.states import lookup
 
+        for name in WARM_MODULES:
+            importlib.import_module(name)
+        functions.lookup("state.apply")
         lookup("file", "managed")
-        render_template("{{ 1 }}", "warm-up", {}, None)
+        render_sls_located("warm-up:\n  test.nop:\n    - name: {{ 'up' }}\n", "warm-up", {}, None)
     except Exception:  # an optimisation only: never let it disturb the daemon
         log.debug("state machinery warm-up failed", exc_info=True)

@@ -20,12 +20,12 @@ PREFIX = "backup:"
 
 def scheduled_jobs(backup: Any) -> list[ScheduledJob]:
     """One scheduled job per declared backup job (and the verify run); bad entries are logged and left out."""
+    if not isinstance(backup, Mapping):
+        return []
     from core.errors import ConfigError
     from core.cronexpr import check_cron
     from minion.backup.spec import parse_job
 
-    if not isinstance(backup, Mapping):
-        return []
     jobs: list[ScheduledJob] = []
     for name, body in (backup.get("jobs") or {}).items() if isinstance(backup.get("jobs"), Mapping) else ():
         try:

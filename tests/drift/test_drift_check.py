@@ -150,3 +150,16 @@ def test_state_digests_follow_each_state_and_a_template_follows_everything():
     assert pillar_changed.states[conf] != base.states[conf]       # a template may use the pillar
     assert motd_changed.states[motd] != base.states[motd]
     assert len({base.revision, pillar_changed.revision, motd_changed.revision}) == 3
+
+
+def test_record_converged_records_the_apply_and_takes_a_sequence_number_in_one(tmp_path):
+    path = str(tmp_path / "drift.json")
+    ledger = DriftLedger(path)
+    first = ledger.next_seq(0.0)
+    fingerprint = plan_fingerprint([], {"a": 1})
+    assert ledger.record_converged(fingerprint, {"s": {"result": False}}, now=0.0) is None
+    assert ledger.applied_revision is None
+    seq = ledger.record_converged(fingerprint, {"s": {"result": True}}, now=0.0)
+    assert seq == first + 1
+    reread = DriftLedger(path)  # on disk, as a restarted minion reads it
+    assert (reread.applied_revision, reread.next_seq(0.0)) == (fingerprint.revision, seq + 1)
