@@ -12,8 +12,10 @@ snapshot tagged `lp-failed` is never chosen, and naming one is refused.
 The snapshot's paths are checked before anything is written (core/snapshotpaths.py:
 plain absolute paths, nothing under a symlink node, no device; with `--force` into a
 non-empty directory, no existing symlink on the way either; in place, only the job's own
-`paths` and no existing symlink below them). `to`
-refuses a non-empty directory unless `force`.
+`paths` and no existing symlink below them). `to` refuses a non-empty directory unless `force`.
+A files restore then goes through a root-only staging directory and is moved into place
+without following any symlink (minion/backup/staging.py), so a local user who plants one
+after these checks cannot redirect root's writes.
 
 A files restore in place (or `to=/`) never writes over the host's identity or the running
 minion's own config, key and state (minion/backup/protect.py; `own=` names the minion's
@@ -37,6 +39,7 @@ from minion.backup.protect import Rules
 from minion.backup.run import FAILED_TAG
 from minion.backup.sources import as_user
 from minion.backup.spec import BackupSpec, JobSpec
+from minion.backup.staging import restore_staged, roots_in_place, roots_into
 
 MIN_ID_PREFIX = 8
 
@@ -110,9 +113,9 @@ def restore(spec: BackupSpec, job: JobSpec, cache_dir: str, *, snapshot: str = "
             if target == "/":
                 check_within(paths, job.paths)
                 check_existing_within(kept, job.paths)
-            if in_place or force:
-                _clear_links(target, nodes, set(kept))
-            restic.restore(sid, target, excludes)
+            roots = roots_in_place(job.paths, kept) if target == "/" else roots_into(target, kept)
+            private = target != "/" and not os.stat(target).st_mode & 0o077
+            skipped += restore_staged(restic, sid, excludes, roots, private=private)
             result.update(restored_to=target, nodes=len(paths), skipped=skipped)
             return result
         expected = "/" + job.filename
@@ -203,17 +206,6 @@ def _sqlite_in_place(restic: Restic, sid: str, job: JobSpec) -> dict[str, Any]:
 def _under_any(path: str, tops: set[str]) -> bool:
     parts = path.split("/")
     return any("/".join(parts[:i]) in tops for i in range(2, len(parts) + 1))
-
-
-def _clear_links(target: str, nodes: list[dict[str, Any]], kept: set[str]) -> None:
-    """Remove the existing symlinks the snapshot puts back (restic 0.14 fails on each with
-    "file exists"); their parents were checked to be no symlinks, and the link itself is not followed."""
-    for node in nodes:
-        path = node.get("path")
-        if node.get("type") == "symlink" and path in kept:
-            dest = os.path.join(target, str(path).lstrip("/"))
-            if os.path.islink(dest):
-                os.unlink(dest)
 
 
 def _unlink(path: str) -> None:

@@ -1,0 +1,120 @@
+"""An in-place restore races a local user (a real process running as uid 65534) who owns a
+directory under the job's path and keeps planting symlinks there (a file link to a root-only
+file, a directory link to a root-only directory). The checks before the restore cannot see
+what is planted after them; restic (0.14) writes through what it finds. The restore goes
+through a root-only staging directory and renameat() between O_NOFOLLOW descriptors
+(minion/backup/staging.py): the victims are never written, and what the snapshot holds lands."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.errors import UnsafePathError
+from core.restic import ResticError
+from minion.backup.restore import restore
+from minion.backup.run import run_backup
+from tests.backup.conftest import make_spec
+
+NOBODY = 65534
+ROUNDS = 12
+
+RACER = """
+import os, sys, time
+victim_file, victim_dir = sys.argv[1], sys.argv[2]
+os.setgid(65534); os.setuid(65534)   # started inside the directory it owns, then nobody
+print("ready", flush=True)
+i = 0
+while True:
+    i += 1
+    try:
+        os.symlink(victim_file, f".n{i}")
+        os.replace(f".n{i}", "notes.txt")
+    except OSError:
+        pass
+    try:
+        if os.path.islink("cache"):
+            os.unlink("cache")
+        else:
+            if os.path.isdir("cache"):
+                os.rename("cache", f".c{i}")
+            os.symlink(victim_dir, "cache")
+    except OSError:
+        pass
+    time.sleep(0.001)
+"""
+
+
+@pytest.fixture()
+def scene(repo: Path, tmp_path: Path):
+    app, victim_dir = tmp_path / "srv" / "app", tmp_path / "victim"
+    uploads = app / "uploads"
+    (uploads / "cache").mkdir(parents=True)
+    (app / "app.ini").write_text("port = 80\n")
+    (uploads / "notes.txt").write_text("restored notes\n")
+    (uploads / "cache" / "page.html").write_text("<p>restored</p>\n")
+    for path in (uploads, uploads / "cache", uploads / "notes.txt", uploads / "cache" / "page.html"):
+        os.chown(path, NOBODY, NOBODY)
+    victim_dir.mkdir(mode=0o755)
+    victim_file = victim_dir / "shadow"
+    victim_file.write_text("root:only\n")
+    victim_file.chmod(0o600)
+    spec = make_spec(str(repo), {"race": {"source": "files", "cron": "0 3 * * *", "paths": [str(app)]}})
+    record = run_backup(spec, spec.job("race"), str(tmp_path / "cache"))
+    assert record["success"], record
+    yield spec, tmp_path / "cache", app, victim_dir, victim_file
+
+
+def _untouched(victim_dir: Path, victim_file: Path) -> bool:
+    return sorted(os.listdir(victim_dir)) == ["shadow"] and victim_file.read_text() == "root:only\n"
+
+
+def test_a_local_user_racing_symlinks_into_a_restore_never_redirects_roots_writes(scene):
+    spec, cache, app, victim_dir, victim_file = scene
+    uploads = app / "uploads"
+    racer = subprocess.Popen([sys.executable, "-c", RACER, str(victim_file), str(victim_dir)],
+                             cwd=uploads, stdout=subprocess.PIPE, text=True)
+    done = refused = 0
+    try:
+        assert racer.stdout is not None and racer.stdout.readline() == "ready\n"
+        for _ in range(ROUNDS):
+            try:
+                restore(spec, spec.job("race"), str(cache), in_place=True)
+                done += 1
+            except UnsafePathError:       # a link seen by the checks before the restore
+                refused += 1
+            except ResticError:           # the old code: restic tripped over the race (or wrote through it)
+                pass
+            assert _untouched(victim_dir, victim_file), sorted(os.listdir(victim_dir))
+        assert racer.poll() is None       # it raced all along
+    finally:
+        racer.kill()
+        racer.wait()
+    assert _untouched(victim_dir, victim_file)
+    assert done + refused == ROUNDS and done > 0
+    for leftover in [*uploads.glob(".[cn]*"), *[p for p in uploads.iterdir() if p.is_symlink()]]:
+        if leftover.is_dir() and not leftover.is_symlink():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink()
+    result = restore(spec, spec.job("race"), str(cache), in_place=True)
+    assert result["skipped"] == []
+    assert (uploads / "notes.txt").read_text() == "restored notes\n" and not (uploads / "notes.txt").is_symlink()
+    assert (uploads / "cache" / "page.html").read_text() == "<p>restored</p>\n"
+    assert os.lstat(uploads).st_uid == NOBODY and (app / "app.ini").read_text() == "port = 80\n"
+    assert not list((app.parent).glob(".lp-restore-*")), "the staging directory is removed"
+
+
+def test_a_planted_file_link_is_replaced_not_written_through(scene):
+    spec, cache, app, victim_dir, victim_file = scene
+    notes = app / "uploads" / "notes.txt"
+    notes.unlink()
+    os.symlink(victim_file, notes)
+    os.lchown(notes, NOBODY, NOBODY)
+    result = restore(spec, spec.job("race"), str(cache), in_place=True)
+    assert _untouched(victim_dir, victim_file)
+    assert not notes.is_symlink() and notes.read_text() == "restored notes\n" and result["skipped"] == []
