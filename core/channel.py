@@ -206,6 +206,19 @@ class ServerChannel:
         return Request(routing_id=frames[0].bytes, payload=frames[1].bytes,
                        conn=self._connection(frames[1]))
 
+    def recv_request_nowait(self) -> Request | None | bool:
+        """The next ROUTER message if one is queued now (as `recv_request`), else False: a
+        burst (a thousand returns) is read in one wakeup, not a future per message."""
+        assert self.router is not None
+        got = self.router.recv_multipart(zmq.NOBLOCK, copy=False)   # settled at once
+        if got.exception() is not None:
+            return False
+        frames = got.result()
+        if len(frames) != 2:
+            return None
+        return Request(routing_id=frames[0].bytes, payload=frames[1].bytes,
+                       conn=self._connection(frames[1]))
+
     async def watch_connections(self) -> None:
         """Forget each ROUTER connection when libzmq reports it gone (runs until cancelled)."""
         from zmq.utils.monitor import parse_monitor_message

@@ -37,6 +37,7 @@ from master.services import MasterServices
 
 log = logging.getLogger("lp.master")
 
+REQUEST_BURST = 256   # requests handled per wakeup before the loop runs other tasks
 HANDLER_TIMEOUT_S = 120  # an async handler (pillar compile, file batch) gets this long
 
 
@@ -133,14 +134,21 @@ class MasterDaemon:
 
     async def _requests(self) -> None:
         while True:
-            req = await self.channel.recv_request()
-            if req is None:
-                self.bad.warning("ROUTER message with an unexpected frame layout dropped")
-                continue
-            try:
-                await self._dispatch(req)
-            except Exception:  # a bug in one handler must not stop the master
-                log.exception("request handling failed")
+            req: Request | None | bool = await self.channel.recv_request()
+            handled = 0
+            while req is not False:   # then what else is queued now, without a future each
+                if req is None:
+                    self.bad.warning("ROUTER message with an unexpected frame layout dropped")
+                else:
+                    try:
+                        await self._dispatch(req)
+                    except Exception:  # a bug in one handler must not stop the master
+                        log.exception("request handling failed")
+                handled += 1
+                if handled == REQUEST_BURST:
+                    await asyncio.sleep(0)   # let the other tasks run between bursts
+                    break
+                req = self.channel.recv_request_nowait()
 
     async def _dispatch(self, req: Request) -> None:
         key = req.conn.key

@@ -135,28 +135,31 @@ async def wait_for_job(services: Any, publish: Publish, job: Job, minions: list[
                     get.cancel()
                     stopped = stop_wait in done
                     break
-                mid, item = get.result()
-                if mid not in waiting:
-                    continue
-                if item == "connected":
-                    if mid in coming:
-                        coming.discard(mid)
-                        published.add(mid)
-                        services.in_flight.published(job, [mid])
-                        await publish(job, [mid])
-                elif isinstance(item, dict):   # a progress update (services.job_progress)
-                    dropped = queue.take_dropped()
-                    if dropped:
-                        await send(dropped_event(dropped))
-                    await send({"event": "progress", "minion": mid, **item})
-                elif isinstance(item, Return):
-                    waiting.discard(mid)
-                    if is_lost(item.retcode):
-                        missing[mid] = f"lost: {item.ret}" if isinstance(item.ret, str) else "lost"
+                items = [get.result()]
+                while not queue.empty():   # a burst of returns: one wakeup, not a future each
+                    items.append(queue.get_nowait())
+                for mid, item in items:
+                    if mid not in waiting:
                         continue
-                    await send({"event": "return", "minion": mid, "success": item.success,
-                                "retcode": item.retcode, "ret": item.ret,
-                                "stored": (job.jid, mid) not in services.unstored})
+                    if item == "connected":
+                        if mid in coming:
+                            coming.discard(mid)
+                            published.add(mid)
+                            services.in_flight.published(job, [mid])
+                            await publish(job, [mid])
+                    elif isinstance(item, dict):   # a progress update (services.job_progress)
+                        dropped = queue.take_dropped()
+                        if dropped:
+                            await send(dropped_event(dropped))
+                        await send({"event": "progress", "minion": mid, **item})
+                    elif isinstance(item, Return):
+                        waiting.discard(mid)
+                        if is_lost(item.retcode):
+                            missing[mid] = f"lost: {item.ret}" if isinstance(item.ret, str) else "lost"
+                            continue
+                        await send({"event": "return", "minion": mid, "success": item.success,
+                                    "retcode": item.retcode, "ret": item.ret,
+                                    "stored": (job.jid, mid) not in services.unstored})
         finally:
             stop_wait.cancel()
         for mid in sorted(waiting):

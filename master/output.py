@@ -36,10 +36,14 @@ def status_counts(statuses: Iterable[str]) -> str:
 
 def job_warnings(unstored: list[str], storage: dict[str, Any] | None, skew: dict[str, float]) -> list[str]:
     """What `run` and `apply` print on stderr after a job: returns not stored, clocks off."""
-    from master.clockskew import skew_warning
-    from master.storage import unstored_warning
-
-    return [w for w in (unstored_warning(unstored, storage), skew_warning(skew)) if w]
+    warnings = []
+    if unstored or storage:   # imported only then: the storage module brings sqlite3 into the CLI
+        from master.storage import unstored_warning
+        warnings.append(unstored_warning(unstored, storage))
+    if skew:
+        from master.clockskew import skew_warning
+        warnings.append(skew_warning(skew))
+    return [w for w in warnings if w]
 
 
 def stopped_note(jid: str) -> str:

@@ -85,3 +85,23 @@ async def test_nothing_about_a_peer_outlives_its_connection(tmp_path):
         watcher.cancel()
         ctx.destroy(linger=0)
         await channel.close()
+
+
+def test_a_burst_read_in_one_wakeup_is_answered_message_by_message_by_its_own_key(guarded):
+    """The master reads what is queued without waiting (300, more than one burst): each message
+    is still judged by its own key, and every one is answered."""
+    honest, rogue = Rogue(guarded, minion_keypair(guarded, "vault1")), Rogue(guarded, fresh_keypair())
+    try:
+        honest.ask_until_answered({"type": "heartbeat"})
+        rogue.ask_until_answered({"type": "heartbeat"})
+        for rid in range(300):
+            for client in (honest, rogue):
+                client.send_raw(msgpack.packb({"v": 1, "type": "heartbeat", "rid": rid}))
+        got = {"honest": [honest.recv() for _ in range(300)], "rogue": [rogue.recv() for _ in range(300)]}
+        assert sorted(r["rid"] for r in got["honest"]) == list(range(300))
+        assert all(r["type"] == "ok" for r in got["honest"])
+        assert sorted(r["rid"] for r in got["rogue"]) == list(range(300))
+        assert all(r["type"] == "error" and r.get("state") == "unknown" for r in got["rogue"])
+    finally:
+        honest.close()
+        rogue.close()
