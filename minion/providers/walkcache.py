@@ -20,7 +20,7 @@ import stat
 from contextvars import ContextVar
 from typing import Iterator
 
-MAX_DIRS = 1024
+MAX_DIRS = 256  # descriptors held at most (the usual soft limit is 1024)
 _DIR = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 _ACTIVE: ContextVar["WalkCache | None"] = ContextVar("walk_cache", default=None)
@@ -64,12 +64,15 @@ class WalkCache:
         """Keep (a duplicate of) `fd`, the plain directory just walked into at `path`."""
         if path in self._dirs or len(self._dirs) >= MAX_DIRS:
             return
-        st = os.fstat(fd)
-        if "/" not in self._dirs:
-            root = os.open("/", _DIR)
-            rst = os.fstat(root)
-            self._dirs["/"] = (root, rst.st_dev, rst.st_ino)
-        self._dirs[path] = (os.dup(fd), st.st_dev, st.st_ino)
+        try:
+            if "/" not in self._dirs:
+                root = os.open("/", _DIR)
+                rst = os.fstat(root)
+                self._dirs["/"] = (root, rst.st_dev, rst.st_ino)
+            st = os.fstat(fd)
+            self._dirs[path] = (os.dup(fd), st.st_dev, st.st_ino)
+        except OSError:  # out of descriptors: the walks go on uncached
+            pass
 
     def _forget(self, path: str) -> None:
         """Drop `path` and everything cached below it (closed at the end of the run: another
