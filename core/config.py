@@ -85,6 +85,7 @@ class MinionConfig:
     startup_states: str = field(default="highstate", metadata={"csv_list": True})
     schedule: Mapping[str, Any] = field(default_factory=dict)   # Salt's `schedule:` jobs
     drift: Mapping[str, Any] = field(default_factory=dict)      # interval, splay, cert_window_days, enabled
+    mine_interval: float = 60.0  # Salt's: minutes between mine updates (also one at start)
     strict_arguments: bool = False  # unknown state arguments and bad values are compile errors
     nodegroups: Mapping[str, Any] = field(default_factory=dict)  # N@ in a masterless top.sls
 

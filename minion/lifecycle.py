@@ -16,7 +16,9 @@ Scheduled jobs other than the drift check go to the master's job store like any 
 The scheduler runs the minion config's `schedule:`, the pillar's `schedule:` and `backup:`
 jobs (minion/backup/schedule.py; read at start and again after each drift check) and the
 built-in drift check (`drift:` in the config: interval, splay, cert_window_days, or
-`enabled: false`).
+`enabled: false`) and the built-in mine update (Salt's `mine_interval`, minutes: once at
+start, then every interval; `lpmaster run ID mine.update` publishes at once). The built-in
+jobs run here, not as jobs in the master's store.
 """
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ import time
 from typing import Any, Awaitable, Callable, Mapping
 
 from core.errors import ConfigError, LinkpeekError
-from minion.schedule_spec import DRIFT_FUNCTION, ScheduledJob, drift_job, merge_jobs, parse_schedule
+from minion.schedule_spec import (DEFAULT_MINE_INTERVAL, DRIFT_FUNCTION, ScheduledJob, drift_job, merge_jobs,
+                                  mine_job, parse_schedule)
 from minion.scheduler import Scheduler
 
 log = logging.getLogger("lp.minion.lifecycle")
@@ -60,16 +63,23 @@ class Lifecycle:
             self.drift = drift_job(drift_conf if drift_conf is not None else {})
         except ConfigError as exc:
             log.error("minion config drift settings ignored (defaults used): %s", exc)
+        self.mine = mine_job()
+        try:
+            minutes = getattr(config, "mine_interval", None)
+            self.mine = mine_job(DEFAULT_MINE_INTERVAL if minutes is None else minutes)
+        except ConfigError as exc:
+            log.error("%s; the default (60 minutes) is used", exc)
         self.pillar_jobs: list[ScheduledJob] = []
         self.scheduler = Scheduler(self.jobs(), os.path.join(config.cache_dir, "schedule.json"),
                                    self.run_scheduled, salt=config.id)
 
     def jobs(self) -> list[ScheduledJob]:
-        """The built-in drift check, then config jobs, then pillar jobs (later ones win by name);
+        """The built-in drift check and mine update, then config jobs, then pillar jobs (later ones win by name);
         a job naming a function this minion does not have is left out, with an error logged."""
         from minion.functions import FUNCTIONS
 
         builtin = [self.drift] if self.drift is not None else []
+        builtin.append(self.mine)
         jobs = []
         for job in merge_jobs(builtin, self.config_jobs, self.pillar_jobs):
             if job.function in FUNCTIONS:
@@ -147,9 +157,9 @@ class Lifecycle:
 
     async def run_scheduled(self, job: ScheduledJob) -> None:
         """Run one scheduled job: through `run_recorded` (the daemon's: the master records it
-        and gets its return) when given, except the drift check, whose report is its result;
-        otherwise here, in a worker thread, logging the outcome."""
-        if self._run_recorded is not None and job.function != DRIFT_FUNCTION:
+        and gets its return) when given, except the built-in ones (the drift check, whose report
+        is its result, and the mine update); otherwise here, in a worker thread, logging the outcome."""
+        if self._run_recorded is not None and job.source != "builtin":
             await self._run_recorded(job.name, job.function, list(job.args), dict(job.kwargs))
             return
         from minion.functions import lookup

@@ -1,6 +1,8 @@
 """Salt's mine on the minion: publish what pillar's `mine_functions` names, read the others'.
 
-    publish(request, pillar)                  # before a state run: {name: value} to the master
+    publish(request, pillar)                  # {name: value} to the master: at start, every
+                                              # mine_interval minutes (minion/lifecycle.py), and
+                                              # on `mine.update` (minion/functions/mine.py)
     with reading(request):                    # templates' salt['mine.get'](tgt, fun, tgt_type=...)
         compile and run ...
 

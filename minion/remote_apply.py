@@ -99,7 +99,6 @@ def prepare_remote(request: Request, minion_id: str, grains: Mapping[str, Any], 
 
     from minion import mine
 
-    mine.publish(request, pillar)  # before the compile: a host's own address is current
     files = RemoteFileClient(request, cachedir)
     grains = dict(grains)
     if isinstance(reply.get("as_minion"), dict):  # a drill's job: this host renders as SOURCE

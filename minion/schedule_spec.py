@@ -33,6 +33,9 @@ DRIFT_JOB_NAME = "__drift_check"
 DRIFT_FUNCTION = "drift.check"
 DEFAULT_DRIFT_INTERVAL = 1800.0
 DEFAULT_DRIFT_SPLAY = 300.0
+MINE_JOB_NAME = "__mine_interval"
+MINE_FUNCTION = "mine.update"
+DEFAULT_MINE_INTERVAL = 60.0       # minutes, as Salt's mine_interval
 _KNOWN_KEYS = frozenset({"function", "args", "job_args", "kwargs", "job_kwargs", "cron", "splay",
                          "run_on_start", "enabled", *INTERVAL_UNITS})
 
@@ -147,6 +150,17 @@ def drift_job(config: Mapping[str, Any] | None = None) -> ScheduledJob | None:
     splay = _splay(conf.get("splay", DEFAULT_DRIFT_SPLAY), "drift")
     return ScheduledJob(name=DRIFT_JOB_NAME, function=DRIFT_FUNCTION, interval=interval,
                         splay=splay, source="builtin")
+
+
+def mine_job(minutes: Any = DEFAULT_MINE_INTERVAL) -> ScheduledJob:
+    """The built-in mine update (Salt's `mine_interval`, in minutes): once when the minion
+    starts, then every `minutes`. Minion config: `mine_interval: 60`."""
+    if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0 \
+            or minutes == float("inf"):
+        raise ConfigError(f"minion config mine_interval must be a number of minutes above 0 "
+                          f"(like `mine_interval: 60`), not {repr(minutes)[:40]}")
+    return ScheduledJob(name=MINE_JOB_NAME, function=MINE_FUNCTION, interval=float(minutes) * 60.0,
+                        run_on_start=True, source="builtin")
 
 
 def splay_offset(job: ScheduledJob, slot: float, salt: str = "") -> float:
