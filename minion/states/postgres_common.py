@@ -1,4 +1,5 @@
-"""What the postgres_* states share: the connection arguments and an `absent` state's check.
+"""What the postgres_* states share: the connection arguments, an `absent` state's check, and
+the `absent` state of what lives in one database (a schema, an extension).
 
     check_known(where, args, (*CONNECTION_ARGS, "owner"))
     psql = psql_for("postgres_database.present", args)   # Salt's user/maintenance_db/db_port/db_host
@@ -8,12 +9,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from core.errors import StateArgError
 from minion.providers.accounts import ACCOUNT_NAME
-from minion.providers.postgres import Psql, literal
-from minion.state.contract import Pending
+from minion.providers.postgres import Psql, check_name, ident, literal
+from minion.state.contract import ExecContext, Pending
 from minion.states.specargs import as_str
 
 CONNECTION_ARGS = ("user", "maintenance_db", "db_port", "db_host")
@@ -48,3 +49,35 @@ def drop_pending(kind: str, name: str, exists: bool, absent: str, done: str = "d
         return Pending(comment=absent)
     return Pending(changes={kind: {"old": name, "new": None}},
                    comment=f"{kind} {name} would be {done}", applied_comment=f"{kind} {name} {done}")
+
+
+class InDatabase(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def dbname(self) -> str: ...
+    @property
+    def psql(self) -> Psql: ...
+
+
+class AbsentInDatabase:
+    """The `absent` state of a `kind` that lives in database `dbname` (subclasses give `kind`,
+    `parse` and `found`): dropped when found; absent too when the database is gone."""
+
+    kind = ""
+
+    def found(self, spec: Any) -> bool:
+        raise NotImplementedError
+
+    def check(self, ctx: ExecContext, spec: InDatabase) -> Pending:
+        check_name(self.kind, spec.name)
+        check_name("database", spec.dbname)
+        if not database_exists(spec.psql, spec.dbname):
+            return drop_pending(self.kind, spec.name, False,
+                                f"{self.kind} {spec.name} is absent: there is no database {spec.dbname}")
+        return drop_pending(self.kind, spec.name, self.found(spec),
+                            f"{self.kind} {spec.name} is absent from {spec.dbname}")
+
+    def apply(self, ctx: ExecContext, spec: InDatabase, pending: Pending) -> dict[str, Any]:
+        spec.psql.execute(f"DROP {self.kind.upper()} {ident(spec.name)};\n", db=spec.dbname)
+        return dict(pending.changes)

@@ -21,7 +21,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers.postgres import Psql, check_name, ident, literal
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.postgres_common import CONNECTION_ARGS, database_exists, drop_pending, psql_for
+from minion.states.postgres_common import CONNECTION_ARGS, AbsentInDatabase, psql_for
 from minion.states.specargs import as_str, check_known
 
 
@@ -104,24 +104,16 @@ class Present:
         return dict(changes)
 
 
-class Absent:
+class Absent(AbsentInDatabase):
     """postgres_extension.absent: the extension is not installed in `dbname`."""
+
+    kind = "extension"
 
     def parse(self, name: str, args: Mapping[str, Any]) -> ExtensionSpec:
         return _parse("postgres_extension.absent", name, args, ())
 
-    def check(self, ctx: ExecContext, spec: ExtensionSpec) -> Pending:
-        check_name("extension", spec.name)
-        check_name("database", spec.dbname)
-        if not database_exists(spec.psql, spec.dbname):
-            return drop_pending("extension", spec.name, False, f"extension {spec.name} is not installed: "
-                                f"there is no database {spec.dbname}")
-        return drop_pending("extension", spec.name, _installed(spec) is not None,
-                            f"extension {spec.name} is not installed in {spec.dbname}")
-
-    def apply(self, ctx: ExecContext, spec: ExtensionSpec, pending: Pending) -> dict[str, Any]:
-        spec.psql.execute(f"DROP EXTENSION {ident(spec.name)};\n", db=spec.dbname)
-        return dict(pending.changes)
+    def found(self, spec: ExtensionSpec) -> bool:
+        return _installed(spec) is not None
 
 
 FUNCTIONS = {"present": Present(), "absent": Absent()}

@@ -20,7 +20,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers.postgres import Psql, check_name, ident, literal
 from minion.state.contract import ExecContext, Pending
-from minion.states.postgres_common import CONNECTION_ARGS, database_exists, drop_pending, psql_for
+from minion.states.postgres_common import CONNECTION_ARGS, AbsentInDatabase, psql_for
 from minion.states.specargs import as_str, check_known
 
 
@@ -80,24 +80,16 @@ class Present:
         return dict(pending.changes)
 
 
-class Absent:
+class Absent(AbsentInDatabase):
     """postgres_schema.absent: no such schema in `dbname` (refused while it holds objects)."""
+
+    kind = "schema"
 
     def parse(self, name: str, args: Mapping[str, Any]) -> SchemaSpec:
         return _parse("postgres_schema.absent", name, args, ())
 
-    def check(self, ctx: ExecContext, spec: SchemaSpec) -> Pending:
-        check_name("schema", spec.name)
-        check_name("database", spec.dbname)
-        if not database_exists(spec.psql, spec.dbname):
-            return drop_pending("schema", spec.name, False, f"schema {spec.name} is absent: there is no "
-                                f"database {spec.dbname}")
-        return drop_pending("schema", spec.name, _owner(spec) is not None,
-                            f"schema {spec.name} is absent from {spec.dbname}")
-
-    def apply(self, ctx: ExecContext, spec: SchemaSpec, pending: Pending) -> dict[str, Any]:
-        spec.psql.execute(f"DROP SCHEMA {ident(spec.name)};\n", db=spec.dbname)
-        return dict(pending.changes)
+    def found(self, spec: SchemaSpec) -> bool:
+        return _owner(spec) is not None
 
 
 FUNCTIONS = {"present": Present(), "absent": Absent()}

@@ -275,4 +275,4 @@ scratch_role:
     assert again["scratch_role"]["comment"] == "role scratch_role is absent"
     assert again["scratch_db"]["comment"] == "database scratch_db is absent"
     assert again["scratch_schema"]["comment"] == "schema scratch_schema is absent: there is no database scratch_db"
-    assert again["scratch_trgm"]["comment"] == "extension pg_trgm is not installed: there is no database scratch_db"
+    assert again["scratch_trgm"]["comment"] == "extension pg_trgm is absent: there is no database scratch_db"
