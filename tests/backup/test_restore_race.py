@@ -118,3 +118,18 @@ def test_a_planted_file_link_is_replaced_not_written_through(scene):
     result = restore(spec, spec.job("race"), str(cache), in_place=True)
     assert _untouched(victim_dir, victim_file)
     assert not notes.is_symlink() and notes.read_text() == "restored notes\n" and result["skipped"] == []
+
+
+def test_to_a_non_empty_directory_with_force_replaces_a_planted_link(scene, tmp_path: Path):
+    spec, cache, app, victim_dir, victim_file = scene
+    target = tmp_path / "restore"
+    first = restore(spec, spec.job("race"), str(cache), to=str(target))
+    notes = target / str(app / "uploads" / "notes.txt").lstrip("/")
+    assert notes.read_text() == "restored notes\n" and not list(target.glob(".lp-restore-*"))
+    notes.unlink()                 # the restored tree keeps uploads/ owned by 65534: plant as that user
+    os.symlink(victim_file, notes)
+    os.lchown(notes, NOBODY, NOBODY)
+    again = restore(spec, spec.job("race"), str(cache), to=str(target), force=True)
+    assert _untouched(victim_dir, victim_file)
+    assert not notes.is_symlink() and notes.read_text() == "restored notes\n"
+    assert first["skipped"] == again["skipped"] == []
