@@ -25,8 +25,9 @@ RESENDS = 2
 
 
 def longest_wait(timeout: float) -> float:
-    """How long `MasterLink.request(..., timeout)` can take at most, resends included."""
-    return timeout * (RESENDS + 1)
+    """How long `MasterLink.request(..., timeout)` can take at most, resends included (each
+    try waits up to `timeout` to send, then up to `timeout` for the reply)."""
+    return 2 * timeout * (RESENDS + 1)
 
 
 def call_from_thread(loop: asyncio.AbstractEventLoop, request: Coroutine[Any, Any, dict[str, Any]],

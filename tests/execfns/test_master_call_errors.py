@@ -49,7 +49,7 @@ def test_a_master_that_stops_answering_mid_apply_is_a_transport_error(lone, monk
     monkeypatch.setattr(master_call, "_check_accepted", accepted_then_master_stops)
     # the worker thread gives up before the link's own 10 s timeout: the path a slow link takes
     monkeypatch.setattr(minion.link, "longest_wait", lambda timeout: 0.5)
-    monkeypatch.setattr(master_call, "longest_wait", lambda timeout: 0.5, raising=False)
+    monkeypatch.setattr(master_call, "longest_wait", lambda timeout: 0.5, raising=False)   # the old code's copy
     outcome = master_call.apply_from_master(load_minion(cfg_path))   # old code: a raw TimeoutError
     assert not outcome.success and "did not answer" in str(outcome.ret), outcome.ret
     os.kill(pid, signal.SIGCONT)
