@@ -53,8 +53,9 @@ def restore_staged(restic: Restic, sid: str, excludes: Iterable[str], roots: Map
 
 
 def _trusted(st: os.stat_result) -> bool:
-    """A directory whose entries only root can replace."""
-    return (stat.S_ISDIR(st.st_mode) and st.st_uid == 0
+    """A directory whose entries only root (or we) can replace: ours, and nobody else may
+    write it, or it is sticky (others cannot rename or remove what we make in it)."""
+    return (stat.S_ISDIR(st.st_mode) and st.st_uid in (0, os.geteuid())
             and (not st.st_mode & 0o022 or bool(st.st_mode & stat.S_ISVTX)))
 
 

@@ -133,3 +133,21 @@ def test_to_a_non_empty_directory_with_force_replaces_a_planted_link(scene, tmp_
     assert _untouched(victim_dir, victim_file)
     assert not notes.is_symlink() and notes.read_text() == "restored notes\n"
     assert first["skipped"] == again["skipped"] == []
+
+
+def test_staging_is_made_only_where_no_other_user_can_swap_it(tmp_path: Path):
+    from minion.backup.staging import staging_parent
+
+    shared, sticky, mine = tmp_path / "shared", tmp_path / "sticky", tmp_path / "mine"
+    for d, mode in ((shared, 0o777), (sticky, 0o1777), (mine, 0o755)):
+        d.mkdir()
+        d.chmod(mode)
+    (shared / "app").mkdir()
+    (sticky / "app").mkdir()
+    (mine / "app").mkdir()
+    (mine / "users").mkdir()
+    os.chown(mine / "users", NOBODY, NOBODY)
+    assert staging_parent(str(shared / "app")) == str(tmp_path)      # anyone could rename it away in shared/
+    assert staging_parent(str(sticky / "app")) == str(sticky)        # not in a sticky one (like /tmp)
+    assert staging_parent(str(mine / "app" / "new" / "deeper")) == str(mine / "app")
+    assert staging_parent(str(mine / "users" / "x")) == str(mine)    # never inside a user's directory
