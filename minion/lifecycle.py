@@ -17,7 +17,7 @@ The scheduler runs the minion config's `schedule:`, the pillar's `schedule:` and
 jobs (minion/backup/schedule.py; read at start and again after each drift check) and the
 built-in drift check (`drift:` in the config: interval, splay, cert_window_days, or
 `enabled: false`) and the built-in mine update (Salt's `mine_interval`, minutes: once at
-start, then every interval; `lpmaster run ID mine.update` publishes at once). The built-in
+start with the pillar the start reads, then every interval; `lpmaster run ID mine.update` publishes at once). The built-in
 jobs run here, not as jobs in the master's store.
 """
 from __future__ import annotations
@@ -107,7 +107,9 @@ class Lifecycle:
             log.warning("could not announce the start to the master: %s", exc)
             self._started = False
             return
-        await self.refresh_pillar_schedule()
+        pillar = await self.refresh_pillar_schedule()
+        if pillar is not None:
+            await self._publish_mine(pillar)   # before the boot converge, with the pillar just read
         if reply.get("error"):
             log.warning("master refused the start announcement: %s", reply["error"])
             return
@@ -136,24 +138,40 @@ class Lifecycle:
         except Exception:
             log.exception("drift check after the boot converge failed")
 
-    async def refresh_pillar_schedule(self) -> None:
-        """Read `schedule:` from this minion's pillar and apply it (errors are logged, never fatal)."""
+    async def refresh_pillar_schedule(self) -> dict[str, Any] | None:
+        """Read `schedule:` from this minion's pillar and apply it (errors are logged, never fatal);
+        the pillar read, or None when the master sent none."""
         try:
             reply = await self._request({"type": "pillar"})
         except LinkpeekError as exc:
             log.info("pillar schedule not refreshed: %s", exc)
-            return
+            return None
         pillar = reply.get("pillar") if isinstance(reply, dict) else None
         if not isinstance(pillar, dict):
-            return
+            return None
         from minion.backup.schedule import scheduled_jobs
 
         try:
             self.pillar_jobs = scheduled_jobs(pillar.get("backup")) + parse_schedule(pillar.get("schedule"), "pillar")
         except ConfigError as exc:
             log.warning("pillar schedule ignored: %s", exc)
-            return
+            return pillar
         self.scheduler.set_jobs(self.jobs())
+        return pillar
+
+    async def _publish_mine(self, pillar: dict[str, Any]) -> None:
+        """The mine update at start (Salt's): what this pillar's mine_functions name, sent now."""
+        from minion.mine import publish
+
+        stored = await asyncio.to_thread(publish, self._context(f"schedule:{self.mine.name}").request, pillar)
+        if stored:
+            log.info("mine published at start: %s", ", ".join(stored))
+
+    def _context(self, jid: str) -> Any:
+        from minion.functions.context import JobContext
+
+        return JobContext(config=self.config, grains=self.grains, jid=jid,
+                          request_async=self._request, loop=asyncio.get_running_loop())
 
     async def run_scheduled(self, job: ScheduledJob) -> None:
         """Run one scheduled job: through `run_recorded` (the daemon's: the master records it
@@ -163,12 +181,9 @@ class Lifecycle:
             await self._run_recorded(job.name, job.function, list(job.args), dict(job.kwargs))
             return
         from minion.functions import lookup
-        from minion.functions.context import JobContext
 
         fn = lookup(job.function)
-        ctx = JobContext(config=self.config, grains=self.grains, jid=f"schedule:{job.name}",
-                         request_async=self._request, loop=asyncio.get_running_loop())
-        result = await asyncio.to_thread(fn, ctx, *job.args, **dict(job.kwargs))
+        result = await asyncio.to_thread(fn, self._context(f"schedule:{job.name}"), *job.args, **dict(job.kwargs))
         ok = getattr(result, "success", True)
         log.info("scheduled job %s (%s) finished: %s", job.name, job.function, "ok" if ok else "failed")
         if job.function == DRIFT_FUNCTION:

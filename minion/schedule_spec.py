@@ -153,14 +153,14 @@ def drift_job(config: Mapping[str, Any] | None = None) -> ScheduledJob | None:
 
 
 def mine_job(minutes: Any = DEFAULT_MINE_INTERVAL) -> ScheduledJob:
-    """The built-in mine update (Salt's `mine_interval`, in minutes): once when the minion
-    starts, then every `minutes`. Minion config: `mine_interval: 60`."""
+    """The built-in mine update (Salt's `mine_interval`, in minutes): every `minutes` (the
+    update at start is the lifecycle's, with the pillar it reads). Minion config: `mine_interval: 60`."""
     if isinstance(minutes, bool) or not isinstance(minutes, (int, float)) or not minutes > 0 \
             or minutes == float("inf"):
         raise ConfigError(f"minion config mine_interval must be a number of minutes above 0 "
                           f"(like `mine_interval: 60`), not {repr(minutes)[:40]}")
     return ScheduledJob(name=MINE_JOB_NAME, function=MINE_FUNCTION, interval=float(minutes) * 60.0,
-                        run_on_start=True, source="builtin")
+                        source="builtin")
 
 
 def splay_offset(job: ScheduledJob, slot: float, salt: str = "") -> float:

@@ -55,4 +55,4 @@ def test_drift_check_can_be_turned_off(tmp_path):
 def test_the_mine_updates_at_start_then_every_mine_interval_minutes(tmp_path):
     life = Lifecycle(Config(str(tmp_path), mine_interval=15), {}, _never, _no_job)
     mine = {j.name: j for j in life.jobs()}[MINE_JOB_NAME]
-    assert (mine.function, mine.interval, mine.run_on_start, mine.source) == ("mine.update", 900.0, True, "builtin")
+    assert (mine.function, mine.interval, mine.source) == ("mine.update", 900.0, "builtin")
