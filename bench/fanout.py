@@ -5,7 +5,9 @@ Two modes (both on loopback, with a real `lpmaster serve`):
   real  N real `lpminion start` processes (default N = 10, 50, 100)
   sim   one process hosting N simulated minions, each with its own keys and sockets
         (the real MinionDaemon class on a shared zmq Context; default N = 100, 1000; their
-        directories in /dev/shm, as N machines would not share one disk's fsyncs)
+        directories in /dev/shm, as N machines would not share one disk's fsyncs).
+        `--sim-procs K` spreads them over K such processes (N/K each; the output says K):
+        N machines run their minions in parallel, one process runs them one after another
 
 Keys are accepted ahead of time (as after a restart), so "start to all answering" is the
 time from starting the minions until one `lpmaster run '*' test.ping` gets all N returns.
@@ -17,6 +19,7 @@ included): median and p95 over --rounds runs. RSS from /proc (VmRSS).
     .venv/bin/python bench/fanout.py --mode sim --n 1000 --rounds 20
     .venv/bin/python bench/fanout.py --salt /work/saltvenv --salt-n 10,30   # against Salt 3008
     .venv/bin/python bench/fanout.py --mode sim --n 1000 --profile-master /tmp/master.prof
+    .venv/bin/python bench/fanout.py --mode sim --n 1000 --sim-procs 2   # minions in 2 processes
 
 With --salt VENV, a salt-master and N salt-minions (keys auto-accepted, all under one temp
 root on loopback) run beside N real minions of ours; the pings alternate between the two
@@ -234,27 +237,37 @@ def run_versus_salt(n: int, rounds: int, venv: Path) -> None:
         bench.close()
 
 
-def run_sim(n: int, rounds: int, profile: str | None = None, profile_host: str | None = None) -> None:
+def run_sim(n: int, rounds: int, profile: str | None = None, profile_host: str | None = None,
+            procs: int = 1) -> None:
     bench = Bench(n, heartbeat=10.0, minions_on_tmpfs=True)
     try:
         bench.start_master(profile)
-        listing = bench.tmp / "minions.txt"
-        listing.write_text("\n".join(bench.minion_yamls))
+        listings = []
+        for i in range(procs):   # minion i goes to process i % procs
+            listings.append(bench.tmp / f"minions-{i}.txt")
+            listings[-1].write_text("\n".join(bench.minion_yamls[i::procs]))
         t0 = time.monotonic()
-        profiler = ["-m", "cProfile", "-o", profile_host] if profile_host else []
-        host = bench.cluster.start_process("sim", [sys.executable, *profiler, __file__, "--host-sim", str(listing)])
+        hosts = []
+        for i, listing in enumerate(listings):
+            profiler = ["-m", "cProfile", "-o", f"{profile_host}.{i}" if procs > 1 else profile_host] \
+                if profile_host else []
+            hosts.append(bench.cluster.start_process(
+                f"sim{i}", [sys.executable, *profiler, __file__, "--host-sim", str(listing)]))
         all_in = bench.wait_all_answer(t0, limit=300)
         master = bench.cluster.master_proc
         assert master is not None
-        cpu0 = cpu_s(master.pid), cpu_s(host.pid)
+        pids = [master.pid] + [h.pid for h in hosts]
+        cpu0 = [cpu_s(p) for p in pids]
         med, p95 = bench.round_trips(rounds)
-        master_cpu, host_cpu = ((cpu_s(p) - c) / rounds for p, c in zip((master.pid, host.pid), cpu0))
-        host_rss = rss_mb(host.pid)
-        print(f"sim  N={n:5d}: all answering {all_in:6.2f}s after start | ping (whole process) "
-              f"median {med:.3f}s p95 {p95:.3f}s | master RSS {rss_mb(master.pid):6.1f} MB | "
+        master_cpu, *host_cpus = ((cpu_s(p) - c) / rounds for p, c in zip(pids, cpu0))
+        host_rss = sum(rss_mb(h.pid) for h in hosts)
+        where = "one process for all N" if procs == 1 else f"{procs} processes, N/{procs} minions each"
+        print(f"sim  N={n:5d} in {procs} process(es): all answering {all_in:6.2f}s after start | ping "
+              f"(whole process) median {med:.3f}s p95 {p95:.3f}s | master RSS {rss_mb(master.pid):6.1f} MB | "
               f"host RSS {host_rss:6.1f} MB ({host_rss / n * 1024:.0f} KB a minion)\n"
-              f"           CPU per ping: master {master_cpu:.3f}s, simulated minions {host_cpu:.3f}s "
-              f"(one process for all N: its share is what N machines would do in parallel)", flush=True)
+              f"           CPU per ping: master {master_cpu:.3f}s, simulated minions "
+              f"{' + '.join(f'{c:.3f}' for c in host_cpus)}s "
+              f"({where}: N machines would do this in parallel)", flush=True)
     finally:
         bench.close()
 
@@ -302,6 +315,8 @@ def main() -> None:
     parser.add_argument("--salt-n", default="20", help="comma-separated fleet sizes for --salt (keep small)")
     parser.add_argument("--profile-host", default=None, metavar="FILE",
                         help="sim mode: run the simulated minions' process under cProfile, stats to FILE")
+    parser.add_argument("--sim-procs", type=int, default=1, metavar="K",
+                        help="sim mode: host the simulated minions in K processes (N/K each), not one")
     parser.add_argument("--host-sim", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.host_sim:
@@ -318,7 +333,7 @@ def main() -> None:
             if mode == "real":
                 run_real(n, args.rounds, args.profile_master)
             else:
-                run_sim(n, args.rounds, args.profile_master, args.profile_host)
+                run_sim(n, args.rounds, args.profile_master, args.profile_host, args.sim_procs)
 
 
 if __name__ == "__main__":
