@@ -84,6 +84,7 @@ class MasterDaemon:
         self.drill_schedule = parse_schedule(config.drills)  # a bad `drills:` entry: no start
         self.drills = DrillRunner(self)
         self._stopping = asyncio.Event()
+        self._held_replies: list[tuple[Request, dict[str, Any], str]] | None = None
 
     # -- ZAP -----------------------------------------------------------------------------
 
@@ -136,6 +137,8 @@ class MasterDaemon:
         while True:
             req: Request | None | bool = await self.channel.recv_request()
             handled = 0
+            self._held_replies = []   # sent once the burst's returns are stored (master/returnbatch.py)
+            self.services.returns.open()
             while req is not False:   # then what else is queued now, without a future each
                 if req is None:
                     self.bad.warning("ROUTER message with an unexpected frame layout dropped")
@@ -146,9 +149,22 @@ class MasterDaemon:
                         log.exception("request handling failed")
                 handled += 1
                 if handled == REQUEST_BURST:
-                    await asyncio.sleep(0)   # let the other tasks run between bursts
                     break
                 req = self.channel.recv_request_nowait()
+            await self._end_burst()
+            if handled == REQUEST_BURST:
+                await asyncio.sleep(0)   # let the other tasks run between bursts
+
+    async def _end_burst(self) -> None:
+        """Store the burst's returns, then send its replies; an ack for a return that could not
+        be stored becomes the error (retry) reply the minion keeps it for."""
+        failed, error = self.services.returns.commit()
+        held, self._held_replies = self._held_replies, None
+        for req, reply, caller in held or ():
+            if failed and reply.get("type") == "ack" and (reply.get("jid"), caller) in failed:
+                self.services.unstored.add((reply["jid"], caller))   # the waiting CLI says so
+                reply = self._error_reply(error or RuntimeError("not stored"), reply.get("rid"), "return")
+            await self._send_reply(req, reply)
 
     async def _dispatch(self, req: Request) -> None:
         key = req.conn.key
@@ -192,7 +208,7 @@ class MasterDaemon:
             reply = self._error_reply(exc, rid, msg["type"])
         if rid is not None:
             reply["rid"] = rid
-        await self._reply(req, reply)
+        await self._reply(req, reply, caller)
 
     async def _finish(self, req: Request, pending: Any, rid: Any) -> None:
         try:
@@ -205,7 +221,7 @@ class MasterDaemon:
             reply = self._error_reply(exc, rid, "async")
         if rid is not None:
             reply["rid"] = rid
-        await self._reply(req, reply)
+        await self._send_reply(req, reply)   # another task: never held for a burst
 
     def _error_reply(self, exc: Exception, rid: Any, kind: Any) -> dict[str, Any]:
         from master.storage import error_reply
@@ -216,7 +232,13 @@ class MasterDaemon:
             reply = wire.error_reply("internal error", rid)
         return reply
 
-    async def _reply(self, req: Request, reply: dict[str, Any]) -> None:
+    async def _reply(self, req: Request, reply: dict[str, Any], caller: str = "") -> None:
+        if self._held_replies is not None:
+            self._held_replies.append((req, reply, caller))
+            return
+        await self._send_reply(req, reply)
+
+    async def _send_reply(self, req: Request, reply: dict[str, Any]) -> None:
         try:
             data = wire.encode(reply)
         except WireError:

@@ -100,6 +100,21 @@ class JobStore:
              time.time() if received is None else received))
         return cur.rowcount == 1
 
+    def add_returns(self, rows: list[tuple[str, str, Return]]) -> None:
+        """Store new returns (jid, minion, ret) in one transaction; one already there is kept."""
+        now = time.time()
+        self.db.execute("BEGIN")
+        try:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO returns (jid, minion, success, retcode, ret, received)"
+                " VALUES (?,?,?,?,?,?)",
+                [(jid, mid, int(ret.success), ret.retcode, _dumps(ret.ret), now) for jid, mid, ret in rows])
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:   # a failed COMMIT may have rolled back already
+                self.db.execute("ROLLBACK")
+            raise
+
     def replace_lost_return(self, jid: str, minion_id: str, ret: Return, lost_retcode: int) -> bool:
         """Put a real return in place of one recorded as lost (core/jobstate.py); whether it did."""
         cur = self.db.execute(

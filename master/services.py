@@ -43,6 +43,8 @@ class MasterServices:
         self.started_at = time.time()
         self._job_targets: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._waiters: dict[str, JobQueue] = {}   # Return, or a progress map (master/jobqueue.py)
+        from master.returnbatch import ReturnBatch
+        self.returns = ReturnBatch(jobstore, self.storage)   # a burst's returns: one transaction
         from master.converge import ConvergeServices
         self.converge = ConvergeServices(config, self.grains)  # file server, pillar, secret masking
         from master.drift.service import DriftService
@@ -126,6 +128,7 @@ class MasterServices:
         with self.storage.writing():
             self.jobstore.add_job(job, minions, user)
         self._job_targets[job.jid] = frozenset(minions)
+        self.returns.note_job(job.jid)
         while len(self._job_targets) > 10_000:
             self._job_targets.popitem(last=False)
         return job
@@ -144,8 +147,10 @@ class MasterServices:
         ret = self.converge.mask_wire_return(minion_id, ret)  # secrets never reach the store or CLI
         queue = self._waiters.get(ret.jid)
         try:
-            with self.storage.writing():
-                added = self.jobstore.add_return(ret.jid, minion_id, ret)
+            added = self.returns.hold(ret.jid, minion_id, ret)   # acked once the burst is stored
+            if not added:
+                with self.storage.writing():
+                    added = self.jobstore.add_return(ret.jid, minion_id, ret)
         except StorageUnavailable:
             # the minion keeps it and sends it again; the waiting CLI sees it now, marked unstored
             if (ret.jid, minion_id) not in self.unstored and queue is not None:
@@ -156,6 +161,7 @@ class MasterServices:
             with self.storage.writing():
                 added = self.jobstore.replace_lost_return(ret.jid, minion_id, ret, LOST_RETCODE)
         if added:
+            self.returns.noted(ret.jid, minion_id, ret)
             if queue is not None and (ret.jid, minion_id) not in self.unstored:
                 queue.put_nowait((minion_id, ret))
             from master.presence_events import return_event

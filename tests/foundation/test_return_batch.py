@@ -1,0 +1,50 @@
+"""master/returnbatch.py over a real job store: a burst's returns are written together, once each."""
+from __future__ import annotations
+
+import time
+
+from core import wire
+from core.jobstate import LOST_RETCODE
+from master.jobstore import JobStore
+from master.returnbatch import ReturnBatch
+from master.storage import StorageHealth
+
+
+def _job(store: JobStore, minions: list[str]) -> wire.Job:
+    now = time.time()
+    job = wire.Job(jid=wire.new_jid(), fun="test.ping", created=now, expires=now + 60)
+    store.add_job(job, minions)
+    return job
+
+
+def test_a_bursts_returns_are_stored_at_its_end_once_each(tmp_path):
+    store = JobStore(str(tmp_path / "master.db"))
+    batch = ReturnBatch(store, StorageHealth())
+    job = _job(store, ["m1", "m2"])
+    batch.note_job(job.jid)
+    batch.open()
+    ok = wire.Return(job.jid, "test.ping", True, True)
+    assert batch.hold(job.jid, "m1", ok) is True
+    assert batch.hold(job.jid, "m2", ok) is True
+    assert store.returns(job.jid) == {}                  # nothing acked yet, nothing written yet
+    assert batch.hold(job.jid, "m1", ok) is False        # a resend: the store decides, after a flush
+    assert set(store.returns(job.jid)) == {"m1", "m2"}
+    assert store.add_return(job.jid, "m1", ok) is False
+    assert batch.commit() == (set(), None)
+    assert set(store.returns(job.jid)) == {"m1", "m2"}
+
+
+def test_returns_the_batch_cannot_judge_are_left_to_the_store(tmp_path):
+    store = JobStore(str(tmp_path / "master.db"))
+    batch = ReturnBatch(store, StorageHealth())
+    older = _job(store, ["m1"])                           # e.g. made before a master restart
+    recent = _job(store, ["m1"])
+    batch.note_job(recent.jid)
+    lost = wire.Return(recent.jid, "test.ping", False, "Lost", LOST_RETCODE)
+    assert batch.hold(recent.jid, "m1", lost) is False   # no burst open: stored directly
+    store.add_return(recent.jid, "m1", lost)
+    batch.noted(recent.jid, "m1", lost)
+    batch.open()
+    assert batch.hold(older.jid, "m1", wire.Return(older.jid, "test.ping", True, True)) is False
+    assert batch.hold(recent.jid, "m1", wire.Return(recent.jid, "test.ping", True, True)) is False
+    assert batch.commit() == (set(), None)
