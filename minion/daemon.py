@@ -33,7 +33,8 @@ ADOPT_ID = "minion.adopt_id"  # minion/functions/identity.py
 REFRESH_PILLAR = "saltutil.refresh_pillar"  # as Salt's: the minion's schedule follows the new pillar
 # Functions that return at once, without I/O: run on the event loop, not in a worker thread.
 INSTANT_FUNCTIONS = frozenset({"test.ping", "test.echo"})
-WARM_UP_SPREAD_S = 1.0  # the state machinery loads within this long of connecting
+WARM_UP_SPREAD_S = 1.0  # the state machinery loads within this long of connecting,
+WARM_UP_MAX_WAIT_S = 30.0  # once the CPU is quiet (minion/idle.py), or after this long in any case
 
 log = logging.getLogger("lp.minion")
 
@@ -256,11 +257,13 @@ class MinionDaemon:
         await self.lifecycle.on_connected()
 
     async def _warm_up_later(self) -> None:
-        """Load the state machinery right after connecting (spread over a second, so a fleet
-        starting together does not load it all in one instant): the first apply runs warm."""
+        """Load the state machinery soon after connecting (spread over a second, and once the
+        CPU is quiet, so a fleet starting together connects first): the first apply runs warm."""
+        from minion.idle import until_cpu_quiet
         from minion.remote_apply import warm_up
 
         await asyncio.sleep(WARM_UP_SPREAD_S * random.random())
+        await until_cpu_quiet(WARM_UP_MAX_WAIT_S)
         await asyncio.get_running_loop().run_in_executor(self.pool, warm_up)
 
     async def _run_own_job(self, job: wire.Job) -> asyncio.Future[None] | None:

@@ -1,0 +1,31 @@
+"""Wait for a quiet CPU before optional work (the minion's warm-up).
+
+    quiet = await until_cpu_quiet(max_wait=30.0)   # True: the CPU is free; False: gave up waiting
+
+A host starting many processes at once (a fleet's minions on one machine, a boot with
+its services) runs each of them late: a short sleep on the event loop then wakes well
+after its time. Work that is only an optimisation waits until such sleeps wake on time
+again, so it does not slow down what the host must do first (connecting, answering).
+"""
+from __future__ import annotations
+
+import asyncio
+
+PROBE_S = 0.05   # one probe: a sleep this long...
+LATE_S = 0.01    # ...waking later than this means the CPU is contended
+CALM_PROBES = 2  # this many punctual probes in a row: quiet
+
+
+async def until_cpu_quiet(max_wait: float, probe: float = PROBE_S, late: float = LATE_S,
+                          calm: int = CALM_PROBES) -> bool:
+    """Return True once `calm` probes in a row woke on time, False after `max_wait` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max_wait
+    punctual = 0
+    while loop.time() < deadline:
+        start = loop.time()
+        await asyncio.sleep(probe)
+        punctual = punctual + 1 if loop.time() - start - probe < late else 0
+        if punctual >= calm:
+            return True
+    return False
