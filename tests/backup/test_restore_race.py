@@ -21,7 +21,7 @@ from minion.backup.run import run_backup
 from tests.backup.conftest import make_spec
 
 NOBODY = 65534
-ROUNDS = 12
+ROUNDS = 8
 
 RACER = """
 import os, sys, time
