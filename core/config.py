@@ -45,6 +45,7 @@ class MasterConfig:
     drills: Mapping[str, Any] = field(default_factory=dict)
     drill_max_age: str = "8d"
     drill_required: str = field(default="", metadata={"csv_list": True})  # id globs held to drills
+    config_path: str = field(default="", compare=False, metadata={"internal": True})   # the file it was read from
 
     @property
     def pki_dir(self) -> str:
@@ -107,7 +108,7 @@ class MinionConfig:
 
 
 def _coerce(cls: type, data: Mapping[str, Any], source: str) -> Any:
-    known = {f.name: f for f in fields(cls)}
+    known = {f.name: f for f in fields(cls) if not f.metadata.get("internal")}
     unknown = sorted(set(data) - set(known))
     if unknown:
         raise ConfigError(f"{source}: unknown setting(s): {', '.join(unknown)}")
@@ -176,7 +177,7 @@ def load_master(path: str) -> MasterConfig:
     data["root"] = root
     data.setdefault("state_tree", os.path.join(root, "states"))
     data.setdefault("pillar_tree", os.path.join(root, "pillar"))
-    cfg = MasterConfig(**data)
+    cfg = MasterConfig(**data, config_path=os.path.abspath(path))
     _check_ports(path, cfg.publish_port, cfg.request_port, cfg.key_port)
     return cfg
 
@@ -209,7 +210,7 @@ def dump(cfg: MasterConfig | MinionConfig) -> str:
     """YAML text for a config (what init writes)."""
     import yaml
 
-    data = asdict(cfg)
+    data = {f.name: v for f, v in zip(fields(cfg), asdict(cfg).values()) if not f.metadata.get("internal")}
     if "grains" in data and data["grains"] is None:
         del data["grains"]  # `grains: null` would load back as None, not the default {}
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)

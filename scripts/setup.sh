@@ -8,6 +8,8 @@ cd "$repo"
 debs=(restic supervisor git iproute2 util-linux python3-venv procps)
 # packaging/build-deb and its tests: dpkg-shlibdeps and strip, lintian, systemd-analyze
 debs+=(dpkg-dev lintian systemd)
+# tests/packaging/test_systemd.py: the units under a real systemd (a host booted by systemd-nspawn)
+debs+=(systemd-container)
 # tests/packaging: bootstrap from a signed apt repository (gpg signs its Release)
 debs+=(gpg gpg-agent)
 # the LinkPeek blueprint's database and certificates, and tests/backup's PostgreSQL (test hosts use

@@ -3,11 +3,11 @@
     master.yaml:
       backup:
         repository: sftp:vault@vault.example.org:/srv/restic/lp-master     # any restic repository
-        password_file: /root/lp-master-backup.pass                       # 0600; keep a copy off the master
+        password_file: /etc/linkpeek-ops/master-backup.pass            # 0600; keep a copy off the master
         cron: "15 2 * * *"
         keep: {daily: 7, weekly: 4}
         env: {}                                                          # extra restic environment
-        ssh: {key_file: /root/.ssh/lp-backup, known_hosts_file: /root/.ssh/known_hosts, port: 22}   # for sftp:
+        ssh: {key_file: /etc/linkpeek-ops/backup-ssh.key, known_hosts_file: /etc/linkpeek-ops/backup-ssh.known_hosts}  # sftp:
 
     record = run_self_backup(cfg)                  # one run now (the daemon runs it on its cron)
     restore_master(repository, directory, password_file=...)   # what `init --restore` does
@@ -112,7 +112,10 @@ def _read_secret_file(path: Any, what: str) -> str:
         if os.stat(path).st_mode & 0o077:
             raise ConfigError(f"{path} is readable by others; chmod 600 it")
     except FileNotFoundError:
-        raise ConfigError(f"backup {what} {path} does not exist") from None
+        hidden = path.startswith(("/root/", "/home/")) and os.environ.get("INVOCATION_ID")
+        raise ConfigError(f"backup {what} {path} does not exist" + (
+            " for the master: lpmaster.service hides /root and /home (ProtectHome=yes); "
+            "keep it in /etc/linkpeek-ops" if hidden else "")) from None
     return _read_file(path)
 
 
@@ -138,7 +141,7 @@ def run_self_backup(cfg: MasterConfig, config_path: str | None = None) -> dict[s
     start = time.monotonic()
     stage = os.path.join(cfg.root, STAGE)
     try:
-        _stage(cfg, stage, config_path or os.path.join(cfg.root, "master.yaml"))
+        _stage(cfg, stage, config_path or cfg.config_path or os.path.join(cfg.root, "master.yaml"))
         with Restic(conf, os.path.join(cfg.root, "cache", "restic")) as restic:
             if not restic.exists():
                 restic.init()

@@ -49,3 +49,14 @@ def test_the_cli_exits_64_and_the_master_keeps_serving(tmp_path: Path, lpmaster_
         assert c.cli("keys", "list").returncode == 0
         assert c.master_proc is not None and c.master_proc.poll() is None
         assert "self-backup not scheduled: master.yaml backup:ssh:port" in c.master_log()
+
+
+def test_a_password_file_under_root_names_the_units_protecthome(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = {"repository": "/srv/r", "password_file": "/root/no-such-lp-master.pass"}
+    with pytest.raises(ConfigError) as plain:
+        parse_settings(settings)
+    assert "ProtectHome" not in str(plain.value)
+    monkeypatch.setenv("INVOCATION_ID", "0123456789abcdef")   # what systemd gives a service
+    with pytest.raises(ConfigError) as under_systemd:
+        parse_settings(settings)
+    assert "ProtectHome=yes" in str(under_systemd.value) and "/etc/linkpeek-ops" in str(under_systemd.value)

@@ -95,9 +95,7 @@ class Host:
             host = cls(name, base, init, pid, None)
             Path(base, "init.pid").write_text(f"{pid}\n")
             if network_on:
-                host.lease = network.bridge_and_lease()
-                network.plug(pid, host.lease)
-                host.write_text("/etc/hosts", f"127.0.0.1 localhost\n{host.lease.address} {name}\n")
+                host.plug_in()
             return host
         except BaseException:
             init.kill()
@@ -106,6 +104,12 @@ class Host:
                 host.lease.release()
             shutil.rmtree(base, ignore_errors=True)
             raise
+
+    def plug_in(self) -> None:
+        """Lease an address on the test bridge and give the host eth0 with it."""
+        self.lease = network.bridge_and_lease()
+        network.plug(self.pid, self.lease)
+        self.write_text("/etc/hosts", f"127.0.0.1 localhost\n{self.lease.address} {self.name}\n")
 
     @staticmethod
     def _await_ready(init: subprocess.Popen[bytes], timeout: float) -> int:
