@@ -64,6 +64,8 @@ class _ScratchHealth:
     """master/health's HealthServices inside the daemon: SCRATCH's address from its grains, and
     command checks as jobs on SCRATCH (called from the worker thread the checks run in)."""
 
+    STUCK_AFTER = 30.0   # seconds past a job's own timeout: the daemon's loop is not running it
+
     def __init__(self, daemon: Any, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
         self.daemon, self.loop, self.timeout = daemon, loop, timeout
 
@@ -74,7 +76,12 @@ class _ScratchHealth:
 
     def run_command(self, target_id: str, command: str, timeout: float) -> tuple[bool, str]:
         job = run_on(self.daemon, target_id, "cmd.run_all", [command], {}, timeout=timeout, user="drill")
-        ret, why = asyncio.run_coroutine_threadsafe(job, self.loop).result(timeout + 30)
+        future = asyncio.run_coroutine_threadsafe(job, self.loop)
+        try:
+            ret, why = future.result(timeout + self.STUCK_AFTER)
+        except TimeoutError:
+            future.cancel()
+            return False, f"no answer from {target_id} within {timeout + self.STUCK_AFTER:g} s"
         if ret is None:
             return False, why
         from master.health.run import command_outcome
