@@ -29,7 +29,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser(prog: str, description: str, command_modules: Sequence[str]) -> argparse.ArgumentParser:
+def build_parser(prog: str, description: str, command_modules: Sequence[str],
+                 only_for: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser. `only_for`: the argv it will parse; when it names a command whose
+    module is called so (`start` in minion.commands.start), only that module is loaded
+    (a daemon or `lpmaster run` does not build every other command's parser)."""
     what = prog.removeprefix("lp")
     parser = _Parser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -41,9 +45,29 @@ def build_parser(prog: str, description: str, command_modules: Sequence[str]) ->
                         choices=["debug", "info", "warning", "error"], help="stderr log level")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for modname in available_modules(command_modules):
+    for modname in _modules_for(available_modules(command_modules), only_for):
         importlib.import_module(modname).register(sub)
     return parser
+
+
+_GLOBAL_WITH_VALUE = frozenset({"-c", "--config", "--log-level"})
+
+
+def _modules_for(modules: list[str], argv: Sequence[str] | None) -> list[str]:
+    """The one module named like argv's command, else all (top-level help, a typo, a
+    command registered by a module of another name)."""
+    if argv is None:
+        return modules
+    words = iter(argv)
+    for word in words:
+        if word in ("-h", "--help"):
+            return modules
+        if word in _GLOBAL_WITH_VALUE:
+            next(words, None)
+        elif not word.startswith("-"):
+            named = [m for m in modules if m.rpartition(".")[2] == word]
+            return named or modules
+    return modules
 
 
 def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:

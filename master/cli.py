@@ -47,7 +47,8 @@ COMMAND_MODULES = [
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = cli.build_parser("lpmaster", DESCRIPTION, COMMAND_MODULES)
+    parser = cli.build_parser("lpmaster", DESCRIPTION, COMMAND_MODULES,
+                              only_for=sys.argv[1:] if argv is None else argv)
     return cli.run(parser, argv)
 
 

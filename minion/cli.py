@@ -28,7 +28,8 @@ COMMAND_MODULES = [
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = cli.build_parser("lpminion", DESCRIPTION, COMMAND_MODULES)
+    parser = cli.build_parser("lpminion", DESCRIPTION, COMMAND_MODULES,
+                              only_for=sys.argv[1:] if argv is None else argv)
     return cli.run(parser, argv)
 
 

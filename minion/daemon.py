@@ -27,7 +27,7 @@ from core.keys import KeyPair, load_keypair
 from core.loopwatch import watch_loop
 from minion.jobguard import SeenJobs
 from minion.link import MasterLink
-from minion.spool import shared as shared_spool
+from minion.spool import kept_drift_report_path, shared as shared_spool
 
 ADOPT_ID = "minion.adopt_id"  # minion/functions/identity.py
 REFRESH_PILLAR = "saltutil.refresh_pillar"  # as Salt's: the minion's schedule follows the new pillar
@@ -441,6 +441,8 @@ class MinionDaemon:
 
     async def _deliver_drift_report(self) -> None:
         """Send the drift report a check kept while the master was away (minion/drift_remote.py)."""
+        if not os.path.exists(kept_drift_report_path(self.config.spool_dir)):
+            return   # the usual case, told without loading the drift code
         from minion.drift_remote import clear_spooled_report, spooled_report
 
         report = spooled_report(self.config.spool_dir)

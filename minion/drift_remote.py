@@ -106,7 +106,9 @@ def send_report(request: Request, report: DriftReport, spool_dir: str | None = N
 
 
 def spooled_report_path(spool_dir: str) -> str:
-    return os.path.join(spool_dir, "drift-report.json")
+    from minion.spool import kept_drift_report_path
+
+    return kept_drift_report_path(spool_dir)
 
 
 def spool_report(spool_dir: str, wire_report: Mapping[str, Any]) -> str:

@@ -24,10 +24,13 @@ class SeenJobs:
         self._fh = open(path, "a", encoding="ascii")
 
     def _load(self) -> None:
+        """Read the file; rewrite it only when something in it is dropped (or it is missing)."""
         now = time.time()
+        lines = -1
         try:
             with open(self.path, encoding="ascii", errors="replace") as fh:
-                for line in fh:
+                lines = 0
+                for lines, line in enumerate(fh, 1):
                     jid, _, expires = line.strip().partition(" ")
                     try:
                         if float(expires) > now:
@@ -36,7 +39,8 @@ class SeenJobs:
                         continue
         except FileNotFoundError:
             pass
-        self._compact()
+        if lines != len(self._seen) or lines > self.max_entries:
+            self._compact()
 
     def _compact(self) -> None:
         items = sorted(self._seen.items(), key=lambda kv: kv[1])[-self.max_entries:]

@@ -93,6 +93,23 @@ def test_a_job_id_runs_at_most_once_across_restarts(tmp_path):
     assert again.first_time("j2", time.time() + 60)
 
 
+def test_the_seen_file_is_rewritten_at_start_only_to_drop_entries(tmp_path):
+    path = tmp_path / "cache" / "seen"
+    seen = SeenJobs(str(path))
+    assert oct(path.stat().st_mode & 0o777) == "0o600"        # made private at the first start
+    seen.first_time("j1", time.time() + 60)
+    seen.first_time("gone", time.time() - 1)
+    seen.close()
+    inode = path.stat().st_ino
+    SeenJobs(str(path)).close()                               # drops the expired "gone"
+    assert path.stat().st_ino != inode
+    assert path.read_text().split()[0] == "j1" and "gone" not in path.read_text()
+    inode = path.stat().st_ino
+    again = SeenJobs(str(path))                               # nothing to drop: left as it is
+    assert path.stat().st_ino == inode
+    assert not again.first_time("j1", time.time() + 60)
+
+
 def test_the_seen_set_stays_bounded(tmp_path):
     seen = SeenJobs(str(tmp_path / "seen"), max_entries=10)
     for i in range(50):
