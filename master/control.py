@@ -38,6 +38,7 @@ log = logging.getLogger("lp.master.control")
 
 MAX_REQUEST_BYTES = 1024 * 1024
 MAX_TIMEOUT_S = 86400.0
+SEND_TIMEOUT_S = 30.0   # a client that reads nothing for this long is dropped (its job goes on)
 CLOSE_WAIT_S = 2.0
 
 
@@ -185,4 +186,7 @@ class ControlServer:
 
 async def _send(writer: asyncio.StreamWriter, event: dict[str, Any]) -> None:
     writer.write(json.dumps(event, default=repr).encode() + b"\n")
-    await writer.drain()
+    try:
+        await asyncio.wait_for(writer.drain(), SEND_TIMEOUT_S)
+    except TimeoutError:
+        raise ConnectionResetError(f"the client read nothing for {SEND_TIMEOUT_S:g} s") from None

@@ -72,3 +72,36 @@ def test_a_bounded_queue_keeps_returns_and_counts_what_it_dropped():
     items = [queue.get_nowait()[1] for _ in range(queue.qsize())]
     assert items == ["connected", ret, {"files_done": 7}, {"files_done": 8}, {"files_done": 9}]
     assert queue.take_dropped() == 7 and queue.take_dropped() == 0
+
+
+def test_a_control_client_that_reads_nothing_is_dropped_not_waited_for(tmp_path, monkeypatch):
+    """master/control.py's writes to a CLI: once the socket buffer is full and the client reads
+    nothing for SEND_TIMEOUT_S, the send fails as a lost client (its handler ends and closes)."""
+    import asyncio
+    import socket
+
+    from master import control
+
+    monkeypatch.setattr(control, "SEND_TIMEOUT_S", 0.3)
+    path = str(tmp_path / "c.sock")
+
+    async def scenario() -> tuple[int, str]:
+        accepted: asyncio.Queue = asyncio.Queue()
+        server = await asyncio.start_unix_server(lambda r, w: accepted.put_nowait(w), path)
+        client = socket.socket(socket.AF_UNIX)
+        client.connect(path)            # and never reads
+        writer = await accepted.get()
+        sent = 0
+        try:
+            while True:
+                await control._send(writer, {"event": "progress", "pad": "x" * 4096})
+                sent += 1
+        except ConnectionResetError as exc:
+            return sent, str(exc)
+        finally:
+            writer.close()
+            client.close()
+            server.close()
+
+    sent, why = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert sent > 10 and "read nothing for 0.3 s" in why
