@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import shutil
 import stat
@@ -90,9 +91,32 @@ def staging_parent(dest: str) -> str:
                           "and closed to other users (to stage the restore in); restore it --to a new directory")
 
 
+_STAGE_RE = re.compile(r"\.lp-restore-(\d+)-[0-9a-f]{12}")
+
+
+def _remove_stale_stages(parent: str) -> None:
+    """Staging directories of ours whose restore died with its process (a minion killed mid-restore)."""
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        match = _STAGE_RE.fullmatch(name)
+        if match is None or os.path.exists(f"/proc/{match.group(1)}"):
+            continue
+        path = os.path.join(parent, name)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid():
+            shutil.rmtree(path, ignore_errors=True)
+
+
 def _make_stage(parent: str) -> str:
+    _remove_stale_stages(parent)
     for _ in range(100):
-        path = os.path.join(parent, f".lp-restore-{secrets.token_hex(6)}")
+        path = os.path.join(parent, f".lp-restore-{os.getpid()}-{secrets.token_hex(6)}")
         try:
             os.mkdir(path, 0o700)
         except FileExistsError:

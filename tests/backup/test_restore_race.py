@@ -151,3 +151,18 @@ def test_staging_is_made_only_where_no_other_user_can_swap_it(tmp_path: Path):
     assert staging_parent(str(sticky / "app")) == str(sticky)        # not in a sticky one (like /tmp)
     assert staging_parent(str(mine / "app" / "new" / "deeper")) == str(mine / "app")
     assert staging_parent(str(mine / "users" / "x")) == str(mine)    # never inside a user's directory
+
+
+def test_a_staging_directory_left_by_a_killed_restore_is_removed_by_the_next(tmp_path):
+    from minion.backup.staging import _make_stage
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = tmp_path / f".lp-restore-{dead.pid}-0123456789ab"   # as a minion killed mid-restore leaves it
+    (left / "var" / "lib").mkdir(parents=True)
+    (left / "var" / "lib" / "big.db").write_bytes(b"x" * 4096)
+    running = tmp_path / f".lp-restore-{os.getpid()}-ba9876543210"   # another restore, still running
+    running.mkdir()
+    stage = _make_stage(str(tmp_path))
+    assert not left.exists() and running.is_dir() and os.path.isdir(stage)
+    assert os.path.basename(stage).startswith(f".lp-restore-{os.getpid()}-")
