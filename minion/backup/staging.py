@@ -150,14 +150,49 @@ def _place(stage: str, snap_path: str, dest: str, skipped: list[dict[str, str]])
     try:
         if not os.path.lexists(staged):
             return
+        made = _missing_above(dest)
         try:
             entry = safefs.locate(dest, make_dirs=safefs.DirSpec(0o755, 0, 0))
         except safefs.UnsafeWrite as exc:
             raise UnsafePathError(f"not restoring {dest}: {exc}") from None
         with entry:
             _merge(src_fd, os.path.basename(staged), entry.dir_fd, entry.name, dest, skipped)
+        if dest.endswith(snap_path):      # in place: the snapshot holds those directories too
+            _dirs_as_in_snapshot(made, stage, dest[:len(dest) - len(snap_path)])
     finally:
         os.close(src_fd)
+
+
+def _missing_above(dest: str) -> list[str]:
+    """The directories above `dest` that do not exist yet (the walk to it makes them)."""
+    missing = []
+    parent = os.path.dirname(os.path.normpath(dest))
+    while parent != "/" and not os.path.lexists(parent):
+        missing.append(parent)
+        parent = os.path.dirname(parent)
+    return missing
+
+
+def _dirs_as_in_snapshot(made: list[str], stage: str, prefix: str) -> None:
+    """Give directories the restore had to make the owner and mode the snapshot has for them
+    (set through a descriptor opened by a walk that follows no symlink)."""
+    for path in made:
+        try:
+            sst = os.lstat(os.path.join(stage, path[len(prefix):].lstrip("/")))
+        except FileNotFoundError:
+            continue
+        if not stat.S_ISDIR(sst.st_mode):
+            continue
+        try:
+            with safefs.locate(path) as entry:
+                fd = os.open(entry.name, _DIR_FLAGS, dir_fd=entry.dir_fd)
+        except (OSError, safefs.UnsafeWrite):
+            continue
+        try:
+            os.fchown(fd, sst.st_uid, sst.st_gid)
+            os.fchmod(fd, stat.S_IMODE(sst.st_mode))
+        finally:
+            os.close(fd)
 
 
 def _merge(src_fd: int, name: str, dst_fd: int, dst_name: str, shown: str, skipped: list[dict[str, str]]) -> None:

@@ -166,3 +166,22 @@ def test_a_staging_directory_left_by_a_killed_restore_is_removed_by_the_next(tmp
     stage = _make_stage(str(tmp_path))
     assert not left.exists() and running.is_dir() and os.path.isdir(stage)
     assert os.path.basename(stage).startswith(f".lp-restore-{os.getpid()}-")
+
+
+def test_directories_a_restore_makes_above_a_job_path_get_the_snapshots_owner_and_mode(repo: Path, tmp_path: Path):
+    """A restore onto a host where the job path's parents are gone (a fresh host, no states yet)."""
+    import stat
+
+    app = tmp_path / "srv" / "app2"
+    uploads = app / "uploads"
+    uploads.mkdir(parents=True)
+    (uploads / "a.txt").write_text("a\n")
+    os.chown(app, NOBODY, NOBODY)
+    app.chmod(0o750)
+    spec = make_spec(str(repo), {"up": {"source": "files", "cron": "0 3 * * *", "paths": [str(uploads)]}})
+    assert run_backup(spec, spec.job("up"), str(tmp_path / "cache"))["success"]
+    shutil.rmtree(app)
+    result = restore(spec, spec.job("up"), str(tmp_path / "cache"), in_place=True)
+    assert result["skipped"] == [] and (uploads / "a.txt").read_text() == "a\n"
+    st = os.lstat(app)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (NOBODY, NOBODY, 0o750)
