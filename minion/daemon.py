@@ -33,7 +33,7 @@ ADOPT_ID = "minion.adopt_id"  # minion/functions/identity.py
 REFRESH_PILLAR = "saltutil.refresh_pillar"  # as Salt's: the minion's schedule follows the new pillar
 # Functions that return at once, without I/O: run on the event loop, not in a worker thread.
 INSTANT_FUNCTIONS = frozenset({"test.ping", "test.echo"})
-WARM_UP_SPREAD_S = 1.0  # the state machinery loads within this long of connecting,
+WARM_UP_SPREAD_S = 1.0  # the state machinery loads within this long of starting,
 WARM_UP_MAX_WAIT_S = 30.0  # once the CPU is quiet (minion/idle.py), or after this long in any case
 
 log = logging.getLogger("lp.minion")
@@ -93,6 +93,7 @@ class MinionDaemon:
         cfg = self.config
         self.channel = ClientChannel(master_key, self.keypair.public, self.keypair.secret, ctx=self._zmq_ctx)
         self.link = MasterLink(self.channel, f"tcp://{cfg.master}:{cfg.master_port}")
+        self._running_jobs.add(asyncio.ensure_future(self._warm_up_later()))
         try:
             main = asyncio.ensure_future(self._sessions())
             stop = asyncio.ensure_future(self._stopping.wait())
@@ -253,12 +254,12 @@ class MinionDaemon:
             self.lifecycle = Lifecycle(self.config, self.grains, self._request_for_functions,
                                        self._run_own_job, self._run_scheduled)
             self._running_jobs.add(asyncio.ensure_future(self.lifecycle.scheduler.run()))
-            self._running_jobs.add(asyncio.ensure_future(self._warm_up_later()))
         await self.lifecycle.on_connected()
 
     async def _warm_up_later(self) -> None:
-        """Load the state machinery soon after connecting (spread over a second, and once the
-        CPU is quiet, so a fleet starting together connects first): the first apply runs warm."""
+        """Load the state machinery soon after starting (spread over a second, and once the
+        CPU is quiet, so a fleet starting together connects first; a minion waiting to be
+        accepted loads it meanwhile): the first apply runs warm."""
         from minion.idle import until_cpu_quiet
         from minion.remote_apply import warm_up
 

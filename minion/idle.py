@@ -10,15 +10,30 @@ again, so it does not slow down what the host must do first (connecting, answeri
 from __future__ import annotations
 
 import asyncio
+import weakref
 
 PROBE_S = 0.05   # one probe: a sleep this long...
 LATE_S = 0.01    # ...waking later than this means the CPU is contended
 CALM_PROBES = 2  # this many punctual probes in a row: quiet
 
 
+_PROBES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[bool]] = weakref.WeakKeyDictionary()
+
+
 async def until_cpu_quiet(max_wait: float, probe: float = PROBE_S, late: float = LATE_S,
                           calm: int = CALM_PROBES) -> bool:
-    """Return True once `calm` probes in a row woke on time, False after `max_wait` seconds."""
+    """Return True once `calm` probes in a row woke on time, False after `max_wait` seconds.
+
+    Callers waiting on one loop at the same time share one probe (a process hosting many
+    minions, as bench/fanout.py's simulated fleet, probes once, not once per minion)."""
+    loop = asyncio.get_running_loop()
+    task = _PROBES.get(loop)
+    if task is None or task.done():
+        task = _PROBES[loop] = loop.create_task(_probe(max_wait, probe, late, calm))
+    return await asyncio.shield(task)
+
+
+async def _probe(max_wait: float, probe: float, late: float, calm: int) -> bool:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_wait
     punctual = 0

@@ -28,3 +28,13 @@ def test_a_loop_running_late_is_not_quiet_until_it_runs_on_time_again():
 
     assert asyncio.run(main(hog_for=1.0, max_wait=0.8)) is False
     assert asyncio.run(main(hog_for=0.5, max_wait=5.0)) is True
+
+
+def test_waiters_at_the_same_time_share_one_probe():
+    async def main() -> list[bool]:
+        waiters = [asyncio.ensure_future(until_cpu_quiet(max_wait=5.0)) for _ in range(200)]
+        await asyncio.sleep(0)
+        assert sum(1 for t in asyncio.all_tasks() if t.get_coro().__name__ == "_probe") == 1
+        return await asyncio.gather(*waiters)
+
+    assert asyncio.run(main()) == [True] * 200
