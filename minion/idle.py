@@ -15,6 +15,7 @@ import weakref
 PROBE_S = 0.05   # one probe: a sleep this long...
 LATE_S = 0.01    # ...waking later than this means the CPU is contended
 CALM_PROBES = 2  # this many punctual probes in a row: quiet
+BUSY_PAUSE_S = 0.25  # after a late probe, the next one waits this long (fewer wake-ups while busy)
 
 
 _PROBES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[bool]] = weakref.WeakKeyDictionary()
@@ -40,7 +41,11 @@ async def _probe(max_wait: float, probe: float, late: float, calm: int) -> bool:
     while loop.time() < deadline:
         start = loop.time()
         await asyncio.sleep(probe)
-        punctual = punctual + 1 if loop.time() - start - probe < late else 0
-        if punctual >= calm:
-            return True
+        if loop.time() - start - probe < late:
+            punctual += 1
+            if punctual >= calm:
+                return True
+        else:
+            punctual = 0
+            await asyncio.sleep(BUSY_PAUSE_S)
     return False

@@ -161,6 +161,8 @@ class Lifecycle:
 
     async def _publish_mine(self, pillar: dict[str, Any]) -> None:
         """The mine update at start (Salt's): what this pillar's mine_functions name, sent now."""
+        if not pillar.get("mine_functions"):
+            return   # nothing to send (minion.mine.publish would not either): no import, no thread
         from minion.mine import publish
 
         stored = await asyncio.to_thread(publish, self._context(f"schedule:{self.mine.name}").request, pillar)
