@@ -23,10 +23,12 @@ def _latest_jid(cluster, fun: str) -> str:
 
 def test_master_killed_mid_job_gets_the_spooled_return_after_restart(cluster):
     cluster.add_minions("web1")
-    res = cluster.cli("run", "web1", "test.sleep", "1.5", "--timeout", "0.2")
+    # long enough that the return cannot reach the master before it is killed, on a loaded machine too
+    res = cluster.cli("run", "web1", "test.sleep", "4", "--timeout", "0.2")
     assert res.returncode == 2
     jid = _latest_jid(cluster, "test.sleep")
     cluster.stop_master(signal.SIGKILL)
+    assert "web1" not in _job_returns(cluster, jid)
     spool = cluster.minion_dir("web1") / "spool" / "returns"
     wait_for(lambda: any(n.endswith(".mp") for n in os.listdir(spool)), what="return spooled")
     cluster.start_master()
