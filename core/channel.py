@@ -318,16 +318,12 @@ class ClientChannel:
 
     def _client_socket(self, kind: int) -> zmq.asyncio.Socket:
         sock = self.ctx.socket(kind)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES + 1024)
-        sock.setsockopt(zmq.HANDSHAKE_IVL, HANDSHAKE_IVL_MS)
-        sock.setsockopt(zmq.RECONNECT_IVL, 200)
-        sock.setsockopt(zmq.RECONNECT_IVL_MAX, 3000)
-        sock.setsockopt(zmq.HEARTBEAT_IVL, 5000)
-        sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, 15000)
-        sock.curve_serverkey = self._server
-        sock.curve_publickey = self._public
-        sock.curve_secretkey = self._secret
+        for option, value in ((zmq.LINGER, 0), (zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES + 1024),
+                              (zmq.HANDSHAKE_IVL, HANDSHAKE_IVL_MS), (zmq.RECONNECT_IVL, 200),
+                              (zmq.RECONNECT_IVL_MAX, 3000), (zmq.HEARTBEAT_IVL, 5000),
+                              (zmq.HEARTBEAT_TIMEOUT, 15000), (zmq.CURVE_SERVERKEY, self._server),
+                              (zmq.CURVE_PUBLICKEY, self._public), (zmq.CURVE_SECRETKEY, self._secret)):
+            sock.setsockopt(option, value)   # not attribute sets: pyzmq resolves those by name
         return sock
 
     def connect_requests(self, endpoint: str) -> None:

@@ -139,6 +139,7 @@ class MasterDaemon:
             handled = 0
             self._held_replies = []   # sent once the burst's returns are stored (master/returnbatch.py)
             self.services.returns.open()
+            self.keystore.refresh(states=(ACCEPTED,))   # once a burst: its messages are judged by it
             while req is not False:   # then what else is queued now, without a future each
                 if req is None:
                     self.bad.warning("ROUTER message with an unexpected frame layout dropped")
@@ -178,7 +179,7 @@ class MasterDaemon:
             await self._reply(req, wire.error_reply(f"bad message: {exc}"))
             return
         rid = msg.get("rid")
-        entry = self.keystore.lookup(key)
+        entry = self.keystore.lookup(key, refresh=False)   # refreshed at the burst's start
         if entry is not None and entry.state == ACCEPTED:
             caller = entry.minion_id
             self.services.touch(caller)

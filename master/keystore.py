@@ -87,6 +87,7 @@ class KeyStore:
     def __init__(self, pki_dir: str, writer: Writer | None = None) -> None:
         self.pki_dir = pki_dir
         self._writer = writer
+        self._dirs: dict[str, str] = {}
         self._dir_stamp: dict[str, int] = {}
         self._scanned_at: dict[str, float] = {}
         # state -> name -> (file signature, key or None when the file was refused)
@@ -105,7 +106,10 @@ class KeyStore:
             ensure_private_dir(os.path.join(self.pki_dir, sub))
 
     def _dir(self, state: str) -> str:
-        return os.path.join(self.pki_dir, _DIRS[state])
+        path = self._dirs.get(state)
+        if path is None:
+            path = self._dirs[state] = os.path.join(self.pki_dir, _DIRS[state])
+        return path
 
     # -- reading the files ---------------------------------------------------------------
 
@@ -238,13 +242,16 @@ class KeyStore:
 
     # -- lookups -------------------------------------------------------------------------
 
-    def lookup(self, key: str) -> KeyEntry | None:
+    def lookup(self, key: str, refresh: bool = True) -> KeyEntry | None:
         """The entry for an authenticated key; None for an unknown key or one under two ids.
 
         Only the accepted directory is checked for changes here (cheap, on every message);
         the others are re-read by `refresh()` (the daemon's key watch, and every listing).
+        `refresh=False`: the caller checked it an instant ago (the daemon, once per burst of
+        requests read at one wakeup).
         """
-        self.refresh(states=(ACCEPTED,))
+        if refresh:
+            self.refresh(states=(ACCEPTED,))
         return self._by_key.get(key)
 
     def accepted_id(self, key: str) -> str | None:
