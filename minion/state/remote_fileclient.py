@@ -44,6 +44,7 @@ class RemoteFileClient:
         os.makedirs(self.root, mode=0o700, exist_ok=True)
         self._real_root = os.path.realpath(self.root)
         self._index: dict[str, dict[str, Any]] = self._load_index()
+        self._index_changed = False
         self._listing: dict[str, dict[str, Any]] | None = None  # master's view, from file_list
         self.round_trips = 0  # for tests and benchmarks: requests sent to the master
         self.fetched: list[str] = []  # paths whose bytes crossed the wire this run
@@ -111,7 +112,8 @@ class RemoteFileClient:
         for path in wanted:
             if path not in small:
                 self._fetch_chunked(path)
-        self._save_index()
+        if self._index_changed:   # an unchanged tree costs no write
+            self._save_index()
         return self.root
 
     def master_files(self) -> list[str]:
@@ -212,6 +214,7 @@ class RemoteFileClient:
         write_atomic(target, data, sync=False)  # a cache: the index check catches a torn write
         st = os.stat(target)
         self._index[rel] = {"sha256": digest, "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        self._index_changed = True
         self.fetched.append(rel)
 
     def _remove_stale(self, present: set[str]) -> None:
@@ -221,6 +224,7 @@ class RemoteFileClient:
             except (OSError, UnsafePathError):
                 pass
             del self._index[rel]
+            self._index_changed = True
 
     def _load_index(self) -> dict[str, dict[str, Any]]:
         try:
@@ -232,6 +236,7 @@ class RemoteFileClient:
 
     def _save_index(self) -> None:
         write_atomic(self._index_path, json.dumps(self._index), mode=0o600, sync=False)
+        self._index_changed = False
 
 
 def _batches(paths: list[str], listing: dict[str, dict[str, Any]]) -> list[list[str]]:

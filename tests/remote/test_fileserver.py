@@ -128,6 +128,24 @@ def test_the_client_fetches_what_changed_and_drops_what_was_deleted(tree, tmp_pa
     assert not os.path.exists(os.path.join(root, "web/map.jinja"))
 
 
+def test_the_index_is_written_only_when_the_mirror_changed_and_never_left_stale(tree, tmp_path):
+    request, _ = _server_requests(FileServer(str(tree)))
+    cache = str(tmp_path / "cache")
+    index = tmp_path / "cache/files/base.index.json"
+    RemoteFileClient(request, cache).sync_tree()
+    written = index.stat().st_ino, index.stat().st_mtime_ns
+    RemoteFileClient(request, cache).sync_tree()
+    assert (index.stat().st_ino, index.stat().st_mtime_ns) == written   # nothing changed: no write
+
+    (tree / "web/map.jinja").unlink()                                   # only a deletion
+    RemoteFileClient(request, cache).sync_tree()
+    (tree / "web/map.jinja").write_text("{% set port = 80 %}\n")        # back, same bytes
+    client = RemoteFileClient(request, cache)
+    root = client.sync_tree()
+    assert client.fetched == ["web/map.jinja"]
+    assert open(os.path.join(root, "web/map.jinja")).read() == "{% set port = 80 %}\n"
+
+
 def test_the_client_reassembles_a_chunked_file(tree, tmp_path):
     request, log = _server_requests(FileServer(str(tree), chunk_size=100_000))
     client = RemoteFileClient(request, str(tmp_path / "cache"))
