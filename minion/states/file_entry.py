@@ -92,25 +92,29 @@ class Symlink:
         if not spec.force:
             kind = "Directory" if stat.S_ISDIR(st.st_mode) else "File"
             raise StateFailed(f"{kind} exists where the symlink {path} should be (set force: True)")
-        changes = {"forced": "Symlink was forcibly replaced", "new": path}
+        changes = {"new": path}
         changes.update(owner_changes(None, spec.owner))
         return Pending(
             changes=changes,
-            comment=f"{path} would be replaced by a symlink to {spec.target}",
+            facts={"forced": True},
+            comment=f"{path} would be removed to make way for a symlink to {spec.target}",
             applied_comment=f"Created new symlink {path} -> {spec.target}",
         )
 
     def apply(self, ctx: ExecContext, spec: SymlinkSpec, pending: Pending) -> dict[str, Any]:
         path = spec.name
-        if "new" in pending.changes or "change" in pending.changes:
+        changes = dict(pending.changes)
+        if "new" in changes or "change" in changes:
             need_parent(path, spec.makedirs)
-            if "forced" in pending.changes:
+            if pending.facts.get("forced"):
                 remove_any(path)
             makedirs(os.path.dirname(path))
             with locate(path, follow=False) as entry:
                 link_in(entry, spec.target)
+            if changes.pop("change", None):  # Salt's real run says "new" for a re-pointed link
+                changes = {"new": path, **changes}
         set_owner(path, spec.owner, follow=False)
-        return dict(pending.changes)
+        return changes
 
 
 # -- file.absent ----------------------------------------------------------------------------
@@ -132,12 +136,14 @@ class Absent:
         return AbsentSpec(name=path)
 
     def check(self, ctx: ExecContext, spec: AbsentSpec) -> Pending:
-        if lstat_or_none(spec.name) is None:
+        st = lstat_or_none(spec.name)
+        if st is None:
             return Pending(comment=f"File {spec.name} is not present")
+        kind = "directory" if stat.S_ISDIR(st.st_mode) else "file"
         return Pending(
             changes={"removed": spec.name},
-            comment=f"File {spec.name} is set for removal",
-            applied_comment=f"Removed {spec.name}",
+            comment=f"{kind.capitalize()} {spec.name} is set for removal",
+            applied_comment=f"Removed {kind} {spec.name}",
         )
 
     def apply(self, ctx: ExecContext, spec: AbsentSpec, pending: Pending) -> dict[str, Any]:

@@ -30,6 +30,8 @@ from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.fileops import (
     Owner,
     check_path,
+    created_changes,
+    dir_mode_for,
     makedirs,
     missing_parent_note,
     need_parent,
@@ -194,11 +196,11 @@ class Managed:
         return pending
 
     def apply(self, ctx: ExecContext, spec: ManagedSpec, pending: Pending) -> dict[str, Any]:
-        dir_owner = (
-            Owner(spec.owner.user, spec.owner.group, spec.dir_mode) if spec.dir_mode else None
+        dir_mode = spec.dir_mode if spec.dir_mode is not None else dir_mode_for(spec.owner.mode)
+        write_planned(
+            spec.name, spec.owner, pending, Owner(spec.owner.user, spec.owner.group, dir_mode)
         )
-        write_planned(spec.name, spec.owner, pending, dir_owner)
-        return dict(pending.changes)
+        return applied_changes(spec.owner, pending)
 
 
 def _pillar_get(ctx: ExecContext, path: str) -> str:
@@ -245,6 +247,9 @@ def plan_file(
 ) -> Pending:
     """What writing `content` (None: leave content alone) with `want` to `path` would change.
 
+    Salt's shapes: a new file is `{newfile: path}` here (test mode) and `applied_changes`
+    gives what the real run reports; an existing one `{diff, user, group, mode}` in both.
+
     `follow` (Salt's follow_symlinks): a symlink at `path` is followed to the file it names,
     if root or the file's owner alone could have planted it (safefs); otherwise the state
     fails saying why. Not following replaces the link with a regular file, as Salt does.
@@ -265,13 +270,14 @@ def plan_file(
             facts["make_dirs"] = make_dirs
             facts["content"] = content if content is not None else b""
             if st is None:
-                changes["diff"] = "New file"
+                changes["newfile"] = path
+                facts["new"] = True
                 comment = f"File {path} would be created{missing_parent_note(path, make_dirs)}"
                 applied = f"File {path} created"
             else:
                 changes["diff"] = _LINK_TO_FILE
+                changes.update(owner_changes(None, want))
                 comment, applied = f"File {path} is set to be changed", f"File {path} updated"
-            changes.update(owner_changes(None, want))
             return Pending(changes=changes, facts=facts, comment=comment, applied_comment=applied)
         if stat.S_ISDIR(st.st_mode):
             raise StateFailed(f"Specified target {path} is a directory")
@@ -293,6 +299,18 @@ def plan_file(
         comment=f"File {path} is set to be changed",
         applied_comment=f"File {path} updated",
     )
+
+
+def new_file_changes(want: Owner) -> dict[str, Any]:
+    """A file just created, as Salt's real run reports it."""
+    return {"diff": "New file", **created_changes(want)}
+
+
+def applied_changes(want: Owner, pending: Pending) -> dict[str, Any]:
+    """What a real run that carried out `pending` (from plan_file) reports."""
+    if pending.facts.get("new"):
+        return new_file_changes(want)
+    return dict(pending.changes)
 
 
 def write_planned(path: str, want: Owner, pending: Pending, dir_owner: Owner | None = None) -> None:

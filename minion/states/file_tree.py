@@ -26,7 +26,7 @@ from typing import Any, Mapping
 
 from core.errors import StateArgError
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.file_managed import parse_template, plan_file, write_planned
+from minion.states.file_managed import applied_changes, parse_template, plan_file, write_planned
 from minion.states.fileops import (
     Owner,
     check_path,
@@ -133,22 +133,21 @@ class Directory:
     def check(self, ctx: ExecContext, spec: DirectorySpec) -> Pending:
         path = spec.name
         st = _directory_stat(path, spec.owner)
-        changes: dict[str, Any] = {}
         if st is None:
-            changes[path] = "New Dir"
-            changes.update(owner_changes(None, spec.owner))
             note = missing_parent_note(path, spec.makedirs)
             return Pending(
-                changes=changes,
+                changes=new_dir_changes(path),
+                facts={"new": True},
                 comment=f"Directory {path} would be created{note}",
                 applied_comment=f"Directory {path} created",
             )
         if not stat.S_ISDIR(st.st_mode):
             raise StateFailed(f"Specified location {path} exists and is a file")
-        changes.update(owner_changes(st, spec.owner))
+        own = owner_changes(st, spec.owner)
+        changes: dict[str, Any] = {path: own} if own else {}
+        sub: dict[str, dict[str, Any]] = {}
         if spec.recurse - {"silent", "ignore_files", "ignore_dirs"}:
             dwant, fwant = self._recurse_wants(spec)
-            sub: dict[str, Any] = {}
             for dirpath, dirnames, filenames in os.walk(path):
                 dirnames.sort()
                 entries = (
@@ -166,29 +165,29 @@ class Directory:
                     diff = owner_changes(est, want)
                     if diff:
                         sub[full] = diff
-            if sub:
-                changes["recursion"] = sub
-        if spec.clean:
-            removed = _clean_plan(path, spec.keep, spec.exclude_pat)
-            if removed:
-                changes["removed"] = removed
+            changes.update(sub)
+        removed = _clean_plan(path, spec.keep, spec.exclude_pat) if spec.clean else []
+        for full in removed:
+            changes.update(dict.fromkeys(_below(full), _CLEANED))
         if not changes:
             return Pending(comment=f"The directory {path} is in the correct state")
         return Pending(
             changes=changes,
+            facts={"own": own, "recursion": sub, "removed": removed},
             comment=f"The directory {path} is set to be changed",
             applied_comment=f"Directory {path} updated",
         )
 
     def apply(self, ctx: ExecContext, spec: DirectorySpec, pending: Pending) -> dict[str, Any]:
         path = spec.name
-        if pending.changes.get(path) == "New Dir":
-            parent_owner = Owner(spec.owner.user, spec.owner.group, None)
+        if pending.facts.get("new"):
             need_parent(path, spec.makedirs)
-            makedirs(path, parent_owner)
+            makedirs(path, spec.owner)
+            set_owner(path, spec.owner)
+            return dict(pending.changes)
         set_owner(path, spec.owner)
         dwant, fwant = self._recurse_wants(spec)
-        for full, diff in pending.changes.get("recursion", {}).items():
+        for full, diff in pending.facts.get("recursion", {}).items():
             want = dwant if os.path.isdir(full) else fwant
             set_owner(
                 full,
@@ -199,9 +198,31 @@ class Directory:
                 ),
                 follow=False,
             )
-        for full in pending.changes.get("removed", []):
+        removed = pending.facts.get("removed", [])
+        for full in removed:
             remove_any(full)
-        return dict(pending.changes)
+        changes = dict(pending.changes)
+        changes.update(pending.facts.get("own", {}))
+        if removed:
+            changes["removed"] = list(removed)
+        return changes
+
+
+_CLEANED = {"removed": "Removed due to clean"}
+
+
+def new_dir_changes(path: str) -> dict[str, Any]:
+    """A directory to be (or just) created, as Salt reports it."""
+    return {path: {"directory": "new"}}
+
+
+def _below(path: str) -> list[str]:
+    """`path` and, for a directory, everything under it (links not followed)."""
+    found = [path]
+    if os.path.isdir(path) and not os.path.islink(path):
+        for dirpath, dirnames, filenames in os.walk(path):
+            found.extend(os.path.join(dirpath, n) for n in sorted(dirnames + filenames))
+    return found
 
 
 def _directory_stat(path: str, want: Owner) -> os.stat_result | None:
@@ -294,6 +315,7 @@ class Recurse:
         changes: dict[str, Any] = {}
         plans: dict[str, Pending] = {}
         new_dirs: list[str] = []
+        dir_diffs: dict[str, dict[str, Any]] = {}
         wanted_dirs = {root} | {os.path.join(root, d) for d in empty}
         for rel in rels:
             wanted_dirs.update(_parents(root, rel))
@@ -301,11 +323,12 @@ class Recurse:
             dst = lstat_or_none(d)
             if dst is None:
                 new_dirs.append(d)
-                changes[d] = "New Dir"
+                changes[d] = new_dir_changes(d)
             elif spec.dir_owner != Owner() and stat.S_ISDIR(dst.st_mode):
                 diff = owner_changes(dst, spec.dir_owner)
                 if diff:
-                    changes[d] = diff
+                    dir_diffs[d] = diff
+                    changes[d] = {d: diff}
         for rel in rels:
             dest = os.path.join(root, rel)
             data = read_bytes(ctx.files.cache_file(f"{spec.source}/{rel}"))
@@ -317,8 +340,8 @@ class Recurse:
                 ).encode()
             if lstat_or_none(os.path.dirname(dest)) is None:
                 plan = Pending(
-                    changes={"diff": "New file", **owner_changes(None, spec.file_owner)},
-                    facts={"target": dest, "content": data},
+                    changes={"newfile": dest},
+                    facts={"target": dest, "content": data, "new": True},
                 )
             else:
                 plan = plan_file(dest, data, spec.file_owner, make_dirs=True)
@@ -334,7 +357,7 @@ class Recurse:
             return Pending(comment=f"The directory {root} is in the correct state")
         return Pending(
             changes=changes,
-            facts={"plans": plans, "new_dirs": new_dirs},
+            facts={"plans": plans, "new_dirs": new_dirs, "dir_diffs": dir_diffs},
             comment=f"The directory {root} is set to be changed"
             + ("" if st is not None else missing_parent_note(root, spec.makedirs)),
             applied_comment=f"Recursively updated {root}",
@@ -342,20 +365,18 @@ class Recurse:
 
     def apply(self, ctx: ExecContext, spec: RecurseSpec, pending: Pending) -> dict[str, Any]:
         need_parent(spec.name, spec.makedirs)
+        changes = dict(pending.changes)
         for full in pending.changes.get("removed", []):
             remove_any(full)
         for d in pending.facts.get("new_dirs", []):
             makedirs(d, spec.dir_owner)
-        for d, diff in pending.changes.items():
-            if (
-                isinstance(diff, dict)
-                and "diff" not in diff
-                and d not in pending.facts.get("plans", {})
-            ):
-                set_owner(d, spec.dir_owner)
+        for d, diff in pending.facts.get("dir_diffs", {}).items():
+            set_owner(d, spec.dir_owner)
+            changes[d] = {d: diff, **diff}
         for dest, plan in pending.facts.get("plans", {}).items():
             write_planned(dest, spec.file_owner, plan, spec.dir_owner)
-        return dict(pending.changes)
+            changes[dest] = applied_changes(spec.file_owner, plan)
+        return changes
 
 
 def _parents(root: str, rel: str) -> list[str]:

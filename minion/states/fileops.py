@@ -131,6 +131,25 @@ def owner_changes(st: os.stat_result | None, want: Owner) -> dict[str, Any]:
     return changes
 
 
+def created_changes(want: Owner) -> dict[str, Any]:
+    """What Salt reports for an entry it has just created: the user and group it was given,
+    when they are not the creator's (the mode it was created with is not a change)."""
+    changes: dict[str, Any] = {}
+    if want.user is not None and _id_or_none(uid_of, want.user) != os.geteuid():
+        changes["user"] = want.user
+    if want.group is not None and _id_or_none(gid_of, want.group) != os.getegid():
+        changes["group"] = want.group
+    return changes
+
+
+def dir_mode_for(file_mode: int | None) -> int | None:
+    """Salt's mode for the directories makedirs creates above a file when no dir_mode is given:
+    the file's mode with the execute bit added wherever it can be read."""
+    if file_mode is None:
+        return None
+    return file_mode | ((file_mode & 0o444) >> 2)
+
+
 def _id_or_none(lookup: Any, name: str) -> int | None:
     try:
         return int(lookup(name))

@@ -191,7 +191,7 @@ def test_test_mode_dependents_of_pending_states_are_checked_not_failed(harness: 
     )
     res = _by_id(harness.run([d, f], test=True))
     assert res["d"]["result"] is None and res["f"]["result"] is None
-    assert res["f"]["changes"] == {"diff": "New file"}
+    assert res["f"]["changes"] == {"newfile": harness.path("newdir/f")}  # Salt's test shape
 
 
 def test_return_shape_is_salts(harness: Harness):
