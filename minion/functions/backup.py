@@ -32,31 +32,28 @@ from minion.functions.signature import flag
 PROGRESS_INTERVAL_S = 1.0
 
 
-def run(ctx: Any, job: Any = None, **kwargs: Any) -> FunctionResult:
+def run(ctx: Any, job: Any = None) -> FunctionResult:
     """Back up JOB now; the record (snapshot id, files, bytes added, duration or the error)."""
     from minion.backup.run import run_backup
 
-    _no_extra(kwargs, "backup.run")
     spec, mask = _spec(ctx)
     job_spec = spec.job(_job_name(job))
     return _reported(ctx, mask(run_backup(spec, job_spec, _cache(ctx), on_status=_progress(ctx, job_spec.name))))
 
 
-def check(ctx: Any, **kwargs: Any) -> FunctionResult:
+def check(ctx: Any) -> FunctionResult:
     """restic check of the repository (reading `verify: read_data_subset`); recorded as the verify run."""
     from minion.backup.run import run_verify
 
-    _no_extra(kwargs, "backup.check")
     spec, mask = _spec(ctx)
     return _reported(ctx, mask(run_verify(spec, _cache(ctx))))
 
 
-def snapshots(ctx: Any, job: Any = None, host: Any = None, **kwargs: Any) -> FunctionResult:
+def snapshots(ctx: Any, job: Any = None, host: Any = None) -> FunctionResult:
     """The snapshots of JOB, oldest first: id, time, paths, tags, and whether it is good."""
     from core.restic import Restic, ResticError
     from minion.backup.run import FAILED_TAG
 
-    _no_extra(kwargs, "backup.snapshots")
     spec, mask = _spec(ctx)
     job_spec = spec.job(_job_name(job))
     try:
@@ -71,14 +68,13 @@ def snapshots(ctx: Any, job: Any = None, host: Any = None, **kwargs: Any) -> Fun
 
 
 def restore(ctx: Any, job: Any = None, snapshot: Any = "latest", in_place: Any = False, to: Any = None,
-            force: Any = False, host: Any = None, exclude: Any = None, **kwargs: Any) -> FunctionResult:
+            force: Any = False, host: Any = None, exclude: Any = None) -> FunctionResult:
     """Restore JOB's snapshot (`latest` good one by default) into `to=DIR` or `in_place=True`;
     `exclude=` paths or patterns (a list, or comma-separated) are left out, as are, in place,
     this host's identity and this minion's own config, key and state (see `skipped`)."""
     from minion.backup.protect import parse_exclude
     from minion.backup.restore import RestoreError, restore as do_restore
 
-    _no_extra(kwargs, "backup.restore")
     spec, mask = _spec(ctx)
     job_spec = spec.job(_job_name(job))
     try:
@@ -176,10 +172,3 @@ def _host(host: Any) -> str | None:
     if not isinstance(host, str) or not JOB_NAME_RE.match(host):
         raise ConfigError("host= must be a host name")
     return host
-
-
-
-def _no_extra(kwargs: dict[str, Any], fun: str) -> None:
-    unknown = sorted(k for k in kwargs if not k.startswith("__"))
-    if unknown:
-        raise ConfigError(f"{fun}: unsupported argument(s) {', '.join(unknown)}")
