@@ -12,11 +12,23 @@
         - key: AAAA...
         - hash_known_hosts: False
 
+    backup.internal:
+      ssh_known_hosts.present:
+        - config: /etc/ssh/ssh_known_hosts
+        - fingerprint: SHA256:m42n4MaxfRvBwd7y2eZcumHt3GaEfnnHSGYl9tAM7lU   # or Salt's hex form
+        - timeout: 5
+
 `user` means that user's ~/.ssh/known_hosts (`config` relative to the home, or an absolute
 path without user). As Salt, names are hashed by default (`|1|salt|hmac`, what ssh-keygen -H
-writes) and a port other than 22 is written `[host]:port`. The key must be given: fetching
-it with ssh-keyscan (Salt's way without `key`) is not done here, so a first contact cannot
-be spoofed into the file. Changes: `{old: [...], new: [{enc, key, hostname}]}`.
+writes) and a port other than 22 is written `[host]:port`.
+
+Without `key` the host's keys are fetched with ssh-keyscan (`enc` picks one type, else all it
+offers), in test mode too, so a dry run shows what would be trusted. With `fingerprint`
+(`ssh-keygen -l`'s `SHA256:...`, or Salt's colon hex of `fingerprint_hash_type`, sha256 by
+default) only a key that matches is written; none matching fails the state. Without one the
+scanned keys are trusted on first use, as Salt does, and the comment says so. A host already
+in the file is left alone then: no scan, and a changed key is never taken over (Salt's real
+run re-scans and replaces it). Changes: `{old: [...], new: [{enc, key, hostname[, fingerprint]}]}`.
 """
 from __future__ import annotations
 
@@ -43,11 +55,15 @@ HOST = re.compile(r"^[A-Za-z0-9._:-]+$")
 class KnownHostSpec:
     name: str
     port: int
-    enc: str
-    key: str
+    enc: str | None            # None: every type the host offers (a scan without `enc`)
+    key: str | None            # None: scan the host
     user: str | None
     config: str
     hashed: bool
+    fingerprint: bytes | None = None   # the digest a scanned key must have
+    fingerprint_text: str = ""
+    hash_type: str = "sha256"
+    timeout: int = 5
 
     @property
     def host_field(self) -> str:
@@ -68,6 +84,53 @@ def names_match(field: str, host: str) -> bool:
         except (ValueError, TypeError):
             return False
     return host in field.split(",")
+
+
+def key_digest(key: str, hash_type: str = "sha256") -> bytes:
+    """The digest of a base64 public key blob (what fingerprints are made of)."""
+    return hashlib.new(hash_type, base64.b64decode(key)).digest()
+
+
+def fingerprint_of(key: str) -> str:
+    """`SHA256:...`, as ssh-keygen -l prints it."""
+    return "SHA256:" + base64.b64encode(key_digest(key)).decode().rstrip("=")
+
+
+def parse_fingerprint(where: str, text: str, hash_type: str) -> tuple[bytes, str]:
+    """(digest, hash type) of `SHA256:base64` / `MD5:hex` (ssh-keygen -l) or colon hex (Salt)."""
+    prefix, _, rest = text.partition(":")
+    try:
+        if prefix.upper() == "SHA256" and rest:
+            return base64.b64decode(rest + "=" * (-len(rest) % 4), validate=True), "sha256"
+        if prefix.upper() == "MD5" and rest:
+            return bytes.fromhex(rest.replace(":", "")), "md5"
+        digest = bytes.fromhex(text.replace(":", ""))
+    except ValueError:
+        digest = b""
+    if len(digest) != hashlib.new(hash_type).digest_size:
+        raise StateArgError(f"{where}: fingerprint must be SHA256:... as ssh-keygen -l prints it, "
+                            f"or the {hash_type} digest in colon hex (fingerprint_hash_type)")
+    return digest, hash_type
+
+
+def keyscan(host: str, port: int, timeout: int) -> list[tuple[str, str]]:
+    """[(enc, key)] the host offers, by ssh-keyscan (no secrets on its argv)."""
+    import subprocess
+
+    try:
+        proc = subprocess.run(["ssh-keyscan", "-T", str(timeout), "-p", str(port), "--", host],
+                              capture_output=True, text=True, timeout=timeout * 3 + 5)
+    except FileNotFoundError:
+        raise StateFailed("ssh-keyscan is not installed (Debian: openssh-client)") from None
+    except subprocess.TimeoutExpired:
+        return []
+    found = []
+    for line in proc.stdout.splitlines():
+        words = line.split()
+        if len(words) == 3 and words[1] in KEY_TYPES and BLOB.match(words[2]):
+            if (words[1], words[2]) not in found:
+                found.append((words[1], words[2]))
+    return found
 
 
 class Present:
@@ -95,10 +158,12 @@ class Present:
                 config = check_relative(config)
             except UnsafePathError as exc:
                 raise StateArgError(f"{where}: config: {exc}") from None
+        hashed = as_bool(where, "hash_known_hosts", args.get("hash_known_hosts"), True)
         key = args.get("key")
         if key is None:
-            raise StateArgError(f"{where}: key is required (the host's public key, base64); "
-                                "keys are not fetched with ssh-keyscan here")
+            return self._scan_spec(where, name, port, user, config, hashed, args)
+        if args.get("fingerprint") is not None:
+            raise StateArgError(f"{where}: give key or fingerprint, not both")
         words = str(key).split()
         enc = str(args.get("enc") or "ssh-ed25519")
         if words and words[0] in KEY_TYPES:
@@ -106,8 +171,26 @@ class Present:
         if len(words) != 1 or not BLOB.match(words[0]) or enc not in KEY_TYPES:
             raise StateArgError(f"{where}: key must be a base64 public key of one of "
                                 f"{', '.join(KEY_TYPES)}")
-        return KnownHostSpec(name, port, enc, words[0], user, config,
-                             as_bool(where, "hash_known_hosts", args.get("hash_known_hosts"), True))
+        return KnownHostSpec(name, port, enc, words[0], user, config, hashed)
+
+    def _scan_spec(self, where: str, name: str, port: int, user: str | None, config: str,
+                   hashed: bool, args: Mapping[str, Any]) -> KnownHostSpec:
+        enc = args.get("enc")
+        if enc is not None and str(enc) not in KEY_TYPES:
+            raise StateArgError(f"{where}: enc must be one of {', '.join(KEY_TYPES)}")
+        hash_type = str(args.get("fingerprint_hash_type") or "sha256").lower()
+        if hash_type not in ("sha256", "sha1", "md5"):
+            raise StateArgError(f"{where}: fingerprint_hash_type must be sha256, sha1 or md5")
+        timeout = args.get("timeout", 5)
+        if isinstance(timeout, bool) or not isinstance(timeout, int) or not 0 < timeout <= 600:
+            raise StateArgError(f"{where}: timeout must be a number of seconds from 1 to 600")
+        text = args.get("fingerprint")
+        digest = None
+        if text is not None:
+            text = one_line("fingerprint", str(text)).strip()
+            digest, hash_type = parse_fingerprint(where, text, hash_type)
+        return KnownHostSpec(name, port, None if enc is None else str(enc), None, user, config,
+                             hashed, digest, text or "", hash_type, timeout)
 
     def _path(self, spec: KnownHostSpec) -> tuple[str, pwd.struct_passwd | None]:
         if spec.user is None:
@@ -129,21 +212,64 @@ class Present:
         data = read_file(path, owner=None if entry is None else entry.pw_uid)
         lines = [] if data is None else data.decode("utf-8", "replace").splitlines()
         mine = [ln for ln in lines if ln.split() and names_match(ln.split()[0], spec.host_field)]
+        stored = [(p[1], p[2]) for p in (ln.split() for ln in mine) if len(p) >= 3]
+        old = [{"enc": enc, "key": key, "hostname": spec.name} for enc, key in stored]
+        if spec.key is None:
+            return self._check_scanned(spec, path, lines, stored, old)
         new = {"enc": spec.enc, "key": spec.key, "hostname": spec.name}
-        if any(ln.split()[1:3] == [spec.enc, spec.key] for ln in mine):
+        if (spec.enc, spec.key) in stored:
             return Pending(comment=f"{spec.name}'s key is already in {path}")
-        old = [{"enc": p[1], "key": p[2], "hostname": spec.name}
-               for p in (ln.split() for ln in mine) if len(p) >= 3]
-        return Pending(changes={"old": old, "new": [new]}, facts={"path": path, "lines": lines},
+        return Pending(changes={"old": old, "new": [new]},
+                       facts={"path": path, "lines": lines, "keys": [(spec.enc, spec.key)]},
                        comment=f"{spec.name}'s key would be added to {path}",
                        applied_comment=f"{spec.name}'s key is in {path}")
+
+    def _check_scanned(self, spec: KnownHostSpec, path: str, lines: list[str],
+                       stored: list[tuple[str, str]], old: list[dict[str, Any]]) -> Pending:
+        if spec.enc is not None:
+            stored = [s for s in stored if s[0] == spec.enc]
+        if spec.fingerprint is None and stored:
+            return Pending(comment=f"{spec.name} is already in {path}")
+        if any(self._matches(spec, key) for _, key in stored):
+            return Pending(comment=f"{spec.name}'s key with fingerprint {spec.fingerprint_text} "
+                                   f"is already in {path}")
+        scanned = keyscan(spec.name, spec.port, spec.timeout)
+        if spec.enc is not None:
+            scanned = [s for s in scanned if s[0] == spec.enc]
+        if not scanned:
+            offered = f" of type {spec.enc}" if spec.enc else ""
+            raise StateFailed(f"Unable to receive remote host keys{offered} from "
+                              f"{spec.name} port {spec.port} (ssh-keyscan, {spec.timeout} s)")
+        if spec.fingerprint is not None:
+            matching = [s for s in scanned if self._matches(spec, s[1])]
+            if not matching:
+                seen = ", ".join(f"{enc} {fingerprint_of(key)}" for enc, key in scanned)
+                raise StateFailed(f"{spec.name}'s keys found, but none matches the fingerprint "
+                                  f"given ({spec.fingerprint_text}); it offers: {seen}")
+            scanned, note = matching, f"(fingerprint {spec.fingerprint_text} checked)"
+        else:
+            note = ("trusted on first use: no fingerprint was given to check it against "
+                    "(give fingerprint: to pin it)")
+        new = [{"enc": enc, "key": key, "hostname": spec.name, "fingerprint": fingerprint_of(key)}
+               for enc, key in scanned]
+        what = "key" if len(new) == 1 else f"{len(new)} keys"
+        return Pending(changes={"old": old, "new": new},
+                       facts={"path": path, "lines": lines, "keys": scanned},
+                       comment=f"{spec.name}'s scanned {what} would be added to {path}, {note}",
+                       applied_comment=f"{spec.name}'s scanned {what} saved to {path}, {note}")
+
+    @staticmethod
+    def _matches(spec: KnownHostSpec, key: str) -> bool:
+        return spec.fingerprint is not None and hmac.compare_digest(
+            key_digest(key, spec.hash_type), spec.fingerprint)
 
     def apply(self, ctx: ExecContext, spec: KnownHostSpec, pending: Pending) -> dict[str, Any]:
         path, entry = self._path(spec)
         kept = [ln for ln in pending.facts["lines"]
                 if not (ln.split() and names_match(ln.split()[0], spec.host_field))]
-        field = hash_host(spec.host_field, os.urandom(20)) if spec.hashed else spec.host_field
-        kept.append(f"{field} {spec.enc} {spec.key}")
+        for enc, key in pending.facts["keys"]:
+            field = hash_host(spec.host_field, os.urandom(20)) if spec.hashed else spec.host_field
+            kept.append(f"{field} {enc} {key}")
         uid, gid = (entry.pw_uid, entry.pw_gid) if entry is not None else (-1, -1)
         write_file(path, "".join(f"{ln}\n" for ln in kept), 0o644 if entry is None else 0o600,
                    uid, gid, follow=True,
