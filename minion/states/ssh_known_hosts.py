@@ -28,7 +28,8 @@ offers), in test mode too, so a dry run shows what would be trusted. With `finge
 default) only a key that matches is written; none matching fails the state. Without one the
 scanned keys are trusted on first use, as Salt does, and the comment says so. A host already
 in the file is left alone then: no scan, and a changed key is never taken over (Salt's real
-run re-scans and replaces it). Changes: `{old: [...], new: [{enc, key, hostname[, fingerprint]}]}`.
+run re-scans and replaces it). Changes, as Salt's: `{old: [...] or null, new: [{enc, key,
+hostname[, fingerprint (colon hex, as Salt)]}]}`.
 """
 from __future__ import annotations
 
@@ -91,9 +92,14 @@ def key_digest(key: str, hash_type: str = "sha256") -> bytes:
     return hashlib.new(hash_type, base64.b64decode(key)).digest()
 
 
-def fingerprint_of(key: str) -> str:
+def openssh_fingerprint(key: str) -> str:
     """`SHA256:...`, as ssh-keygen -l prints it."""
     return "SHA256:" + base64.b64encode(key_digest(key)).decode().rstrip("=")
+
+
+def salt_fingerprint(key: str, hash_type: str = "sha256") -> str:
+    """The digest in colon hex, as Salt reports (and takes) fingerprints."""
+    return ":".join(f"{b:02x}" for b in key_digest(key, hash_type))
 
 
 def parse_fingerprint(where: str, text: str, hash_type: str) -> tuple[bytes, str]:
@@ -101,10 +107,12 @@ def parse_fingerprint(where: str, text: str, hash_type: str) -> tuple[bytes, str
     prefix, _, rest = text.partition(":")
     try:
         if prefix.upper() == "SHA256" and rest:
-            return base64.b64decode(rest + "=" * (-len(rest) % 4), validate=True), "sha256"
-        if prefix.upper() == "MD5" and rest:
-            return bytes.fromhex(rest.replace(":", "")), "md5"
-        digest = bytes.fromhex(text.replace(":", ""))
+            hash_type = "sha256"
+            digest = base64.b64decode(rest + "=" * (-len(rest) % 4), validate=True)
+        elif prefix.upper() == "MD5" and rest:
+            hash_type, digest = "md5", bytes.fromhex(rest.replace(":", ""))
+        else:
+            digest = bytes.fromhex(text.replace(":", ""))
     except ValueError:
         digest = b""
     if len(digest) != hashlib.new(hash_type).digest_size:
@@ -213,7 +221,7 @@ class Present:
         lines = [] if data is None else data.decode("utf-8", "replace").splitlines()
         mine = [ln for ln in lines if ln.split() and names_match(ln.split()[0], spec.host_field)]
         stored = [(p[1], p[2]) for p in (ln.split() for ln in mine) if len(p) >= 3]
-        old = [{"enc": enc, "key": key, "hostname": spec.name} for enc, key in stored]
+        old = [{"enc": enc, "key": key, "hostname": spec.name} for enc, key in stored] or None
         if spec.key is None:
             return self._check_scanned(spec, path, lines, stored, old)
         new = {"enc": spec.enc, "key": spec.key, "hostname": spec.name}
@@ -225,7 +233,7 @@ class Present:
                        applied_comment=f"{spec.name}'s key is in {path}")
 
     def _check_scanned(self, spec: KnownHostSpec, path: str, lines: list[str],
-                       stored: list[tuple[str, str]], old: list[dict[str, Any]]) -> Pending:
+                       stored: list[tuple[str, str]], old: list[dict[str, Any]] | None) -> Pending:
         if spec.enc is not None:
             stored = [s for s in stored if s[0] == spec.enc]
         if spec.fingerprint is None and stored:
@@ -243,15 +251,15 @@ class Present:
         if spec.fingerprint is not None:
             matching = [s for s in scanned if self._matches(spec, s[1])]
             if not matching:
-                seen = ", ".join(f"{enc} {fingerprint_of(key)}" for enc, key in scanned)
+                seen = ", ".join(f"{enc} {openssh_fingerprint(key)}" for enc, key in scanned)
                 raise StateFailed(f"{spec.name}'s keys found, but none matches the fingerprint "
                                   f"given ({spec.fingerprint_text}); it offers: {seen}")
             scanned, note = matching, f"(fingerprint {spec.fingerprint_text} checked)"
         else:
             note = ("trusted on first use: no fingerprint was given to check it against "
                     "(give fingerprint: to pin it)")
-        new = [{"enc": enc, "key": key, "hostname": spec.name, "fingerprint": fingerprint_of(key)}
-               for enc, key in scanned]
+        new = [{"enc": enc, "key": key, "hostname": spec.name,
+                "fingerprint": salt_fingerprint(key, spec.hash_type)} for enc, key in scanned]
         what = "key" if len(new) == 1 else f"{len(new)} keys"
         return Pending(changes={"old": old, "new": new},
                        facts={"path": path, "lines": lines, "keys": scanned},

@@ -76,7 +76,8 @@ def test_without_a_fingerprint_the_scanned_keys_are_trusted_on_first_use_and_sai
     assert "trusted on first use" in dry["comment"]
     assert dry["changes"]["new"] == [{
         "enc": "ssh-ed25519", "key": ed25519, "hostname": sshd.address,
-        "fingerprint": "SHA256:" + base64.b64encode(_sha256(ed25519)).decode().rstrip("=")}]
+        "fingerprint": ":".join(f"{b:02x}" for b in _sha256(ed25519))}]  # Salt's form
+    assert dry["changes"]["old"] is None  # Salt: null when the host was not there
     real = _run(tmp_path, name=sshd.address, config=str(kh), enc="ssh-ed25519")
     assert real["result"] is True and real["changes"] == dry["changes"]
     assert "trusted on first use" in real["comment"]
@@ -145,3 +146,19 @@ def test_a_host_already_present_is_not_rescanned_and_its_key_never_replaced(
     res = _run(tmp_path, name=sshd.address, config=str(kh), enc="ssh-ed25519")
     assert res["result"] is True and res["changes"] == {}
     assert kh.read_text() == f"{sshd.address} ssh-ed25519 {planted}\n"
+
+
+@pytest.mark.parametrize("args,message", [
+    ({"key": "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+      "fingerprint": "SHA256:x"}, "give key or fingerprint, not both"),
+    ({"fingerprint": "SHA256:tooshort"}, "fingerprint must be SHA256:"),
+    ({"fingerprint": "ab:cd"}, "colon hex"),
+    ({"enc": "ssh-bogus"}, "enc must be one of"),
+    ({"timeout": 0}, "timeout must be"),
+])
+def test_bad_scan_arguments_are_refused_saying_what_to_give(args, message):
+    from core.errors import StateArgError
+    from minion.states.ssh_known_hosts import Present
+
+    with pytest.raises(StateArgError, match=message):
+        Present().parse("git.internal", {"config": "/etc/ssh/ssh_known_hosts", **args})
