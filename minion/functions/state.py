@@ -88,6 +88,8 @@ def _run(ctx: Any, fun: str, names: list[str] | None, test: Any, strict: Any,
     test, strict = flag(fun, "test", test), flag(fun, "strict", strict)
     config = ctx.config
     strict = strict or bool(getattr(config, "strict_arguments", False))
+    if warning and strict:
+        raise StateArgError(warning.replace(" (ignored)", ""))
     outcome = apply_remote(ctx.request, config.id, dict(ctx.grains), config.cache_dir, names,
                            test=test, opts={"strict_arguments": True} if strict else None)
     if warning:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 
 def test_a_mistyped_state_apply_argument_runs_and_warns_naming_what_it_takes(fleet):
+    (fleet.out / "motd").unlink(missing_ok=True)
     (ret,) = fleet.run_api("m1", "state.apply", "web", tset="True").values()
     assert ret["success"] is True, ret
     states = sorted(ret["ret"].values(), key=lambda r: r["__run_num__"])
@@ -51,3 +52,11 @@ def test_backup_functions_refuse_an_unknown_argument_naming_what_they_take(fleet
             "host, exclude") in str(ret["ret"])
     (ret,) = fleet.run_api("m1", "backup.check", full="1").values()
     assert "backup.check does not take 'full'; it takes no arguments" in str(ret["ret"])
+
+
+def test_strict_makes_the_unknown_argument_an_error_and_nothing_runs(fleet):
+    (fleet.out / "motd").unlink(missing_ok=True)
+    (ret,) = fleet.run_api("m1", "state.apply", "web", strict="True", tset="True").values()
+    assert ret["success"] is False
+    assert "state.apply does not take 'tset'; it takes: *mods, test, strict" in str(ret["ret"])
+    assert not (fleet.out / "motd").exists()
