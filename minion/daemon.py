@@ -34,7 +34,7 @@ REFRESH_PILLAR = "saltutil.refresh_pillar"  # as Salt's: the minion's schedule f
 # Functions that return at once, without I/O: run on the event loop, not in a worker thread.
 INSTANT_FUNCTIONS = frozenset({"test.ping", "test.echo"})
 WARM_UP_SPREAD_S = 1.0  # the state machinery loads within this long of starting,
-WARM_UP_MAX_WAIT_S = 30.0  # once the CPU is quiet (minion/idle.py), or after this long in any case
+WARM_UP_MAX_WAIT_S = 15.0  # once the CPU is quiet (minion/idle.py), or after this long in any case
 
 log = logging.getLogger("lp.minion")
 
