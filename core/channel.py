@@ -200,11 +200,7 @@ class ServerChannel:
     async def recv_request(self) -> Request | None:
         """Next ROUTER message, or None for a frame layout we do not accept."""
         assert self.router is not None
-        frames = await self.router.recv_multipart(copy=False)
-        if len(frames) != 2:
-            return None
-        return Request(routing_id=frames[0].bytes, payload=frames[1].bytes,
-                       conn=self._connection(frames[1]))
+        return self._request_of(await self.router.recv_multipart(copy=False))
 
     def recv_request_nowait(self) -> Request | None | bool:
         """The next ROUTER message if one is queued now (as `recv_request`), else False: a
@@ -213,7 +209,9 @@ class ServerChannel:
         got = self.router.recv_multipart(zmq.NOBLOCK, copy=False)   # settled at once
         if got.exception() is not None:
             return False
-        frames = got.result()
+        return self._request_of(got.result())
+
+    def _request_of(self, frames: list[Any]) -> Request | None:
         if len(frames) != 2:
             return None
         return Request(routing_id=frames[0].bytes, payload=frames[1].bytes,
