@@ -70,10 +70,12 @@ class DriftLedger:
 
     def next_seq(self, now: float | None = None) -> int:
         """A sequence number above every earlier one, even if this file was lost (time-based floor)."""
-        floor = int((time.time() if now is None else now) * 1000)
-        seq = max(self.state.seq + 1, floor)
+        seq = self._seq_after(time.time() if now is None else now)
         self._save(replace(self.state, seq=seq))
         return seq
+
+    def _seq_after(self, when: float) -> int:
+        return max(self.state.seq + 1, int(when * 1000))
 
     @property
     def applied_states(self) -> Mapping[str, str]:
@@ -82,7 +84,7 @@ class DriftLedger:
     def record_apply(self, fingerprint: Fingerprint, state_return: Mapping[str, Mapping[str, Any]],
                      now: float | None = None) -> bool:
         """Remember the plan's fingerprint as applied when every state succeeded; return whether it did."""
-        if not state_return or any(r.get("result") is not True for r in state_return.values()):
+        if not all_succeeded(state_return):
             return False
         self._save(LedgerState(self.state.seq, fingerprint.revision, time.time() if now is None else now,
                                dict(fingerprint.states)))
@@ -93,9 +95,9 @@ class DriftLedger:
         """record_apply and next_seq in one durable write (a converged highstate's report
         needs both): the report's sequence number, or None when nothing was recorded."""
         when = time.time() if now is None else now
-        if not state_return or any(r.get("result") is not True for r in state_return.values()):
+        if not all_succeeded(state_return):
             return None
-        seq = max(self.state.seq + 1, int(when * 1000))
+        seq = self._seq_after(when)
         self._save(LedgerState(seq, fingerprint.revision, when, dict(fingerprint.states)))
         return seq
 
@@ -105,6 +107,11 @@ class DriftLedger:
                                       "applied_at": state.applied_at,
                                       "applied_states": dict(state.applied_states)})
         self.state = state
+
+
+def all_succeeded(state_return: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Whether a real apply's return has states and every one of them is True."""
+    return bool(state_return) and all(r.get("result") is True for r in state_return.values())
 
 
 def plan_fingerprint(chunks: Sequence[Any], pillar: Mapping[str, Any], files: Any = None) -> Fingerprint:

@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Mapping
 from core.drift import DriftReport, StaleBackup, report_to_wire
 from core.errors import LinkpeekError, RunLockedError
 from minion.certs import DEFAULT_WINDOW_DAYS
-from minion.drift_check import DriftLedger, Fingerprint, plan_fingerprint, run_drift_check
+from minion.drift_check import DriftLedger, Fingerprint, all_succeeded, plan_fingerprint, run_drift_check
 
 log = logging.getLogger("lp.minion.drift")
 
@@ -206,7 +206,7 @@ def after_apply(request: Request, cachedir: str, prepared: Any, results: Mapping
     `lpmaster drift` stops showing what the apply just fixed. Any apply that fully succeeded
     is announced to the master as `converged`.
     """
-    if not results or any(r.get("result") is not True for r in results.values()):
+    if not all_succeeded(results):
         return
     recorded = record_remote_apply(cachedir, prepared, results, take_seq=minion_id is not None) \
         if highstate else None
