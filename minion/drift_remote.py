@@ -210,10 +210,10 @@ def after_apply(request: Request, cachedir: str, prepared: Any, results: Mapping
         return
     recorded = record_remote_apply(cachedir, prepared, results, take_seq=minion_id is not None) \
         if highstate else None
-    revision = recorded[0] if recorded is not None else None
-    if recorded is not None and minion_id is not None:
+    revision, seq = recorded if recorded is not None else (None, None)
+    if revision is not None and minion_id is not None:
         try:
-            send_report(request, converged_report(minion_id, cachedir, prepared, recorded[0], seq=recorded[1]))
+            send_report(request, converged_report(minion_id, cachedir, prepared, revision, seq=seq))
         except Exception as exc:  # the apply succeeded; the next check reports in any case
             log.info("drift report after the apply not delivered: %s", exc)
     changed = sum(1 for r in results.values() if r.get("changes"))
