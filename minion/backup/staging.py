@@ -157,8 +157,8 @@ def _place(stage: str, snap_path: str, dest: str, skipped: list[dict[str, str]])
             raise UnsafePathError(f"not restoring {dest}: {exc}") from None
         with entry:
             _merge(src_fd, os.path.basename(staged), entry.dir_fd, entry.name, dest, skipped)
-        if dest.endswith(snap_path):      # in place: the snapshot holds those directories too
-            _dirs_as_in_snapshot(made, stage, dest[:len(dest) - len(snap_path)])
+        if dest == snap_path:             # in place: the snapshot holds those directories too
+            _dirs_as_in_snapshot(made, stage)
     finally:
         os.close(src_fd)
 
@@ -173,12 +173,12 @@ def _missing_above(dest: str) -> list[str]:
     return missing
 
 
-def _dirs_as_in_snapshot(made: list[str], stage: str, prefix: str) -> None:
+def _dirs_as_in_snapshot(made: list[str], stage: str) -> None:
     """Give directories the restore had to make the owner and mode the snapshot has for them
     (set through a descriptor opened by a walk that follows no symlink)."""
     for path in made:
         try:
-            sst = os.lstat(os.path.join(stage, path[len(prefix):].lstrip("/")))
+            sst = os.lstat(os.path.join(stage, path.lstrip("/")))
         except FileNotFoundError:
             continue
         if not stat.S_ISDIR(sst.st_mode):
