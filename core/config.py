@@ -210,7 +210,8 @@ def dump(cfg: MasterConfig | MinionConfig) -> str:
     """YAML text for a config (what init writes)."""
     import yaml
 
-    data = {f.name: v for f, v in zip(fields(cfg), asdict(cfg).values()) if not f.metadata.get("internal")}
+    internal = {f.name for f in fields(cfg) if f.metadata.get("internal")}
+    data = {k: v for k, v in asdict(cfg).items() if k not in internal}
     if "grains" in data and data["grains"] is None:
         del data["grains"]  # `grains: null` would load back as None, not the default {}
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
