@@ -301,15 +301,11 @@ def plan_file(
     )
 
 
-def new_file_changes(want: Owner) -> dict[str, Any]:
-    """A file just created, as Salt's real run reports it."""
-    return {"diff": "New file", **created_changes(want)}
-
-
 def applied_changes(want: Owner, pending: Pending) -> dict[str, Any]:
-    """What a real run that carried out `pending` (from plan_file) reports."""
+    """What a real run that carried out `pending` (from plan_file) reports: a file it created
+    as Salt's real run reports one, else what the plan said."""
     if pending.facts.get("new"):
-        return new_file_changes(want)
+        return {"diff": "New file", **created_changes(want)}
     return dict(pending.changes)
 
 
