@@ -73,8 +73,8 @@ class AbsentInDatabase:
         check_name(self.kind, spec.name)
         check_name("database", spec.dbname)
         if not database_exists(spec.psql, spec.dbname):
-            return drop_pending(self.kind, spec.name, False,
-                                f"{self.kind} {spec.name} is absent: there is no database {spec.dbname}")
+            return Pending(comment=f"{self.kind} {spec.name} is absent: "
+                                   f"there is no database {spec.dbname}")
         return drop_pending(self.kind, spec.name, self.found(spec),
                             f"{self.kind} {spec.name} is absent from {spec.dbname}")
 
