@@ -37,21 +37,16 @@ class WalkCache:
     def start(self, parts: list[str]) -> tuple[int, str, int] | None:
         """(a new descriptor, its path, how many of `parts` it covers) for the deepest cached
         directory on the way to `parts`' last component that still checks out; None: none."""
-        depth = len(parts) - 1
-        while depth > 0 and "/" + "/".join(parts[:depth]) not in self._dirs:
-            depth -= 1
-        if depth == 0:
-            return None
         parent = self._dirs.get("/")
         if parent is None:
             return None
         good, path = 0, ""
-        for name in parts[:depth]:
-            if name in (".", ".."):
-                break
-            child = f"{path}/{name}"
+        for name in parts[:-1]:
+            child = f"{path}/{name}"   # never cached for "." or "..": recorded names are plain
             cached = self._dirs.get(child)
-            if cached is None or not _same_dir(parent[0], name, cached):
+            if cached is None:
+                break
+            if not _same_dir(parent[0], name, cached):
                 self._forget(child)
                 break
             parent, path, good = cached, child, good + 1
