@@ -28,17 +28,17 @@ from core.keys import ensure_private_dir
 from minion.providers.atomic import write_atomic
 from minion.providers.safefs import UnsafeWrite
 
-
-def kept_drift_report_path(spool_dir: str) -> str:
-    """The one drift report kept while the master was away (minion/drift_remote.py writes it)."""
-    return os.path.join(spool_dir, "drift-report.json")
-
 log = logging.getLogger("lp.minion.spool")
 _UNSAFE_TAG = re.compile(r"[^A-Za-z0-9_.-]|\.\.")
 MEMORY_LIMIT = 1000
 MEMORY_PREFIX = "memory:"
 _SHARED: dict[str, Spool] = {}
 _SHARED_LOCK = threading.Lock()
+
+
+def kept_drift_report_path(spool_dir: str) -> str:
+    """The one drift report kept while the master was away (minion/drift_remote.py writes it)."""
+    return os.path.join(spool_dir, "drift-report.json")
 
 
 def shared(directory: str) -> Spool:
