@@ -34,9 +34,6 @@ class RunningJobs:
         self.directory = directory
         self._fd: int | None = None
 
-    def _path(self, jid: str) -> str:
-        return os.path.join(self.directory, f"{jid}.json")
-
     def _dir_fd(self) -> int:
         """The records' directory, opened once: ours, 0700, not a symlink (OSError otherwise)."""
         fd = self._fd
