@@ -21,29 +21,28 @@ BUSY_PAUSE_S = 0.25  # after a late probe, the next one waits this long (fewer w
 _PROBES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[bool]] = weakref.WeakKeyDictionary()
 
 
-async def until_cpu_quiet(max_wait: float, probe: float = PROBE_S, late: float = LATE_S,
-                          calm: int = CALM_PROBES) -> bool:
-    """Return True once `calm` probes in a row woke on time, False after `max_wait` seconds.
+async def until_cpu_quiet(max_wait: float, late: float = LATE_S) -> bool:
+    """Return True once CALM_PROBES probes in a row woke on time, False after `max_wait` seconds.
 
     Callers waiting on one loop at the same time share one probe (a process hosting many
     minions, as bench/fanout.py's simulated fleet, probes once, not once per minion)."""
     loop = asyncio.get_running_loop()
     task = _PROBES.get(loop)
     if task is None or task.done():
-        task = _PROBES[loop] = loop.create_task(_probe(max_wait, probe, late, calm))
+        task = _PROBES[loop] = loop.create_task(_probe(max_wait, late))
     return await asyncio.shield(task)
 
 
-async def _probe(max_wait: float, probe: float, late: float, calm: int) -> bool:
+async def _probe(max_wait: float, late: float) -> bool:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_wait
     punctual = 0
     while loop.time() < deadline:
         start = loop.time()
-        await asyncio.sleep(probe)
-        if loop.time() - start - probe < late:
+        await asyncio.sleep(PROBE_S)
+        if loop.time() - start - PROBE_S < late:
             punctual += 1
-            if punctual >= calm:
+            if punctual >= CALM_PROBES:
                 return True
         else:
             punctual = 0
