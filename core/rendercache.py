@@ -271,25 +271,22 @@ def _pack_time(name: str) -> int | None:
         return None
 
 
-def prune_oldest(path: str, keep: int) -> list[str]:
+def prune_oldest(path: str, keep: int) -> None:
     """Remove all but the `keep` newest (by mtime) files of `path`: for a cache without
-    packs, called after a write (a listdir when within bounds). Returns the names removed."""
+    packs, called after a write (a listdir when within bounds)."""
     try:
         names = os.listdir(path)
     except OSError:
-        return []
+        return
     if len(names) <= keep:
-        return []
+        return
     aged = []
     for name in names:
         with contextlib.suppress(OSError):
             aged.append((os.stat(os.path.join(path, name)).st_mtime_ns, name))
-    removed = []
     for _, name in sorted(aged)[:max(0, len(aged) - keep)]:
         with contextlib.suppress(OSError):
             os.unlink(os.path.join(path, name))
-            removed.append(name)
-    return removed
 
 
 def _load_pack(path: str) -> dict[str, bytes]:
