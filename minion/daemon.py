@@ -382,7 +382,8 @@ class MinionDaemon:
             self._stopping.set()
 
     def _execute(self, job: wire.Job, loop: asyncio.AbstractEventLoop) -> wire.Return:
-        """Run one function in a worker thread; every failure becomes a failed return."""
+        """Run one function (in a worker thread, or on the loop for INSTANT_FUNCTIONS); every
+        failure becomes a failed return."""
         from minion import functions
         from minion.functions.context import JobContext
 
