@@ -157,15 +157,24 @@ class MasterDaemon:
                 await asyncio.sleep(0)   # let the other tasks run between bursts
 
     async def _end_burst(self) -> None:
-        """Store the burst's returns, then send its replies; an ack for a return that could not
-        be stored becomes the error (retry) reply the minion keeps it for."""
+        for req, reply in self._settle_burst():
+            await self._send_reply(req, reply)
+
+    def _settle_burst(self) -> list[tuple[Request, dict[str, Any]]]:
+        """Store the burst's returns; its replies to send. A reply about a return that could not
+        be stored (the `ack` of a `return`, the `started` of a spooled `scheduled_job`) becomes
+        the error (retry) reply the minion keeps the return for."""
         failed, error = self.services.returns.commit()
-        held, self._held_replies = self._held_replies, None
-        for req, reply, caller in held or ():
-            if failed and reply.get("type") == "ack" and (reply.get("jid"), caller) in failed:
+        held, self._held_replies = self._held_replies or [], None
+        if not failed:
+            return [(req, reply) for req, reply, _ in held]
+        settled = []
+        for req, reply, caller in held:
+            if (reply.get("jid"), caller) in failed:
                 self.services.unstored.add((reply["jid"], caller))   # the waiting CLI says so
                 reply = self._error_reply(error or RuntimeError("not stored"), reply.get("rid"), "return")
-            await self._send_reply(req, reply)
+            settled.append((req, reply))
+        return settled
 
     async def _dispatch(self, req: Request) -> None:
         key = req.conn.key

@@ -48,3 +48,43 @@ def test_returns_the_batch_cannot_judge_are_left_to_the_store(tmp_path):
     assert batch.hold(older.jid, "m1", wire.Return(older.jid, "test.ping", True, True)) is False
     assert batch.hold(recent.jid, "m1", wire.Return(recent.jid, "test.ping", True, True)) is False
     assert batch.commit() == (set(), None)
+
+
+def test_a_spooled_scheduled_run_whose_return_a_full_store_refused_is_not_answered_started(tmp_path):
+    """Its `started` is what the minion drops the spooled run for: the job fits, its return
+    does not (SQLite's own page limit, as a full disk), so the minion gets the retry reply."""
+    import asyncio
+
+    from core.channel import Connection, Request
+    from core.config import MasterConfig
+    from core.keys import generate_keypair
+    from master.daemon import MasterDaemon
+    from master.drift.handlers import handle_scheduled_job
+
+    cfg = MasterConfig(root=str(tmp_path))
+    daemon = MasterDaemon(cfg, generate_keypair(str(tmp_path / "keys"), "master"))
+    db = daemon.jobstore.db
+    (pages,) = db.execute("PRAGMA page_count").fetchone()
+    db.execute(f"PRAGMA max_page_count = {pages + 16}")
+    run_id = wire.new_jid()
+    request = {"type": "scheduled_job", "name": "tick", "fun": "cmd.run", "arg": ["date"], "kwarg": {},
+               "run_id": run_id, "ran_at": time.time(),
+               "return": {"success": True, "retcode": 0, "ret": "x" * 400_000}}
+    req = Request(routing_id=b"m1", payload=b"", conn=Connection(key="k", fd=0, peer=None))
+
+    async def burst():
+        daemon._held_replies = []
+        daemon.services.returns.open()
+        await daemon._reply(req, handle_scheduled_job(daemon.services, "m1", request), "m1")
+        return daemon._settle_burst()
+
+    try:
+        ((sent, reply),) = asyncio.run(burst())
+        assert sent is req
+        assert reply["type"] == "error" and reply["retry"] is True, reply
+        assert "full" in reply["error"]
+        assert daemon.jobstore.get_job(run_id) is not None and daemon.jobstore.returns(run_id) == {}
+        assert (run_id, "m1") in daemon.services.unstored
+    finally:
+        daemon.jobstore.close()
+        daemon.drills.close()
