@@ -158,7 +158,10 @@ class MasterDaemon:
 
     async def _end_burst(self) -> None:
         for req, reply in self._settle_burst():
-            await self._send_reply(req, reply)
+            try:
+                await self._send_reply(req, reply)
+            except Exception:  # as in _dispatch: one reply must not stop the master
+                log.exception("sending a reply failed")
 
     def _settle_burst(self) -> list[tuple[Request, dict[str, Any]]]:
         """Store the burst's returns; its replies to send. A reply about a return that could not
