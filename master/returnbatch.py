@@ -19,7 +19,6 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-from core.jobstate import is_lost
 from core.wire import Return
 
 log = logging.getLogger("lp.master.returns")
@@ -33,13 +32,13 @@ class ReturnBatch:
     def __init__(self, jobstore: Any, storage: Any) -> None:
         self.jobstore = jobstore
         self.storage = storage
-        self._recent: OrderedDict[str, dict[str, bool]] = OrderedDict()   # jid -> {minion: lost}
+        self._recent: OrderedDict[str, set[str]] = OrderedDict()   # jid -> the minions that returned
         self._held: list[tuple[str, str, Return]] | None = None
         self._failed: set[tuple[str, str]] = set()
         self._error: Exception | None = None
 
     def note_job(self, jid: str) -> None:
-        self._recent[jid] = {}
+        self._recent[jid] = set()
 
     def open(self) -> None:
         self._held, self._failed, self._error = [], set(), None
@@ -48,19 +47,20 @@ class ReturnBatch:
         """Hold a new return of a recent job for the burst's transaction; False when it must be
         stored directly (no burst open, an unknown job, or this minion already returned)."""
         returned = self._recent.get(jid)
-        if self._held is None or returned is None or minion_id in returned:
-            if returned is not None and minion_id in returned:
-                self.flush()   # what is held goes first: the job store then decides on this one
+        if self._held is None or returned is None:
             return False
-        returned[minion_id] = is_lost(ret.retcode)
+        if minion_id in returned:
+            self.flush()   # what is held goes first: the job store then decides on this one
+            return False
+        returned.add(minion_id)
         self._held.append((jid, minion_id, ret))
         return True
 
-    def noted(self, jid: str, minion_id: str, ret: Return) -> None:
+    def noted(self, jid: str, minion_id: str) -> None:
         """A return of `jid` stored directly (lost, or a real one replacing a lost one)."""
         returned = self._recent.get(jid)
         if returned is not None:
-            returned[minion_id] = is_lost(ret.retcode)
+            returned.add(minion_id)
 
     def flush(self) -> None:
         """Write what is held now (one transaction); a storage failure is kept for `commit`."""
@@ -72,13 +72,13 @@ class ReturnBatch:
         self._held = []
         try:
             with self.storage.writing():
-                self.jobstore.add_returns([(jid, mid, ret) for jid, mid, ret in held])
+                self.jobstore.add_returns(held)
         except Exception as exc:   # StorageUnavailable: the minions keep them and send again
             if not isinstance(exc, StorageUnavailable):
                 log.exception("storing %d returns failed", len(held))
             for jid, mid, _ in held:
                 self._failed.add((jid, mid))
-                self._recent.get(jid, {}).pop(mid, None)   # sent again, it is new again
+                self._recent.get(jid, set()).discard(mid)   # sent again, it is new again
             self._error = exc
 
     def commit(self) -> tuple[set[tuple[str, str]], Exception | None]:

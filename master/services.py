@@ -161,7 +161,7 @@ class MasterServices:
             with self.storage.writing():
                 added = self.jobstore.replace_lost_return(ret.jid, minion_id, ret, LOST_RETCODE)
         if added:
-            self.returns.noted(ret.jid, minion_id, ret)
+            self.returns.noted(ret.jid, minion_id)
             if queue is not None and (ret.jid, minion_id) not in self.unstored:
                 queue.put_nowait((minion_id, ret))
             from master.presence_events import return_event

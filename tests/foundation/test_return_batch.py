@@ -43,7 +43,7 @@ def test_returns_the_batch_cannot_judge_are_left_to_the_store(tmp_path):
     lost = wire.Return(recent.jid, "test.ping", False, "Lost", LOST_RETCODE)
     assert batch.hold(recent.jid, "m1", lost) is False   # no burst open: stored directly
     store.add_return(recent.jid, "m1", lost)
-    batch.noted(recent.jid, "m1", lost)
+    batch.noted(recent.jid, "m1")
     batch.open()
     assert batch.hold(older.jid, "m1", wire.Return(older.jid, "test.ping", True, True)) is False
     assert batch.hold(recent.jid, "m1", wire.Return(recent.jid, "test.ping", True, True)) is False
