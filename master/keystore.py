@@ -87,7 +87,6 @@ class KeyStore:
     def __init__(self, pki_dir: str, writer: Writer | None = None) -> None:
         self.pki_dir = pki_dir
         self._writer = writer
-        self._dirs: dict[str, str] = {}
         self._dir_stamp: dict[str, int] = {}
         self._scanned_at: dict[str, float] = {}
         # state -> name -> (file signature, key or None when the file was refused)
@@ -106,10 +105,7 @@ class KeyStore:
             ensure_private_dir(os.path.join(self.pki_dir, sub))
 
     def _dir(self, state: str) -> str:
-        path = self._dirs.get(state)
-        if path is None:
-            path = self._dirs[state] = os.path.join(self.pki_dir, _DIRS[state])
-        return path
+        return os.path.join(self.pki_dir, _DIRS[state])
 
     # -- reading the files ---------------------------------------------------------------
 
