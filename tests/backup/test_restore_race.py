@@ -148,7 +148,7 @@ def test_staging_is_made_only_where_no_other_user_can_swap_it(tmp_path: Path):
     (mine / "users").mkdir()
     os.chown(mine / "users", NOBODY, NOBODY)
     assert staging_parent(str(shared / "app")) == str(tmp_path)      # anyone could rename it away in shared/
-    assert staging_parent(str(sticky / "app")) == str(sticky)        # not in a sticky one (like /tmp)
+    assert staging_parent(str(sticky / "app")) == str(sticky)        # a sticky one (like /tmp) is fine
     assert staging_parent(str(mine / "app" / "new" / "deeper")) == str(mine / "app")
     assert staging_parent(str(mine / "users" / "x")) == str(mine)    # never inside a user's directory
 
