@@ -144,10 +144,12 @@ def created_changes(want: Owner) -> dict[str, Any]:
 
 def dir_mode_for(file_mode: int | None) -> int | None:
     """Salt's mode for the directories makedirs creates above a file when no dir_mode is given:
-    the file's mode with the execute bit added wherever it can be read."""
+    the file's permission bits with execute added to each non-zero digit (0640 -> 0750,
+    0620 -> 0730); setuid, setgid and sticky are left off."""
     if file_mode is None:
         return None
-    return file_mode | ((file_mode & 0o444) >> 2)
+    perms = file_mode & 0o777
+    return perms | sum(0o1 << shift for shift in (0, 3, 6) if perms >> shift & 0o7)
 
 
 def _id_or_none(lookup: Any, name: str) -> int | None:

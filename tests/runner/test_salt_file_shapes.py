@@ -95,6 +95,15 @@ def test_makedirs_gives_new_parents_the_files_owner_and_its_mode_plus_execute(ha
     assert _mode_owner(harness.path("d1")) == ("0755", "root")
 
 
+def test_makedirs_parents_get_execute_on_every_nonzero_digit_and_no_special_bits(harness: Harness):
+    """Salt adds the execute bit to each non-zero digit of the last three (a write-only digit
+    too) and leaves setuid/setgid/sticky off the directories it makes."""
+    f = harness.path("s1/s2/f.txt")
+    harness.run([chunk("file.managed", "f", f, contents="x", mode="2620", makedirs=True)])
+    assert _mode_owner(harness.path("s1")) == _mode_owner(harness.path("s1/s2")) == ("0730", "root")
+    assert _mode_owner(f) == ("2620", "root")
+
+
 # -- file.directory -------------------------------------------------------------------------
 def test_a_new_directory_and_its_parents_get_the_mode(harness: Harness):
     d = harness.path("d1/d2/d3")
