@@ -9,9 +9,10 @@ small batches.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from core.wire import Job, Return
 from master.sqlitetable import open_table
@@ -60,6 +61,19 @@ class JobStore:
     def close(self) -> None:
         self.db.close()
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction: committed, or rolled back on any error, never left open (a
+        transaction left open after a busy or full database would hold every later write)."""
+        self.db.execute("BEGIN")
+        try:
+            yield
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:   # a failed COMMIT may have rolled back already
+                self.db.execute("ROLLBACK")
+            raise
+
     # -- jobs ----------------------------------------------------------------------------
 
     def add_job(self, job: Job, minions: Iterable[str], user: str = "") -> None:
@@ -76,14 +90,9 @@ class JobStore:
         if not jids:
             return 0
         marks = ",".join("?" * len(jids))
-        self.db.execute("BEGIN")
-        try:
+        with self._transaction():
             self.db.execute(f"DELETE FROM returns WHERE jid IN ({marks})", jids)
             self.db.execute(f"DELETE FROM jobs WHERE jid IN ({marks})", jids)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
         return len(jids)
 
     def job_minions(self, jid: str) -> list[str] | None:
@@ -103,17 +112,11 @@ class JobStore:
     def add_returns(self, rows: list[tuple[str, str, Return]]) -> None:
         """Store new returns (jid, minion, ret) in one transaction; one already there is kept."""
         now = time.time()
-        self.db.execute("BEGIN")
-        try:
+        with self._transaction():
             self.db.executemany(
                 "INSERT OR IGNORE INTO returns (jid, minion, success, retcode, ret, received)"
                 " VALUES (?,?,?,?,?,?)",
                 [(jid, mid, int(ret.success), ret.retcode, _dumps(ret.ret), now) for jid, mid, ret in rows])
-            self.db.execute("COMMIT")
-        except BaseException:
-            if self.db.in_transaction:   # a failed COMMIT may have rolled back already
-                self.db.execute("ROLLBACK")
-            raise
 
     def replace_lost_return(self, jid: str, minion_id: str, ret: Return, lost_retcode: int) -> bool:
         """Put a real return in place of one recorded as lost (core/jobstate.py); whether it did."""
@@ -157,12 +160,11 @@ class JobStore:
         """Record last-seen times (batched by the daemon)."""
         if not seen:
             return
-        self.db.execute("BEGIN")
-        self.db.executemany(
-            "INSERT INTO minions (id, last_seen) VALUES (?, ?)"
-            " ON CONFLICT(id) DO UPDATE SET last_seen=max(last_seen, excluded.last_seen)",
-            list(seen.items()))
-        self.db.execute("COMMIT")
+        with self._transaction():
+            self.db.executemany(
+                "INSERT INTO minions (id, last_seen) VALUES (?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET last_seen=max(last_seen, excluded.last_seen)",
+                list(seen.items()))
 
     def set_grains(self, minion_id: str, grains: Mapping[str, Any]) -> None:
         self.db.execute(

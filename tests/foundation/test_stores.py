@@ -24,6 +24,31 @@ def test_returns_are_stored_once_per_job_and_minion(tmp_path):
     assert store.list_jobs()[0]["returned"] == 1
 
 
+def test_a_presence_write_refused_by_a_busy_database_leaves_no_transaction_open(tmp_path):
+    """The daemon keeps those last-seen times for its next flush; the returns it stores
+    meanwhile must be committed (seen by another process), not held in a stale transaction."""
+    import sqlite3
+
+    import pytest
+
+    path = str(tmp_path / "master.db")
+    store = JobStore(path)
+    store.db.execute("PRAGMA busy_timeout = 0")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")                      # another writer holds the database
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        store.touch_minions({"m1": time.time()})
+    other.execute("ROLLBACK")
+    assert not store.db.in_transaction
+    now = time.time()
+    job = wire.Job(jid=wire.new_jid(), fun="test.ping", created=now, expires=now + 60)
+    store.add_job(job, ["m1"])
+    assert store.add_return(job.jid, "m1", wire.Return(job.jid, "test.ping", True, True)) is True
+    store.touch_minions({"m1": now})
+    assert list(JobStore(path, readonly=True).get_job(job.jid)["returns"]) == ["m1"]
+    assert other.execute("SELECT last_seen FROM minions WHERE id = 'm1'").fetchone() == (now,)
+
+
 def test_a_read_only_store_reads_a_missing_or_foreign_database_as_empty(tmp_path):
     from master.drift.store import DriftStore
 
