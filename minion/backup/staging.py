@@ -189,8 +189,10 @@ def _dirs_as_in_snapshot(made: list[str], stage: str) -> None:
         except (OSError, safefs.UnsafeWrite):
             continue
         try:
-            os.fchown(fd, sst.st_uid, sst.st_gid)
-            os.fchmod(fd, stat.S_IMODE(sst.st_mode))
+            st = os.fstat(fd)
+            if st.st_uid == os.geteuid():   # ours: not one a local user made there meanwhile
+                os.fchown(fd, sst.st_uid, sst.st_gid)
+                os.fchmod(fd, stat.S_IMODE(sst.st_mode))
         finally:
             os.close(fd)
 
