@@ -152,6 +152,9 @@ class ControlServer:
             await _send(writer, {"event": "error", "error": str(exc)})
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass  # the CLI went away, or the master is stopping: nothing to tell anyone
+        except OSError as exc:   # its own files (the key store, the job store) cannot be read
+            log.error("control request failed: %s", exc)
+            await _send(writer, {"event": "error", "error": f"the master cannot read its files: {exc}"})
         except Exception:
             log.exception("control request failed")
             await _send(writer, {"event": "error", "error": "internal error"})

@@ -85,6 +85,7 @@ class MasterDaemon:
         self.drills = DrillRunner(self)
         self._stopping = asyncio.Event()
         self._held_replies: list[tuple[Request, dict[str, Any], str]] | None = None
+        self._keys_unreadable = False   # the accepted keys could not be read at the last burst
 
     # -- ZAP -----------------------------------------------------------------------------
 
@@ -139,11 +140,11 @@ class MasterDaemon:
             handled = 0
             self._held_replies = []   # sent once the burst's returns are stored (master/returnbatch.py)
             self.services.returns.open()
-            self.keystore.refresh(states=(ACCEPTED,))   # once a burst: its messages are judged by it
+            keys_read = self._refresh_accepted()   # once a burst: its messages are judged by it
             while req is not False:   # then what else is queued now, without a future each
                 if req is None:
                     self.bad.warning("ROUTER message with an unexpected frame layout dropped")
-                else:
+                elif keys_read:
                     try:
                         await self._dispatch(req)
                     except Exception:  # a bug in one handler must not stop the master
@@ -155,6 +156,25 @@ class MasterDaemon:
             await self._end_burst()
             if handled == REQUEST_BURST:
                 await asyncio.sleep(0)   # let the other tasks run between bursts
+
+    def _refresh_accepted(self) -> bool:
+        """Re-read the accepted keys; False (said once until they read again) when they cannot
+        be read: the burst is dropped unanswered, and the minions ask again."""
+        try:
+            self.keystore.refresh(states=(ACCEPTED,))
+        except OSError as exc:
+            self._note_keys_unreadable(exc)
+            return False
+        if self._keys_unreadable:
+            log.warning("the accepted keys can be read again; answering requests")
+        self._keys_unreadable = False
+        return True
+
+    def _note_keys_unreadable(self, exc: OSError) -> None:
+        if not self._keys_unreadable:
+            log.error("cannot read the key store (%s); requests are dropped unanswered until it "
+                      "can be read (check %s)", exc, self.keystore.pki_dir)
+        self._keys_unreadable = True
 
     async def _end_burst(self) -> None:
         for req, reply in self._settle_burst():
@@ -306,6 +326,8 @@ class MasterDaemon:
             await asyncio.sleep(0.5)
             try:
                 self.keys_changed()
+            except OSError as exc:
+                self._note_keys_unreadable(exc)
             except Exception:
                 log.exception("key store check failed")
 

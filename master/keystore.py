@@ -133,11 +133,11 @@ class KeyStore:
         recent = now - stamp / 1e9 < 2.0 and now - self._scanned_at.get(state, 0.0) > 0.1
         if not force and stamp == self._dir_stamp.get(state) and not recent:
             return False
-        self._dir_stamp[state], self._scanned_at[state] = stamp, now
         try:
             names = os.listdir(path)
         except FileNotFoundError:
             names = []
+        self._dir_stamp[state], self._scanned_at[state] = stamp, now   # not on a failed read: it is tried again
         old = self._files[state]
         new: dict[str, tuple[_Sig, str | None]] = {}
         for name in names:

@@ -167,3 +167,23 @@ def test_control_socket_group_is_configurable(tmp_path, lpmaster_bin):
         assert stat.S_IMODE(os.stat(sock.parent).st_mode) == 0o750
     finally:
         c.close()
+
+
+def test_accepted_keys_that_cannot_be_read_drop_requests_and_the_master_stays_up(cluster):
+    cluster.add_minions("web1")
+    minions = cluster.master_dir / "pki" / "minions"
+    aside = minions.with_name("minions.aside")
+    minions.rename(aside)
+    minions.write_text("not a directory\n")     # listdir fails: the keys cannot be read
+    try:
+        wait_for(lambda: "cannot read the key store" in cluster.master_log(), what="the master saying so")
+        run = cluster.cli("run", "web1", "test.ping", "--timeout", "1")
+        assert run.returncode != 0 and "the master cannot read its files" in run.stderr, run.stderr
+        assert cluster.master_proc is not None and cluster.master_proc.poll() is None
+    finally:
+        minions.unlink()
+        aside.rename(minions)
+    cluster.wait_answering("web1")
+    log = cluster.master_log()
+    assert log.count("cannot read the key store") == 1 and "can be read again" in log
+    assert "Traceback" not in log
