@@ -25,13 +25,12 @@ from minion.state.contract import ExecContext, Pending, StateFailed
 from minion.states.fileops import (
     Owner,
     check_path,
-    backup_copy,
     makedirs,
     need_parent,
     text_diff,
     write_keeping_owner,
 )
-from minion.states.file_textedit import read_text
+from minion.states.file_textedit import edit_pending, read_text, write_edit
 from minion.states.specargs import as_bool, as_list, check_known
 
 _FLAG_NAMES = {
@@ -141,20 +140,10 @@ class Replace:
                     new = old + ("" if old.endswith("\n") or not old else "\n") + content + "\n"
                 else:
                     new = content + "\n" + old
-        if new == old:
-            return Pending(comment="No changes needed to be made")
-        return Pending(
-            changes={"diff": text_diff(old.encode(), new.encode())},
-            facts={"text": new},
-            comment=f"Changes would have been made to {spec.name}",
-            applied_comment=f"Changes were made to {spec.name}",
-        )
+        return edit_pending(spec.name, old, new, f"Changes were made to {spec.name}")
 
     def apply(self, ctx: ExecContext, spec: ReplaceSpec, pending: Pending) -> dict[str, Any]:
-        if spec.backup:
-            backup_copy(spec.name, spec.backup)
-        write_keeping_owner(spec.name, pending.facts["text"].encode("utf-8"), follow=True)
-        return dict(pending.changes)
+        return write_edit(spec.name, pending, spec.backup)
 
 
 @dataclass(frozen=True)
