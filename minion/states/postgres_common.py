@@ -15,7 +15,7 @@ from core.errors import StateArgError
 from minion.providers.accounts import ACCOUNT_NAME
 from minion.providers.postgres import Psql, check_name, ident, literal
 from minion.state.contract import ExecContext, Pending
-from minion.states.specargs import as_str
+from minion.states.specargs import as_str, check_known
 
 CONNECTION_ARGS = ("user", "maintenance_db", "db_port", "db_host")
 
@@ -36,6 +36,16 @@ def psql_for(where: str, args: Mapping[str, Any]) -> Psql:
     if mdb.startswith("-"):
         raise StateArgError(f"{where}: maintenance_db must be a database name")
     return Psql(runas=runas, port=port, host=host, maintenance_db=mdb)
+
+
+def dbname_arg(where: str, args: Mapping[str, Any], known: tuple[str, ...], what: str) -> str:
+    """The required `dbname` of a state on what lives in one database (`what`: what that
+    database is to it), after checking its arguments are the connection's, dbname and `known`."""
+    check_known(where, args, (*CONNECTION_ARGS, "dbname", *known))
+    dbname = as_str(where, "dbname", args.get("dbname"))
+    if not dbname:
+        raise StateArgError(f"{where}: dbname is required ({what})")
+    return dbname
 
 
 def database_exists(psql: Psql, name: str) -> bool:

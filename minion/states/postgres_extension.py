@@ -21,8 +21,8 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers.postgres import Psql, check_name, ident, literal
 from minion.state.contract import ExecContext, Pending, StateFailed
-from minion.states.postgres_common import CONNECTION_ARGS, AbsentInDatabase, psql_for
-from minion.states.specargs import as_str, check_known
+from minion.states.postgres_common import AbsentInDatabase, dbname_arg, psql_for
+from minion.states.specargs import as_str
 
 
 @dataclass(frozen=True)
@@ -35,10 +35,7 @@ class ExtensionSpec:
 
 
 def _parse(where: str, name: str, args: Mapping[str, Any], known: tuple[str, ...]) -> ExtensionSpec:
-    check_known(where, args, (*CONNECTION_ARGS, "dbname", *known))
-    dbname = as_str(where, "dbname", args.get("dbname"))
-    if not dbname:
-        raise StateArgError(f"{where}: dbname is required (the database to install it in)")
+    dbname = dbname_arg(where, args, known, "the database to install it in")
     schema = as_str(where, "schema", args.get("schema") or args.get("maybe_schema"))
     version = as_str(where, "ext_version", args.get("ext_version"))
     if version is not None and not all(c.isalnum() or c in "._-" for c in version):

@@ -17,11 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.errors import StateArgError
 from minion.providers.postgres import Psql, check_name, ident, literal
 from minion.state.contract import ExecContext, Pending
-from minion.states.postgres_common import CONNECTION_ARGS, AbsentInDatabase, psql_for
-from minion.states.specargs import as_str, check_known
+from minion.states.postgres_common import AbsentInDatabase, dbname_arg, psql_for
+from minion.states.specargs import as_str
 
 
 @dataclass(frozen=True)
@@ -33,10 +32,7 @@ class SchemaSpec:
 
 
 def _parse(where: str, name: str, args: Mapping[str, Any], known: tuple[str, ...]) -> SchemaSpec:
-    check_known(where, args, (*CONNECTION_ARGS, "dbname", *known))
-    dbname = as_str(where, "dbname", args.get("dbname"))
-    if not dbname:
-        raise StateArgError(f"{where}: dbname is required (the database that holds the schema)")
+    dbname = dbname_arg(where, args, known, "the database that holds the schema")
     owner = as_str(where, "owner", args.get("owner"))
     return SchemaSpec(str(name), dbname, psql_for(where, args), owner)
 

@@ -7,6 +7,8 @@ import pytest
 from core.errors import StateArgError
 from minion.providers.postgres import ident, literal, password_matches, scram_verifier
 from minion.states.postgres_database import FUNCTIONS as DATABASE
+from minion.states.postgres_extension import FUNCTIONS as EXTENSION
+from minion.states.postgres_schema import FUNCTIONS as SCHEMA
 from minion.states.postgres_user import FUNCTIONS as USER
 
 
@@ -54,3 +56,20 @@ def test_database_arguments():
     assert spec.owner == "linkpeek" and spec.template == "template0"
     with pytest.raises(StateArgError):
         DATABASE["present"].parse("linkpeek", {"owner": "a\nb"})
+
+
+def test_schema_and_extension_arguments():
+    schema = SCHEMA["present"].parse("app", {"dbname": "linkpeek", "owner": "linkpeek",
+                                             "db_port": 5433})
+    assert (schema.dbname, schema.owner, schema.psql.port) == ("linkpeek", "linkpeek", 5433)
+    ext = EXTENSION["present"].parse("pg_trgm", {"dbname": "linkpeek", "maybe_schema": "public",
+                                                 "ext_version": "1.6"})
+    assert (ext.dbname, ext.schema, ext.version) == ("linkpeek", "public", "1.6")
+    for functions, name in ((SCHEMA, "app"), (EXTENSION, "pg_trgm")):
+        for state in ("present", "absent"):
+            with pytest.raises(StateArgError, match="dbname is required"):
+                functions[state].parse(name, {})
+            with pytest.raises(StateArgError, match="does not take 'bogus'"):
+                functions[state].parse(name, {"dbname": "linkpeek", "bogus": 1})
+            with pytest.raises(StateArgError, match="db_port"):
+                functions[state].parse(name, {"dbname": "linkpeek", "db_port": "5432; DROP"})
