@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping
-
-import logging
 
 import psycopg2
 
@@ -49,13 +48,8 @@ class Store:
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[Any]:
-        if not self._schema_ready:
-            self._schema_ready = True
-            try:
-                self.ensure_schema()
-            except BaseException:
-                self._schema_ready = False
-                raise
+        if not self._schema_ready:   # the database was still starting when the app did
+            self.ensure_schema()
         conn = psycopg2.connect(**self._connect)
         try:
             with conn:
