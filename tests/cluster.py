@@ -104,8 +104,15 @@ class Cluster:
 
     def write_states(self, files: Mapping[str, str]) -> None:
         """Write {path relative to the master's state tree: text} into it."""
+        self._write_under("states", files)
+
+    def write_pillar(self, files: Mapping[str, str]) -> None:
+        """Write {path relative to the master's pillar tree: text} into it."""
+        self._write_under("pillar", files)
+
+    def _write_under(self, tree: str, files: Mapping[str, str]) -> None:
         for rel, text in files.items():
-            path = self.master_dir / "states" / rel
+            path = self.master_dir / tree / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text)
 

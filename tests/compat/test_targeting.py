@@ -79,15 +79,9 @@ def test_the_master_targets_by_pillar_subnet_and_nodegroup(tmp_path, lpmaster_bi
 
     with Cluster(tmp_path, lpmaster_bin, lpminion_bin) as c:
         c.add_master_config("nodegroups:\n  dbs: L@m2\n  everyone: N@dbs or I@role:web\n")
-        pillar = c.master_dir / "pillar"
-        pillar.mkdir(exist_ok=True)
-        (pillar / "top.sls").write_text("base:\n  m1:\n    - web\n")
-        (pillar / "web.sls").write_text("role: web\n")
-        states = c.master_dir / "states"
-        states.mkdir(exist_ok=True)
-        (states / "top.sls").write_text("base:\n  'N@dbs':\n    - db\n")
-        (states / "db.sls").write_text("db-here:\n  test.succeed_without_changes:\n"
-                                       "    - bogus: 1\n")
+        c.write_pillar({"top.sls": "base:\n  m1:\n    - web\n", "web.sls": "role: web\n"})
+        c.write_states({"top.sls": "base:\n  'N@dbs':\n    - db\n",
+                        "db.sls": "db-here:\n  test.succeed_without_changes:\n    - bogus: 1\n"})
         c.start_master()
         c.add_minions("m1", "m2")
         for flags, target, who in ((["-C"], "I@role:web", {"m1"}), (["-I"], "role:web", {"m1"}),

@@ -56,11 +56,9 @@ def fleet(lpmaster_bin: str, lpminion_bin: str):
     try:
         assert f.cli("secret", "keygen").returncode == 0
         f.write_states(STATES)
-        pillar = f.master_dir / "pillar"
-        pillar.mkdir(exist_ok=True)
-        (pillar / "top.sls").write_text("base:\n  'm1':\n    - data\n")
         token = f.secret("db:password", SECRET)
-        (pillar / "data.sls").write_text(f"app:\n  port: 8080\n  name: linkpeek\ndb:\n  password: {token}\n")
+        f.write_pillar({"top.sls": "base:\n  'm1':\n    - data\n",
+                        "data.sls": f"app:\n  port: 8080\n  name: linkpeek\ndb:\n  password: {token}\n"})
         f.start_master()
         f.add_minions("m1", args=lambda mid: ["--grain", f"outdir={f.out}"])
         yield f

@@ -66,12 +66,9 @@ def fleet(tmp_path_factory, lpmaster_bin, lpminion_bin):
     try:
         assert f.cli("secret", "keygen").returncode == 0
         f.write_states(STATES)
-        pillar = f.master_dir / "pillar"
-        pillar.mkdir(exist_ok=True)
-        (pillar / "top.sls").write_text("base:\n  'web*':\n    - web\n  'db*':\n    - db\n")
-        (pillar / "web.sls").write_text(
-            f"app:\n  port: 8080\n  api_key: {f.secret('app:api_key', WEB_SECRET)}\n")
-        (pillar / "db.sls").write_text(f"db:\n  password: {f.secret('db:password', DB_SECRET)}\n")
+        f.write_pillar({"top.sls": "base:\n  'web*':\n    - web\n  'db*':\n    - db\n",
+                        "web.sls": f"app:\n  port: 8080\n  api_key: {f.secret('app:api_key', WEB_SECRET)}\n",
+                        "db.sls": f"db:\n  password: {f.secret('db:password', DB_SECRET)}\n"})
         f.start_master()
         # The parent of every outdir exists, as /etc does on a host (minions share this machine).
         (root / "out").mkdir()

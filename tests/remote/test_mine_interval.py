@@ -20,10 +20,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, lpmaster_bin: str, lpminion_b
     c = Cluster(tmp_path_factory.mktemp("mine"), lpmaster_bin, lpminion_bin,
                 minion_args=["--heartbeat", "1", "--startup-states", "none"])
     try:
-        pillar = c.master_dir / "pillar"
-        pillar.mkdir(exist_ok=True)
-        (pillar / "top.sls").write_text("base:\n  '*':\n    - mine\n")
-        (pillar / "mine.sls").write_text(MINE_SLS)
+        c.write_pillar({"top.sls": "base:\n  '*':\n    - mine\n", "mine.sls": MINE_SLS})
         c.write_states({"top.sls": "base:\n  '*':\n    - noop\n",
                         "noop.sls": "noop:\n  test.succeed_without_changes: []\n"})
         c.start_master()
