@@ -6,6 +6,7 @@ state tree are as they were, and the accepted minions still answer a ping.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -13,6 +14,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -71,6 +73,22 @@ def assert_unharmed(c: Guarded, before: Snapshot, *, new_jobs: int = 0) -> None:
     assert c.master_proc is not None and c.master_proc.poll() is None
 
 
+@contextlib.contextmanager
+def pillar_extra(guarded: Guarded, top: str, files: dict[str, str]) -> Iterator[None]:
+    """The pillar tree with `top` (the whole top.sls) and `files`, put back as it was after."""
+    pillar = guarded.master_dir / "pillar"
+    old_top = (pillar / "top.sls").read_text()
+    try:
+        (pillar / "top.sls").write_text(top)
+        for name, text in files.items():
+            (pillar / name).write_text(text)
+        yield
+    finally:
+        (pillar / "top.sls").write_text(old_top)
+        for name in files:
+            (pillar / name).unlink(missing_ok=True)
+
+
 @pytest.fixture(scope="package")
 def guarded(lpmaster_bin, lpminion_bin):
     # Our own temp dir: pytest's basetemp rotation must not remove it under running daemons.
@@ -78,14 +96,9 @@ def guarded(lpmaster_bin, lpminion_bin):
     c = Guarded(root, lpmaster_bin, lpminion_bin)
     try:
         assert c.cli("secret", "keygen").returncode == 0
-        states = c.master_dir / "states"
-        states.mkdir(exist_ok=True)
-        (states / "top.sls").write_text("base:\n  '*':\n    - noop\n")
-        (states / "noop.sls").write_text("nothing:\n  test.nop: []\n")
-        pillar = c.master_dir / "pillar"
-        pillar.mkdir(exist_ok=True)
-        (pillar / "top.sls").write_text("base:\n  'vault1':\n    - vault\n")
-        (pillar / "vault.sls").write_text(f"vault:\n  token: {c.secret('vault:token', VAULT_SECRET)}\n")
+        c.write_states({"top.sls": "base:\n  '*':\n    - noop\n", "noop.sls": "nothing:\n  test.nop: []\n"})
+        c.write_pillar({"top.sls": "base:\n  'vault1':\n    - vault\n",
+                        "vault.sls": f"vault:\n  token: {c.secret('vault:token', VAULT_SECRET)}\n"})
         c.start_master()
         c.add_minions(*MINIONS)
         yield c

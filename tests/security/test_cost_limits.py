@@ -15,7 +15,7 @@ import pytest
 
 from core.errors import ConfigError, RenderError
 from tests.cluster import Cluster, wait_for
-from tests.security.conftest import assert_unharmed, snapshot
+from tests.security.conftest import assert_unharmed, pillar_extra, snapshot
 from tests.security.rogue import Rogue, fresh_keypair, minion_keypair
 
 BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
@@ -82,18 +82,14 @@ def test_yaml_alias_bombs_and_huge_documents_are_refused_in_sls_and_config(tmp_p
 
 def test_a_pillar_alias_bomb_is_refused_quickly_and_the_master_stays_up(guarded):
     before = snapshot(guarded)
-    pillar = guarded.master_dir / "pillar"
-    top = (pillar / "top.sls").read_text()
-    (pillar / "bomb.sls").write_text(BOMB)
-    (pillar / "top.sls").write_text(top + "  'web1':\n    - bomb\n")
-    client = Rogue(guarded, minion_keypair(guarded, "web1"))
-    try:
-        reply = client.ask_until_answered({"type": "pillar"}, timeout=5)
-        assert reply["type"] == "error" and "alias" in reply["error"], reply
-    finally:
-        client.close()
-        (pillar / "top.sls").write_text(top)
-        (pillar / "bomb.sls").unlink()
+    top = (guarded.master_dir / "pillar" / "top.sls").read_text() + "  'web1':\n    - bomb\n"
+    with pillar_extra(guarded, top, {"bomb.sls": BOMB}):
+        client = Rogue(guarded, minion_keypair(guarded, "web1"))
+        try:
+            reply = client.ask_until_answered({"type": "pillar"}, timeout=5)
+            assert reply["type"] == "error" and "alias" in reply["error"], reply
+        finally:
+            client.close()
     assert_unharmed(guarded, before)
 
 

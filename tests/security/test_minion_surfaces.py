@@ -5,33 +5,15 @@ client holding an accepted minion's own key.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
 import time
-from pathlib import Path
 
 import msgpack
 import pytest
 
-from tests.security.conftest import VAULT_SECRET, assert_unharmed, snapshot
+from tests.security.conftest import VAULT_SECRET, assert_unharmed, pillar_extra, snapshot
 from tests.security.rogue import Rogue, minion_keypair
-
-
-@contextlib.contextmanager
-def pillar_extra(guarded, top: str, files: dict[str, str]):
-    """The pillar tree with `top` (the whole top.sls) and `files`, put back as it was after."""
-    pillar = Path(guarded.master_dir) / "pillar"
-    old_top = (pillar / "top.sls").read_text()
-    try:
-        (pillar / "top.sls").write_text(top)
-        for name, text in files.items():
-            (pillar / name).write_text(text)
-        yield
-    finally:
-        (pillar / "top.sls").write_text(old_top)
-        for name in files:
-            (pillar / name).unlink(missing_ok=True)
 
 
 def _client(guarded, mid: str) -> Rogue:
