@@ -137,8 +137,7 @@ class Bench:
             if answered != self.n:
                 print(f"  (a ping got {answered}/{self.n})")
             times.append(took)
-        times.sort()
-        return statistics.median(times), times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+        return median_p95(times)
 
     def close(self) -> None:
         self.cluster.close()
@@ -164,6 +163,11 @@ def run_real(n: int, rounds: int, profile: str | None = None) -> None:
               flush=True)
     finally:
         bench.close()
+
+
+def median_p95(times: list[float]) -> tuple[float, float]:
+    ordered = sorted(times)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
 
 
 def cpu_s(pid: int) -> float:
@@ -208,11 +212,16 @@ def run_versus_salt(n: int, rounds: int, venv: Path) -> None:
         ours_up = bench.wait_all_answer(t0)
         salt_up = fleet.start()
         times: dict[str, list[float]] = {"ours": [], "salt": []}
+        short = {"ours": 0, "salt": 0}   # pings some minion did not answer: left out of the figures
         for _ in range(rounds):
-            took, answered = bench.ping()
-            times["ours"].append(took if answered == n else float("nan"))
-            took, answered = fleet.ping()
-            times["salt"].append(took if answered == n else float("nan"))
+            for tool, ping in (("ours", bench.ping), ("salt", fleet.ping)):
+                took, answered = ping()
+                if answered == n:
+                    times[tool].append(took)
+                else:
+                    short[tool] += 1
+        if not times["ours"] or not times["salt"]:
+            raise SystemExit(f"no ping got all {n} answers (short pings: {short})")
         master = bench.cluster.master_proc
         assert master is not None
         salt_master, salt_minions = fleet.pids()
@@ -221,12 +230,12 @@ def run_versus_salt(n: int, rounds: int, venv: Path) -> None:
             "salt": (salt_up, times["salt"], tree_rss_mb(salt_master), [tree_rss_mb(p) for p in salt_minions]),
         }
         print(f"versus Salt, N={n} real minions each, {rounds} pings interleaved (whole processes)")
-        print(f"  {'tool':<6}{'all up s':>10}{'ping median s':>15}{'p95 s':>8}{'master MB':>11}{'minion MB':>11}")
+        print(f"  {'tool':<6}{'all up s':>10}{'ping median s':>15}{'p95 s':>8}{'master MB':>11}{'minion MB':>11}"
+              f"{'short pings':>13}")
         for tool, (up, ts, mrss, minions) in rows.items():
-            ts = sorted(ts)
-            print(f"  {tool:<6}{up:>10.2f}{statistics.median(ts):>15.3f}"
-                  f"{ts[min(len(ts) - 1, int(round(0.95 * (len(ts) - 1))))]:>8.3f}{mrss:>11.1f}"
-                  f"{statistics.median(minions):>11.1f}")
+            med, p95 = median_p95(ts)
+            print(f"  {tool:<6}{up:>10.2f}{med:>15.3f}{p95:>8.3f}{mrss:>11.1f}"
+                  f"{statistics.median(minions):>11.1f}{short[tool]:>13d}")
         ours, salt = rows["ours"], rows["salt"]
         print(f"  salt/ours: all up {salt[0] / ours[0]:.1f}x, ping median "
               f"{statistics.median(salt[1]) / statistics.median(ours[1]):.1f}x, master RSS "
