@@ -16,6 +16,7 @@ import stat
 from dataclasses import dataclass
 from typing import Callable
 
+from core.atomicfile import write_atomically
 from core.errors import KeyStoreError
 
 _Z85_CHARS = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
@@ -80,28 +81,8 @@ def ensure_private_dir(path: str) -> None:
 
 
 def write_private_file(path: str, text: str, mode: int = 0o600) -> None:
-    """Write `text` to `path` with `mode` (atomically, never briefly wider: created 0600, under a
-    fresh random name, so a file or link someone else planted beside `path` is never opened)."""
-    import tempfile
-
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=os.path.dirname(path) or ".")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            os.fchmod(out.fileno(), mode)
-            out.write(text.encode())
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink_quietly(tmp)
-        raise
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+    """Write `text` to `path` with `mode` (atomically, never briefly wider: core/atomicfile)."""
+    write_atomically(path, lambda out: out.write(text.encode()), mode)
 
 
 def write_public_file(path: str, text: str) -> None:

@@ -30,6 +30,7 @@ import subprocess
 import tempfile
 from typing import Any, Iterable, Sequence
 
+from core.atomicfile import write_atomically
 from core.errors import LinkpeekError, UnsafePathError
 from core.restic import Restic, ResticError
 from core.snapshotpaths import (check_existing, check_existing_within, check_nodes, check_privileged,
@@ -134,16 +135,7 @@ def _dump_to_dir(restic: Restic, sid: str, filename: str, target: str) -> str:
     dest = os.path.join(target, filename)
     if os.path.islink(dest):
         raise UnsafePathError(f"{dest} is a symlink; not writing through it")
-    fd, tmp = tempfile.mkstemp(prefix=".lp-restore-", dir=target)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            restic.dump(sid, filename, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        _unlink(tmp)
-        raise
+    write_atomically(dest, lambda out: restic.dump(sid, filename, out), prefix=".lp-restore-")
     return dest
 
 
@@ -206,10 +198,3 @@ def _sqlite_in_place(restic: Restic, sid: str, job: JobSpec) -> dict[str, Any]:
 def _under_any(path: str, tops: set[str]) -> bool:
     parts = path.split("/")
     return any("/".join(parts[:i]) in tops for i in range(2, len(parts) + 1))
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
