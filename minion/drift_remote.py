@@ -159,11 +159,11 @@ def _seq(wire_report: Mapping[str, Any]) -> int:
     return seq if isinstance(seq, int) and not isinstance(seq, bool) else -1
 
 
-def converged_report(minion_id: str, cachedir: str, prepared: Any, revision: str,
-                     now: float | None = None, seq: int | None = None) -> DriftReport:
+def converged_report(minion_id: str, prepared: Any, revision: str, seq: int,
+                     now: float | None = None) -> DriftReport:
     """The report of a host a highstate just converged: nothing drifted at `revision`; the
     certificates it manages are checked as a drift check would. `seq`: the sequence number
-    already taken (DriftLedger.record_converged), else the ledger gives the next one."""
+    taken with the revision (DriftLedger.record_converged)."""
     import time
 
     from core.drift import build_report
@@ -172,8 +172,6 @@ def converged_report(minion_id: str, cachedir: str, prepared: Any, revision: str
     when = time.time() if now is None else now
     chunks = prepared.plan.chunks
     certs = expiring(find_certificates(managed_paths(chunks)), now=when, window_days=DEFAULT_WINDOW_DAYS)
-    if seq is None:
-        seq = DriftLedger(ledger_path(cachedir)).next_seq(when)
     return build_report(minion_id, {}, revision=revision, applied_revision=revision,
                         seq=seq, reported_at=when, expiring_certs=certs)
 
@@ -211,9 +209,9 @@ def after_apply(request: Request, cachedir: str, prepared: Any, results: Mapping
     recorded = record_remote_apply(cachedir, prepared, results, take_seq=minion_id is not None) \
         if highstate else None
     revision, seq = recorded if recorded is not None else (None, None)
-    if revision is not None and minion_id is not None:
+    if seq is not None and minion_id is not None:   # seq is taken only with a revision and an id
         try:
-            send_report(request, converged_report(minion_id, cachedir, prepared, revision, seq=seq))
+            send_report(request, converged_report(minion_id, prepared, revision, seq))
         except Exception as exc:  # the apply succeeded; the next check reports in any case
             log.info("drift report after the apply not delivered: %s", exc)
     changed = sum(1 for r in results.values() if r.get("changes"))
