@@ -28,6 +28,7 @@ from typing import Any
 from core.errors import StateArgError
 from minion.providers import git as gitp
 from minion.state.contract import ExecContext, Pending, StateFailed
+from minion.states.git_config import ConfigSet, ConfigUnset
 from minion.states.specargs import as_bool, check_known
 
 REV = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./+-]*$")
@@ -144,7 +145,5 @@ class Latest:
             raise StateFailed(f"{spec.target} is at {now} after checkout, expected {sha}")
         return dict(pending.changes)
 
-
-from minion.states.git_config import ConfigSet, ConfigUnset  # noqa: E402  (their own file)
 
 FUNCTIONS = {"latest": Latest(), "config_set": ConfigSet(), "config_unset": ConfigUnset()}
