@@ -74,11 +74,10 @@ class Present:
                        applied_comment=f"Generated locale {spec.name}")
 
     def apply(self, ctx: ExecContext, spec: LocaleSpec, pending: Pending) -> dict[str, Any]:
-        supported = [ln.strip() for ln in _text(SUPPORTED).splitlines()
-                     if ln.strip().split(" ")[0] in (spec.name,)]
-        if not supported:
+        entry = next((ln.strip() for ln in _text(SUPPORTED).splitlines()
+                      if ln.strip().split(" ")[0] == spec.name), None)
+        if entry is None:
             raise StateFailed(f"{spec.name} is not in {SUPPORTED}: no such locale on this host")
-        entry = supported[0]
         lines = _text(LOCALE_GEN).splitlines()
         out, found = [], False
         for line in lines:

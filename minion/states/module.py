@@ -72,8 +72,8 @@ def parse_module(where: str, name: str, args: Mapping[str, Any]) -> ModuleSpec:
     function = str(args.get("m_name") or name)
     kwargs = {k: v for k, v in args.items() if k not in _RESERVED}
     kwargs.update(dict(args.get("m_kwargs") or {}))
-    call = _call(where, function, list(args.get("m_args") or []) + [kwargs] if kwargs else
-                 list(args.get("m_args") or []))
+    positional = list(args.get("m_args") or [])
+    call = _call(where, function, [*positional, kwargs] if kwargs else positional)
     return ModuleSpec((call,), True)
 
 
