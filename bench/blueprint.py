@@ -7,7 +7,8 @@ sudo .venv/bin/python bench/blueprint.py [--runs N] [--json]
 Phases add up the states' own durations from the converge's return: packages (every
 pkg.installed), app (virtualenv, pip, code, config, programs), database (PostgreSQL, role,
 database), nginx (certificate, sites, config test, service), base and hardening (the rest).
-"wall" is from `keys accept` to the first HTTPS 200, as a user provisioning a VPS sees it.
+"wall" is from starting the bare host (its minion's init, start and key acceptance included)
+to the first HTTPS 200, as a user provisioning a VPS sees it.
 """
 
 from __future__ import annotations
