@@ -103,12 +103,10 @@ def main() -> int:
         pwfile.chmod(0o600)
         cluster = Cluster(root / "cluster", LPMASTER, LPMINION, minion_args=["--startup-states", "none"])
         try:
-            pillar = cluster.master_dir / "pillar"
-            pillar.mkdir(exist_ok=True)
-            (pillar / "top.sls").write_text("base:\n  'm1':\n    - backup\n")
-            (pillar / "backup.sls").write_text(
-                f"backup:\n  repository: {root}/job-repo\n  password: {PASSWORD}\n"
-                f"  jobs:\n    data: {{source: files, paths: ['{data}'], cron: '0 3 * * *'}}\n")
+            cluster.write_pillar({
+                "top.sls": "base:\n  'm1':\n    - backup\n",
+                "backup.sls": f"backup:\n  repository: {root}/job-repo\n  password: {PASSWORD}\n"
+                              f"  jobs:\n    data: {{source: files, paths: ['{data}'], cron: '0 3 * * *'}}\n"})
             cluster.start_master()
             cluster.add_minions("m1")
             job_first = timed(lambda: cli_ok(cluster, "backup", "run", "m1", "data"))
