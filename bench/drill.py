@@ -50,7 +50,6 @@ def main() -> int:
     story = Story(root, say=lambda text: print(f"-- {text}", flush=True), show=lambda text: None)
     figures: dict[str, float] = {}
     try:
-        t0 = time.monotonic()
         story.provision()
         figures["setup: dev1 first converge"] = story.timings["dev1 first converge"]
         assert story.lab is not None
