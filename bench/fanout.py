@@ -51,7 +51,7 @@ sys.path.insert(0, str(REPO))
 BIN = Path(sys.executable).parent
 LPMASTER, LPMINION = str(BIN / "lpmaster"), str(BIN / "lpminion")
 
-from tests.cluster import Cluster, wait_for  # noqa: E402  (after the path: benches run as scripts)
+from tests.cluster import Cluster  # noqa: E402  (after the path: benches run as scripts)
 
 
 def rss_mb(pid: int) -> float:
@@ -109,14 +109,7 @@ class Bench:
 
     def start_master(self, profile: str | None) -> None:
         """`lpmaster serve`, under cProfile (written when it stops) when `profile` names a file."""
-        if profile is None:
-            self.cluster.start_master()
-            return
-        cluster = self.cluster
-        cluster.master_proc = cluster._spawn("master", [sys.executable, "-m", "cProfile", "-o", profile,
-                                                        LPMASTER, "-c", self.master_yaml, "serve"])
-        sock = str(cluster.master_dir / "run" / "master.sock")
-        wait_for(lambda: os.path.exists(sock) and cluster._control_ok(sock), what="master control socket")
+        self.cluster.start_master([sys.executable, "-m", "cProfile", "-o", profile] if profile else [])
 
     def wait_all_answer(self, t0: float, limit: float = 120.0) -> float:
         last = -1

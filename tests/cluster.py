@@ -143,9 +143,10 @@ class Cluster:
         level = ["--log-level", self.log_level] if self.log_level else []
         return [binary, "-c", cfg, *level, command]
 
-    def start_master(self) -> None:
-        """Start `lpmaster serve`; return once its control socket answers."""
-        self.master_proc = self._spawn("master", self._daemon(self.lpmaster, self.master_cfg, "serve"))
+    def start_master(self, wrap: Sequence[str] = ()) -> None:
+        """Start `lpmaster serve` (after `wrap`, e.g. a profiler's argv); return once its
+        control socket answers."""
+        self.master_proc = self._spawn("master", [*wrap, *self._daemon(self.lpmaster, self.master_cfg, "serve")])
         sock = str(self.master_dir / "run" / "master.sock")
         wait_for(lambda: os.path.exists(sock) and self._control_ok(sock), what="master control socket")
 
