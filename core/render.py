@@ -200,14 +200,16 @@ def _compile(env: Any, text: str, source: str, cache_dir: str | None) -> Any:
 
 @functools.lru_cache(maxsize=512)
 def _disk_cached(env: Any, text: str, source: str, cache_dir: str) -> Any:
-    import hashlib
     import marshal
 
     import jinja2
 
+    from core.digest import sha256
+    from core.rendercache import prune_oldest, write_private
+
     parts = (sys.version, jinja2.__version__, _CODE_CACHE_VERSION, str(env.undefined.__name__),
              source, text)
-    key = hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    key = sha256("\0".join(parts).encode()).hexdigest()
     path = os.path.join(cache_dir, key)
     try:
         with open(path, "rb") as handle:
@@ -215,17 +217,8 @@ def _disk_cached(env: Any, text: str, source: str, cache_dir: str) -> Any:
     except (OSError, ValueError, EOFError, TypeError):
         pass
     code = env.compile(text, name=source, filename=source)
-    try:
-        tmp = f"{path}.{os.getpid()}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(marshal.dumps(code))
-        os.replace(tmp, path)
-    except OSError:
-        return code
-    from core.rendercache import prune_oldest
-
-    prune_oldest(cache_dir, CODE_CACHE_KEEP)
+    if write_private(path, marshal.dumps(code)):
+        prune_oldest(cache_dir, CODE_CACHE_KEEP)
     return code
 
 

@@ -233,7 +233,7 @@ class RenderCache:
         existing = _packs(self.path)
         seq = existing[-1][0] + 1 if existing else 1
         name = f"p-{seq:012d}-{int(time.time()):x}-{os.urandom(4).hex()}"
-        if _write(os.path.join(self.path, name),
+        if write_private(os.path.join(self.path, name),
                   pickle.dumps(entries, protocol=pickle.HIGHEST_PROTOCOL)):
             prune(self.path, keep=name)
 
@@ -452,10 +452,15 @@ def code_version() -> str:
     return _CODE_VERSION[0]
 
 
-def _write(path: str, data: bytes) -> bool:
+def write_private(path: str, data: bytes) -> bool:
+    """A cache entry: written 0600 under a temp name and renamed into place (no fsync: a lost
+    entry is only a miss); False when it could not be written."""
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except OSError:   # another thread of this process is writing it: not ours to remove
+        return False
+    try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)
@@ -466,4 +471,5 @@ def _write(path: str, data: bytes) -> bool:
     return True
 
 
-__all__ = ["RenderCache", "Uncacheable", "active", "analyse", "code_version", "prune", "prune_oldest", "using"]
+__all__ = ["RenderCache", "Uncacheable", "active", "analyse", "code_version", "prune", "prune_oldest", "using",
+           "write_private"]
