@@ -18,6 +18,8 @@ from core.wire import Job, Return, encode, new_jid
 from master.jobqueue import JobQueue
 from master.jobstore import JobStore
 from master.keystore import KeyStore
+from master.presence_events import presence_event, return_event
+from master.storage import StorageHealth, StorageUnavailable
 
 log = logging.getLogger("lp.master")
 
@@ -34,7 +36,6 @@ class MasterServices:
         self.grains: dict[str, dict[str, Any]] = {
             mid: info["grains"] for mid, info in jobstore.minions().items()}
         self.subscribed: dict[str, set[Any]] = {}     # minion id -> live XPUB connections
-        from master.storage import StorageHealth
         self.storage = StorageHealth()                # a full disk: retry replies, status says so
         self.unstored: set[tuple[str, str]] = set()   # (jid, minion) returns seen but not stored yet
         from master.jobwait import InFlight
@@ -79,8 +80,6 @@ class MasterServices:
 
     def flush_presence(self) -> None:
         """Write the last-seen times; on a full store they wait for the next flush."""
-        from master.storage import StorageUnavailable
-
         seen, self._unflushed_seen = self._unflushed_seen, {}
         try:
             with self.storage.writing():
@@ -142,8 +141,6 @@ class MasterServices:
 
     def store_return(self, minion_id: str, ret: Return) -> None:
         """Store idempotently; wake the CLI waiting on this job (first delivery only)."""
-        from master.storage import StorageUnavailable
-
         ret = self.converge.mask_wire_return(minion_id, ret)  # secrets never reach the store or CLI
         queue = self._waiters.get(ret.jid)
         try:
@@ -164,7 +161,6 @@ class MasterServices:
             self.returns.noted(ret.jid, minion_id)
             if queue is not None and (ret.jid, minion_id) not in self.unstored:
                 queue.put_nowait((minion_id, ret))
-            from master.presence_events import return_event
             return_event(self.drift.events, minion_id, ret)   # apply_failed
         else:
             log.info("duplicate return from %s for %s ignored", minion_id, ret.jid)
@@ -177,7 +173,6 @@ class MasterServices:
         for queue in list(self.presence_watchers):
             queue.put_nowait((minion_id, "connected" if connected else "disconnected"))
         self.in_flight.presence_changed(minion_id, connected)
-        from master.presence_events import presence_event
         presence_event(self.drift.events, minion_id, connected)
 
     def job_progress(self, jid: str, minion_id: str, progress: dict[str, Any]) -> None:
