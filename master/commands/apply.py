@@ -80,15 +80,16 @@ def handle(args: argparse.Namespace) -> int:
             if progress:
                 sys.stderr.write("\r\x1b[K")
             if fmt is None:
-                same = errors_seen.get(_error_key(ret))
+                error_key = _error_key(ret)
+                same = errors_seen.get(error_key)
                 if same is not None:   # a bad top.sls or SLS: said once, not once per minion
                     print(f"{escape_controls(mid)}: not compiled, the same error(s) as {escape_controls(same)}",
                           flush=True)
                 else:
                     print(minion_return_text(fun, mid, ret, success=event["success"], verbose=args.verbose,
                                              color=color), flush=True)
-                    if _error_key(ret) is not None:
-                        errors_seen[_error_key(ret)] = mid
+                    if error_key is not None:
+                        errors_seen[error_key] = mid
             if progress:
                 sys.stderr.write(f"[{len(returns)}/{len(fleet.targeted)} returned]")
                 sys.stderr.flush()
@@ -115,7 +116,6 @@ def handle(args: argparse.Namespace) -> int:
     if stopped:
         print(stopped_note(jid), file=sys.stderr)
     return fleet.exit_code(detailed=args.detailed_exitcodes)
-
 
 
 def _error_key(ret: object) -> tuple[str, ...] | None:
