@@ -80,12 +80,12 @@ class InFlight:
             except Exception as exc:  # a full store: the minion reports it itself after a restart
                 log.warning("could not record job %s as lost on %s: %s", jid, minion_id, exc)
 
-    def may_connect_soon(self, minion_id: str, now: float, accepted: dict[str, str] | None = None) -> bool:
+    def may_connect_soon(self, minion_id: str, now: float, accepted: dict[str, str]) -> bool:
         """Whether a target without a subscription is worth waiting for (see the module doc).
-        `accepted`: the key store's accepted() when the caller asks about many minions."""
+        `accepted`: the key store's accepted(), read once by the caller for all its targets."""
         services = self.services
         window = services.config.minion_down_after
-        key = (services.keystore.accepted() if accepted is None else accepted).get(minion_id)
+        key = accepted.get(minion_id)
         heard = max(services.last_seen.get(minion_id, 0.0),
                     services.registration.registered_at.get(key, 0.0) if key else 0.0)
         gone = self.disconnected_at.get(minion_id)
