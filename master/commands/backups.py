@@ -19,7 +19,6 @@ import time
 from typing import Any
 
 from core import cli
-from core.targeting import TARGET_TYPES
 
 MASTER_ROW = "(master)"     # master/backups/api.py: the master's own row
 
@@ -38,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     cli.add_config_arg(p, "master")
     p.add_argument("target", nargs="?", default="*", metavar="TARGET", help="minions (default all, and the master)")
-    p.add_argument("-t", "--tgt-type", default="glob", choices=TARGET_TYPES)
+    cli.add_target_args(p)
     p.add_argument("--json", action="store_true", help="print a list of {minion, job, status, last_good, ...}")
     p.set_defaults(func=handle_backups)
 

@@ -15,7 +15,6 @@ import argparse
 import sys
 
 from core import cli
-from core.targeting import TARGET_TYPES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     cli.add_config_arg(p, "master")
     p.add_argument("target", metavar="TARGET", help="minions whose checks to run")
-    p.add_argument("-t", "--tgt-type", default="glob", choices=TARGET_TYPES)
+    cli.add_target_args(p)
     p.add_argument("--address", help="check this address instead of the minion's own")
     p.add_argument("--json", action="store_true", help="print {minion: {healthy, checks: {...}}}")
     p.set_defaults(func=handle)
