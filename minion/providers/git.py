@@ -130,9 +130,8 @@ def parse_ls_remote(output: str) -> tuple[dict[str, str], str | None]:
     return refs, head_branch
 
 
-def resolve_remote(remote: Remote | str, rev: str) -> RemoteRev:
+def resolve_remote(remote: Remote, rev: str) -> RemoteRev:
     """What `rev` is on the remote now; StateFailed when the remote cannot be reached."""
-    remote = remote if isinstance(remote, Remote) else split_credentials(remote)
     url = remote.url
     result = git(["ls-remote", "--symref", "--", url], timeout=60, remote=remote)
     if not result.ok:
