@@ -33,13 +33,20 @@ class ZoneSpec:
 
 def current_zone(localtime: str = "/etc/localtime", timezone: str = "/etc/timezone") -> str | None:
     """The zone /etc/localtime points at (else /etc/timezone's), None when neither says."""
+    linked = _linked_zone(localtime)
+    return linked if linked is not None else _written_zone(timezone)
+
+
+def _linked_zone(localtime: str) -> str | None:
     try:
         target = os.readlink(localtime)
     except OSError:
-        target = ""
+        return None
     marker = "zoneinfo/"
-    if marker in target:
-        return target.split(marker, 1)[1]
+    return target.split(marker, 1)[1] if marker in target else None
+
+
+def _written_zone(timezone: str) -> str | None:
     data = read_file(timezone)
     return data.decode().strip() or None if data is not None else None
 
@@ -57,9 +64,9 @@ class System:
     def check(self, ctx: ExecContext, spec: ZoneSpec) -> Pending:
         if not os.path.isfile(os.path.join(ZONEINFO, spec.name)):
             raise StateFailed(f"time zone {spec.name} is not in {ZONEINFO} (is tzdata installed?)")
-        have = current_zone()
-        data = read_file("/etc/timezone")
-        written = data.decode().strip() if data is not None else None
+        written = _written_zone("/etc/timezone")
+        linked = _linked_zone("/etc/localtime")
+        have = linked if linked is not None else written
         if have == spec.name and written == spec.name:
             return Pending(comment=f"Timezone {spec.name} already set")
         return Pending(changes={"timezone": spec.name},
