@@ -80,7 +80,8 @@ def test_https_user_and_pass_and_a_wrong_password(served, harness: Harness, tmp_
     server, _work, _first = served
     ok, seen = sample_while(lambda: harness.run(
         [_latest(server.url("app.git"), tmp_path / "a", https_user="deploy", https_pass=CANARY)]), CANARY)
-    assert next(iter(ok.values()))["result"] is True and not seen.leaked
+    assert next(iter(ok.values()))["result"] is True
+    assert seen.seen(b"git\0clone") and not seen.leaked, seen.leaked   # the sampling saw git run
     refused_before = server.refused
     wrong = server.url("app.git").replace("http://", "http://deploy:not-the-password@")
     (out,) = harness.run([_latest(wrong, tmp_path / "b")]).values()
