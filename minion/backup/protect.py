@@ -70,7 +70,7 @@ class Rules:
         tops: list[str] = []
         top_set: set[str] = set()
         for path in sorted(set(paths)):
-            if _under_any(path, top_set):
+            if under_any(path, top_set):
                 continue
             rule = next((r for r in self.rules if r.matches(path)), None)
             if rule is not None:
@@ -110,9 +110,10 @@ def _prefix_match(want: list[str], parts: list[str]) -> bool:
     return bool(parts) and fnmatch.fnmatchcase(parts[0], want[0]) and _prefix_match(want[1:], parts[1:])
 
 
-def _under_any(path: str, tops: set[str]) -> bool:
+def under_any(path: str, tops: set[str]) -> bool:
+    """Whether `path` is one of `tops` or lies under one."""
     parts = path.split("/")
-    return any("/".join(parts[:i]) in tops for i in range(2, len(parts)))
+    return any("/".join(parts[:i]) in tops for i in range(2, len(parts) + 1))
 
 
 def _escape(path: str) -> str:

@@ -36,7 +36,7 @@ from core.restic import Restic, ResticError
 from core.snapshotpaths import (check_existing, check_existing_within, check_nodes, check_privileged,
                                 check_within)
 from core.sqlitecopy import CorruptDatabase, online_copy
-from minion.backup.protect import Rules
+from minion.backup.protect import Rules, under_any
 from minion.backup.run import FAILED_TAG
 from minion.backup.sources import as_user
 from minion.backup.spec import BackupSpec, JobSpec
@@ -108,7 +108,8 @@ def restore(spec: BackupSpec, job: JobSpec, cache_dir: str, *, snapshot: str = "
             check_privileged(nodes, target)
             rules = Rules.for_restore(in_place=target == "/", own=own, job_exclude=job.exclude, exclude=exclude)
             excludes, skipped = rules.plan(paths)
-            kept = [p for p in paths if not _under_any(p, {s["path"] for s in skipped})]
+            tops = {s["path"] for s in skipped}
+            kept = [p for p in paths if not under_any(p, tops)]
             if not in_place and force:
                 check_existing(target, kept)
             if target == "/":
@@ -193,8 +194,3 @@ def _sqlite_in_place(restic: Restic, sid: str, job: JobSpec) -> dict[str, Any]:
         except sqlite3.Error as exc:
             raise RestoreError(f"loading the copy into {job.path} failed: {exc}") from exc
     return {"loaded_into": job.path}
-
-
-def _under_any(path: str, tops: set[str]) -> bool:
-    parts = path.split("/")
-    return any("/".join(parts[:i]) in tops for i in range(2, len(parts) + 1))
