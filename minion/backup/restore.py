@@ -25,12 +25,13 @@ lists each path left alone and why.
 from __future__ import annotations
 
 import os
+import secrets
 import sqlite3
+import stat
 import subprocess
 import tempfile
 from typing import Any, Iterable, Sequence
 
-from core.atomicfile import write_atomically
 from core.errors import LinkpeekError, UnsafePathError
 from core.restic import Restic, ResticError
 from core.snapshotpaths import (check_existing, check_existing_within, check_nodes, check_privileged,
@@ -41,6 +42,7 @@ from minion.backup.run import FAILED_TAG
 from minion.backup.sources import as_user
 from minion.backup.spec import BackupSpec, JobSpec
 from minion.backup.staging import restore_staged, roots_in_place, roots_into
+from minion.providers import safefs
 
 MIN_ID_PREFIX = 8
 
@@ -133,10 +135,32 @@ def restore(spec: BackupSpec, job: JobSpec, cache_dir: str, *, snapshot: str = "
 
 
 def _dump_to_dir(restic: Restic, sid: str, filename: str, target: str) -> str:
+    """Write the dump as TARGET/FILENAME: a temp file and a rename inside the directory a
+    walk that follows no untrusted symlink reached (minion/providers/safefs.py), so a symlink
+    planted on the way to `target` (or swapped in after prepare_target) is never written through."""
     dest = os.path.join(target, filename)
-    if os.path.islink(dest):
-        raise UnsafePathError(f"{dest} is a symlink; not writing through it")
-    write_atomically(dest, lambda out: restic.dump(sid, filename, out), prefix=".lp-restore-")
+    try:
+        entry = safefs.locate(dest)
+    except safefs.UnsafeWrite as exc:
+        raise UnsafePathError(f"not restoring {dest}: {exc}") from None
+    with entry:
+        if entry.st is not None and stat.S_ISLNK(entry.st.st_mode):
+            raise UnsafePathError(f"{dest} is a symlink; not writing through it")
+        tmp = f".lp-restore-{secrets.token_hex(6)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
+                     dir_fd=entry.dir_fd)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                restic.dump(sid, filename, out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.rename(tmp, entry.name, src_dir_fd=entry.dir_fd, dst_dir_fd=entry.dir_fd)
+        except BaseException:
+            try:
+                os.unlink(tmp, dir_fd=entry.dir_fd)
+            except FileNotFoundError:
+                pass
+            raise
     return dest
 
 

@@ -185,3 +185,20 @@ def test_directories_a_restore_makes_above_a_job_path_get_the_snapshots_owner_an
     assert result["skipped"] == [] and (uploads / "a.txt").read_text() == "a\n"
     st = os.lstat(app)
     assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (NOBODY, NOBODY, 0o750)
+
+
+def test_a_dump_restored_to_a_directory_never_goes_through_a_users_symlink_on_the_way(repo: Path, tmp_path: Path):
+    home, victim = tmp_path / "home", tmp_path / "victim"
+    home.mkdir()
+    victim.mkdir(mode=0o755)
+    os.chown(home, NOBODY, NOBODY)
+    (home / "link").symlink_to(victim)
+    os.lchown(home / "link", NOBODY, NOBODY)
+    spec = make_spec(str(repo), {"export": {"source": "command", "command": "echo exported",
+                                            "filename": "export.txt", "cron": "0 3 * * *"}})
+    assert run_backup(spec, spec.job("export"), str(tmp_path / "cache"))["success"]
+    with pytest.raises(UnsafePathError, match="not restoring"):
+        restore(spec, spec.job("export"), str(tmp_path / "cache"), to=str(home / "link" / "out"))
+    assert [f for _, _, files in os.walk(victim) for f in files] == []
+    out = restore(spec, spec.job("export"), str(tmp_path / "cache"), to=str(tmp_path / "plain"))
+    assert Path(out["restored_to"]).read_text() == "exported\n"
