@@ -23,30 +23,26 @@ class Services:
         self.returns.append((minion_id, ret))
 
 
-def _running_job(services: Services) -> InFlight:
+def _dropped_mid_job(monkeypatch) -> Services:
+    """web1 runs a backup job and its job subscription drops (grace shortened to 0.2 s)."""
+    monkeypatch.setattr(jobwait, "LOST_GRACE_S", 0.2)
+    services = Services()
     flight = InFlight(services)
-    job = Job(jid="2" * 20 + "abcdef", fun="backup.run", expires=time.time() + 60)
-    flight.published(job, ["web1"])
-    return flight
+    flight.published(Job(jid="2" * 20 + "abcdef", fun="backup.run", expires=time.time() + 60), ["web1"])
+    services.subscribed.pop("web1")
+    flight.presence_changed("web1", False)
+    return services
 
 
 async def test_a_minion_back_within_the_grace_keeps_its_job(monkeypatch):
-    monkeypatch.setattr(jobwait, "LOST_GRACE_S", 0.2)
-    services = Services()
-    flight = _running_job(services)
-    services.subscribed.pop("web1")
-    flight.presence_changed("web1", False)
+    services = _dropped_mid_job(monkeypatch)
     services.subscribed["web1"] = {object()}        # re-subscribed: its sockets were re-opened
     await asyncio.sleep(0.4)
     assert services.returns == []
 
 
 async def test_a_minion_that_stays_away_has_its_job_recorded_lost(monkeypatch):
-    monkeypatch.setattr(jobwait, "LOST_GRACE_S", 0.2)
-    services = Services()
-    flight = _running_job(services)
-    services.subscribed.pop("web1")
-    flight.presence_changed("web1", False)
+    services = _dropped_mid_job(monkeypatch)
     await asyncio.sleep(0.4)
     ((mid, ret),) = services.returns
     assert mid == "web1" and is_lost(ret.retcode) and "dropped" in ret.ret
