@@ -143,9 +143,7 @@ class Story:
 
     def drill(self) -> dict[str, Any]:
         assert self.lab is not None
-        self.say("scratch1: another bare host, marked scratch (a grain), no role of its own")
-        self.lab.add_minion_host("scratch1", {"scratch": "true"}, startup="none")
-        self.lab.wait_answering("scratch1", timeout=60, ping_timeout=3)
+        self._bare_scratch_host("scratch1", "another bare host, marked scratch (a grain), no role of its own")
         self.say("lpmaster drill dev1 --onto scratch1: converge as dev1, restore dev1's backups, verify")
         return self._drill_command("drill", "dev1", "--onto", "scratch1")
 
@@ -156,13 +154,17 @@ class Story:
 
     def rebuild(self) -> dict[str, Any]:
         assert self.lab is not None
-        self.say("fresh1: a new bare host (marked scratch until it takes over)")
-        self.lab.add_minion_host("fresh1", {"scratch": "true"}, startup="none")
-        self.lab.wait_answering("fresh1", timeout=60, ping_timeout=3)
+        self._bare_scratch_host("fresh1", "a new bare host (marked scratch until it takes over)")
         self.say("lpmaster rebuild dev1 --onto fresh1: the drill's phases, then fresh1 becomes dev1")
         result = self._drill_command("rebuild", "dev1", "--onto", "fresh1")
         self.lab.hosts["dev1"] = self.lab.hosts.pop("fresh1")
         return result
+
+    def _bare_scratch_host(self, minion_id: str, what: str) -> None:
+        assert self.lab is not None
+        self.say(f"{minion_id}: {what}")
+        self.lab.add_minion_host(minion_id, {"scratch": "true"}, startup="none")
+        self.lab.wait_answering(minion_id, timeout=60, ping_timeout=3)
 
     def _drill_command(self, *args: str) -> dict[str, Any]:
         proc = self.cli(*args, "--yes", "--json", timeout=3600)
