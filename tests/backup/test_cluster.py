@@ -32,7 +32,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, lpmaster_bin: str, lpminion_b
     c = Cluster(root, lpmaster_bin, lpminion_bin, minion_args=["--heartbeat", "2", "--startup-states", "none"])
     try:
         assert c.cli("secret", "keygen").returncode == 0
-        token = c.cli("secret", "encrypt", "--key", "backup:password", "-", input=PASSWORD, timeout=60).stdout.strip()
+        token = c.secret("backup:password", PASSWORD)
         assert token.startswith("ENC[")
         pillar = c.master_dir / "pillar"
         pillar.mkdir(exist_ok=True)
@@ -47,8 +47,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, lpmaster_bin: str, lpminion_b
             f"    data: {{source: files, paths: ['{data}'], cron: '0 4 * * *'}}\n"
             "    export: {source: command, command: 'echo exported', filename: export.json, cron: '30 3 * * *'}\n"
             "    broken: {source: command, command: 'echo half; exit 7', filename: b.txt, cron: '0 3 * * *'}\n")
-        (c.master_dir / "states").mkdir(exist_ok=True)
-        (c.master_dir / "states" / "top.sls").write_text("base: {}\n")
+        c.write_states({"top.sls": "base: {}\n"})
         pw = root / "master-backup.pass"
         pw.write_text(PASSWORD + "-master\n")
         pw.chmod(0o600)
