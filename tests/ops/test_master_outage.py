@@ -85,6 +85,7 @@ def test_a_return_the_full_spool_cannot_hold_is_kept_in_memory_and_delivered(out
         return json.loads(outage.cli("jobs", "show", job["jid"], "--json").stdout)["returns"].get("m2")
     ret = wait_for(delivered, 30, "the return kept in memory to reach the job store", step=0.3)
     assert ret["success"] and ret["ret"] == "finished"
+    assert "kept in memory" in outage.minion_log("m2")    # the full spool, not the disk, held it
 
 
 def start_run(cluster: OpsCluster, *args: str) -> subprocess.Popen[str]:
