@@ -10,7 +10,6 @@ converges on boot, as a user provisions a VPS. For the blueprint tests and bench
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -121,14 +120,9 @@ class Lab(Cluster):
 
     def apply(self, target: str, *extra: str, timeout: float = 600) -> tuple[int, dict[str, Any]]:
         """`lpmaster apply TARGET --json`: (exit code, {minion: {state key: return}})."""
-        proc = self.minion_cli(["apply", target, "--json", "--timeout", str(timeout), *extra],
-                               timeout=timeout + 30)
+        proc = self.cli("apply", target, "--json", "--timeout", str(timeout), *extra, timeout=timeout + 30)
         data = json.loads(proc.stdout) if proc.stdout.strip() else {}
         return proc.returncode, {mid: ret for mid, ret in data.items() if isinstance(ret, dict)} or data
-
-    def minion_cli(self, args: list[str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        """An `lpmaster` command that runs a job on minions."""
-        return self.cli(*args, timeout=timeout)
 
     def close(self) -> None:
         for mid, host in self.hosts.items():
@@ -158,12 +152,8 @@ def https_get(host: Host, path: str, *extra: str) -> subprocess.CompletedProcess
                      f"https://127.0.0.1{path}"], timeout=30)
 
 
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def wait(predicate: Any, what: str, timeout: float = 60) -> Any:
     return wait_for(predicate, timeout, what=what, step=0.2)
 
 
-__all__ = ["Lab", "changed_states", "failed_states", "https_get", "prepare_caches", "time"]
+__all__ = ["Lab", "changed_states", "failed_states", "https_get", "prepare_caches", "wait"]

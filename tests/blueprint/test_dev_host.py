@@ -88,9 +88,9 @@ def test_second_apply_changes_nothing(lab, dev):
 def test_the_declared_backups_run(lab, dev):
     host, _ = dev
     for job in ("db-nightly", "etc-weekly"):
-        run = lab.minion_cli(["backup", "run", "dev1", job], timeout=300)
+        run = lab.cli("backup", "run", "dev1", job, timeout=300)
         assert run.returncode == 0, run.stdout + run.stderr
-    check = lab.minion_cli(["run", "dev1", "backup.check", "--timeout", "300"], timeout=330)
+    check = lab.cli("run", "dev1", "backup.check", "--timeout", "300", timeout=330)
     assert check.returncode == 0, check.stdout + check.stderr
     backups = json.loads(lab.cli("backups", "dev1", "--json").stdout)
     assert {b["job"]: b["status"] for b in backups} == {"db-nightly": "ok", "etc-weekly": "ok",
@@ -98,9 +98,9 @@ def test_the_declared_backups_run(lab, dev):
 
 
 def test_drift_is_clean_and_health_passes(lab, dev):
-    drift = lab.minion_cli(["drift", "dev1", "--refresh", "--timeout", "300", "--json"])
+    drift = lab.cli("drift", "dev1", "--refresh", "--timeout", "300", "--json", timeout=600)
     assert drift.returncode == 0, drift.stdout + drift.stderr
-    health = lab.minion_cli(["health", "dev1", "--json"])
+    health = lab.cli("health", "dev1", "--json", timeout=600)
     assert health.returncode == 0, health.stdout + health.stderr
     report = json.loads(health.stdout)["dev1"]
     assert report["healthy"] and set(report["checks"]) >= {"https-healthz", "app-programs",
@@ -125,7 +125,7 @@ def test_a_hand_edit_of_nginx_config_is_drift_and_apply_restores_it(lab, dev):
     conf = "/etc/nginx/sites-available/linkpeek.conf"
     original = host.read_text(conf)
     host.write_text(conf, original.replace("expires 1h;", "expires 9d;"))
-    drift = lab.minion_cli(["drift", "dev1", "--refresh", "--timeout", "300", "--json"])
+    drift = lab.cli("drift", "dev1", "--refresh", "--timeout", "300", "--json", timeout=600)
     assert drift.returncode == 2
     assert conf in drift.stdout
     code, data = lab.apply("dev1")
