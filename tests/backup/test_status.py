@@ -31,8 +31,7 @@ def run(age: float, success: bool = True, error: str | None = None) -> dict:
 def test_status(decl: Declared, last: dict | None, good: dict | None, status: str) -> None:
     row = job_status("web1", "db", decl, last, good, NOW)
     assert row.status == status
-    if last is not None and not last["success"]:
-        assert row.last_error == last["error"]
+    assert row.last_error == (last["error"] if last is not None and not last["success"] else None)
 
 
 def test_two_intervals_of_the_cron() -> None:
