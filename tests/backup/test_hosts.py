@@ -5,7 +5,6 @@ the key and known_hosts line its pillar would give it."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -15,7 +14,8 @@ import pytest
 
 from tests.backup.conftest import PASSWORD
 from tests.hostlib import Host
-from tests.hostlib.offline import install_offline
+from tests.hostlib.vault import USER as VAULT_USER
+from tests.hostlib.vault import Vault
 
 pytestmark = pytest.mark.host
 
@@ -34,19 +34,6 @@ ENGINE = textwrap.dedent("""
         out = restore(spec, job, "/var/cache/lp/restic", **req["kwargs"])
     print(json.dumps(out))
 """)
-
-
-def _sshd_host(host: Host, pubkey: str) -> None:
-    host.run(["mkdir", "-p", "/etc/ssh", "/run/sshd"], check=True)
-    for kind, bits in (("ed25519", []), ("ecdsa", []), ("rsa", ["-b", "2048"])):
-        host.run(["ssh-keygen", "-q", "-t", kind, *bits, "-N", "", "-f", f"/etc/ssh/ssh_host_{kind}_key"], check=True)
-    install_offline(host, "openssh-server")
-    host.run(["useradd", "-m", "-s", "/bin/sh", "lpbackup"], check=True)
-    host.run(["install", "-d", "-o", "lpbackup", "-g", "lpbackup", "-m", "700", "/home/lpbackup/.ssh", "/srv/restic"],
-             check=True)
-    host.write_text("/home/lpbackup/.ssh/authorized_keys", pubkey, mode=0o600)
-    host.run(["chown", "lpbackup:lpbackup", "/home/lpbackup/.ssh/authorized_keys"], check=True)
-    start_sshd(host)
 
 
 def start_sshd(host: Host) -> None:
@@ -81,19 +68,19 @@ def psql(host: Host, sql: str, db: str = "linkpeek") -> str:
 
 
 @pytest.fixture(scope="module")
-def pair(bridge: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    keydir = tmp_path_factory.mktemp("sshkey")
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "db1-backup", "-f", str(keydir / "id")],
-                   check=True)
-    with Host.start("vault") as vault, Host.start("db1") as db1:
-        _sshd_host(vault, (keydir / "id.pub").read_text())
-        _postgres_host(db1)
-        host_key = vault.read_text("/etc/ssh/ssh_host_ed25519_key.pub").split()
-        backup = {"repository": f"sftp:lpbackup@{vault.address}:/srv/restic/db1", "password": PASSWORD,
-                  "ssh": {"key": (keydir / "id").read_text(), "known_hosts": f"{vault.address} {host_key[0]} {host_key[1]}"},
-                  "jobs": {"db": {"source": "postgres", "database": "linkpeek", "cron": "0 3 * * *", "keep": {"daily": 7}},
-                           "etc": {"source": "files", "paths": ["/etc/ssh"], "cron": "0 4 * * 0"}}}
-        yield {"vault": vault, "db1": db1, "backup": backup}
+def pair(bridge: None) -> Iterator[dict[str, Any]]:
+    vault = Vault.start("vault")
+    try:
+        with Host.start("db1") as db1:
+            _postgres_host(db1)
+            backup = {"repository": vault.repository("db1"), "password": PASSWORD,
+                      "ssh": {"key": vault.private_key, "known_hosts": vault.known_hosts.strip()},
+                      "jobs": {"db": {"source": "postgres", "database": "linkpeek", "cron": "0 3 * * *",
+                                      "keep": {"daily": 7}},
+                               "etc": {"source": "files", "paths": ["/etc/ssh"], "cron": "0 4 * * 0"}}}
+            yield {"vault": vault.host, "db1": db1, "backup": backup}
+    finally:
+        vault.stop()
 
 
 def engine(host: Host, backup: dict[str, Any], op: str, job: str, **kwargs: Any) -> dict[str, Any]:
@@ -120,7 +107,7 @@ def test_postgres_under_a_writer_to_sftp_restores_in_place_to_the_snapshot_time(
     assert record["success"], record["error"]
     assert record["initialised"] and record["source"] == "postgres"
     assert vault.run(["ls", "/srv/restic/db1/snapshots"]).stdout.strip(), "the snapshot lives on the vault host"
-    assert vault.run(["stat", "-c", "%U", "/srv/restic/db1/config"]).stdout.strip() == "lpbackup"
+    assert vault.run(["stat", "-c", "%U", "/srv/restic/db1/config"]).stdout.strip() == VAULT_USER
     psql(db1, "DELETE FROM links WHERE id % 2 = 0")
     psql(db1, "INSERT INTO links (url) VALUES ('after-the-backup')")
     result = engine(db1, pair["backup"], "restore", "db", in_place=True)
