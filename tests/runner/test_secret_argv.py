@@ -8,38 +8,20 @@ and the command must still work (its output, its exit code, guards).
 from __future__ import annotations
 
 import os
-import threading
-import time
 
-from tests.execfns.argv import cmdlines
+from tests.execfns.argv import sample_while
 from tests.runner.conftest import Harness, chunk
 
 CANARY = "canary-7f3a9c-hunter2"
-
-
-def _run_sampling(harness: Harness, chunks) -> tuple[dict, int, bool]:
-    """Run `chunks` in a thread; sample cmdlines until it ends. (results, samples, saw sleep)"""
-    box: dict = {}
-    worker = threading.Thread(target=lambda: box.update(harness.run(chunks)))
-    worker.start()
-    samples, saw_sleep, leaked = 0, False, []
-    while worker.is_alive():
-        lines = cmdlines()
-        samples += 1
-        saw_sleep = saw_sleep or any(c.startswith(b"sleep\x000.7") for c in lines)
-        leaked += [c for c in lines if CANARY.encode() in c]
-        time.sleep(0.01)
-    worker.join()
-    assert not leaked, leaked
-    return box, samples, saw_sleep
 
 
 def test_cmd_run_keeps_a_secret_off_every_command_line(harness: Harness):
     command = f"pw='{CANARY}'; sleep 0.7; printf '%s' \"$pw\" | wc -c; exit 3"
     c = chunk("cmd.run", "db-password", command, success_retcodes=[3],
               unless=f"test '{CANARY}' = x && sleep 0.7")
-    res, samples, saw_sleep = _run_sampling(harness, [c])
-    assert saw_sleep and samples > 5
+    res, seen = sample_while(lambda: harness.run([c]), CANARY)
+    assert not seen.leaked, seen.leaked
+    assert seen.seen(b"sleep\x000.7") and seen.samples > 5
     (out,) = res.values()
     assert out["result"] is True and out["changes"]["retcode"] == 3
     assert out["changes"]["stdout"].strip() == str(len(CANARY))
@@ -60,16 +42,7 @@ def test_a_pip_index_url_with_a_token_stays_off_the_command_line():
 
     venv = os.path.dirname(os.path.dirname(sys.executable))
     options = python_env.PipOptions(index_url=f"http://lp:{CANARY}@127.0.0.1:9/simple")
-    box: dict = {}
-    worker = threading.Thread(
-        target=lambda: box.update(plan=python_env.plan(venv, ["packaging"], None, options)))
-    worker.start()
-    saw_pip, leaked = False, []
-    while worker.is_alive():
-        lines = cmdlines()
-        saw_pip = saw_pip or any(b"--dry-run" in c and b"packaging" in c for c in lines)
-        leaked += [c for c in lines if CANARY.encode() in c]
-        time.sleep(0.01)
-    worker.join()
-    assert saw_pip and not leaked, leaked
-    assert box["plan"] == {}
+    plan, seen = sample_while(lambda: python_env.plan(venv, ["packaging"], None, options), CANARY)
+    saw_pip = any(b"--dry-run" in c and b"packaging" in c for c in seen.lines)
+    assert saw_pip and not seen.leaked, seen.leaked
+    assert plan == {}
