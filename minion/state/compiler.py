@@ -19,12 +19,12 @@ both compile errors.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from core.errors import CompileError, StateArgError
 from minion.state.contract import LowChunk
-from minion.state.highdata import read_high
+from minion.state.highdata import HighData, read_high
 from minion.state.requisites import (Draft, drafts_from_high, freeze, order_drafts,
                                      resolve_requisites)
 from minion.state.tree import StateTree
@@ -44,8 +44,7 @@ class Plan:
     chunks: list[LowChunk]
     high: dict
     sls: list[str]
-    included_from: dict[str, list[str]] = field(default_factory=dict)  # SLS -> its includers
-    declared: Any = None  # the HighData (what show highstate shows: before extend and exclude)
+    declared: HighData  # as read: what show highstate shows (before extend and exclude), includers
 
 
 class NoStatesError(CompileError):
@@ -101,8 +100,7 @@ def _compile(tree: StateTree, names: list[str], minion_id: str, grains: dict, pi
     ordered = order_drafts(drafts, errors)
     if errors:
         raise CompileError(errors)
-    return Plan(chunks=freeze(ordered), high=high.high, sls=high.sls,
-                included_from=high.included_from, declared=high)
+    return Plan(chunks=freeze(ordered), high=high.high, sls=high.sls, declared=high)
 
 
 def _validate_args(drafts: list[Draft], validate: Validator, errors: list[str], *,

@@ -38,36 +38,26 @@ def salt_lowstate(plan: Any) -> list[dict[str, Any]]:
 
 def salt_highstate(plan: Any) -> dict[str, Any]:
     declared = plan.declared
-    auto: dict[tuple[str, str], int] = {}
-    if declared is not None:
-        auto = dict(declared.auto_order)
-    else:
-        for chunk in plan.chunks:
-            if isinstance(chunk.salt_order, (int, float)):
-                auto.setdefault((chunk.id, chunk.state), int(chunk.salt_order))
     out: dict[str, Any] = {}
-    bodies = dict(plan.high)
-    if declared is not None:
-        bodies.update(declared.unextended)
-        if declared.extend_blocks:
-            out["__extend__"] = declared.extend_blocks
-        if declared.exclude_items:
-            out["__exclude__"] = declared.exclude_items
-        order = declared.salt_position
-        bodies = dict(sorted(bodies.items(), key=lambda kv: order.get(kv[0], len(order))))
-    for state_id, body in bodies.items():
+    if declared.extend_blocks:
+        out["__extend__"] = declared.extend_blocks
+    if declared.exclude_items:
+        out["__exclude__"] = declared.exclude_items
+    order = declared.salt_position
+    bodies = sorted({**plan.high, **declared.unextended}.items(), key=lambda kv: order.get(kv[0], len(order)))
+    for state_id, body in bodies:
         entry: dict[str, Any] = {}
         for state, items in body.items():
             if state.startswith("__"):
                 continue
             shaped: list[Any] = list(items)
             if not any(isinstance(a, dict) and "order" in a for a in items) and (
-                    (state_id, state) in auto):
-                shaped.append({"order": auto[(state_id, state)]})
+                    (state_id, state) in declared.auto_order):
+                shaped.append({"order": declared.auto_order[(state_id, state)]})
             entry[state] = shaped
         entry["__sls__"] = body.get("__sls__", "")
         entry["__env__"] = body.get("__env__", "base")
-        if plan.included_from.get(entry["__sls__"]):
-            entry["__sls_included_from__"] = list(plan.included_from[entry["__sls__"]])
+        if declared.included_from.get(entry["__sls__"]):
+            entry["__sls_included_from__"] = list(declared.included_from[entry["__sls__"]])
         out[state_id] = entry
     return out
