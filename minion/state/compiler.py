@@ -57,7 +57,7 @@ def compile_highstate(tree: StateTree, minion_id: str, grains: dict, pillar: dic
     from core.top import render_top
 
     if not tree.has_file("top.sls"):
-        raise NoStatesError([f"no top.sls in {getattr(tree, 'label', tree.root)} (name SLS files to apply)"])
+        raise NoStatesError([f"no top.sls in {tree.label} (name SLS files to apply)"])
     names = render_top(tree.read_file("top.sls"), "top.sls", minion_id, grains, pillar,
                        opts, tree.root)
     if not names:
