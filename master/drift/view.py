@@ -112,15 +112,14 @@ def state_label(tag: str) -> str:
     return escape(describe_tag(tag))
 
 
+_NOT_NOW = {UNREACHABLE: "did not answer the refresh", NOT_CHECKED: "answered the refresh, but its check failed"}
+
+
 def _details(row: MinionDrift) -> list[str]:
-    if row.status == UNREACHABLE:
+    if row.status in _NOT_NOW:
         last = f"its last report is {format_age(row.age)} old" if row.age is not None else "it never reported"
-        return ["", f"{escape(row.minion_id)}: unreachable",
-                f"  did not answer the refresh, so it was not checked now ({last})"]
-    if row.status == NOT_CHECKED:
-        last = f"its last report is {format_age(row.age)} old" if row.age is not None else "it never reported"
-        return ["", f"{escape(row.minion_id)}: not checked",
-                f"  answered the refresh, but its check failed, so it was not checked now ({last})"]
+        return ["", f"{escape(row.minion_id)}: {row.status}",
+                f"  {_NOT_NOW[row.status]}, so it was not checked now ({last})"]
     report = row.report
     mid = escape(row.minion_id)
     checks = [f"  {check.name:<11} {escape(check.message)}" for check in row.checks]
