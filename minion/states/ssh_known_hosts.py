@@ -218,21 +218,26 @@ class Present:
     def check(self, ctx: ExecContext, spec: KnownHostSpec) -> Pending:
         path, entry = self._path(spec)
         data = read_file(path, owner=None if entry is None else entry.pw_uid)
-        lines = [] if data is None else data.decode("utf-8", "replace").splitlines()
-        mine = [ln for ln in lines if ln.split() and names_match(ln.split()[0], spec.host_field)]
-        stored = [(p[1], p[2]) for p in (ln.split() for ln in mine) if len(p) >= 3]
+        kept: list[str] = []  # the lines of other hosts, which a write keeps
+        stored: list[tuple[str, str]] = []
+        for line in [] if data is None else data.decode("utf-8", "replace").splitlines():
+            words = line.split()
+            if not (words and names_match(words[0], spec.host_field)):
+                kept.append(line)
+            elif len(words) >= 3:
+                stored.append((words[1], words[2]))
         old = [{"enc": enc, "key": key, "hostname": spec.name} for enc, key in stored] or None
         if spec.key is None:
-            return self._check_scanned(spec, path, lines, stored, old)
+            return self._check_scanned(spec, path, kept, stored, old)
         new = {"enc": spec.enc, "key": spec.key, "hostname": spec.name}
         if (spec.enc, spec.key) in stored:
             return Pending(comment=f"{spec.name}'s key is already in {path}")
         return Pending(changes={"old": old, "new": [new]},
-                       facts={"path": path, "lines": lines, "keys": [(spec.enc, spec.key)]},
+                       facts={"path": path, "kept": kept, "keys": [(spec.enc, spec.key)]},
                        comment=f"{spec.name}'s key would be added to {path}",
                        applied_comment=f"{spec.name}'s key is in {path}")
 
-    def _check_scanned(self, spec: KnownHostSpec, path: str, lines: list[str],
+    def _check_scanned(self, spec: KnownHostSpec, path: str, kept: list[str],
                        stored: list[tuple[str, str]], old: list[dict[str, Any]] | None) -> Pending:
         if spec.enc is not None:
             stored = [s for s in stored if s[0] == spec.enc]
@@ -262,7 +267,7 @@ class Present:
                 "fingerprint": salt_fingerprint(key, spec.hash_type)} for enc, key in scanned]
         what = "key" if len(new) == 1 else f"{len(new)} keys"
         return Pending(changes={"old": old, "new": new},
-                       facts={"path": path, "lines": lines, "keys": scanned},
+                       facts={"path": path, "kept": kept, "keys": scanned},
                        comment=f"{spec.name}'s scanned {what} would be added to {path}, {note}",
                        applied_comment=f"{spec.name}'s scanned {what} saved to {path}, {note}")
 
@@ -273,8 +278,7 @@ class Present:
 
     def apply(self, ctx: ExecContext, spec: KnownHostSpec, pending: Pending) -> dict[str, Any]:
         path, entry = self._path(spec)
-        kept = [ln for ln in pending.facts["lines"]
-                if not (ln.split() and names_match(ln.split()[0], spec.host_field))]
+        kept = list(pending.facts["kept"])
         for enc, key in pending.facts["keys"]:
             field = hash_host(spec.host_field, os.urandom(20)) if spec.hashed else spec.host_field
             kept.append(f"{field} {enc} {key}")
