@@ -80,7 +80,7 @@ class Comment:
 
     def check(self, ctx: ExecContext, spec: CommentSpec) -> Pending:
         text, lines = _lines(spec.name)
-        plain, commented = _pattern(spec, False), _pattern(spec, True)
+        plain = _pattern(spec, False)
         out, hits = [], 0
         for line in lines:
             if plain.search(line) and not line.lstrip().startswith(spec.char):
@@ -89,6 +89,7 @@ class Comment:
             else:
                 out.append(line)
         if not hits:
+            commented = _pattern(spec, True)
             if any(commented.search(line) for line in lines):
                 return Pending(comment="Pattern already commented")
             if spec.ignore_missing:
@@ -119,7 +120,8 @@ class Uncomment:
             else:
                 out.append(line)
         if not hits:
-            if any(_pattern(spec, False).search(line) for line in lines):
+            plain = _pattern(spec, False)
+            if any(plain.search(line) for line in lines):
                 return Pending(comment="Pattern already uncommented")
             raise StateFailed(f"{spec.regex}: Pattern not found")
         return edit_pending(spec.name, text, "".join(out), "Uncommented lines successfully")
