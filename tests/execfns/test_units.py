@@ -19,7 +19,7 @@ from minion.providers.git import redacted, split_credentials
 def test_split_credentials(url, user, password, want):
     remote = split_credentials(url, user, password)
     assert (remote.url, remote.username, remote.password) == want
-    assert (remote.env.get("LINKPEEK_GIT_PASSWORD") if want[2] is not None else None) == want[2]
+    assert remote.env.get("LINKPEEK_GIT_PASSWORD") == want[2]   # none in the environment without one
     assert "password" not in repr(remote)
 
 
@@ -78,9 +78,12 @@ def test_uptime_shape_and_utmp_users(tmp_path):
 
     from minion.functions.status import UTMP_RECORD, count_users, uptime_from
 
+    import datetime
+
     got = uptime_from(90061, 1_000_000.0, 2)
     assert got == {"seconds": 90061, "since_iso": got["since_iso"], "since_t": 909939, "days": 1,
                    "time": "1:01", "users": 2}
+    assert datetime.datetime.fromisoformat(got["since_iso"]).timestamp() == 909939
     records = b"".join(struct.pack("<h", kind).ljust(UTMP_RECORD, b"\0") for kind in (2, 7, 8, 7, 6))
     (tmp_path / "utmp").write_bytes(records)
     assert count_users(str(tmp_path / "utmp")) == 2
