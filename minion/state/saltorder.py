@@ -90,10 +90,9 @@ class SaltOrder:
         if check not in self.nodes:
             self.nodes[check] = _Node(self.nodes[target].chunk)
             for source, node in list(self.nodes.items()):
-                for kinds in [node.out.get(target, [])]:
-                    for k in list(kinds):
-                        if k != "prereq":
-                            self._edge(source, check, k)
+                for k in list(node.out.get(target, ())):
+                    if k != "prereq":
+                        self._edge(source, check, k)
         self.prereq_target.add(target)
         self._edge(check, holder, "prereq")
         self._edge(holder, target, "require")
