@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from core.config import MasterConfig
+from core.cronexpr import next_time
 from core.errors import ConfigError
 from master.backups.api import MASTER_ROW
 from master.backups.selfbackup import JOB, run_self_backup, settings
@@ -48,7 +49,7 @@ async def run_schedule(services: Any, config: MasterConfig) -> None:
     while True:
         last, _ = catalogue.last_runs().get((MASTER_ROW, JOB), (None, None))
         base = float(last["finished_at"]) if last else started
-        due = _cron_next(conf.cron, base)
+        due = next_time(conf.cron, base)
         now = time.time()
         if due <= now:
             try:
@@ -58,10 +59,3 @@ async def run_schedule(services: Any, config: MasterConfig) -> None:
                 await asyncio.sleep(MAX_SLEEP)
             continue
         await asyncio.sleep(min(MAX_SLEEP, due - now))
-
-
-def _cron_next(expr: str, after: float) -> float:
-    from datetime import datetime
-
-    from croniter import croniter
-    return float(croniter(expr, datetime.fromtimestamp(after).astimezone()).get_next(float))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from core.cronexpr import is_cron
+from core.cronexpr import is_cron, next_time
 from master.backups.catalogue import Declared
 
 OK = "ok"
@@ -51,13 +51,8 @@ class JobStatus:
 
 def interval(cron: str, now: float) -> float:
     """The cron's interval around `now`: the gap between its next two times (seconds)."""
-    from datetime import datetime
-
-    from croniter import croniter
-
-    it = croniter(cron, datetime.fromtimestamp(now).astimezone())
-    first = float(it.get_next(float))
-    return max(60.0, float(it.get_next(float)) - first)
+    first = next_time(cron, now)
+    return max(60.0, next_time(cron, first) - first)
 
 
 def job_status(minion_id: str, job: str, decl: Declared, last: Mapping[str, Any] | None,
