@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from core.cronexpr import check_cron
+from core.cronexpr import check_cron, next_time
 from core.errors import ConfigError, LinkpeekError
 from core.wire import MINION_ID_RE
 
@@ -46,9 +46,8 @@ def parse_schedule(drills: Mapping[str, Any], where: str = "master.yaml") -> lis
 
 
 def next_run(cron: str, after: float) -> float:
-    from croniter import croniter
-
-    return float(croniter(cron, after).get_next(float))
+    """The next time of `cron` after `after`, in the master's local time (as the module doc says)."""
+    return next_time(cron, after)
 
 
 async def run_schedule(runner: Any, schedule: list[ScheduledDrill]) -> None:

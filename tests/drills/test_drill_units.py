@@ -92,6 +92,21 @@ def test_schedule_next_run():
     assert next_run(entry.cron, 1000.0) == 1010.0
 
 
+def test_a_scheduled_drill_runs_at_its_cron_time_in_the_masters_local_time_not_utc(monkeypatch):
+    import time
+    from datetime import datetime
+
+    (entry,) = parse_schedule({"web1": {"onto": "scratch1", "cron": "0 6 * * *"}})
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        due = datetime.fromtimestamp(next_run(entry.cron, 1764590000.0)).astimezone()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert (due.hour, due.minute) == (6, 0)
+
+
 def test_a_failed_drill_names_its_phase_and_why_and_escapes_minion_text():
     result = DrillResult("drill", "web1", "scratch1", started=0.0)
     result.phases = [Phase("converge", 0.0, 40.0, True, detail="web: 3 states"),
