@@ -55,7 +55,7 @@ class Latest:
         check_known("git.latest", args, ("target", "rev", "branch", "force_reset", "https_user", "https_pass"))
         url = str(name)
         if url.startswith("-") or any(c in url for c in "\n\r\0 "):
-            raise StateArgError(f"{url!r} is not a repository URL")
+            raise StateArgError(f"{gitp.redacted(url)!r} is not a repository URL")
         target = args.get("target")
         if not isinstance(target, str) or not target.startswith("/") or "\0" in target:
             raise StateArgError("target must be an absolute path")
@@ -66,7 +66,11 @@ class Latest:
         creds = [args.get(k) for k in ("https_user", "https_pass")]
         if any(c is not None and (not isinstance(c, str) or any(x in c for x in "\n\r\0")) for c in creds):
             raise StateArgError("https_user and https_pass must be single-line strings")
-        return GitSpec(url, os.path.normpath(target), rev, force_reset, *creds)
+        spec = GitSpec(url, os.path.normpath(target), rev, force_reset, *creds)
+        remote = spec.remote   # what the credential helper answers git with: one line each
+        if any(x in (remote.username or "") + (remote.password or "") for x in "\n\r\0"):
+            raise StateArgError("the user and password in the URL must be single-line (no %0a, %0d or %00)")
+        return spec
 
     def check(self, ctx: ExecContext, spec: GitSpec) -> Pending:
         remote = gitp.resolve_remote(spec.remote, spec.rev)

@@ -117,3 +117,25 @@ def test_sys_argspec_in_salts_shape():
     assert got["file.stats"] == {"args": ["path", "hash_type", "follow_symlinks"], "defaults": [None, True],
                                  "varargs": None, "kwargs": None}
     assert got["pkg.version"] == {"args": None, "defaults": None, "varargs": True, "kwargs": None}
+
+
+@pytest.mark.parametrize("url", [
+    "https://deploy%0aprotocol=https%0ahost=evil.example.com:tok3n@git.example.com/a.git",   # an extra answer line
+    "https://deploy:tok3n%0d@git.example.com/a.git",
+])
+def test_git_latest_refuses_url_credentials_that_would_add_lines_to_gits_answer(url):
+    from core.errors import StateArgError
+    from minion.states.git import Latest
+
+    with pytest.raises(StateArgError, match="single-line") as err:
+        Latest().parse(url, {"target": "/srv/app"})
+    assert "tok3n" not in str(err.value)
+
+
+def test_git_latest_names_a_bad_url_without_its_token():
+    from core.errors import StateArgError
+    from minion.states.git import Latest
+
+    with pytest.raises(StateArgError, match="is not a repository URL") as err:
+        Latest().parse("https://deploy:tok3n@git.example.com/a b.git", {"target": "/srv/app"})
+    assert "tok3n" not in str(err.value) and "***@git.example.com" in str(err.value)
