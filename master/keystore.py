@@ -326,8 +326,7 @@ class KeyStore:
         self.refresh()
         if minion_id in self._by_state[ACCEPTED]:
             raise KeyStoreError(f"{minion_id} is already accepted")
-        if minion_id in self._conflicted_ids:
-            self._refuse_conflicted("", minion_id)
+        self._refuse_conflicted("", minion_id)
         return self._move(minion_id, (PENDING, REJECTED), ACCEPTED)
 
     def preseed(self, minion_id: str, key: str) -> KeyEntry:
@@ -337,9 +336,10 @@ class KeyStore:
         self.refresh()
         if any(minion_id in self._by_state[state] for state in STATES):
             raise KeyStoreError(f"{minion_id} already has a key")
-        held = self._by_key.get(key) or (self._conflicts.get(key) and KeyEntry(self._conflicts[key][0], "", key))
-        if held:
-            raise KeyStoreError(f"this key is already stored for {held.minion_id}")
+        holder = self._by_key.get(key)
+        held_by = holder.minion_id if holder is not None else next(iter(self._conflicts.get(key, ())), None)
+        if held_by is not None:
+            raise KeyStoreError(f"this key is already stored for {held_by}")
         self._write(ACCEPTED, minion_id, key)
         return KeyEntry(minion_id, ACCEPTED, key)
 
