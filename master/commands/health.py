@@ -29,17 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from core import targeting
     from core.errors import LinkpeekError
     from master import api
+    from master.drift.api import targeted_minions
     from master.health.run import HealthReport, MasterHealthServices, pillar_health, run_checks
     from master.output import escape_controls
 
     cfg = api.load_config(cli.require_config(args, "master"))
-    known = api.known_minions(cfg)
-    accepted = api.list_keys(cfg).get("accepted", [])
-    minions = targeting.select({mid: (known.get(mid) or {}).get("grains") or {} for mid in accepted},
-                               args.target, args.tgt_type)
+    minions = targeted_minions(cfg, args.target, args.tgt_type)
     if not minions:
         print("lpmaster health: no accepted minion matched the target", file=sys.stderr)
         return cli.EXIT_INCOMPLETE
