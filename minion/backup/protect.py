@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
 from core.errors import ConfigError
@@ -37,13 +37,20 @@ class Rule:
     pattern: str
     why: str
     literal: bool = False
+    want: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "want", tuple(p for p in self.pattern.split("/") if p))
 
     def matches(self, path: str) -> bool:
         """True when this rule selects `path` or one of its ancestors (as restic's filter does)."""
-        want = [p for p in self.pattern.split("/") if p]
-        parts = path.split("/")[1:]
+        return self.matches_parts(path.split("/")[1:])
+
+    def matches_parts(self, parts: list[str]) -> bool:
+        """`matches` for a path already split (its parts after the leading `/`)."""
+        want = self.want
         if self.literal:
-            return parts[:len(want)] == want
+            return tuple(parts[:len(want)]) == want
         starts = [0] if self.pattern.startswith("/") else range(len(parts))
         return any(_prefix_match(want, parts[i:]) for i in starts)
 
@@ -72,7 +79,8 @@ class Rules:
         for path in sorted(set(paths)):
             if under_any(path, top_set):
                 continue
-            rule = next((r for r in self.rules if r.matches(path)), None)
+            parts = path.split("/")[1:]
+            rule = next((r for r in self.rules if r.matches_parts(parts)), None)
             if rule is not None:
                 tops.append(path)
                 top_set.add(path)
@@ -102,7 +110,7 @@ def check_patterns(patterns: Sequence[str], where: str) -> list[str]:
     return out
 
 
-def _prefix_match(want: list[str], parts: list[str]) -> bool:
+def _prefix_match(want: Sequence[str], parts: list[str]) -> bool:
     if not want:
         return True
     if want[0] == "**":
