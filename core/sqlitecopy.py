@@ -27,7 +27,10 @@ def online_copy(source: str, dest: str, *, check: Literal["", "source", "copy"] 
     check="source": refuse a source that fails PRAGMA integrity_check before `dest` is touched;
     check="copy": check `dest` after the copy. Raises sqlite3.Error (CorruptDatabase for a check).
     """
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=timeout)
+    from urllib.parse import quote
+
+    # quoted: a `#`, `?` or `%` in the name would end or change the URI's path
+    src = sqlite3.connect(f"file:{quote(source)}?mode=ro", uri=True, timeout=timeout)
     try:
         if check == "source":
             _check(src)

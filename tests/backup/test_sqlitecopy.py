@@ -47,3 +47,11 @@ def test_a_missing_source_is_an_error_and_makes_no_file(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.Error):
         online_copy(str(tmp_path / "nothing.db"), str(tmp_path / "copy.db"))
     assert not (tmp_path / "copy.db").exists()
+
+
+@pytest.mark.parametrize("name", ["app#1.db", "what?.db", "50%20off.db"])
+def test_a_source_whose_name_uri_syntax_would_cut_is_copied_not_an_empty_one(tmp_path: Path, name: str) -> None:
+    _db(tmp_path / name, 7)
+    online_copy(str(tmp_path / name), str(tmp_path / "copy.db"), check="copy")
+    assert _count(sqlite3.connect(tmp_path / "copy.db")) == 7
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, "copy.db"]), "no stray database made"
