@@ -26,8 +26,9 @@ def scheduled_jobs(backup: Any) -> list[ScheduledJob]:
     from core.cronexpr import check_cron
     from minion.backup.spec import parse_job
 
+    declared = backup.get("jobs")
     jobs: list[ScheduledJob] = []
-    for name, body in (backup.get("jobs") or {}).items() if isinstance(backup.get("jobs"), Mapping) else ():
+    for name, body in declared.items() if isinstance(declared, Mapping) else ():
         try:
             job = parse_job(str(name), body)
         except ConfigError as exc:
