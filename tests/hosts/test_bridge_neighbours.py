@@ -10,12 +10,12 @@ reset, "the master did not answer a file request" in a converge) until ARP and T
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 
 import pytest
 
+from master import api
 from tests.cluster import Cluster, wait_for
 from tests.hostlib import network
 from tests.hostlib.network import GATEWAY
@@ -37,10 +37,7 @@ def _lowest_mac(host) -> str:
 
 def _last_seen(c: Cluster, minion_id: str) -> float:
     """When the running master last heard from `minion_id` (its control socket's status)."""
-    with socket.socket(socket.AF_UNIX) as sock:
-        sock.connect(str(c.master_dir / "run" / "master.sock"))
-        sock.sendall(b'{"op": "status"}\n')
-        status = json.loads(sock.makefile().readline())
+    status = next(api.control_request(api.load_config(c.master_cfg), {"op": "status"}, timeout=5))
     return float(status["last_seen"].get(minion_id) or 0)
 
 
