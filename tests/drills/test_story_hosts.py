@@ -18,10 +18,10 @@ import pytest
 from tests.cluster import Cluster, wait_for
 from tests.hostlib import GATEWAY, Host, ensure_bridge
 from tests.hostlib.vault import Vault
+from tests.hosts.conftest import LPMINION
 
 pytestmark = pytest.mark.host
 
-LPMINION = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "lpminion")
 APP_KEY = "canary-story-app-4b7e"
 REPO_PASSWORD = "canary-story-restic-91d0"
 LINKS = "https://example.org/article/0\nhttps://example.org/article/1\n"
