@@ -36,7 +36,8 @@ def handle(args: argparse.Namespace) -> int:
               "them; free space for the master's database", file=sys.stderr)
     from master.clockskew import skew_warning
 
-    warning = skew_warning(master.get("clock_skew") or {})
+    skew = master.get("clock_skew") or {}
+    warning = skew_warning(skew)
     if warning:
         print(warning, file=sys.stderr)
     healthy = master["running"] and not storage
@@ -47,7 +48,7 @@ def handle(args: argparse.Namespace) -> int:
     for mid, info in states.items():
         seen = info["last_seen"]
         ago = f"last seen {now - seen:.0f}s ago" if seen else "never seen"
-        off = (master.get("clock_skew") or {}).get(mid)
+        off = skew.get(mid)
         clock = f"  clock {off:+.0f}s off the master's" if off is not None else ""
         print(f"{mid:30} {'up' if info['up'] else 'down':5} {ago}{clock}")
     up = sum(1 for i in states.values() if i["up"])
