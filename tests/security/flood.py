@@ -11,26 +11,20 @@ import time
 import msgpack
 import zmq
 
-from tests.security.rogue import master_key
+from tests.foundation.rawclient import RawClient, fresh_keypair
 
 
 def flood(cluster, total: int, at_once: int, id_prefix: str = "flood") -> dict[str, int]:
     """Register `total` fresh keys, `at_once` connections at a time; count the reply types."""
-    server_key = master_key(cluster)
-    endpoint = f"tcp://127.0.0.1:{cluster.req_port}"
     counts: dict[str, int] = {}
     ctx = zmq.Context()
     try:
         for start in range(0, total, at_once):
             socks = []
             for i in range(start, min(total, start + at_once)):
-                public, secret = zmq.curve_keypair()
-                s = ctx.socket(zmq.DEALER)
-                s.linger = 0
-                s.curve_serverkey, s.curve_publickey, s.curve_secretkey = server_key, public, secret
-                s.connect(endpoint)
-                s.send(msgpack.packb({"v": 1, "type": "register", "id": f"{id_prefix}{i:05d}"}))
-                socks.append(s)
+                client = RawClient(cluster, fresh_keypair(), ctx=ctx)
+                client.send_raw(msgpack.packb({"v": 1, "type": "register", "id": f"{id_prefix}{i:05d}"}))
+                socks.append(client.dealer)
             poller = zmq.Poller()
             for s in socks:
                 poller.register(s, zmq.POLLIN)
@@ -65,32 +59,18 @@ class Prober(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        ctx = zmq.Context()
-        s = ctx.socket(zmq.DEALER)
-        s.linger = 0
-        s.curve_serverkey = master_key(self.cluster)
-        s.curve_publickey, s.curve_secretkey = self.pair.public.encode(), self.pair.secret.encode()
-        s.connect(f"tcp://127.0.0.1:{self.cluster.req_port}")
-        beat = msgpack.packb({"v": 1, "type": "heartbeat"})
+        beat = {"type": "heartbeat"}
+        client = RawClient(self.cluster, self.pair)
         try:
-            s.send(beat)
-            s.poll(10_000)  # the first beat also waits for the handshake
-            s.recv()
+            client.ask(beat)  # the first beat also waits for the handshake
             while not self.stop.is_set():
                 t0 = time.monotonic()
-                s.send(beat)
-                if s.poll(int(self.patience * 1000)):
-                    s.recv()
+                if client.ask(beat, timeout=self.patience) is not None:
                     self.times.append(time.monotonic() - t0)
                 else:
                     self.times.append(None)
-                    s.close(linger=0)  # a late reply must not answer the next beat
-                    s = ctx.socket(zmq.DEALER)
-                    s.linger = 0
-                    s.curve_serverkey = master_key(self.cluster)
-                    s.curve_publickey, s.curve_secretkey = self.pair.public.encode(), self.pair.secret.encode()
-                    s.connect(f"tcp://127.0.0.1:{self.cluster.req_port}")
+                    client.close()  # a late reply must not answer the next beat
+                    client = RawClient(self.cluster, self.pair)
                 time.sleep(0.02)
         finally:
-            s.close(linger=0)
-            ctx.term()
+            client.close()
