@@ -20,6 +20,14 @@ class CorruptDatabase(sqlite3.DatabaseError):
     """PRAGMA integrity_check did not say ok; the message is what it said."""
 
 
+def readonly_uri(path: str) -> str:
+    """SQLite's URI opening `path` read-only (quoted: a `#`, `?` or `%` in the name would end or
+    change the URI's path, and SQLite would open another file)."""
+    from urllib.parse import quote
+
+    return f"file:{quote(path)}?mode=ro"
+
+
 def online_copy(source: str, dest: str, *, check: Literal["", "source", "copy"] = "",
                 timeout: float = LOCK_TIMEOUT_S) -> None:
     """Copy database `source` into `dest` (a new file or a live database).
@@ -27,10 +35,7 @@ def online_copy(source: str, dest: str, *, check: Literal["", "source", "copy"] 
     check="source": refuse a source that fails PRAGMA integrity_check before `dest` is touched;
     check="copy": check `dest` after the copy. Raises sqlite3.Error (CorruptDatabase for a check).
     """
-    from urllib.parse import quote
-
-    # quoted: a `#`, `?` or `%` in the name would end or change the URI's path
-    src = sqlite3.connect(f"file:{quote(source)}?mode=ro", uri=True, timeout=timeout)
+    src = sqlite3.connect(readonly_uri(source), uri=True, timeout=timeout)
     try:
         if check == "source":
             _check(src)

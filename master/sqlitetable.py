@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 import sqlite3
 
+from core.sqlitecopy import readonly_uri
+
 
 def open_table(db_path: str, schema: str, readonly: bool = False) -> sqlite3.Connection:
     """A connection to `db_path` with `schema` applied (read-write) or visible (read-only)."""
     if readonly:
         if os.path.exists(db_path):
-            db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+            db = sqlite3.connect(readonly_uri(db_path), uri=True, timeout=30, check_same_thread=False)
             if _has_tables(db, schema):
                 return db
             db.close()

@@ -6,9 +6,12 @@ old open_table opened and closed the file for each table, so the other process's
 itself for the last connection and deleted the WAL the master went on writing into."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from master.sqlitetable import open_table
 
@@ -31,3 +34,18 @@ def test_writes_stay_visible_after_another_process_closes_the_file(tmp_path: Pat
     assert _count_from_another_process(path) == 2
     first.close()
     second.close()
+
+
+@pytest.mark.parametrize("name", ["master#1.db", "master?.db", "master%41.db"])
+def test_the_cli_reads_a_database_whose_name_sqlite_uris_would_cut(tmp_path, name):
+    schema = "CREATE TABLE IF NOT EXISTS jobs (jid TEXT);"
+    path = str(tmp_path / name)
+    daemon = open_table(path, schema)
+    daemon.execute("INSERT INTO jobs VALUES ('j1')")
+    cli = open_table(path, schema, readonly=True)
+    try:
+        assert cli.execute("SELECT jid FROM jobs").fetchall() == [("j1",)]
+    finally:
+        cli.close()
+        daemon.close()
+    assert all(entry.startswith(name) for entry in os.listdir(tmp_path))   # no other database made beside it
