@@ -85,7 +85,7 @@ class Rules:
                 tops.append(path)
                 top_set.add(path)
                 skipped.append({"path": path, "why": rule.why})
-        return [_escape(p) for p in tops], skipped
+        return [exact_pattern(p) for p in tops], skipped
 
 
 def parse_exclude(value: Any) -> list[str]:
@@ -124,5 +124,6 @@ def under_any(path: str, tops: set[str]) -> bool:
     return any("/".join(parts[:i]) in tops for i in range(2, len(parts) + 1))
 
 
-def _escape(path: str) -> str:
+def exact_pattern(path: str) -> str:
+    """`path` as a restic --exclude pattern that matches that path only (glob characters escaped)."""
     return "".join("\\" + c if c in "*?[]\\" else c for c in path)

@@ -27,6 +27,7 @@ from typing import Iterable, Mapping
 
 from core.errors import UnsafePathError
 from core.restic import Restic
+from minion.backup.protect import exact_pattern
 from minion.providers import safefs
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -41,7 +42,7 @@ def restore_staged(restic: Restic, sid: str, excludes: Iterable[str], roots: Map
         groups.setdefault(staging_parent(dest), {})[dest] = snap_path
     skipped: list[dict[str, str]] = []
     for parent, group in sorted(groups.items()):
-        others = [p for g in groups.values() if g is not group for p in g.values()]
+        others = [exact_pattern(p) for g in groups.values() if g is not group for p in g.values()]
         stage = _make_stage(parent)
         try:
             restic.restore(sid, stage, [*excludes, *others])

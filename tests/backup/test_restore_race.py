@@ -202,3 +202,19 @@ def test_a_dump_restored_to_a_directory_never_goes_through_a_users_symlink_on_th
     assert [f for _, _, files in os.walk(victim) for f in files] == []
     out = restore(spec, spec.job("export"), str(tmp_path / "cache"), to=str(tmp_path / "plain"))
     assert Path(out["restored_to"]).read_text() == "exported\n"
+
+
+def test_paths_staged_apart_are_kept_out_of_each_others_stage_by_exact_path_not_as_patterns(repo: Path, tmp_path: Path):
+    glob_dir, plain_dir = tmp_path / "p?", tmp_path / "p2"      # a real `?` in a directory name
+    for d in (glob_dir, plain_dir):
+        (d / "data").mkdir(parents=True)
+        (d / "data" / "file.txt").write_text(f"from {d.name}\n")
+    spec = make_spec(str(repo), {"two": {"source": "files", "cron": "0 3 * * *",
+                                         "paths": [str(glob_dir / "data"), str(plain_dir / "data")]}})
+    assert run_backup(spec, spec.job("two"), str(tmp_path / "cache"))["success"]
+    for d in (glob_dir, plain_dir):
+        shutil.rmtree(d / "data")
+    result = restore(spec, spec.job("two"), str(tmp_path / "cache"), in_place=True)
+    assert result["skipped"] == []
+    assert (glob_dir / "data" / "file.txt").read_text() == "from p?\n"
+    assert (plain_dir / "data" / "file.txt").read_text() == "from p2\n"   # `p?/data` as a pattern matched it
