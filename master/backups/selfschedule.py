@@ -47,8 +47,8 @@ async def run_schedule(services: Any, config: MasterConfig) -> None:
     catalogue.declare(MASTER_ROW, {JOB: ("backup", conf.cron, "master")})
     started = time.time()
     while True:
-        last, _ = catalogue.last_runs().get((MASTER_ROW, JOB), (None, None))
-        base = float(last["finished_at"]) if last else started
+        last = catalogue.runs(MASTER_ROW, JOB, limit=1)    # its newest run, by the index
+        base = float(last[0]["finished_at"]) if last else started
         due = next_time(conf.cron, base)
         now = time.time()
         if due <= now:
