@@ -78,7 +78,7 @@ def parse_settings(data: Any, root: str = "") -> SelfBackup:
     if not isinstance(repository, str) or not repository.strip():
         raise ConfigError("master.yaml backup:repository must be a restic repository")
     cron = check_cron(data.get("cron", "15 2 * * *"), "master.yaml backup", example="15 2 * * *")
-    password = _read_secret_file(data.get("password_file"), "password_file").rstrip("\n")
+    password = read_secret_file(data.get("password_file"), "password_file").rstrip("\n")
     if not password:
         raise ConfigError("master.yaml backup:password_file is empty")
     keep = data.get("keep") or {}
@@ -96,8 +96,8 @@ def parse_settings(data: Any, root: str = "") -> SelfBackup:
             raise ConfigError("master.yaml backup:ssh must be a mapping with key_file (and known_hosts_file)")
         port = port_number(conf.get("port", DEFAULT_PORT), "master.yaml backup:ssh:port")
         known = conf.get("known_hosts_file")
-        ssh = SshAccess(key=_read_secret_file(conf.get("key_file"), "ssh:key_file"),
-                        known_hosts=_read_file(known) if known else "", port=port)
+        ssh = SshAccess(key=read_secret_file(conf.get("key_file"), "ssh:key_file"),
+                        known_hosts=read_file(known) if known else "", port=port)
     host = data.get("host", "lp-master")
     if not isinstance(host, str) or not host:
         raise ConfigError("master.yaml backup:host must be a name")
@@ -105,7 +105,7 @@ def parse_settings(data: Any, root: str = "") -> SelfBackup:
                       env={str(k): str(v) for k, v in env.items()}, ssh=ssh)
 
 
-def _read_secret_file(path: Any, what: str) -> str:
+def read_secret_file(path: Any, what: str) -> str:
     if not isinstance(path, str) or not path.startswith("/"):
         raise ConfigError(f"master.yaml backup:{what} must be an absolute path")
     try:
@@ -116,10 +116,10 @@ def _read_secret_file(path: Any, what: str) -> str:
         raise ConfigError(f"backup {what} {path} does not exist" + (
             " for the master: lpmaster.service hides /root and /home (ProtectHome=yes); "
             "keep it in /etc/linkpeek-ops" if hidden else "")) from None
-    return _read_file(path)
+    return read_file(path)
 
 
-def _read_file(path: str) -> str:
+def read_file(path: str) -> str:
     try:
         with open(path, encoding="utf-8") as fh:
             return fh.read()

@@ -57,17 +57,17 @@ def handle(args: argparse.Namespace) -> int:
 def handle_restore(args: argparse.Namespace) -> int:
     from core.cli import EXIT_USAGE
     from core.sshaccess import SshAccess
-    from master.backups.selfbackup import _read_file, _read_secret_file, restore_master
+    from master.backups.selfbackup import read_file, read_secret_file, restore_master
 
     if not args.password_file:
         print("lpmaster init --restore: give --password-file FILE (the repository password, mode 0600)",
               file=sys.stderr)
         return EXIT_USAGE
-    password = _read_secret_file(os.path.abspath(args.password_file), "password_file").rstrip("\n")
+    password = read_secret_file(os.path.abspath(args.password_file), "password_file").rstrip("\n")
     ssh = None
     if args.ssh_key:
-        ssh = SshAccess(key=_read_secret_file(os.path.abspath(args.ssh_key), "ssh key"),
-                        known_hosts=_read_file(args.known_hosts) if args.known_hosts else "")
+        ssh = SshAccess(key=read_secret_file(os.path.abspath(args.ssh_key), "ssh key"),
+                        known_hosts=read_file(args.known_hosts) if args.known_hosts else "")
     print(f"restoring the master from {args.restore} into {args.dir} ...", flush=True)
     result = restore_master(args.restore, os.path.abspath(args.dir), password=password, ssh=ssh,
                             snapshot=args.snapshot, force=args.force, config_path=args.config)
