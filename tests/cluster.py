@@ -97,6 +97,12 @@ class Cluster:
     def keys(self) -> dict[str, list[str]]:
         return json.loads(self.cli("keys", "list", "--json").stdout)
 
+    def events(self) -> list[dict[str, Any]]:
+        """`lpmaster events --json --limit 1000`: the event log, oldest first."""
+        proc = self.cli("events", "--json", "--limit", "1000")
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
     def add_master_config(self, text: str) -> None:
         """Append YAML lines to master.yaml (before the master starts)."""
         with open(self.master_cfg, "a", encoding="utf-8") as fh:

@@ -73,11 +73,6 @@ class Fleet(Cluster):
         assert proc.returncode in (0, 2), proc.stdout + proc.stderr
         return proc.returncode, json.loads(proc.stdout)
 
-    def events(self) -> list[dict]:
-        proc = self.cli("events", "--json", "--limit", "1000")
-        assert proc.returncode == 0, proc.stderr
-        return json.loads(proc.stdout)
-
 
 @pytest.fixture(scope="package")
 def fleet(tmp_path_factory, lpmaster_bin, lpminion_bin):

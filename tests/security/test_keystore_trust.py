@@ -17,12 +17,6 @@ BAD = {  # file name in pki/minions -> content
 }
 
 
-def _events(c, kind: str) -> list[dict]:
-    out = c.cli("events", "--json", "--limit", "1000").stdout
-    events = json.loads(out) if out.lstrip().startswith("[") else [json.loads(x) for x in out.splitlines()]
-    return [e for e in events if e["kind"] == kind]
-
-
 def test_bad_key_files_are_refused_and_reported(guarded):
     before = snapshot(guarded)
     accepted = guarded.master_dir / "pki" / "minions"
@@ -39,7 +33,8 @@ def test_bad_key_files_are_refused_and_reported(guarded):
         assert res.returncode == 2 and "no minions matched" in res.stderr
         wait_for(lambda: "zero1" in guarded.master_log() and "refused" in guarded.master_log(),
                  timeout=10, what="the master logging the refused files")
-        wait_for(lambda: _events(guarded, "key_problem"), timeout=10, what="a key_problem event")
+        wait_for(lambda: [e for e in guarded.events() if e["kind"] == "key_problem"], timeout=10,
+                 what="a key_problem event")
     finally:
         for name in [*BAD, "link1"]:
             (accepted / name).unlink(missing_ok=True)

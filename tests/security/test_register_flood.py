@@ -7,8 +7,6 @@ command that clears it, and that command brings the key store back to what it wa
 """
 from __future__ import annotations
 
-import json
-
 from tests.cluster import wait_for
 from tests.security.conftest import MAX_PENDING, assert_unharmed, snapshot
 from tests.security.flood import Prober, flood
@@ -36,9 +34,7 @@ def test_accepted_minions_answer_within_a_second_during_a_registration_flood(gua
     assert any("pending key list is full" in kind for kind in more), more
     log = guarded.master_log()
     assert "pending key list is full" in log and "lpmaster keys delete 'GLOB' --state pending" in log
-    out = guarded.cli("events", "--json").stdout
-    events = json.loads(out) if out.lstrip().startswith("[") else [json.loads(x) for x in out.splitlines()]
-    full = [e for e in events if e["kind"] == "pending_full"]
+    full = [e for e in guarded.events() if e["kind"] == "pending_full"]
     assert full and "--state pending" in full[-1]["detail"]["how_to_clear"]
     res = guarded.cli(*CLEAR)
     assert res.returncode == 0, res.stderr
